@@ -1,0 +1,60 @@
+package event
+
+import (
+	"strings"
+)
+
+// NormalizePhone returns phone in E.164 ("+5511987654321"). It accepts the
+// usual punctuation ("+55 (11) 98765-4321"), an international "00" prefix,
+// bare digits that already include the country code, and WhatsApp JIDs
+// ("5511987654321@s.whatsapp.net", "...@c.us"). ok is false when the value is
+// not a phone number, for example a group JID ("...@g.us").
+func NormalizePhone(phone string) (e164 string, ok bool) {
+	p := strings.TrimSpace(phone)
+	if at := strings.IndexByte(p, '@'); at >= 0 {
+		switch strings.ToLower(p[at+1:]) {
+		case "s.whatsapp.net", "c.us":
+			p = p[:at]
+			if colon := strings.IndexByte(p, ':'); colon >= 0 { // device suffix "5511...:12"
+				p = p[:colon]
+			}
+		default:
+			return "", false
+		}
+	}
+	if strings.HasPrefix(p, "00") {
+		p = "+" + p[2:]
+	}
+	var b strings.Builder
+	b.Grow(16)
+	b.WriteByte('+')
+	digits := 0
+	for i, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+			digits++
+		case r == '+' && i == 0:
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+		default:
+			return "", false
+		}
+	}
+	// E.164 allows at most 15 digits; fewer than 8 cannot hold a country code
+	// and a subscriber number.
+	if digits < 8 || digits > 15 || strings.HasPrefix(b.String(), "+0") {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// NormalizeEmail trims and lower-cases an email address. ok is false when the
+// value does not look like an address (one "@" with text on both sides).
+func NormalizeEmail(email string) (string, bool) {
+	e := strings.ToLower(strings.TrimSpace(email))
+	at := strings.IndexByte(e, '@')
+	if at <= 0 || at != strings.LastIndexByte(e, '@') || at == len(e)-1 || strings.ContainsAny(e, " \t\r\n") {
+		return "", false
+	}
+	return e, true
+}

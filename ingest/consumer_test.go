@@ -1,0 +1,321 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cxlake/cxlake/simulate"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// canonical returns a valid cx.event/v1 message with a distinct event_id.
+func canonical(i int) []byte {
+	return fmt.Appendf(nil, `{"schema":"cx.event/v1","event_id":"ev-%07d","type":"message",`+
+		`"occurred_at":"2026-11-21T14:%02d:05.123-03:00","source":"test","channel":"whatsapp",`+
+		`"conversation_id":"wa-%d","contact":{"phone":"+55 11 9%08d"},"actor":{"kind":"customer"},`+
+		`"message":{"direction":"inbound","text":"pedido %d"}}`, i, i%60, i/5, i/5, i)
+}
+
+type harness struct {
+	t      *testing.T
+	broker *simulate.Broker
+	topic  string
+	wh     *warehouse.Warehouse
+}
+
+func newHarness(t *testing.T, partitions int) *harness {
+	t.Helper()
+	topic := "t-" + t.Name()
+	b, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: partitions, MinSessionTimeout: time.Second}, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	wh, err := warehouse.Open(context.Background(), t.TempDir(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	return &harness{t: t, broker: b, topic: topic, wh: wh}
+}
+
+func (h *harness) config() Config {
+	c := Defaults()
+	c.Brokers, c.Topics, c.GroupID = h.broker.Addrs(), []string{h.topic}, "g-"+h.t.Name()
+	c.BatchSize, c.BatchWait, c.SessionTimeout = 500, 100*time.Millisecond, 2*time.Second
+	return c
+}
+
+func (h *harness) produce(values ...[]byte) {
+	h.t.Helper()
+	w := simulate.NewWriter(h.broker.Addrs(), h.topic)
+	defer w.Close()
+	msgs := make([]kafka.Message, len(values))
+	for i, v := range values {
+		msgs[i] = kafka.Message{Key: fmt.Appendf(nil, "k%d", i%97), Value: v}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		h.t.Fatalf("producing: %v", err)
+	}
+}
+
+// start runs a consumer until the returned stop is called; stop returns Run's error.
+func (h *harness) start(c *Consumer) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	return func() error { cancel(); return <-done }
+}
+
+func (h *harness) count(q string) int {
+	h.t.Helper()
+	var n int
+	if err := h.wh.DB.QueryRow(q).Scan(&n); err != nil {
+		h.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func (h *harness) waitRows(q string, want int, timeout time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n := h.count(q)
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s = %d after %s, want %d", q, n, timeout, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestExactCounts(t *testing.T) {
+	h := newHarness(t, 3)
+	var vals [][]byte
+	for i := 0; i < 3000; i++ {
+		vals = append(vals, canonical(i))
+	}
+	h.produce(vals...)
+	c := NewConsumer(h.config(), h.wh, nil)
+	stop := h.start(c)
+	h.waitRows("select count(*) from events", 3000, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count("select count(distinct event_id) from events"); n != 3000 {
+		t.Fatalf("distinct events = %d, want 3000", n)
+	}
+	if n := h.count("select sum(messages) from ingest_batches"); n != 3000 {
+		t.Fatalf("ingest_batches counts %d messages, want 3000", n)
+	}
+	if n := h.count("select count(distinct kafka_partition) from events"); n != 3 {
+		t.Fatalf("events came from %d partitions, want 3", n)
+	}
+	// Phones were normalized on the way in.
+	if n := h.count("select count(*) from events where contact_phone not like '+5511%' or contact_phone like '% %'"); n != 0 {
+		t.Fatalf("%d phones not in E.164", n)
+	}
+}
+
+func TestRedeliveryAfterStopBeforeCommit(t *testing.T) {
+	h := newHarness(t, 2)
+	var vals [][]byte
+	for i := 0; i < 2000; i++ {
+		vals = append(vals, canonical(i))
+	}
+	h.produce(vals...)
+
+	// The first consumer writes one batch durably, then "crashes" before committing.
+	first := NewConsumer(h.config(), h.wh, nil)
+	errCrash := errors.New("crash before commit")
+	first.beforeCommit = func() error { return errCrash }
+	if err := first.Run(context.Background()); !errors.Is(err, errCrash) {
+		t.Fatalf("first consumer: %v, want the simulated crash", err)
+	}
+	written := h.count("select count(*) from events")
+	if written == 0 {
+		t.Fatal("the first batch was not written")
+	}
+
+	// A new member of the group gets the uncommitted messages again.
+	second := NewConsumer(h.config(), h.wh, nil)
+	stop := h.start(second)
+	h.waitRows("select count(*) from events", 2000, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := second.Stats.Duplicates.Load(); got < int64(written) {
+		t.Fatalf("second consumer saw %d duplicates, want at least the %d redelivered", got, written)
+	}
+	if n := h.count("select count(*) - count(distinct event_id) from events"); n != 0 {
+		t.Fatalf("%d doubled rows", n)
+	}
+}
+
+func TestRebalanceTwoConsumers(t *testing.T) {
+	h := newHarness(t, 4)
+	var vals [][]byte
+	for i := 0; i < 4000; i++ {
+		vals = append(vals, canonical(i))
+	}
+	h.produce(vals[:2000]...)
+	a := NewConsumer(h.config(), h.wh, nil)
+	stopA := h.start(a)
+	time.Sleep(500 * time.Millisecond)
+	b := NewConsumer(h.config(), h.wh, nil) // joining forces a rebalance
+	stopB := h.start(b)
+	h.produce(vals[2000:]...)
+	h.waitRows("select count(*) from events", 4000, 90*time.Second)
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count("select count(distinct event_id) from events"); n != 4000 {
+		t.Fatalf("distinct events = %d, want 4000", n)
+	}
+	if a.Stats.Messages.Load() == 0 || b.Stats.Messages.Load() == 0 {
+		t.Logf("note: one member got no messages (a=%d b=%d); exactly-once still holds", a.Stats.Messages.Load(), b.Stats.Messages.Load())
+	}
+}
+
+func TestBadInputBecomesDeadLetters(t *testing.T) {
+	h := newHarness(t, 1)
+	bad := map[string][]byte{
+		"empty_payload":      {},
+		"not_json":           []byte(`{"schema": "cx.event/v1", `),
+		"invalid_utf8":       []byte("{\"schema\":\"cx.event/v1\",\"x\":\"\xff\xfe\"}"),
+		"wrong_type":         []byte(`{"schema":"cx.event/v1","event_id":"b1","type":"message","occurred_at":1732197785,"contact":{"phone":"+5511987654321"}}`),
+		"missing_field":      []byte(`{"schema":"cx.event/v1","type":"message","occurred_at":"2026-11-21T14:03:05Z","contact":{"phone":"+5511987654321"}}`),
+		"unknown_type":       []byte(`{"schema":"cx.event/v1","event_id":"b2","type":"telepathy","occurred_at":"2026-11-21T14:03:05Z","contact":{"phone":"+5511987654321"}}`),
+		"bad_timestamp":      []byte(`{"schema":"cx.event/v1","event_id":"b3","type":"consent","occurred_at":"2026-11-21T14:03:05","contact":{"phone":"+5511987654321"},"consent":{"purpose":"analytics","granted":true}}`),
+		"too_large":          append(append([]byte(`{"schema":"cx.event/v1","pad":"`), bytes.Repeat([]byte("x"), 300<<10)...), '"', '}'),
+		"unsupported_schema": []byte(`{"schema":"cx.event/v0"}`),
+	}
+	var vals [][]byte
+	want := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		vals = append(vals, canonical(i))
+		for code, v := range bad {
+			if i == 10 {
+				vals = append(vals, v)
+				want[code] = true
+			}
+		}
+	}
+	h.produce(vals...)
+	c := NewConsumer(h.config(), h.wh, nil)
+	stop := h.start(c)
+	h.waitRows("select count(*) from dead_letters", len(bad), 60*time.Second)
+	h.waitRows("select count(*) from events", 100, 10*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := h.wh.DB.Query(`select reason_code, reason, topic, "partition", "offset", raw_size, octet_length(raw) from dead_letters`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, reason, topic string
+		var part, size, stored int
+		var off int64
+		if err := rows.Scan(&code, &reason, &topic, &part, &off, &size, &stored); err != nil {
+			t.Fatal(err)
+		}
+		if !want[code] {
+			t.Errorf("unexpected dead letter reason %q (%s)", code, reason)
+		}
+		delete(want, code)
+		if topic != h.topic || off < 0 || reason == "" {
+			t.Errorf("dead letter %s lacks coordinates or reason: %s/%d@%d %q", code, topic, part, off, reason)
+		}
+		if bytes.Contains([]byte(reason), []byte("5511987654321")) {
+			t.Errorf("reason for %s quotes the phone: %q", code, reason)
+		}
+		if code == "too_large" && (size <= 300<<10 || stored != warehouse.MaxDeadLetterBytes) {
+			t.Errorf("too_large: raw_size %d stored %d, want the full size and the first %d bytes", size, stored, warehouse.MaxDeadLetterBytes)
+		}
+	}
+	for code := range want {
+		t.Errorf("no dead letter with reason %s", code)
+	}
+}
+
+func TestKcatProducedMessageIsConsumed(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat not installed (CI installs it: apt-get install -y kcat)")
+	}
+	h := newHarness(t, 1)
+	cmd := exec.Command(kcat, "-P", "-b", h.broker.Addrs()[0], "-t", h.topic, "-k", "kcat-key")
+	cmd.Stdin = bytes.NewReader(append(canonical(42), '\n'))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kcat: %v\n%s", err, out)
+	}
+	stop := h.start(NewConsumer(h.config(), h.wh, nil))
+	h.waitRows("select count(*) from events where event_id = 'ev-0000042'", 1, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrokerRestartResumesWithoutLoss(t *testing.T) {
+	dataDir := t.TempDir()
+	topic := "t-restart"
+	b, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 2, DataDir: dataDir, MinSessionTimeout: time.Second}, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addrs()[0]
+	var port int
+	fmt.Sscanf(addr[len("127.0.0.1:"):], "%d", &port)
+	h := &harness{t: t, broker: b, topic: topic}
+	h.wh, err = warehouse.Open(context.Background(), t.TempDir(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.wh.Close()
+	var vals [][]byte
+	for i := 0; i < 2000; i++ {
+		vals = append(vals, canonical(i))
+	}
+	h.produce(vals[:1000]...)
+	cfg := h.config()
+	c := NewConsumer(cfg, h.wh, nil)
+	stop := h.start(c)
+	h.waitRows("select count(*) from events", 1000, 60*time.Second)
+
+	b.Close() // the broker goes down under the running consumer
+	time.Sleep(2 * time.Second)
+	var mu sync.Mutex
+	mu.Lock()
+	b2, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 2, Port: port, DataDir: dataDir, MinSessionTimeout: time.Second}, topic)
+	mu.Unlock()
+	if err != nil {
+		t.Fatalf("restarting broker on port %d: %v", port, err)
+	}
+	defer b2.Close()
+	h.broker = b2
+	h.produce(vals[1000:]...)
+	h.waitRows("select count(*) from events", 2000, 90*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count("select count(distinct event_id) from events"); n != 2000 {
+		t.Fatalf("distinct events = %d, want 2000", n)
+	}
+}

@@ -1,0 +1,94 @@
+// Package ingest moves messages from Kafka (or an NDJSON file) into the
+// warehouse: it fetches, decodes and validates each message, turns rejects
+// into dead letters, writes each batch in one transaction, and only then
+// commits the batch's offsets. Redelivery is harmless because the warehouse
+// write is idempotent by event_id.
+package ingest
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// Message is one message read from a topic-partition (or a line of a file).
+type Message struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	Key       []byte
+	Value     []byte
+}
+
+// Assembler turns fetched messages into a warehouse batch: decoded events,
+// dead letters with reasons, and the offset span per topic-partition. It is
+// the one processor both the Kafka consumer and the file loader use.
+type Assembler struct {
+	Decoder event.Decoder
+	// Workers decodes in parallel when a batch is large; 0 means GOMAXPROCS.
+	Workers int
+}
+
+type decoded struct {
+	ev  event.Event
+	err error
+}
+
+// Assemble decodes msgs, in order, into a batch.
+func (a *Assembler) Assemble(msgs []Message) *warehouse.Batch {
+	out := make([]decoded, len(msgs))
+	workers := a.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if len(msgs) < 2048 || workers == 1 {
+		for i := range msgs {
+			out[i].ev, out[i].err = a.Decoder.Decode(msgs[i].Value)
+		}
+	} else {
+		var wg sync.WaitGroup
+		chunk := (len(msgs) + workers - 1) / workers
+		for lo := 0; lo < len(msgs); lo += chunk {
+			hi := min(lo+chunk, len(msgs))
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				for i := lo; i < hi; i++ {
+					out[i].ev, out[i].err = a.Decoder.Decode(msgs[i].Value)
+				}
+			}(lo, hi)
+		}
+		wg.Wait()
+	}
+
+	b := &warehouse.Batch{Records: make([]warehouse.Record, 0, len(msgs))}
+	spans := map[[2]any]int{}
+	for i, m := range msgs {
+		k := [2]any{m.Topic, m.Partition}
+		if j, ok := spans[k]; ok {
+			s := &b.Spans[j]
+			s.FirstOffset, s.LastOffset = min(s.FirstOffset, m.Offset), max(s.LastOffset, m.Offset)
+			s.Messages++
+		} else {
+			spans[k] = len(b.Spans)
+			b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset, Messages: 1})
+		}
+		if err := out[i].err; err != nil {
+			b.DeadLetters = append(b.DeadLetters, deadLetter(m, err))
+			continue
+		}
+		b.Records = append(b.Records, warehouse.Record{Event: out[i].ev, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+	}
+	return b
+}
+
+func deadLetter(m Message, err error) warehouse.DeadLetter {
+	d := warehouse.DeadLetter{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Raw: m.Value,
+		ReasonCode: "decode_error", Reason: err.Error()}
+	if re, ok := err.(*event.RejectError); ok {
+		d.ReasonCode = re.Code
+	}
+	return d
+}

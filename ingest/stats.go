@@ -1,0 +1,67 @@
+package ingest
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// Stats counts what ingest has done since start. Safe for concurrent use.
+type Stats struct {
+	Messages    atomic.Int64
+	Accepted    atomic.Int64
+	Duplicates  atomic.Int64
+	DeadLetters atomic.Int64
+	Batches     atomic.Int64
+	// CommitFailures counts offset commits that failed for good (the batch was
+	// durable; its messages will be redelivered and skipped as duplicates).
+	CommitFailures atomic.Int64
+	lastBatch      atomic.Int64 // unix nanos
+
+	mu      sync.Mutex
+	reasons map[string]int64
+}
+
+func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
+	n := 0
+	for _, sp := range b.Spans {
+		n += sp.Messages
+	}
+	s.Messages.Add(int64(n))
+	s.Accepted.Add(int64(r.Accepted))
+	s.Duplicates.Add(int64(r.Duplicates))
+	s.DeadLetters.Add(int64(r.DeadLetters))
+	s.Batches.Add(1)
+	s.lastBatch.Store(time.Now().UnixNano())
+	if len(b.DeadLetters) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reasons == nil {
+		s.reasons = map[string]int64{}
+	}
+	for _, d := range b.DeadLetters {
+		s.reasons[d.ReasonCode]++
+	}
+}
+
+// DeadLettersByReason returns a copy of the dead-letter counts by reason code
+// (as seen by this process, including redelivered ones).
+func (s *Stats) DeadLettersByReason() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.reasons)
+}
+
+// LastBatchAt is when the last batch committed, or the zero time.
+func (s *Stats) LastBatchAt() time.Time {
+	n := s.lastBatch.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

@@ -1,0 +1,77 @@
+package warehouse
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"time"
+
+	"github.com/cxlake/cxlake/event"
+)
+
+// eventColumns is the number of columns of the events table; row must match it.
+const eventColumns = 41
+
+func str(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func rawJSON(b json.RawMessage) driver.Value {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func idsJSON(ids map[string]string) driver.Value {
+	if len(ids) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(ids) // map[string]string always marshals
+	return string(b)
+}
+
+// row flattens a record into the events table's column order (schema.sql).
+func row(r *Record, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
+	e := &r.Event
+	dst = append(dst[:0],
+		e.EventID, e.Type, e.OccurredAt, str(e.Source), str(e.Channel), str(e.ConversationID),
+		str(e.Contact.Phone), str(e.Contact.Email), idsJSON(e.Contact.IDs), str(e.ContactName),
+		str(e.Actor.Kind), str(e.Actor.ID), str(e.Actor.Team),
+	)
+	if m := e.Message; m != nil {
+		dst = append(dst, m.Direction, str(m.Text), m.Private, str(m.Intent))
+	} else {
+		dst = append(dst, nil, nil, nil, nil)
+	}
+	if h := e.Handoff; h != nil {
+		var sla driver.Value
+		if h.SLASeconds != nil {
+			sla = *h.SLASeconds
+		}
+		dst = append(dst, str(h.Reason), str(h.ToTeam), str(h.Summary), rawJSON(h.Fields), str(h.NextAction), str(h.Owner), sla)
+	} else {
+		dst = append(dst, nil, nil, nil, nil, nil, nil, nil)
+	}
+	if s := e.Survey; s != nil {
+		dst = append(dst, s.Kind, int32(s.Score), str(s.Comment))
+	} else {
+		dst = append(dst, nil, nil, nil)
+	}
+	if c := e.Consent; c != nil {
+		dst = append(dst, c.Purpose, c.Granted, str(c.Basis), str(c.Source))
+	} else {
+		dst = append(dst, nil, nil, nil, nil)
+	}
+	if l := e.Link; l != nil {
+		dst = append(dst, str(l.Phone), str(l.Email), idsJSON(l.IDs))
+	} else {
+		dst = append(dst, nil, nil, nil)
+	}
+	dst = append(dst, rawJSON(e.Extra), string(e.Raw), r.Topic, int32(r.Partition), r.Offset, batchID, ingestedAt)
+	return dst
+}
+
+var _ = event.SchemaV1

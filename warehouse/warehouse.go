@@ -1,0 +1,144 @@
+// Package warehouse owns the DuckDB file and the Parquet lake under a data
+// directory: the raw-layer schema (events, dead_letters, ingest_batches), the
+// idempotent batch writer that ingest commits through, and publication of
+// events to Hive-partitioned Parquet. It is the only package that writes the
+// raw layer.
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+// DBFile is the DuckDB file's name inside a data directory.
+const DBFile = "cxlake.duckdb"
+
+// Warehouse is an open data directory. It holds the single writer connection
+// DuckDB allows per file; open it once per process.
+type Warehouse struct {
+	Dir  string
+	DB   *sql.DB
+	conn *duckdb.Connector
+
+	// writeMu serializes batch writes and anything that must not interleave
+	// with one (erasure, retention).
+	writeMu     sync.Mutex
+	nextBatchID int64
+	sink        string
+}
+
+// Options tune Open.
+type Options struct {
+	// Sink selects how batches move into DuckDB: "appender" (default) or
+	// "arrow" (only in builds with the duckdb_arrow tag).
+	Sink string
+	// ReadOnly opens the file without write access (for query tools).
+	ReadOnly bool
+}
+
+// Open opens or creates the warehouse in dir and applies the schema.
+// If another process holds the file, the error is a *LockedError.
+func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, DBFile)
+	dsn := path
+	if opts.ReadOnly {
+		dsn += "?access_mode=read_only"
+	}
+	conn, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, lockedOr(dir, fmt.Errorf("opening %s: %w", path, err))
+	}
+	db := sql.OpenDB(conn)
+	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink}
+	if w.sink == "" {
+		w.sink = defaultSink
+	}
+	if _, ok := sinks[w.sink]; !ok {
+		db.Close()
+		return nil, fmt.Errorf("unknown ingest sink %q: this build has %s", w.sink, strings.Join(sinkNames(), ", "))
+	}
+	if !opts.ReadOnly {
+		if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("applying warehouse schema: %w", err)
+		}
+		if err := w.initLake(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := db.QueryRowContext(ctx, "select coalesce(max(batch_id), 0) + 1 from ingest_batches").Scan(&w.nextBatchID); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("reading last batch id: %w", err)
+	}
+	return w, nil
+}
+
+// Close checkpoints and closes the DuckDB file.
+func (w *Warehouse) Close() error {
+	_, cerr := w.DB.Exec("checkpoint")
+	if err := w.DB.Close(); err != nil {
+		return fmt.Errorf("closing warehouse: %w", err)
+	}
+	if cerr != nil && !strings.Contains(cerr.Error(), "read-only") {
+		return fmt.Errorf("checkpointing warehouse: %w", cerr)
+	}
+	return nil
+}
+
+// LockedError means another process holds the DuckDB file: DuckDB allows one
+// writer process per file.
+type LockedError struct {
+	Dir string
+	PID string // the holder's process id when DuckDB names it
+	Err error
+}
+
+func (e *LockedError) Error() string {
+	holder := "another process"
+	if e.PID != "" {
+		holder = "process " + e.PID
+	}
+	return fmt.Sprintf("data directory %s is in use by %s (DuckDB allows one process per file). "+
+		"Stop that process first (Ctrl-C flushes and exits cleanly), or read the published Parquet lake "+
+		"from any tool: select * from read_parquet('%s/lake/events/**/*.parquet', hive_partitioning = true)",
+		e.Dir, holder, e.Dir)
+}
+
+func (e *LockedError) Unwrap() error { return e.Err }
+
+var pidRE = regexp.MustCompile(`PID (\d+)`)
+
+func lockedOr(dir string, err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "Could not set lock") && !strings.Contains(msg, "Conflicting lock") {
+		return err
+	}
+	le := &LockedError{Dir: dir, Err: err}
+	if m := pidRE.FindStringSubmatch(msg); m != nil {
+		le.PID = m[1]
+	}
+	return le
+}
+
+// IsLocked reports whether err says the data directory is held by another process.
+func IsLocked(err error) bool {
+	var le *LockedError
+	return errors.As(err, &le)
+}

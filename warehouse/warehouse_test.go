@@ -1,0 +1,155 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cxlake/cxlake/event"
+)
+
+func testEvent(i int) event.Event {
+	return event.Event{
+		EventID: fmt.Sprintf("ev-%07d", i), Type: event.TypeMessage,
+		OccurredAt: time.Date(2026, 11, 1+i%3, 12, 0, i%60, 0, time.UTC),
+		Source:     "test", Channel: []string{"whatsapp", "email", "webchat"}[i%3],
+		ConversationID: fmt.Sprintf("c-%d", i/4),
+		Contact:        event.Identity{Phone: fmt.Sprintf("+55119%08d", i/4), IDs: map[string]string{"instagram": "x"}},
+		Actor:          event.Actor{Kind: "customer"},
+		Message:        &event.Message{Direction: "inbound", Text: "Meu pedido não chegou"},
+		Raw:            []byte(`{"schema":"cx.event/v1"}`),
+	}
+}
+
+func batchOf(from, to int, topic string) *Batch {
+	b := &Batch{StartedAt: time.Now()}
+	for i := from; i < to; i++ {
+		b.Records = append(b.Records, Record{Event: testEvent(i), Topic: topic, Partition: i % 2, Offset: int64(i)})
+	}
+	for p := 0; p < 2; p++ {
+		b.Spans = append(b.Spans, Span{Topic: topic, Partition: p, FirstOffset: int64(from), LastOffset: int64(to - 1), Messages: (to - from) / 2})
+	}
+	return b
+}
+
+func count(t *testing.T, w *Warehouse, q string) int {
+	t.Helper()
+	var n int
+	if err := w.DB.QueryRow(q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestWriteIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	w, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	res, err := w.Write(ctx, batchOf(0, 100, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 100 || res.Duplicates != 0 {
+		t.Fatalf("first write: %+v, want 100 accepted", res)
+	}
+	// A redelivery overlapping the first batch, with one event repeated inside it.
+	b := batchOf(50, 150, "t")
+	b.Records = append(b.Records, b.Records[len(b.Records)-1])
+	b.DeadLetters = []DeadLetter{{Topic: "t", Partition: 0, Offset: 999, Raw: []byte("{"), ReasonCode: event.CodeNotJSON, Reason: "payload is not JSON"}}
+	res, err = w.Write(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 50 || res.Duplicates != 51 || res.DeadLetters != 1 {
+		t.Fatalf("second write: %+v, want 50 accepted, 51 duplicates, 1 dead letter", res)
+	}
+	// The same dead letter redelivered is not stored twice.
+	res, err = w.Write(ctx, &Batch{DeadLetters: b.DeadLetters, Spans: []Span{{Topic: "t", FirstOffset: 999, LastOffset: 999, Messages: 1}}})
+	if err != nil || res.DeadLetters != 0 {
+		t.Fatalf("dead letter redelivery: %+v, %v", res, err)
+	}
+	if n := count(t, w, "select count(*) from events"); n != 150 {
+		t.Fatalf("events = %d, want 150", n)
+	}
+	if n := count(t, w, "select count(distinct event_id) from events"); n != 150 {
+		t.Fatalf("distinct events = %d, want 150", n)
+	}
+	if n := count(t, w, "select count(*) from dead_letters"); n != 1 {
+		t.Fatalf("dead_letters = %d, want 1", n)
+	}
+	if n := count(t, w, "select sum(accepted) from ingest_batches"); n != 150 {
+		t.Fatalf("ingest_batches accepted sum = %d, want 150", n)
+	}
+	if n := count(t, w, "select sum(duplicates) from ingest_batches"); n != 51 {
+		t.Fatalf("ingest_batches duplicates sum = %d, want 51", n)
+	}
+}
+
+func TestReopenKeepsBatchSequence(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctx, batchOf(0, 10, "t")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	res, err := w.Write(ctx, batchOf(10, 20, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BatchID != 2 || res.Accepted != 10 {
+		t.Fatalf("after reopen: %+v, want batch 2 with 10 accepted", res)
+	}
+}
+
+func TestPublishWritesHivePartitionedParquet(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(ctx, batchOf(0, 30, "t")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Publish(ctx)
+	if err != nil || p.Events != 30 {
+		t.Fatalf("publish: %+v, %v", p, err)
+	}
+	if _, err := w.Write(ctx, batchOf(30, 60, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = w.Publish(ctx); err != nil || p.Events != 30 {
+		t.Fatalf("second publish: %+v, %v", p, err)
+	}
+	if p, err = w.Publish(ctx); err != nil || p.Events != 0 {
+		t.Fatalf("publish with nothing new: %+v, %v", p, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "events", "date=2026-11-01", "channel=whatsapp")); err != nil {
+		t.Fatalf("partition folder missing: %v", err)
+	}
+	glob := filepath.Join(dir, "lake", "events", "**", "*.parquet")
+	var n, chans int
+	q := fmt.Sprintf("select count(*), count(distinct channel) from read_parquet('%s', hive_partitioning = true)", glob)
+	if err := w.DB.QueryRow(q).Scan(&n, &chans); err != nil {
+		t.Fatal(err)
+	}
+	if n != 60 || chans != 3 {
+		t.Fatalf("lake has %d events over %d channels, want 60 over 3", n, chans)
+	}
+}
