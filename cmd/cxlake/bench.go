@@ -1,0 +1,18 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func runBench(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("name the benchmark: cxlake bench ingest --events N [--json]")
+	}
+	switch args[0] {
+	case "ingest":
+		return benchIngest(ctx, args[1:])
+	default:
+		return fmt.Errorf("unknown benchmark %q: this build has ingest", args[0])
+	}
+}

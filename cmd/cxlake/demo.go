@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/simulate"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+const demoTopic = "cx.events"
+
+func runDemo(ctx context.Context, args []string) error {
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S]")
+	events := fs.Int("events", 20000, "simulated messages to produce before going live")
+	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
+	data := fs.String("data", "cxlake-demo", "data directory (created if missing)")
+	seed := fs.Uint64("seed", 1, "generator seed: the same seed gives the same traffic")
+	days := fs.Int("days", 30, "days of history the traffic spans, ending today")
+	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case *events < 1:
+		return fmt.Errorf("--events is %d: give a positive number of messages, e.g. --events 20000", *events)
+	case *days < 1 || *days > 3650:
+		return fmt.Errorf("--days is %d: use 1 to 3650", *days)
+	case *rate <= 0 || *rate > 10000:
+		return fmt.Errorf("--rate is %g: use a positive number up to 10000 messages per second", *rate)
+	}
+	log := slog.Default()
+
+	broker, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 3}, demoTopic)
+	if err != nil {
+		return err
+	}
+	defer broker.Close()
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{})
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	abs, _ := filepath.Abs(*data)
+	fmt.Printf("cxlake demo\n  broker    %s (embedded, Kafka protocol over TCP), topic %s\n  data      %s\n\n",
+		broker.Addrs()[0], demoTopic, abs)
+
+	cfg := ingest.Defaults()
+	cfg.Brokers, cfg.Topics, cfg.GroupID = broker.Addrs(), []string{demoTopic}, "cxlake-demo"
+	cfg.BatchWait = 200 * time.Millisecond
+	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: modelRefresher(wh),
+		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log}
+	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipeline()
+	pdone := make(chan error, 1)
+	go func() { pdone <- p.run(pctx) }()
+
+	// Conversations open over --days days ending a week ago, so that
+	// follow-ups (returns, reopens, slow email replies) trail up to about now
+	// instead of into the future.
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -*days-7)
+	gen := simulate.New(simulate.Config{Seed: *seed, Start: start, Days: *days, PerDay: simulate.PerDayFor(int64(*events), *days)})
+	prog := newProgress(os.Stderr, int64(*events), p.consumer.Stats)
+	began := time.Now()
+	if err := simulate.Produce(ctx, broker.Addrs(), demoTopic, gen, *events, prog.produced); err != nil {
+		return stopOn(ctx, err)
+	}
+	if err := prog.waitIngested(ctx); err != nil {
+		return stopOn(ctx, err)
+	}
+	prog.finish()
+	stopPipeline() // flush, commit, publish and refresh once more
+	if err := <-pdone; err != nil {
+		return err
+	}
+	if err := summarize(ctx, os.Stdout, wh, *data, gen.Stats(), time.Since(began)); err != nil {
+		return err
+	}
+	if *once {
+		return nil
+	}
+	return demoLive(ctx, wh, broker, gen, cfg, *rate, log)
+}
+
+// demoLive keeps a trickle of live traffic flowing through the same
+// pipeline until the user stops it.
+func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Broker, gen *simulate.Generator,
+	cfg ingest.Config, rate float64, log *slog.Logger) error {
+	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: modelRefresher(wh),
+		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log}
+	pdone := make(chan error, 1)
+	go func() { pdone <- p.run(ctx) }()
+	gen.LiveAt(time.Now)
+	w := simulate.NewWriter(broker.Addrs(), demoTopic)
+	w.BatchTimeout = 10 * time.Millisecond
+	defer w.Close()
+	fmt.Printf("\nLive: %g simulated messages/s; models refresh every 5s. Ctrl-C stops cleanly.\n", rate)
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	status := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	defer status.Stop()
+	var sent int64
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Println("\nstopping: flushing the last batch and committing offsets…")
+			if err := <-pdone; err != nil {
+				return err
+			}
+			fmt.Printf("stopped cleanly: %d live messages sent, %d ingested\n", sent, p.consumer.Stats.Messages.Load())
+			return nil
+		case err := <-pdone:
+			return err
+		case <-tick.C:
+			m := gen.Next()
+			if err := w.WriteMessages(ctx, kafka.Message{Key: m.Key, Value: m.Value}); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("producing live traffic: %w", err)
+			}
+			sent++
+		case <-status.C:
+			fmt.Printf("live: %d sent, %d ingested, %d dead letters\n", sent, p.consumer.Stats.Messages.Load(), p.consumer.Stats.DeadLetters.Load())
+		}
+	}
+}
+
+// stopOn turns a cancellation into a clean stop and keeps other errors.
+func stopOn(ctx context.Context, err error) error {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())) {
+		fmt.Fprintln(os.Stderr, "\ninterrupted: what was ingested is committed")
+		return nil
+	}
+	return err
+}

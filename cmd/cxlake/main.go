@@ -1,0 +1,82 @@
+// Command cxlake is the one binary of cxlake: it runs the ingest pipeline
+// against Kafka (run), a self-contained demo (demo), backfills from NDJSON
+// (load), SQL from the command line (query) and the benchmarks (bench).
+// Each subcommand parses its flags, wires the packages together and runs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name, usage, summary string
+	run                  func(ctx context.Context, args []string) error
+}
+
+var commands = []command{
+	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
+	{"run", "run --config FILE", "consume from a Kafka cluster into the warehouse until stopped", runRun},
+	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
+	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
+	{"bench", "bench ingest --events N [--json]", "measure ingest against DuckDB's own read_json", runBench},
+	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "cxlake: analytics and governance warehouse for omnichannel customer service\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  cxlake %-55s %s\n", c.usage, c.summary)
+	}
+	fmt.Fprintf(os.Stderr, "\nStart with: cxlake demo --once\n")
+}
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})))
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands {
+		if c.name == os.Args[1] {
+			err := c.run(ctx, os.Args[2:])
+			if errors.Is(err, flag.ErrHelp) {
+				os.Exit(2)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "cxlake %s: %v\n", c.name, err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "cxlake: unknown command %q\n\n", os.Args[1])
+	usage()
+	os.Exit(2)
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("CXLAKE_LOG_LEVEL"))); err != nil {
+		return slog.LevelWarn
+	}
+	return l
+}
+
+// newFlags returns a flag set whose errors name the command and its usage.
+func newFlags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: cxlake %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}

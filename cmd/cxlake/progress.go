@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/cxlake/cxlake/ingest"
+)
+
+// progress shows produced and ingested counts, rate and lag once a second:
+// on one rewritten line on a terminal, as plain lines otherwise.
+type progress struct {
+	w        io.Writer
+	total    int64
+	stats    *ingest.Stats
+	tty      bool
+	sent     atomic.Int64
+	start    time.Time
+	last     time.Time
+	lastSeen int64
+}
+
+func newProgress(w io.Writer, total int64, stats *ingest.Stats) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil {
+			tty = fi.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	now := time.Now()
+	return &progress{w: w, total: total, stats: stats, tty: tty, start: now, last: now}
+}
+
+func (p *progress) produced(n int) {
+	p.sent.Store(int64(n))
+	p.tick(false)
+}
+
+func (p *progress) tick(force bool) {
+	now := time.Now()
+	if !force && now.Sub(p.last) < time.Second {
+		return
+	}
+	seen := p.stats.Messages.Load()
+	rate := float64(seen-p.lastSeen) / now.Sub(p.last).Seconds()
+	p.last, p.lastSeen = now, seen
+	line := fmt.Sprintf("produced %d/%d · ingested %d (%.0f msg/s) · lag %d · dead letters %d",
+		p.sent.Load(), p.total, seen, rate, p.sent.Load()-seen, p.stats.DeadLetters.Load())
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// waitIngested returns once every produced message is durable in the warehouse.
+func (p *progress) waitIngested(ctx context.Context) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for p.stats.Messages.Load() < p.total {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			p.tick(false)
+		}
+	}
+	return nil
+}
+
+func (p *progress) finish() {
+	p.tick(true)
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}

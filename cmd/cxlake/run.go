@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/cxlake/cxlake/config"
+	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+func runRun(ctx context.Context, args []string) error {
+	fs := newFlags("run", "run --config FILE")
+	path := fs.String("config", "", "YAML config file (see docs/config.md); CXLAKE_* environment variables override it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: run takes only --config", fs.Arg(0))
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{})
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	log := slog.Default()
+	p := &pipeline{
+		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: modelRefresher(wh),
+		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log,
+	}
+	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
+		cfg.Ingest.Topics, cfg.Ingest.Brokers, cfg.Ingest.GroupID, cfg.Data)
+	if err := p.run(ctx); err != nil {
+		return err
+	}
+	s := p.consumer.Stats
+	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters)\n",
+		s.Messages.Load(), s.Accepted.Load(), s.Duplicates.Load(), s.DeadLetters.Load())
+	return nil
+}
+
+// modelRefresher returns the refresh step run after batches land. Models
+// are wired in by the models package.
+func modelRefresher(wh *warehouse.Warehouse) func(context.Context) error {
+	return nil
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cxlake/cxlake/simulate"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// summarize tells the user what the demo did and where to look next.
+func summarize(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, data string, gen simulate.Stats, took time.Duration) error {
+	var events, dead, batches int64
+	var from, to time.Time
+	if err := wh.DB.QueryRowContext(ctx, `select (select count(*) from events), (select count(*) from dead_letters),
+		(select count(*) from ingest_batches), (select min(occurred_at) from events), (select max(occurred_at) from events)`).
+		Scan(&events, &dead, &batches, &from, &to); err != nil {
+		return fmt.Errorf("summarizing: %w", err)
+	}
+	fmt.Fprintf(w, "\nDone in %s: %d messages produced and consumed through the kafka-go consumer group.\n",
+		took.Round(100*time.Millisecond), gen.Messages)
+	fmt.Fprintf(w, "  events stored   %d (%d sent as exact duplicates and skipped by event_id)\n", events, gen.Duplicates)
+	fmt.Fprintf(w, "  dead letters    %d (malformed on purpose: %d)\n", dead, gen.Malformed)
+	fmt.Fprintf(w, "  batches         %d, covering %s to %s\n\n", batches, from.UTC().Format("2006-01-02"), to.UTC().Format("2006-01-02"))
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if err := table(ctx, tw, wh, "Dead letters by reason", `select reason_code, count(*) from dead_letters group by 1 order by 2 desc, 1`); err != nil {
+		return err
+	}
+	if err := table(ctx, tw, wh, "Events by channel", `select coalesce(channel, '(none: consent, links, surveys)'), count(*) from events group by 1 order by 2 desc, 1`); err != nil {
+		return err
+	}
+	tw.Flush()
+	lake := filepath.Join(data, warehouse.LakeDir, "events")
+	fmt.Fprintf(w, "\nWhere to look next:\n")
+	fmt.Fprintf(w, "  cxlake query --data %s \"select type, count(*) from events group by 1\"\n", data)
+	fmt.Fprintf(w, "  cxlake query --data %s \"select reason_code, reason from dead_letters limit 5\"\n", data)
+	fmt.Fprintf(w, "  Parquet lake (Hive-partitioned by date and channel): %s\n", lake)
+	fmt.Fprintf(w, "  Tables and columns: docs/tables.md\n")
+	return nil
+}
+
+func table(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, title, q string) error {
+	rows, err := wh.DB.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("summarizing %s: %w", strings.ToLower(title), err)
+	}
+	defer rows.Close()
+	fmt.Fprintf(w, "%s\n", title)
+	n := 0
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s\t%d\n", k, v)
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintf(w, "  (none)\n")
+	}
+	return rows.Err()
+}

@@ -1,0 +1,193 @@
+// Package config reads cxlake's configuration once at start-up: a YAML file,
+// then CXLAKE_* environment variables over it, then validation that names the
+// offending key and the fix. Nothing else in cxlake reads files or the
+// environment for settings.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cxlake/cxlake/ingest"
+)
+
+// Config is the whole configuration of a cxlake process.
+type Config struct {
+	// Data is the data directory: the DuckDB file, the Parquet lake, keys.
+	Data   string
+	Ingest ingest.Config
+	// RefreshEvery is how often models are refreshed while events flow.
+	RefreshEvery time.Duration
+	// PublishEvery is how often new events are published to the Parquet lake.
+	PublishEvery time.Duration
+}
+
+// file mirrors the YAML layout; durations are strings such as "500ms".
+type file struct {
+	Data   string `yaml:"data"`
+	Ingest struct {
+		Brokers         []string `yaml:"brokers"`
+		Topics          []string `yaml:"topics"`
+		GroupID         string   `yaml:"group_id"`
+		BatchSize       int      `yaml:"batch_size"`
+		BatchWait       string   `yaml:"batch_wait"`
+		MaxMessageBytes int      `yaml:"max_message_bytes"`
+		CommitRetry     string   `yaml:"commit_retry"`
+		SessionTimeout  string   `yaml:"session_timeout"`
+	} `yaml:"ingest"`
+	Models struct {
+		RefreshEvery string `yaml:"refresh_every"`
+	} `yaml:"models"`
+	Lake struct {
+		PublishEvery string `yaml:"publish_every"`
+	} `yaml:"lake"`
+}
+
+// Defaults returns the configuration used for keys that are not set.
+func Defaults() Config {
+	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute}
+}
+
+// Load reads path (may be "" for defaults only), applies the environment and validates.
+func Load(path string) (Config, error) {
+	c := Defaults()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("reading config: %w", err)
+		}
+		if err := c.apply(raw); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (c *Config) apply(raw []byte) error {
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+		return fmt.Errorf("%w (see docs/config.md for the keys)", err)
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Data, f.Data)
+	if len(f.Ingest.Brokers) > 0 {
+		c.Ingest.Brokers = f.Ingest.Brokers
+	}
+	if len(f.Ingest.Topics) > 0 {
+		c.Ingest.Topics = f.Ingest.Topics
+	}
+	set(&c.Ingest.GroupID, f.Ingest.GroupID)
+	if f.Ingest.BatchSize != 0 {
+		c.Ingest.BatchSize = f.Ingest.BatchSize
+	}
+	if f.Ingest.MaxMessageBytes != 0 {
+		c.Ingest.MaxMessageBytes = f.Ingest.MaxMessageBytes
+	}
+	for _, d := range []struct {
+		key string
+		val string
+		dst *time.Duration
+	}{
+		{"ingest.batch_wait", f.Ingest.BatchWait, &c.Ingest.BatchWait},
+		{"ingest.commit_retry", f.Ingest.CommitRetry, &c.Ingest.CommitRetry},
+		{"ingest.session_timeout", f.Ingest.SessionTimeout, &c.Ingest.SessionTimeout},
+		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
+		{"lake.publish_every", f.Lake.PublishEvery, &c.PublishEvery},
+	} {
+		if err := duration(d.key, d.val, d.dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func duration(key, val string, dst *time.Duration) error {
+	if val == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(val)
+	if err != nil {
+		return fmt.Errorf("%s is %q, not a duration: write e.g. 500ms, 5s or 2m", key, val)
+	}
+	*dst = d
+	return nil
+}
+
+// Env variables read by Load, over the file.
+const (
+	EnvData      = "CXLAKE_DATA"
+	EnvBrokers   = "CXLAKE_BROKERS" // comma-separated host:port
+	EnvTopics    = "CXLAKE_TOPICS"  // comma-separated
+	EnvGroupID   = "CXLAKE_GROUP_ID"
+	EnvBatchSize = "CXLAKE_BATCH_SIZE"
+	EnvBatchWait = "CXLAKE_BATCH_WAIT"
+)
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	list := func(v string) []string {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if v := getenv(EnvData); v != "" {
+		c.Data = v
+	}
+	if v := getenv(EnvBrokers); v != "" {
+		c.Ingest.Brokers = list(v)
+	}
+	if v := getenv(EnvTopics); v != "" {
+		c.Ingest.Topics = list(v)
+	}
+	if v := getenv(EnvGroupID); v != "" {
+		c.Ingest.GroupID = v
+	}
+	if v := getenv(EnvBatchSize); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s is %q, not a whole number: write e.g. 20000", EnvBatchSize, v)
+		}
+		c.Ingest.BatchSize = n
+	}
+	return duration(EnvBatchWait, getenv(EnvBatchWait), &c.Ingest.BatchWait)
+}
+
+// Validate reports the first bad key with the fix.
+func (c Config) Validate() error {
+	if strings.TrimSpace(c.Data) == "" {
+		return fmt.Errorf("data is empty: name the data directory, e.g. data: /var/lib/cxlake")
+	}
+	if err := c.Ingest.Validate(); err != nil {
+		return err
+	}
+	if c.RefreshEvery < 100*time.Millisecond {
+		return fmt.Errorf("models.refresh_every is %s: use at least 100ms (default 5s)", c.RefreshEvery)
+	}
+	if c.PublishEvery < time.Second {
+		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)
+	}
+	return nil
+}

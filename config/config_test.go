@@ -1,0 +1,64 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "cxlake.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFileAndEnv(t *testing.T) {
+	p := write(t, "data: /srv/cx\ningest:\n  brokers: [k1:9092, k2:9092]\n  batch_wait: 250ms\nmodels:\n  refresh_every: 10s\n")
+	t.Setenv(EnvGroupID, "ops")
+	t.Setenv(EnvBatchSize, "5000")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Data != "/srv/cx" || len(c.Ingest.Brokers) != 2 || c.Ingest.BatchWait != 250*time.Millisecond ||
+		c.RefreshEvery != 10*time.Second || c.Ingest.GroupID != "ops" || c.Ingest.BatchSize != 5000 {
+		t.Fatalf("unexpected config: %+v", c)
+	}
+	if c.Ingest.Topics[0] != "cx.events" {
+		t.Fatalf("default topic lost: %v", c.Ingest.Topics)
+	}
+}
+
+func TestLoadErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"ingest:\n  batch_wait: soon\n", "ingest.batch_wait"},
+		{"ingest:\n  batch_size: -1\n", "ingest.batch_size"},
+		{"ingest:\n  brokers: [kafka]\n", "has no port"},
+		{"ingest:\n  bathc_size: 10\n", "bathc_size"},
+		{"models:\n  refresh_every: 1ms\n", "models.refresh_every"},
+	} {
+		_, err := Load(write(t, tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want it to mention %q", tc.body, err, tc.want)
+		}
+	}
+	t.Setenv(EnvBatchSize, "lots")
+	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), EnvBatchSize) {
+		t.Errorf("bad env: %v", err)
+	}
+}
+
+func TestEmptyFileMeansDefaults(t *testing.T) {
+	c, err := Load(write(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ingest.GroupID != "cxlake" {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
