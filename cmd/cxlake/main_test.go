@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+const holdEnv = "CXLAKE_TEST_HOLD_DATA"
+
+func TestMain(m *testing.M) {
+	// Child mode: hold a data directory open like a running server would.
+	if dir := os.Getenv(holdEnv); dir != "" {
+		wh, err := warehouse.Open(context.Background(), dir, warehouse.Options{})
+		if err != nil {
+			os.Exit(1)
+		}
+		os.Stdout.WriteString("holding\n")
+		time.Sleep(time.Minute)
+		wh.Close()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// capture runs f with os.Stdout redirected and returns what it printed.
+func capture(t *testing.T, f func() error) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	out := make(chan string)
+	go func() { b, _ := io.ReadAll(r); out <- string(b) }()
+	ferr := f()
+	w.Close()
+	os.Stdout = old
+	return <-out, ferr
+}
+
+func TestDemoOnceThenQuery(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	ctx := context.Background()
+	out, err := capture(t, func() error { return runDemo(ctx, []string{"--once", "--events", "4000", "--data", dir}) })
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Done in", "events stored", "dead letters", "Dead letters by reason", "Events by channel", "cxlake query --data"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo summary lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv",
+			"select (select count(*) from events) as events, (select count(*) from dead_letters) as dead, (select sum(messages) from ingest_batches) as messages"})
+	})
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || lines[0] != "events,dead,messages" {
+		t.Fatalf("query output:\n%s", out)
+	}
+	var events, dead, messages int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(lines[1], ",", " "), "%d %d %d", &events, &dead, &messages); err != nil {
+		t.Fatalf("parsing %q: %v", lines[1], err)
+	}
+	// Every produced message is accounted for: stored, dead-lettered, or a duplicate (≤ 1% by design).
+	if messages != 4000 || events == 0 || dead == 0 || events+dead > 4000 || events+dead < 3900 {
+		t.Fatalf("events %d + dead letters %d of %d messages", events, dead, messages)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "events")); err != nil {
+		t.Fatalf("demo did not publish the lake: %v", err)
+	}
+}
+
+func TestQueryOnHeldDirectorySaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), holdEnv+"="+dir)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	buf := make([]byte, 8)
+	if _, err := io.ReadFull(stdout, buf); err != nil {
+		t.Fatalf("holder did not start: %v", err)
+	}
+	err := runQuery(context.Background(), []string{"--data", dir, "select 1"})
+	if err == nil {
+		t.Fatal("query on a held directory succeeded")
+	}
+	for _, want := range []string{"in use by process", "one process per file", "read_parquet"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestLoadIsIdempotentAndPointsAtBadLines(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(t.TempDir(), "backfill.ndjson")
+	good := `{"schema":"cx.event/v1","event_id":"L%d","type":"message","occurred_at":"2026-11-20T10:00:0%dZ","channel":"email","conversation_id":"e1","contact":{"email":"A@B.co"},"actor":{"kind":"customer"},"message":{"text":"oi"}}`
+	var b bytes.Buffer
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&b, good+"\n", i, i)
+	}
+	b.WriteString("not json\n")
+	b.WriteString(`{"schema":"cx.event/v1","event_id":"L9","type":"message","occurred_at":"2026-11-20T10:00:00","contact":{"email":"a@b.co"}}` + "\n")
+	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for run := 0; run < 2; run++ {
+		if out, err := capture(t, func() error { return runLoad(ctx, []string{"--data", dir, file}) }); err != nil {
+			t.Fatalf("load run %d: %v\n%s", run, err, out)
+		}
+	}
+	wh, err := warehouse.Open(ctx, dir, warehouse.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	var events, dead int
+	var lines string
+	if err := wh.DB.QueryRow(`select (select count(*) from events), (select count(*) from dead_letters),
+		(select string_agg("offset"::varchar, ',' order by "offset") from dead_letters)`).Scan(&events, &dead, &lines); err != nil {
+		t.Fatal(err)
+	}
+	if events != 3 || dead != 2 || lines != "4,5" {
+		t.Fatalf("after loading twice: %d events, %d dead letters at lines %s; want 3, 2 at 4,5", events, dead, lines)
+	}
+}
+
+func TestBadFlagsSayWhatIsWrong(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		run  func(context.Context, []string) error
+		args []string
+		want string
+	}{
+		{runDemo, []string{"--events", "0"}, "--events is 0"},
+		{runDemo, []string{"--rate", "-1"}, "--rate"},
+		{runQuery, []string{"--format", "xml", "select 1"}, `--format is "xml"`},
+		{runQuery, []string{"--data", t.TempDir()}, "give the SQL"},
+		{runLoad, []string{"--data", t.TempDir()}, "NDJSON file"},
+		{runBench, []string{"nothing"}, "unknown benchmark"},
+		{runBroker, []string{"--addr", "10.0.0.1:9092"}, "loopback only"},
+		{runRun, []string{"--config", "/nonexistent.yaml"}, "reading config"},
+	} {
+		_, err := capture(t, func() error { return tc.run(ctx, tc.args) })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want it to mention %q", tc.args, err, tc.want)
+		}
+	}
+}
