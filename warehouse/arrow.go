@@ -5,6 +5,7 @@ package warehouse
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -73,7 +74,7 @@ func (arrowSink) writeEvents(ctx context.Context, conn driver.Conn, batchID int6
 	}
 	defer release()
 	ex := conn.(driver.ExecerContext)
-	if _, err := ex.ExecContext(ctx, "insert or ignore into events select * from "+view, nil); err != nil {
+	if _, err := ex.ExecContext(ctx, "insert into events select * from "+view, nil); err != nil {
 		return fmt.Errorf("inserting from arrow view: %w", err)
 	}
 	if _, err := ex.ExecContext(ctx, "drop view if exists "+view, nil); err != nil {
@@ -98,6 +99,11 @@ func appendArrow(b array.Builder, v driver.Value) {
 		b.(*array.Int32Builder).Append(x)
 	case time.Time:
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(x.UnixMicro()))
+	case json.RawMessage:
+		b.(*array.StringBuilder).Append(string(x))
+	case map[string]string:
+		j, _ := json.Marshal(x) // a string map always marshals
+		b.(*array.StringBuilder).Append(string(j))
 	default:
 		panic(fmt.Sprintf("warehouse: no arrow mapping for %T", v))
 	}

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"sort"
@@ -60,16 +61,17 @@ type Result struct {
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
-// event_id is already stored and dead letters whose coordinates are already
-// stored are skipped, so a redelivered batch changes nothing but the count of
-// duplicates. Concurrent calls are serialized.
+// event_id is already stored (or repeated in b) and dead letters whose
+// coordinates are already stored are skipped, so a redelivered batch changes
+// nothing but the count of duplicates. Concurrent calls are serialized.
 func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
 	res := Result{BatchID: w.nextBatchID}
 	now := time.Now().UTC()
-	recs := dedupe(b.Records)
-	inBatchDups := len(b.Records) - len(recs)
+	recs, hashes := w.seen.fresh(b.Records)
+	res.Accepted = len(recs)
+	res.Duplicates = len(b.Records) - len(recs)
 
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -85,7 +87,6 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
-
 	if len(recs) > 0 {
 		err = conn.Raw(func(dc any) error {
 			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, recs)
@@ -93,13 +94,28 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("writing %d events of batch %d: %w", len(recs), res.BatchID, err)
 		}
-		if err := conn.QueryRowContext(ctx, "select count(*) from events where batch_id = ?", res.BatchID).Scan(&res.Accepted); err != nil {
-			return res, fmt.Errorf("counting events of batch %d: %w", res.BatchID, err)
-		}
 	}
-	res.Duplicates = inBatchDups + len(recs) - res.Accepted
+	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, b.DeadLetters)
+	if err != nil {
+		return res, err
+	}
+	res.DeadLetters = len(dead)
+	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, recs, dead); err != nil {
+		return res, err
+	}
+	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
+		return res, fmt.Errorf("committing batch %d: %w", res.BatchID, err)
+	}
+	committed = true
+	w.seen.add(hashes)
+	w.nextBatchID++
+	return res, nil
+}
 
-	for _, d := range b.DeadLetters {
+// writeDeadLetters stores the dead letters not already stored and returns them.
+func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, dls []DeadLetter) ([]DeadLetter, error) {
+	var stored []DeadLetter
+	for _, d := range dls {
 		raw := d.Raw
 		if len(raw) > MaxDeadLetterBytes {
 			raw = raw[:MaxDeadLetterBytes]
@@ -107,86 +123,56 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 		r, err := conn.ExecContext(ctx, `insert or ignore into dead_letters
 			(topic, "partition", "offset", message_key, raw, raw_size, reason_code, reason, batch_id, received_at)
 			values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.Topic, d.Partition, d.Offset, d.Key, raw, len(d.Raw), d.ReasonCode, d.Reason, res.BatchID, now)
+			d.Topic, d.Partition, d.Offset, d.Key, raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
 		if err != nil {
-			return res, fmt.Errorf("storing dead letter %s/%d@%d: %w", d.Topic, d.Partition, d.Offset, err)
+			return nil, fmt.Errorf("storing dead letter %s/%d@%d: %w", d.Topic, d.Partition, d.Offset, err)
 		}
-		n, _ := r.RowsAffected()
-		res.DeadLetters += int(n)
+		if n, _ := r.RowsAffected(); n > 0 {
+			stored = append(stored, d)
+		}
 	}
+	return stored, nil
+}
 
-	// Per-span counts, so ingest_batches says what each partition contributed.
-	type counts struct{ accepted, dups, dead int }
-	per := map[[2]any]*counts{}
+// writeSpans records one ingest_batches row per topic-partition of the batch.
+func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, b *Batch, accepted []Record, dead []DeadLetter) error {
+	type key struct {
+		topic string
+		part  int
+	}
+	type counts struct{ read, accepted, dead int }
+	per := map[key]*counts{}
 	for _, s := range b.Spans {
-		per[[2]any{s.Topic, s.Partition}] = &counts{}
+		per[key{s.Topic, s.Partition}] = &counts{}
 	}
-	for _, d := range b.DeadLetters {
-		if c := per[[2]any{d.Topic, d.Partition}]; c != nil {
-			c.dead++
+	get := func(k key) *counts {
+		if c := per[k]; c != nil {
+			return c
 		}
+		return &counts{} // not in a span: ignored
 	}
-	if len(b.Spans) == 1 {
-		c := per[[2]any{b.Spans[0].Topic, b.Spans[0].Partition}]
-		c.accepted, c.dups = res.Accepted, res.Duplicates
-	} else if len(b.Spans) > 1 && len(b.Records) > 0 {
-		rows, err := conn.QueryContext(ctx, `select kafka_topic, kafka_partition, count(*) from events where batch_id = ? group by all`, res.BatchID)
-		if err != nil {
-			return res, fmt.Errorf("counting batch %d per partition: %w", res.BatchID, err)
-		}
-		for rows.Next() {
-			var topic string
-			var part, n int
-			if err := rows.Scan(&topic, &part, &n); err != nil {
-				rows.Close()
-				return res, fmt.Errorf("counting batch %d per partition: %w", res.BatchID, err)
-			}
-			if c := per[[2]any{topic, part}]; c != nil {
-				c.accepted = n
-			}
-		}
-		rows.Close()
-		for _, r := range b.Records {
-			if c := per[[2]any{r.Topic, r.Partition}]; c != nil {
-				c.dups++
-			}
-		}
-		for _, c := range per {
-			c.dups -= c.accepted
-		}
+	for _, r := range b.Records {
+		get(key{r.Topic, r.Partition}).read++
+	}
+	for _, r := range accepted {
+		get(key{r.Topic, r.Partition}).accepted++
+	}
+	for _, d := range dead {
+		get(key{d.Topic, d.Partition}).dead++
 	}
 	for _, s := range b.Spans {
-		c := per[[2]any{s.Topic, s.Partition}]
+		c := per[key{s.Topic, s.Partition}]
 		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			res.BatchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
-			c.accepted, c.dups, c.dead, b.StartedAt.UTC(), now); err != nil {
-			return res, fmt.Errorf("recording batch %d: %w", res.BatchID, err)
+			batchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
+			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now); err != nil {
+			return fmt.Errorf("recording batch %d: %w", batchID, err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
-		return res, fmt.Errorf("committing batch %d: %w", res.BatchID, err)
-	}
-	committed = true
-	w.nextBatchID++
-	return res, nil
+	return nil
 }
 
-// dedupe keeps the first record of each event_id, in offset order.
-func dedupe(recs []Record) []Record {
-	seen := make(map[string]struct{}, len(recs))
-	out := recs[:0:0]
-	for _, r := range recs {
-		if _, ok := seen[r.Event.EventID]; ok {
-			continue
-		}
-		seen[r.Event.EventID] = struct{}{}
-		out = append(out, r)
-	}
-	return out
-}
-
-// sink moves a batch of records into the events table, skipping event_ids
-// already present ("insert or ignore"). It runs inside the batch transaction.
+// sink appends a batch of new records to the events table. It runs inside
+// the batch transaction; the records were already deduplicated.
 type sink interface {
 	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record) error
 }

@@ -4,8 +4,6 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"time"
-
-	"github.com/cxlake/cxlake/event"
 )
 
 // eventColumns is the number of columns of the events table; row must match it.
@@ -18,19 +16,20 @@ func str(s string) driver.Value {
 	return s
 }
 
+// JSON columns take json.RawMessage or a map: duckdb-go's appender runs
+// json.Marshal on the value, so a plain string would be stored as a JSON string.
 func rawJSON(b json.RawMessage) driver.Value {
 	if len(b) == 0 {
 		return nil
 	}
-	return string(b)
+	return b
 }
 
 func idsJSON(ids map[string]string) driver.Value {
 	if len(ids) == 0 {
 		return nil
 	}
-	b, _ := json.Marshal(ids) // map[string]string always marshals
-	return string(b)
+	return ids
 }
 
 // row flattens a record into the events table's column order (schema.sql).
@@ -73,5 +72,3 @@ func row(r *Record, batchID int64, ingestedAt time.Time, dst []driver.Value) []d
 	dst = append(dst, rawJSON(e.Extra), string(e.Raw), r.Topic, int32(r.Partition), r.Offset, batchID, ingestedAt)
 	return dst
 }
-
-var _ = event.SchemaV1

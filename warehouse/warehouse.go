@@ -36,6 +36,7 @@ type Warehouse struct {
 	// writeMu serializes batch writes and anything that must not interleave
 	// with one (erasure, retention).
 	writeMu     sync.Mutex
+	seen        seenIDs
 	nextBatchID int64
 	sink        string
 }
@@ -47,7 +48,13 @@ type Options struct {
 	Sink string
 	// ReadOnly opens the file without write access (for query tools).
 	ReadOnly bool
+	// MemoryLimit caps DuckDB's buffer memory, e.g. "512MB"; "" means DefaultMemoryLimit.
+	MemoryLimit string
 }
+
+// DefaultMemoryLimit keeps DuckDB's buffers well under the 1 GiB the whole
+// process is allowed; DuckDB's own default is 80% of RAM.
+const DefaultMemoryLimit = "512MB"
 
 // Open opens or creates the warehouse in dir and applies the schema.
 // If another process holds the file, the error is a *LockedError.
@@ -65,6 +72,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		return nil, lockedOr(dir, fmt.Errorf("opening %s: %w", path, err))
 	}
 	db := sql.OpenDB(conn)
+	limit := opts.MemoryLimit
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	if _, err := db.ExecContext(ctx, "set memory_limit = '"+strings.ReplaceAll(limit, "'", "")+"'"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("setting DuckDB memory_limit %q: %w", limit, err)
+	}
 	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink}
 	if w.sink == "" {
 		w.sink = defaultSink
@@ -86,6 +101,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	if err := db.QueryRowContext(ctx, "select coalesce(max(batch_id), 0) + 1 from ingest_batches").Scan(&w.nextBatchID); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("reading last batch id: %w", err)
+	}
+	if !opts.ReadOnly {
+		if w.seen, err = loadSeen(ctx, w); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return w, nil
 }

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -151,5 +152,69 @@ func TestPublishWritesHivePartitionedParquet(t *testing.T) {
 	}
 	if n != 60 || chans != 3 {
 		t.Fatalf("lake has %d events over %d channels, want 60 over 3", n, chans)
+	}
+}
+
+// The sinks append inside the batch transaction: a rollback (a batch that
+// failed after its events were appended) must leave no rows behind, or a
+// redelivery would find its ids missing from the seen set but present in the table.
+func TestSinksRollBackWithTheBatch(t *testing.T) {
+	for _, name := range sinkNames() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			w, err := Open(ctx, t.TempDir(), Options{Sink: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			conn, err := w.DB.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
+				t.Fatal(err)
+			}
+			recs := batchOf(0, 50, "t").Records
+			if err := conn.Raw(func(dc any) error {
+				return sinks[name]().writeEvents(ctx, dc.(driver.Conn), 1, time.Now(), recs)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.ExecContext(ctx, "rollback"); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, w, "select count(*) from events"); n != 0 {
+				t.Fatalf("%d events survived the rollback", n)
+			}
+		})
+	}
+}
+
+// JSON columns must hold JSON objects, not JSON strings containing objects.
+func TestJSONColumnsHoldObjects(t *testing.T) {
+	for _, name := range sinkNames() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			w, err := Open(ctx, t.TempDir(), Options{Sink: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			b := batchOf(0, 1, "t")
+			b.Records[0].Event.Extra = []byte(`{"trace_id":"abc"}`)
+			b.Records[0].Event.Handoff = &event.Handoff{Summary: "s", Fields: []byte(`{"order_id":"1234"}`)}
+			if _, err := w.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			var ids, extra, fields, instagram, order string
+			if err := w.DB.QueryRow(`select json_type(contact_ids), json_type(extra), json_type(handoff_fields),
+				contact_ids->>'instagram', handoff_fields->>'order_id' from events`).Scan(&ids, &extra, &fields, &instagram, &order); err != nil {
+				t.Fatal(err)
+			}
+			if ids != "OBJECT" || extra != "OBJECT" || fields != "OBJECT" || instagram != "x" || order != "1234" {
+				t.Fatalf("json columns: types %s %s %s, values %q %q", ids, extra, fields, instagram, order)
+			}
+		})
 	}
 }
