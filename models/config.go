@@ -1,0 +1,162 @@
+package models
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // schedules name IANA zones; do not depend on the host's zoneinfo
+)
+
+// minKeyBytes is the shortest HashKey accepted.
+const minKeyBytes = 16
+
+// withDefaults returns c with zero fields filled in; it does not modify c.
+func (c Config) withDefaults() Config {
+	if c.FCRWindow == 0 {
+		c.FCRWindow = DefaultFCRWindow
+	}
+	sla := make(map[string]time.Duration, len(DefaultSLA)+len(c.SLA))
+	for ch, d := range DefaultSLA {
+		sla[ch] = d
+	}
+	for ch, d := range c.SLA {
+		sla[ch] = d
+	}
+	c.SLA = sla
+	return c
+}
+
+// Validate reports the first problem with c, naming the key and the fix.
+func (c Config) Validate() error {
+	if len(c.HashKey) < minKeyBytes {
+		return &ConfigError{Key: "models.hash_key", Problem: fmt.Sprintf("is %d bytes; give at least %d random bytes (LoadOrCreateKey makes one)", len(c.HashKey), minKeyBytes)}
+	}
+	if c.FCRWindow < 0 {
+		return &ConfigError{Key: "models.fcr_window", Problem: "is negative; give a duration such as 168h"}
+	}
+	for ch, d := range c.SLA {
+		if d <= 0 {
+			return &ConfigError{Key: "models.sla." + ch, Problem: "must be a positive duration such as 5m"}
+		}
+	}
+	for key, s := range c.Schedules {
+		if _, err := s.windows(key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// window is one open interval of a schedule: a weekday (0 = Sunday, as
+// DuckDB's dayofweek) and seconds from local midnight.
+type window struct {
+	scope      string // "channel:email", "team:billing", "default"
+	tz         string
+	weekday    int
+	start, end int
+}
+
+func validScope(key string) bool {
+	if key == "default" {
+		return true
+	}
+	kind, name, ok := strings.Cut(key, ":")
+	return ok && name != "" && (kind == "channel" || kind == "team")
+}
+
+// windows validates s and returns its open intervals.
+func (s Schedule) windows(key string) ([]window, error) {
+	cfgKey := "models.schedules." + key
+	if !validScope(key) {
+		return nil, &ConfigError{Key: cfgKey, Problem: `has an unknown scope; name it "channel:<channel>", "team:<team>" or "default"`}
+	}
+	tz := s.TZ
+	if tz == "" {
+		tz = "UTC"
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return nil, &ConfigError{Key: cfgKey + ".tz", Problem: fmt.Sprintf("%q is not a known time zone; use an IANA name such as America/Sao_Paulo", tz)}
+	}
+	var out []window
+	for day, spans := range s.Weekly {
+		if day < time.Sunday || day > time.Saturday {
+			return nil, &ConfigError{Key: cfgKey + ".weekly", Problem: fmt.Sprintf("weekday %d does not exist; use 0 (Sunday) to 6 (Saturday)", day)}
+		}
+		for _, sp := range spans {
+			start, err1 := clock(sp[0])
+			end, err2 := clock(sp[1])
+			if err1 != nil || err2 != nil || start >= end {
+				return nil, &ConfigError{Key: fmt.Sprintf("%s.weekly.%s", cfgKey, strings.ToLower(day.String())),
+					Problem: fmt.Sprintf("interval %q-%q is not valid; write local HH:MM pairs with start before end, e.g. 09:00-18:00 (end may be 24:00; split overnight shifts at midnight)", sp[0], sp[1])}
+			}
+			out = append(out, window{scope: key, tz: tz, weekday: int(day), start: start, end: end})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].weekday != out[j].weekday {
+			return out[i].weekday < out[j].weekday
+		}
+		return out[i].start < out[j].start
+	})
+	for i := 1; i < len(out); i++ {
+		if out[i].weekday == out[i-1].weekday && out[i].start < out[i-1].end {
+			return nil, &ConfigError{Key: cfgKey + ".weekly." + strings.ToLower(time.Weekday(out[i].weekday).String()), Problem: "has overlapping intervals; merge them"}
+		}
+	}
+	return out, nil
+}
+
+// clock parses "HH:MM" (00:00 to 24:00) into seconds from midnight.
+func clock(s string) (int, error) {
+	hh, mm, ok := strings.Cut(s, ":")
+	h, err1 := strconv.Atoi(hh)
+	m, err2 := strconv.Atoi(mm)
+	if !ok || len(hh) != 2 || len(mm) != 2 || err1 != nil || err2 != nil || h < 0 || m < 0 || m > 59 || h > 24 || h == 24 && m != 0 {
+		return 0, fmt.Errorf("not HH:MM")
+	}
+	return h*3600 + m*60, nil
+}
+
+// scheduleWindows returns all windows of all schedules, in a stable order.
+func (c Config) scheduleWindows() []window {
+	keys := make([]string, 0, len(c.Schedules))
+	for k := range c.Schedules {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []window
+	for _, k := range keys {
+		w, _ := c.Schedules[k].windows(k) // validated before
+		out = append(out, w...)
+	}
+	return out
+}
+
+// fingerprint identifies the settings the models' contents depend on, so
+// that Refresh rebuilds fully when they change. The hash key enters only
+// through an HMAC of a constant (keyCheck), never as itself.
+func (c Config) fingerprint() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v%d|key=%s|fcr=%d|", modelsVersion, keyCheck(c.HashKey), c.FCRWindow.Microseconds())
+	chans := make([]string, 0, len(c.SLA))
+	for ch := range c.SLA {
+		chans = append(chans, ch)
+	}
+	sort.Strings(chans)
+	for _, ch := range chans {
+		fmt.Fprintf(&b, "sla.%s=%d|", ch, c.SLA[ch].Microseconds())
+	}
+	for _, w := range c.scheduleWindows() {
+		fmt.Fprintf(&b, "win.%s.%s.%d.%d.%d|", w.scope, w.tz, w.weekday, w.start, w.end)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
+}
+
+// modelsVersion changes whenever a model's definition changes in a way that
+// needs a full rebuild of data built by an older binary.
+const modelsVersion = 1

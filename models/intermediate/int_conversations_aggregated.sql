@@ -1,0 +1,155 @@
+-- config: materialized=incremental unique_key=conversation_id scope=conversations:conversation_id
+-- test: unique conversation_id
+-- test: not_null conversation_id contact_key channel opened_at event_count bot_handled escalated reopened
+--
+-- One row per conversation: the facts that depend only on its own events
+-- (every event with its conversation_id, whatever the type), and the person
+-- it belongs to (the one named by its earliest event). Ties in time are
+-- broken by event_id, so the result never depends on arrival order.
+
+with events as (
+
+    {{- if not .Incremental }}
+
+    select * from {{ ref "stg_cx__events" }}
+    where conversation_id is not null
+      and batch_id <= {{ .ToBatch }}
+
+    {{- else }}
+
+    -- The events of the conversations in scope: those since the earliest
+    -- of them opened, plus any earlier ones in the new batches. Both
+    -- filters prune by zone map, so the cost follows recent data.
+    select * from {{ ref "stg_cx__events" }}
+    where conversation_id in (select conversation_id from {{ scope "conversations" }})
+      and occurred_at >= {{ .ScopeStartAt }}
+      and batch_id <= {{ .ToBatch }}
+
+    union all
+
+    select * from {{ ref "stg_cx__events" }}
+    where conversation_id in (select conversation_id from {{ scope "conversations" }})
+      and occurred_at < {{ .ScopeStartAt }}
+      and batch_id > {{ .FromBatch }}
+      and batch_id <= {{ .ToBatch }}
+
+    {{- end }}
+
+),
+
+identities as (
+
+    select
+        identifier_kind,
+        identifier_value,
+        contact_key
+    from {{ ref "int_identifiers_resolved" }}
+
+),
+
+aggregated as (
+
+    select
+        conversation_id,
+        arg_min(channel, (occurred_at, event_id)) filter (where channel is not null) as channel,
+        arg_min({'kind': contact_kind, 'value': contact_value}, (occurred_at, event_id)) as first_contact,
+        arg_min(handoff_to_team, (occurred_at, event_id))
+            filter (where event_type = 'handoff' and handoff_to_team is not null) as handoff_team,
+        arg_min(actor_team, (occurred_at, event_id))
+            filter (where actor_kind = 'agent' and actor_team is not null) as agent_team,
+
+        min(occurred_at) as opened_at,
+        max(occurred_at) as last_event_at,
+        min(occurred_at) filter (where is_inbound_message) as first_inbound_at,
+        list(occurred_at) filter (where is_public_outbound_message and actor_kind in ('bot', 'agent')) as response_times,
+        list(occurred_at) filter (where is_public_outbound_message and actor_kind = 'agent') as agent_response_times,
+
+        count(*) filter (where event_type = 'message' and actor_kind = 'bot') > 0 as bot_handled,
+        count(*) filter (where event_type = 'handoff' or (event_type = 'message' and actor_kind = 'agent')) > 0 as reached_human,
+        min(occurred_at) filter (where event_type = 'handoff') as handoff_at,
+        arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
+
+        min(occurred_at) filter (where event_type = 'resolved') as first_resolved_at,
+        max(occurred_at) filter (where event_type = 'resolved') as last_resolved_at,
+        max(occurred_at) filter (where event_type = 'reopened' or is_inbound_message) as last_reopen_signal_at,
+
+        arg_max(survey_score, (occurred_at, event_id)) filter (where survey_kind = 'csat') as csat_score,
+        arg_max(survey_score, (occurred_at, event_id)) filter (where survey_kind = 'nps') as nps_score,
+
+        count(*) as event_count,
+        count(*) filter (where event_type = 'message') as message_count,
+        count(*) filter (where is_inbound_message) as inbound_message_count,
+        count(*) filter (where event_type = 'message' and actor_kind = 'bot') as bot_message_count,
+        count(*) filter (where event_type = 'message' and actor_kind = 'agent') as agent_message_count
+    from events
+    group by conversation_id
+
+),
+
+timed as (
+
+    select
+        *,
+        list_min(list_filter(response_times, t -> t >= first_inbound_at)) as first_response_at,
+        -- a conversation waits for a human from the handoff, or from the
+        -- first inbound message when there was no handoff
+        case when reached_human then coalesce(handoff_at, first_inbound_at) end as human_wait_started_at
+    from aggregated
+
+),
+
+resolved as (
+
+    select
+        *,
+        list_min(list_filter(agent_response_times, t -> t >= human_wait_started_at)) as agent_first_response_at,
+        -- resolved now: resolved, and no reopen or inbound message after the last resolution
+        case
+            when last_resolved_at is not null
+                and (last_reopen_signal_at is null or last_reopen_signal_at <= last_resolved_at)
+                then last_resolved_at
+        end as resolved_at,
+        coalesce(last_reopen_signal_at > first_resolved_at, false) as reopened
+    from timed
+
+),
+
+final as (
+
+    select
+        resolved.conversation_id,
+        identities.contact_key,
+        coalesce(resolved.channel, 'none') as channel,
+        coalesce(resolved.handoff_team, resolved.agent_team) as team,
+        resolved.opened_at,
+        resolved.last_event_at,
+        resolved.first_inbound_at,
+        resolved.first_response_at,
+        (epoch_us(resolved.first_response_at) - epoch_us(resolved.first_inbound_at)) / 1e6 as frt_s,
+        resolved.human_wait_started_at,
+        resolved.agent_first_response_at,
+        (epoch_us(resolved.agent_first_response_at) - epoch_us(resolved.human_wait_started_at)) / 1e6 as agent_frt_s,
+        resolved.bot_handled,
+        resolved.bot_handled and resolved.reached_human as escalated,
+        resolved.reached_human,
+        resolved.handoff_at,
+        resolved.handoff_has_context,
+        resolved.first_resolved_at,
+        resolved.resolved_at,
+        (epoch_us(resolved.resolved_at) - epoch_us(resolved.first_inbound_at)) / 1e6 as resolution_s,
+        resolved.reopened,
+        resolved.csat_score,
+        resolved.nps_score,
+        resolved.event_count,
+        resolved.message_count,
+        resolved.inbound_message_count,
+        resolved.bot_message_count,
+        resolved.agent_message_count
+    from resolved
+    left join identities
+        on identities.identifier_kind = resolved.first_contact.kind
+        and identities.identifier_value = resolved.first_contact.value
+
+)
+
+select * from final

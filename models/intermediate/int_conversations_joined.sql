@@ -1,0 +1,60 @@
+-- config: materialized=ephemeral
+--
+-- Every fact about a conversation in one row: its own facts, business
+-- time, what followed it, and SLA breach against its channel's expected
+-- response time. A conversation answered later than the SLA breached it; an
+-- unanswered one breached it once the SLA has elapsed before the latest
+-- event in the warehouse (until then sla_breached is null).
+
+with conversations as (
+
+    select * from {{ ref "int_conversations_aggregated" }}
+
+),
+
+business as (
+
+    select * from {{ ref "int_conversations_business_timed" }}
+
+),
+
+followed as (
+
+    select * from {{ ref "int_conversations_followed_up" }}
+
+),
+
+sla as (
+
+    select * from {{ source "cfg_sla" }}
+
+),
+
+final as (
+
+    select
+        conversations.*,
+        business.schedule_key,
+        business.frt_business_s,
+        business.agent_frt_business_s,
+        followed.is_fcr_window_closed,
+        followed.fcr,
+        followed.recontact_other_channel,
+        followed.recontact_at,
+        sla.sla_s,
+        case
+            when conversations.first_inbound_at is null or sla.sla_s is null then null
+            when conversations.frt_s is not null then conversations.frt_s > sla.sla_s
+            when {{ sla_deadline "conversations.first_inbound_at" "sla.sla_s" }} < {{ .MaxEventAt }} then true
+        end as sla_breached
+    from conversations
+    left join business
+        on business.conversation_id = conversations.conversation_id
+    left join followed
+        on followed.conversation_id = conversations.conversation_id
+    left join sla
+        on sla.channel = conversations.channel
+
+)
+
+select * from final

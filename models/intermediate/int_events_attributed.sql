@@ -1,0 +1,36 @@
+-- config: materialized=view
+-- test: not_null contact_key
+--
+-- Every event with the contact_key of the person it names. A view: it costs
+-- nothing to refresh, and it always agrees with the latest identity
+-- resolution.
+
+with events as (
+
+    select * from {{ ref "stg_cx__events" }}
+
+),
+
+identities as (
+
+    select
+        identifier_kind,
+        identifier_value,
+        contact_key
+    from {{ ref "int_identifiers_resolved" }}
+
+),
+
+final as (
+
+    select
+        identities.contact_key,
+        events.*
+    from events
+    left join identities
+        on identities.identifier_kind = events.contact_kind
+        and identities.identifier_value = events.contact_value
+
+)
+
+select * from final

@@ -1,0 +1,91 @@
+-- config: materialized=ephemeral
+--
+-- The identifiers each event names, paired with the event's root identifier
+-- (the first of its list): the edges the identity step (Go,
+-- int_identifiers_resolved) joins into people. One row per identifier and
+-- root, with the earliest event naming the pair. Events are deduplicated to
+-- their distinct identifier sets first, so the cost follows the number of
+-- distinct sets, not of events. An incremental build reads only the new
+-- batches.
+
+with events as (
+
+    select * from {{ ref "stg_cx__events" }}
+    where batch_id <= {{ .ToBatch }}
+    {{- if .Incremental }}
+      and batch_id > {{ .FromBatch }}
+    {{- end }}
+
+),
+
+identifier_sets as (
+
+    select
+        contact_phone,
+        contact_email,
+        contact_ids,
+        link_phone,
+        link_email,
+        link_ids,
+        min(occurred_at) as first_seen_at
+    from events
+    group by all
+
+),
+
+listed as (
+
+    select
+        first_seen_at,
+        list_filter(
+            [
+                {'kind': 'phone', 'value': contact_phone},
+                {'kind': 'email', 'value': contact_email},
+            ],
+            x -> x.value is not null
+        )
+        || coalesce(list_transform(
+            map_entries(cast(contact_ids as map(varchar, varchar))),
+            e -> {'kind': 'id:' || e.key, 'value': e.value}
+        ), [])
+        || list_filter(
+            [
+                {'kind': 'phone', 'value': link_phone},
+                {'kind': 'email', 'value': link_email},
+            ],
+            x -> x.value is not null
+        )
+        || coalesce(list_transform(
+            map_entries(cast(link_ids as map(varchar, varchar))),
+            e -> {'kind': 'id:' || e.key, 'value': e.value}
+        ), []) as identifiers
+    from identifier_sets
+
+),
+
+paired as (
+
+    select
+        unnest(identifiers) as identifier,
+        identifiers[1] as root,
+        first_seen_at
+    from listed
+    where len(identifiers) > 0
+
+),
+
+final as (
+
+    select
+        identifier.kind as identifier_kind,
+        identifier.value as identifier_value,
+        root.kind as root_kind,
+        root.value as root_value,
+        min(first_seen_at) as first_seen_at
+    from paired
+    where identifier.value <> ''
+    group by all
+
+)
+
+select * from final

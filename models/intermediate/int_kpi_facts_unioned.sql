@@ -1,0 +1,89 @@
+-- config: materialized=temp after=conversations
+--
+-- The facts the KPI marts aggregate, one row per conversation (on the UTC
+-- day it opened) plus one per survey answered outside any conversation (on
+-- the UTC day it was answered, with the event's channel, or 'none').
+-- An incremental build reads only the days in scope.
+
+with conversations as (
+
+    select * from {{ ref "int_conversations_joined" }}
+    {{- if .Incremental }}
+    where (opened_at at time zone 'UTC')::date in (select day from {{ scope "days" }})
+    {{- end }}
+
+),
+
+surveys as (
+
+    select * from {{ ref "stg_cx__events" }}
+    where event_type = 'survey'
+      and conversation_id is null
+      and batch_id <= {{ .ToBatch }}
+    {{- if .Incremental }}
+      and (occurred_at at time zone 'UTC')::date in (select day from {{ scope "days" }})
+    {{- end }}
+
+),
+
+conversation_facts as (
+
+    select
+        (opened_at at time zone 'UTC')::date as day,
+        channel,
+        coalesce(team, 'none') as team,
+        true as is_conversation,
+        frt_s,
+        agent_frt_s,
+        bot_handled,
+        escalated,
+        resolved_at is not null as is_resolved,
+        first_resolved_at is not null as was_resolved,
+        resolution_s,
+        reopened,
+        fcr,
+        recontact_other_channel,
+        handoff_at is not null as has_handoff,
+        handoff_has_context,
+        csat_score,
+        nps_score,
+        sla_breached
+    from conversations
+
+),
+
+survey_facts as (
+
+    select
+        (occurred_at at time zone 'UTC')::date as day,
+        coalesce(channel, 'none') as channel,
+        'none' as team,
+        false as is_conversation,
+        null::double as frt_s,
+        null::double as agent_frt_s,
+        false as bot_handled,
+        false as escalated,
+        false as is_resolved,
+        false as was_resolved,
+        null::double as resolution_s,
+        false as reopened,
+        null::boolean as fcr,
+        null::boolean as recontact_other_channel,
+        false as has_handoff,
+        null::boolean as handoff_has_context,
+        case when survey_kind = 'csat' then survey_score end as csat_score,
+        case when survey_kind = 'nps' then survey_score end as nps_score,
+        null::boolean as sla_breached
+    from surveys
+
+),
+
+final as (
+
+    select * from conversation_facts
+    union all
+    select * from survey_facts
+
+)
+
+select * from final

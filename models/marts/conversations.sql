@@ -1,0 +1,62 @@
+-- config: materialized=incremental unique_key=conversation_id scope=contacts:contact_key
+-- test: unique conversation_id
+-- test: not_null conversation_id contact_key channel opened_at bot_handled escalated reopened event_count
+-- test: accepted_values channel whatsapp,instagram,telegram,messenger,webchat,email,sms,voice,app,none
+-- test: relationships contact_key contacts.contact_key
+--
+-- One row per conversation, with its FRT, handoff, resolution, FCR, survey
+-- and SLA facts. Pseudonymous: contact_key, never an identifier or text.
+
+with conversations as (
+
+    select * from {{ ref "int_conversations_joined" }}
+    {{- if .Incremental }}
+    where contact_key in (select contact_key from {{ scope "contacts" }})
+    {{- end }}
+
+),
+
+final as (
+
+    select
+        conversation_id,
+        contact_key,
+        channel,
+        team,
+        opened_at,
+        first_inbound_at,
+        first_response_at,
+        frt_s,
+        agent_frt_s,
+        frt_business_s,
+        agent_frt_business_s,
+        bot_handled,
+        escalated,
+        handoff_at,
+        handoff_has_context,
+        resolved_at,
+        resolution_s,
+        reopened,
+        fcr,
+        recontact_other_channel,
+        csat_score,
+        nps_score,
+        sla_breached,
+        -- more than the contract asks for
+        first_resolved_at,
+        agent_first_response_at,
+        human_wait_started_at,
+        recontact_at,
+        sla_s,
+        schedule_key,
+        last_event_at,
+        event_count,
+        message_count,
+        inbound_message_count,
+        bot_message_count,
+        agent_message_count
+    from conversations
+
+)
+
+select * from final

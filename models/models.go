@@ -1,0 +1,90 @@
+// Package models owns cxlake's SQL models: the staging, intermediate and mart
+// layers that turn the raw events table into contacts, contact_identities,
+// timeline, conversations, kpi_daily and kpi_daily_team, the KPI definitions
+// they implement, the runner that builds them in dependency order (fully with
+// Rebuild, or incrementally from the batches ingested since the last build
+// with Refresh), and the data tests that check them (Test).
+//
+// The models are .sql files embedded from staging/, intermediate/ and marts/;
+// one step, identity resolution (int_identifiers_resolved), is Go: a
+// union-find over identifiers that the runner runs between the staging and
+// intermediate layers. Column documentation lives in docs/models.md.
+package models
+
+import (
+	"time"
+)
+
+// Config holds what the model definitions leave to the operator. The zero
+// value is valid except for HashKey; Defaults fills the rest.
+type Config struct {
+	// HashKey keys the HMAC that makes contact_key and identifier_hash. It
+	// must be at least 16 bytes; LoadOrCreateKey keeps one per data directory.
+	HashKey []byte
+	// FCRWindow is how long after its resolution a conversation must see no
+	// reopen and no new conversation of the same person to count as
+	// first-contact-resolved. Zero means DefaultFCRWindow.
+	FCRWindow time.Duration
+	// SLA is the expected first response time per channel. Channels missing
+	// from the map get DefaultSLA's value; a channel with neither has no SLA
+	// (sla_breached is null).
+	SLA map[string]time.Duration
+	// Schedules are business hours, keyed "channel:<channel>",
+	// "team:<team>" or "default". A conversation uses its team's schedule,
+	// else its channel's, else the default one; with none, business time is
+	// clock time.
+	Schedules map[string]Schedule
+}
+
+// Schedule is a weekly schedule of business hours in a time zone.
+type Schedule struct {
+	// TZ is an IANA time zone name such as "America/Sao_Paulo"; "" is UTC.
+	TZ string
+	// Weekly lists, per weekday, the open intervals as local "HH:MM" pairs,
+	// start before end, end at most "24:00". A weekday missing from the map
+	// is closed all day.
+	Weekly map[time.Weekday][][2]string
+}
+
+// DefaultFCRWindow is the FCR window used when Config.FCRWindow is zero.
+const DefaultFCRWindow = 7 * 24 * time.Hour
+
+// DefaultSLA is the expected first response time per channel.
+var DefaultSLA = map[string]time.Duration{
+	"whatsapp":  5 * time.Minute,
+	"webchat":   5 * time.Minute,
+	"instagram": 5 * time.Minute,
+	"telegram":  5 * time.Minute,
+	"messenger": 5 * time.Minute,
+	"app":       5 * time.Minute,
+	"sms":       15 * time.Minute,
+	"voice":     time.Minute,
+	"email":     24 * time.Hour,
+}
+
+// Stats says what a build did and how long each step took.
+type Stats struct {
+	// Full is true for a full rebuild (Rebuild, or a Refresh that had to
+	// rebuild), false for an incremental refresh.
+	Full bool
+	// Reason says why a Refresh rebuilt fully ("first build", "config
+	// changed", ...); empty otherwise.
+	Reason string
+	// FromBatch and ToBatch bound the ingest batches this build took in:
+	// batch_id in (FromBatch, ToBatch].
+	FromBatch, ToBatch int64
+	// NewEvents is the number of events in those batches.
+	NewEvents int64
+	// Conversations and Contacts are how many of each were recomputed.
+	Conversations, Contacts int64
+	// Steps are the build's steps in the order they ran, with durations.
+	Steps []StepTiming
+	// Took is the wall time of the whole build.
+	Took time.Duration
+}
+
+// StepTiming is one step of a build: a model, or a scoping step.
+type StepTiming struct {
+	Name string
+	Took time.Duration
+}

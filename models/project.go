@@ -1,0 +1,274 @@
+package models
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+//go:embed staging/*.sql intermediate/*.sql marts/*.sql tests/*.sql
+var files embed.FS
+
+// Materializations a model can declare in its "-- config:" line.
+const (
+	matView        = "view"        // a persistent view, created on a full build
+	matEphemeral   = "ephemeral"   // a temporary view, re-created on every build (may use build variables)
+	matTemp        = "temp"        // a temporary table, re-created on every build, for a step several models read
+	matTable       = "table"       // recomputed whole on every build
+	matIncremental = "incremental" // recomputed whole on a full build; delete+insert of its scope otherwise
+	matGo          = "go"          // built by a Go function (identity resolution)
+)
+
+// model is one node of the project: a .sql file, or the Go identity step.
+type model struct {
+	name   string
+	layer  string // staging, intermediate, marts
+	mat    string
+	key    string // unique key, for incremental models
+	scope  string // scope table name ("conversations", "contacts", "days") for incremental models
+	column string // the column the scope is matched on
+	deps   []string
+	after  []string // models that must be built first without being read ("after=" in the config)
+	tests  []columnTest
+	body   *template.Template
+	build  goStep // matGo only
+}
+
+// columnTest is a generic data test declared in a model's header.
+type columnTest struct {
+	kind    string   // unique, not_null, accepted_values, relationships
+	columns []string // unique and not_null: the columns; others: one
+	values  []string // accepted_values: the values; relationships: "model.column"
+}
+
+// renderVars are the build variables a model's template may use.
+type renderVars struct {
+	Incremental bool
+	FromBatch   int64  // exclusive
+	ToBatch     int64  // inclusive
+	MaxEventAt  string // SQL literal: the latest occurred_at in the warehouse, or null
+	// ScopeStartAt (incremental only) is a SQL literal: the earliest opened_at
+	// of the conversations in scope as last built, or 'infinity' when all are
+	// new. Their older events lie after it, or in the new batches.
+	ScopeStartAt string
+	FCRWindowUS  int64 // microseconds
+}
+
+// project is the parsed set of models, in build order.
+type project struct {
+	models []*model
+	byName map[string]*model
+	tests  []singularTest
+}
+
+// singularTest is a query in tests/ that returns the failing rows.
+type singularTest struct {
+	name string
+	sql  string
+}
+
+var layerRank = map[string]int{"staging": 0, "intermediate": 1, "marts": 2}
+
+// loadProject parses the embedded models. It panics on a malformed project:
+// the files are compiled in, and a test loads them.
+func loadProject() (*project, error) {
+	p := &project{byName: map[string]*model{}}
+	for _, layer := range []string{"staging", "intermediate", "marts"} {
+		entries, err := fs.ReadDir(files, layer)
+		if err != nil {
+			return nil, fmt.Errorf("reading embedded %s models: %w", layer, err)
+		}
+		for _, e := range entries {
+			src, err := fs.ReadFile(files, path.Join(layer, e.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("reading model %s: %w", e.Name(), err)
+			}
+			m, err := parseModel(strings.TrimSuffix(e.Name(), ".sql"), layer, string(src))
+			if err != nil {
+				return nil, err
+			}
+			p.add(m)
+		}
+	}
+	for _, g := range goSteps {
+		m := &model{name: g.name, layer: "intermediate", mat: matGo, deps: g.deps, build: g.build, tests: g.tests}
+		p.add(m)
+	}
+	entries, err := fs.ReadDir(files, "tests")
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded data tests: %w", err)
+	}
+	for _, e := range entries {
+		src, err := fs.ReadFile(files, path.Join("tests", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("reading data test %s: %w", e.Name(), err)
+		}
+		p.tests = append(p.tests, singularTest{name: strings.TrimSuffix(e.Name(), ".sql"), sql: string(src)})
+	}
+	if err := p.order(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *project) add(m *model) {
+	p.models = append(p.models, m)
+	p.byName[m.name] = m
+}
+
+// parseModel reads the header lines ("-- config: k=v ..." and "-- test: ...")
+// and the template of one model, and finds its dependencies from its refs.
+func parseModel(name, layer, src string) (*model, error) {
+	m := &model{name: name, layer: layer}
+	for _, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "--") {
+			if line == "" {
+				continue
+			}
+			break
+		}
+		line = strings.TrimSpace(strings.TrimPrefix(line, "--"))
+		switch {
+		case strings.HasPrefix(line, "config:"):
+			for _, kv := range strings.Fields(strings.TrimPrefix(line, "config:")) {
+				k, v, _ := strings.Cut(kv, "=")
+				switch k {
+				case "materialized":
+					m.mat = v
+				case "unique_key":
+					m.key = v
+				case "scope":
+					m.scope, m.column, _ = strings.Cut(v, ":")
+				case "after":
+					m.after = strings.Split(v, ",")
+				default:
+					return nil, fmt.Errorf("model %s: unknown config %q", name, k)
+				}
+			}
+		case strings.HasPrefix(line, "test:"):
+			f := strings.Fields(strings.TrimPrefix(line, "test:"))
+			if len(f) < 2 {
+				return nil, fmt.Errorf("model %s: test line needs a kind and a column", name)
+			}
+			t := columnTest{kind: f[0]}
+			switch t.kind {
+			case "unique", "not_null":
+				t.columns = f[1:]
+			case "accepted_values", "relationships":
+				t.columns, t.values = f[1:2], f[2:]
+			default:
+				return nil, fmt.Errorf("model %s: unknown test %q", name, t.kind)
+			}
+			m.tests = append(m.tests, t)
+		}
+	}
+	switch m.mat {
+	case matView, matEphemeral, matTemp, matTable:
+	case matIncremental:
+		if m.key == "" || m.scope == "" || m.column == "" {
+			return nil, fmt.Errorf("model %s: an incremental model needs unique_key and scope=<scope>:<column>", name)
+		}
+	default:
+		return nil, fmt.Errorf("model %s: materialized is %q; want view, ephemeral, temp, table or incremental", name, m.mat)
+	}
+	refs := map[string]bool{}
+	funcs := template.FuncMap{
+		"ref":    func(n string) string { refs[n] = true; return n },
+		"scope":  scopeTable,
+		"source": func(n string) string { return n },
+		// The same expressions the incremental scoping steps use.
+		"fcr_window_end": fcrWindowEnd,
+		"sla_deadline":   slaDeadline,
+	}
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	// Render both ways once to collect the refs of either branch.
+	for _, inc := range []bool{false, true} {
+		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null"}); err != nil {
+			return nil, fmt.Errorf("model %s: %w", name, err)
+		}
+	}
+	for r := range refs {
+		m.deps = append(m.deps, r)
+	}
+	sort.Strings(m.deps)
+	// Later renders use a ref that does not record.
+	m.body = t.Funcs(template.FuncMap{"ref": func(n string) string { return n }})
+	return m, nil
+}
+
+// scopeTable names the temporary table listing the keys an incremental
+// build recomputes.
+func scopeTable(name string) string { return "_scope_" + name }
+
+// order sorts the models topologically; among models that are ready at the
+// same time, by layer, then name, so that the order is stable.
+func (p *project) order() error {
+	for _, m := range p.models {
+		for _, d := range m.after {
+			if _, ok := p.byName[d]; !ok {
+				return fmt.Errorf("model %s is built after %s, which does not exist", m.name, d)
+			}
+		}
+		for _, d := range m.deps {
+			dm, ok := p.byName[d]
+			if !ok {
+				return fmt.Errorf("model %s refers to %s, which does not exist", m.name, d)
+			}
+			if layerRank[dm.layer] > layerRank[m.layer] || m.layer != "intermediate" && dm.layer == m.layer {
+				return fmt.Errorf("model %s (%s) reads %s (%s): staging reads sources, intermediate reads staging and intermediate, marts read staging and intermediate", m.name, m.layer, d, dm.layer)
+			}
+		}
+	}
+	done := map[string]bool{}
+	var out []*model
+	for len(out) < len(p.models) {
+		var ready []*model
+		for _, m := range p.models {
+			if done[m.name] {
+				continue
+			}
+			ok := true
+			for _, d := range m.deps {
+				ok = ok && done[d]
+			}
+			for _, d := range m.after {
+				ok = ok && done[d]
+			}
+			if ok {
+				ready = append(ready, m)
+			}
+		}
+		if len(ready) == 0 {
+			return fmt.Errorf("the models have a dependency cycle")
+		}
+		sort.Slice(ready, func(i, j int) bool {
+			if ready[i].layer != ready[j].layer {
+				return layerRank[ready[i].layer] < layerRank[ready[j].layer]
+			}
+			return ready[i].name < ready[j].name
+		})
+		m := ready[0] // one at a time, so the layer order holds wherever deps allow
+		done[m.name] = true
+		out = append(out, m)
+	}
+	p.models = out
+	return nil
+}
+
+// render returns the model's SQL for a build.
+func (m *model) render(v renderVars) (string, error) {
+	var b strings.Builder
+	if err := m.body.Execute(&b, v); err != nil {
+		return "", fmt.Errorf("rendering model %s: %w", m.name, err)
+	}
+	return b.String(), nil
+}

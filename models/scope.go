@@ -1,0 +1,155 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// An incremental build recomputes scopes: temporary tables of the keys whose
+// rows may have changed. The scoping steps below fill them between models:
+//
+//   - _scope_conversations: conversations with an event in the new batches.
+//     (Conversations of people whose contact_key changed only move to the
+//     new key; see resolveIdentities.)
+//   - _scope_contacts: the people of those conversations (before and after),
+//     people whose identity changed, and people with a conversation whose FCR
+//     window closed or whose unanswered SLA deadline passed since the last
+//     build (both are measured against the latest event in the warehouse).
+//     FCR and recontact look at all of a person's conversations, so whole
+//     people are recomputed.
+//   - _scope_days: the UTC days of the conversations whose mart row changed
+//     (before and after) and of new surveys answered outside a conversation.
+//
+// Everything else keeps its rows: nothing outside the scopes can change.
+
+type hook struct {
+	before, after func(ctx context.Context, b *build) error
+}
+
+var hooks = map[string]hook{
+	"int_conversations_aggregated": {before: oldConversationContacts, after: newContacts},
+	"conversations":                {before: keepOldConversations, after: changedDays},
+}
+
+func (b *build) initScopes(ctx context.Context) error {
+	for _, q := range []string{
+		"create or replace temp table _scope_conversations (conversation_id varchar)",
+		"create or replace temp table _scope_contacts (contact_key varchar)",
+		"create or replace temp table _scope_days (day date)",
+		fmt.Sprintf(`insert into _scope_conversations
+			select distinct conversation_id from events
+			where batch_id > %d and batch_id <= %d and conversation_id is not null`, b.vars.FromBatch, b.vars.ToBatch),
+	} {
+		if err := b.exec(ctx, q); err != nil {
+			return fmt.Errorf("creating incremental scopes: %w", err)
+		}
+	}
+	return nil
+}
+
+// oldConversationContacts adds the people of the conversations in scope as
+// last built, and finds how far back their events can lie.
+func oldConversationContacts(ctx context.Context, b *build) error {
+	if err := b.exec(ctx, `insert into _scope_contacts
+		select contact_key from int_conversations_aggregated
+		where conversation_id in (select conversation_id from _scope_conversations)`); err != nil {
+		return err
+	}
+	var start sql.NullTime
+	if err := b.conn.QueryRowContext(ctx, `select min(opened_at) from int_conversations_aggregated
+		where conversation_id in (select conversation_id from _scope_conversations)`).Scan(&start); err != nil {
+		return err
+	}
+	b.vars.ScopeStartAt = "'infinity'::timestamptz"
+	if start.Valid {
+		b.vars.ScopeStartAt = timeLiteral(start)
+	}
+	return nil
+}
+
+// newContacts adds the people of the recomputed conversations, and those
+// whose FCR window or unanswered SLA deadline passed between the previous
+// build's latest event and this one's.
+func newContacts(ctx context.Context, b *build) error {
+	if err := b.exec(ctx, `insert into _scope_contacts
+		select contact_key from int_conversations_aggregated
+		where conversation_id in (select conversation_id from _scope_conversations)`); err != nil {
+		return err
+	}
+	return passedDeadlines(ctx, b)
+}
+
+// keepOldConversations keeps the conversations mart's rows of the people in
+// scope as they were, to find the days whose KPIs change.
+func keepOldConversations(ctx context.Context, b *build) error {
+	return b.exec(ctx, `create or replace temp table _conversations_before as
+		select * from conversations where contact_key in (select contact_key from _scope_contacts)`)
+}
+
+// changedDays puts in _scope_days the UTC days of the conversations whose
+// row changed, appeared or disappeared, and of new surveys answered
+// outside a conversation. Only those days' KPIs can change.
+func changedDays(ctx context.Context, b *build) error {
+	for _, q := range []string{
+		`insert into _scope_days
+		 select distinct (opened_at at time zone 'UTC')::date from (
+		     (select * from _conversations_before
+		      except
+		      select * from conversations where contact_key in (select contact_key from _scope_contacts))
+		     union all
+		     (select * from conversations where contact_key in (select contact_key from _scope_contacts)
+		      except
+		      select * from _conversations_before)
+		 )`,
+		fmt.Sprintf(`insert into _scope_days
+		 select distinct (occurred_at at time zone 'UTC')::date from events
+		 where batch_id > %d and batch_id <= %d and type = 'survey' and conversation_id is null`, b.vars.FromBatch, b.vars.ToBatch),
+	} {
+		if err := b.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func passedDeadlines(ctx context.Context, b *build) error {
+	if !b.prev.MaxEventAt.Valid {
+		return nil
+	}
+	old, cur := timeLiteral(b.prev.MaxEventAt), b.vars.MaxEventAt
+	return b.exec(ctx, fmt.Sprintf(`insert into _scope_contacts
+		select a.contact_key
+		from int_conversations_aggregated as a
+		left join cfg_sla as s on s.channel = a.channel
+		where (%[1]s >= %[3]s and %[1]s < %[4]s)
+		   or (a.first_response_at is null and %[2]s >= %[3]s and %[2]s < %[4]s)`,
+		fcrWindowEnd("a.resolved_at", b.vars.FCRWindowUS), slaDeadline("a.first_inbound_at", "s.sla_s"), old, cur))
+}
+
+// fcrWindowEnd and slaDeadline are the expressions the models compare with
+// the latest event; the scoping step must use the same ones.
+func fcrWindowEnd(resolvedAt string, windowUS int64) string {
+	return fmt.Sprintf("(%s + to_microseconds(%d))", resolvedAt, windowUS)
+}
+
+func slaDeadline(firstInboundAt, slaS string) string {
+	return fmt.Sprintf("(%s + to_microseconds(cast(round(%s * 1e6) as bigint)))", firstInboundAt, slaS)
+}
+
+// countScopes records how much an incremental build recomputed.
+func (b *build) countScopes(ctx context.Context) error {
+	q := "select count(*) from int_conversations_aggregated"
+	if b.vars.Incremental {
+		q = `select count(*) from conversations where contact_key in (select contact_key from _scope_contacts)`
+	}
+	if err := b.conn.QueryRowContext(ctx, q).Scan(&b.stats.Conversations); err != nil {
+		return fmt.Errorf("counting recomputed conversations: %w", err)
+	}
+	if b.vars.Incremental {
+		if err := b.conn.QueryRowContext(ctx, "select count(distinct contact_key) from _scope_contacts").Scan(&b.stats.Contacts); err != nil {
+			return fmt.Errorf("counting recomputed contacts: %w", err)
+		}
+	}
+	return nil
+}

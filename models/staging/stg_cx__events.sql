@@ -1,0 +1,92 @@
+-- config: materialized=view
+-- test: unique event_id
+-- test: not_null event_id event_type occurred_at contact_kind contact_value batch_id
+--
+-- One row per accepted event of the raw events table: renamed, typed and
+-- normalised, nothing joined or aggregated. contact_kind/contact_value name
+-- the event's primary identifier (phone, else email, else its first
+-- per-channel id), the one it is attributed to a person by.
+
+with source as (
+
+    select * from {{ source "events" }}
+
+),
+
+-- JSON columns may hold the object itself or the object's text as a JSON
+-- string (written that way by some ingest sinks); both become the object.
+unwrapped as (
+
+    select
+        * replace (
+            case when json_type(contact_ids) = 'VARCHAR' then json(contact_ids ->> '$') else contact_ids end as contact_ids,
+            case when json_type(link_ids) = 'VARCHAR' then json(link_ids ->> '$') else link_ids end as link_ids,
+            case when json_type(handoff_fields) = 'VARCHAR' then json(handoff_fields ->> '$') else handoff_fields end as handoff_fields
+        )
+    from source
+
+),
+
+renamed as (
+
+    select
+        event_id,
+        type as event_type,
+        occurred_at,
+        source as event_source,
+        channel,
+        conversation_id,
+        batch_id,
+
+        -- identifiers (PII)
+        contact_phone,
+        contact_email,
+        contact_ids,
+        link_phone,
+        link_email,
+        link_ids,
+        case
+            when contact_phone is not null then 'phone'
+            when contact_email is not null then 'email'
+            else 'id:' || map_entries(cast(contact_ids as map(varchar, varchar)))[1].key
+        end as contact_kind,
+        case
+            when contact_phone is not null then contact_phone
+            when contact_email is not null then contact_email
+            else map_entries(cast(contact_ids as map(varchar, varchar)))[1].value
+        end as contact_value,
+
+        nullif(actor_kind, '') as actor_kind,
+        nullif(actor_id, '') as actor_id,
+        nullif(actor_team, '') as actor_team,
+
+        message_direction,
+        coalesce(message_private, false) as is_private_message,
+        message_intent,
+        type = 'message' and message_direction = 'inbound' as is_inbound_message,
+        type = 'message' and message_direction = 'outbound'
+            and not coalesce(message_private, false) as is_public_outbound_message,
+
+        nullif(handoff_to_team, '') as handoff_to_team,
+        case
+            when type = 'handoff'
+                then coalesce(handoff_summary <> '' and len(json_keys(handoff_fields)) > 0, false)
+        end as handoff_has_context,
+
+        survey_kind,
+        survey_score,
+
+        consent_purpose,
+        consent_granted
+
+    from unwrapped
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final

@@ -1,0 +1,94 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// stateDDL creates models_state, the one-row record of the last build: what
+// a Refresh starts from.
+const stateDDL = `create table if not exists models_state (
+    id            integer primary key,
+    built_batch_id bigint not null,
+    built_events  bigint not null,
+    max_event_at  timestamptz,
+    fingerprint   varchar not null,
+    built_at      timestamptz not null
+)`
+
+// buildState is a row of models_state, or a snapshot of the events table.
+type buildState struct {
+	Batch       int64 // the highest batch_id built from
+	Events      int64 // events with batch_id <= Batch
+	MaxEventAt  sql.NullTime
+	Fingerprint string
+}
+
+func readSnapshot(ctx context.Context, conn *sql.Conn) (buildState, error) {
+	var s buildState
+	err := conn.QueryRowContext(ctx, "select coalesce(max(batch_id), 0), count(*), max(occurred_at) from events").
+		Scan(&s.Batch, &s.Events, &s.MaxEventAt)
+	if err != nil {
+		return s, fmt.Errorf("reading the events snapshot: %w", err)
+	}
+	return s, nil
+}
+
+func readState(ctx context.Context, conn *sql.Conn) (buildState, bool, error) {
+	var s buildState
+	err := conn.QueryRowContext(ctx, "select built_batch_id, built_events, max_event_at, fingerprint from models_state where id = 1").
+		Scan(&s.Batch, &s.Events, &s.MaxEventAt, &s.Fingerprint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("reading models_state: %w", err)
+	}
+	return s, true, nil
+}
+
+func writeState(ctx context.Context, conn *sql.Conn, s buildState) error {
+	_, err := conn.ExecContext(ctx, `insert or replace into models_state values (1, ?, ?, ?, ?, ?)`,
+		s.Batch, s.Events, s.MaxEventAt, s.Fingerprint, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("writing models_state: %w", err)
+	}
+	return nil
+}
+
+// writeConfig writes the configuration the models read as tables (the
+// project's seeds): cfg_sla, cfg_schedules and cfg_business_hours.
+func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
+	for _, q := range []string{
+		"create or replace table cfg_sla (channel varchar primary key, sla_s double not null)",
+		"create or replace table cfg_schedules (schedule_key varchar primary key, tz varchar not null)",
+		"create or replace table cfg_business_hours (schedule_key varchar not null, weekday integer not null, start_s integer not null, end_s integer not null)",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("creating config tables: %w", err)
+		}
+	}
+	for ch, d := range cfg.SLA {
+		if _, err := conn.ExecContext(ctx, "insert into cfg_sla values (?, ?)", ch, d.Seconds()); err != nil {
+			return fmt.Errorf("writing cfg_sla: %w", err)
+		}
+	}
+	for key, s := range cfg.Schedules {
+		tz := s.TZ
+		if tz == "" {
+			tz = "UTC"
+		}
+		if _, err := conn.ExecContext(ctx, "insert into cfg_schedules values (?, ?)", key, tz); err != nil {
+			return fmt.Errorf("writing cfg_schedules: %w", err)
+		}
+	}
+	for _, w := range cfg.scheduleWindows() {
+		if _, err := conn.ExecContext(ctx, "insert into cfg_business_hours values (?, ?, ?, ?)", w.scope, w.weekday, w.start, w.end); err != nil {
+			return fmt.Errorf("writing cfg_business_hours: %w", err)
+		}
+	}
+	return nil
+}
