@@ -1,0 +1,35 @@
+package reports
+
+import (
+	"fmt"
+	"time"
+)
+
+// MissingMartError is returned when a report's mart does not exist in the
+// warehouse, typically because the models have never been built there.
+type MissingMartError struct {
+	Table string // the mart the report reads, such as "kpi_daily"
+}
+
+func (e *MissingMartError) Error() string {
+	return fmt.Sprintf("table %s not found in the warehouse: run `cxlake refresh --data DIR` first to build the models", e.Table)
+}
+
+// RangeError is returned when a report's From day is after its To day.
+type RangeError struct {
+	From, To time.Time
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("report range is backwards: from %s is after to %s (both are inclusive UTC days)",
+		isoDay(e.From), isoDay(e.To))
+}
+
+// FormatError is returned for a report format the package does not write.
+type FormatError struct {
+	Format string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("unknown report format %q: use md, html or csv", e.Format)
+}
