@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/models"
 )
 
 // Config is the whole configuration of a cxlake process.
@@ -24,6 +26,8 @@ type Config struct {
 	// Data is the data directory: the DuckDB file, the Parquet lake, keys.
 	Data   string
 	Ingest ingest.Config
+	// Models are the KPI settings: FCR window, SLAs, business hours, hash key.
+	Models models.Config
 	// RefreshEvery is how often models are refreshed while events flow.
 	RefreshEvery time.Duration
 	// PublishEvery is how often new events are published to the Parquet lake.
@@ -44,7 +48,14 @@ type file struct {
 		SessionTimeout  string   `yaml:"session_timeout"`
 	} `yaml:"ingest"`
 	Models struct {
-		RefreshEvery string `yaml:"refresh_every"`
+		RefreshEvery string            `yaml:"refresh_every"`
+		FCRWindow    string            `yaml:"fcr_window"`
+		SLA          map[string]string `yaml:"sla"`
+		HashKey      string            `yaml:"hash_key"` // hex; default: DATA/contact_key.secret
+		Schedules    map[string]struct {
+			TZ     string              `yaml:"tz"`
+			Weekly map[string][]string `yaml:"weekly"` // mon: ["09:00-18:00"]
+		} `yaml:"schedules"`
 	} `yaml:"models"`
 	Lake struct {
 		PublishEvery string `yaml:"publish_every"`
@@ -112,12 +123,60 @@ func (c *Config) apply(raw []byte) error {
 		{"ingest.commit_retry", f.Ingest.CommitRetry, &c.Ingest.CommitRetry},
 		{"ingest.session_timeout", f.Ingest.SessionTimeout, &c.Ingest.SessionTimeout},
 		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
+		{"models.fcr_window", f.Models.FCRWindow, &c.Models.FCRWindow},
 		{"lake.publish_every", f.Lake.PublishEvery, &c.PublishEvery},
 	} {
 		if err := duration(d.key, d.val, d.dst); err != nil {
 			return err
 		}
 	}
+	for ch, v := range f.Models.SLA {
+		var d time.Duration
+		if err := duration("models.sla."+ch, v, &d); err != nil {
+			return err
+		}
+		if c.Models.SLA == nil {
+			c.Models.SLA = map[string]time.Duration{}
+		}
+		c.Models.SLA[ch] = d
+	}
+	if f.Models.HashKey != "" {
+		if err := hashKey("models.hash_key", f.Models.HashKey, &c.Models.HashKey); err != nil {
+			return err
+		}
+	}
+	for name, sc := range f.Models.Schedules {
+		s := models.Schedule{TZ: sc.TZ, Weekly: map[time.Weekday][][2]string{}}
+		for day, spans := range sc.Weekly {
+			wd, ok := weekdays[strings.ToLower(day)]
+			if !ok {
+				return fmt.Errorf("models.schedules.%s.weekly has day %q: use mon, tue, wed, thu, fri, sat or sun", name, day)
+			}
+			for _, span := range spans {
+				from, to, ok := strings.Cut(span, "-")
+				if !ok {
+					return fmt.Errorf("models.schedules.%s.weekly.%s has %q: write an interval as \"09:00-18:00\"", name, day, span)
+				}
+				s.Weekly[wd] = append(s.Weekly[wd], [2]string{strings.TrimSpace(from), strings.TrimSpace(to)})
+			}
+		}
+		if c.Models.Schedules == nil {
+			c.Models.Schedules = map[string]models.Schedule{}
+		}
+		c.Models.Schedules[name] = s
+	}
+	return nil
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
+	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+func hashKey(key, val string, dst *[]byte) error {
+	b, err := hex.DecodeString(strings.TrimSpace(val))
+	if err != nil || len(b) < 16 {
+		return fmt.Errorf("%s must be at least 32 hex characters (16 bytes); generate one with: head -c 32 /dev/urandom | xxd -p -c 64", key)
+	}
+	*dst = b
 	return nil
 }
 
@@ -141,6 +200,7 @@ const (
 	EnvGroupID   = "CXLAKE_GROUP_ID"
 	EnvBatchSize = "CXLAKE_BATCH_SIZE"
 	EnvBatchWait = "CXLAKE_BATCH_WAIT"
+	EnvHashKey   = "CXLAKE_HASH_KEY" // hex, overrides models.hash_key
 )
 
 func (c *Config) applyEnv(getenv func(string) string) error {
@@ -172,6 +232,11 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Ingest.BatchSize = n
 	}
+	if v := getenv(EnvHashKey); v != "" {
+		if err := hashKey(EnvHashKey, v, &c.Models.HashKey); err != nil {
+			return err
+		}
+	}
 	return duration(EnvBatchWait, getenv(EnvBatchWait), &c.Ingest.BatchWait)
 }
 
@@ -181,6 +246,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("data is empty: name the data directory, e.g. data: /var/lib/cxlake")
 	}
 	if err := c.Ingest.Validate(); err != nil {
+		return err
+	}
+	m := c.Models
+	if len(m.HashKey) == 0 { // the key will come from the data directory
+		m.HashKey = make([]byte, 32)
+	}
+	if err := m.Validate(); err != nil {
 		return err
 	}
 	if c.RefreshEvery < 100*time.Millisecond {

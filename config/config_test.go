@@ -62,3 +62,35 @@ func TestEmptyFileMeansDefaults(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 }
+
+func TestModelsSettings(t *testing.T) {
+	c, err := Load(write(t, `models:
+  fcr_window: 72h
+  sla: {email: 4h}
+  hash_key: 00112233445566778899aabbccddeeff
+  schedules:
+    channel:email:
+      tz: America/Sao_Paulo
+      weekly: {mon: ["09:00-12:00", "13:00-18:00"], fri: ["09:00-17:00"]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Models.Schedules["channel:email"]
+	if c.Models.FCRWindow != 72*time.Hour || c.Models.SLA["email"] != 4*time.Hour || len(c.Models.HashKey) != 16 ||
+		s.TZ != "America/Sao_Paulo" || len(s.Weekly[time.Monday]) != 2 || s.Weekly[time.Friday][0] != [2]string{"09:00", "17:00"} {
+		t.Fatalf("models settings: %+v", c.Models)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{"models:\n  sla: {email: soon}\n", "models.sla.email"},
+		{"models:\n  hash_key: beef\n", "models.hash_key"},
+		{"models:\n  schedules:\n    default: {weekly: {funday: [\"09:00-10:00\"]}}\n", "funday"},
+		{"models:\n  schedules:\n    default: {weekly: {mon: [\"09:00\"]}}\n", "09:00-18:00"},
+		{"models:\n  schedules:\n    default: {tz: Mars/Olympus, weekly: {mon: [\"09:00-10:00\"]}}\n", "Mars/Olympus"},
+	} {
+		_, err := Load(write(t, tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want it to mention %q", tc.body, err, tc.want)
+		}
+	}
+}

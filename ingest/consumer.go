@@ -68,26 +68,60 @@ func (c *Consumer) reader() *kafka.Reader {
 // Run consumes until ctx is cancelled, then writes and commits the batch in
 // hand and returns nil. It returns an error only when a batch cannot be made
 // durable; its offsets are then not committed, so nothing is lost.
+//
+// Fetching and decoding the next batch overlaps with writing the current
+// one: one goroutine writes and commits, in order, while Run fetches.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := c.reader()
 	defer r.Close()
 	c.log.Info("consuming", "brokers", c.cfg.Brokers, "topics", c.cfg.Topics, "group", c.cfg.GroupID)
-	for {
-		msgs, last, ferr := c.fetch(ctx, r)
-		if len(msgs) > 0 {
-			// The batch in hand is flushed even when shutdown has begun.
-			if err := c.flush(context.WithoutCancel(ctx), r, msgs, last); err != nil {
-				return err
+
+	// The writer finishes the batch in hand even when shutdown has begun.
+	wctx := context.WithoutCancel(ctx)
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	batches := make(chan assembled, 1)
+	writerErr := make(chan error, 1)
+	go func() {
+		var err error
+		for a := range batches {
+			if err == nil {
+				if err = c.flush(wctx, r, a); err != nil {
+					stopFetch() // stop fetching; uncommitted offsets will be redelivered
+				}
 			}
 		}
-		if ctx.Err() != nil {
-			c.log.Info("consumer stopped", "messages", c.Stats.Messages.Load(), "accepted", c.Stats.Accepted.Load())
-			return nil
+		writerErr <- err
+	}()
+
+	var ferr error
+	for fetchCtx.Err() == nil {
+		var msgs []Message
+		var last map[string]map[int]kafka.Message
+		msgs, last, ferr = c.fetch(fetchCtx, r)
+		if len(msgs) > 0 {
+			batches <- assembled{batch: c.asm.Assemble(msgs), messages: len(msgs), last: last}
 		}
 		if ferr != nil {
-			return fmt.Errorf("fetching from kafka: %w", ferr)
+			break
 		}
 	}
+	close(batches)
+	if err := <-writerErr; err != nil {
+		return err
+	}
+	if ferr != nil && ctx.Err() == nil {
+		return fmt.Errorf("fetching from kafka: %w", ferr)
+	}
+	c.log.Info("consumer stopped", "messages", c.Stats.Messages.Load(), "accepted", c.Stats.Accepted.Load())
+	return nil
+}
+
+// assembled is a decoded batch on its way to the writer.
+type assembled struct {
+	batch    *warehouse.Batch
+	messages int
+	last     map[string]map[int]kafka.Message // newest message per topic-partition, to commit
 }
 
 // fetch waits for a first message, then collects more until the batch is
@@ -121,13 +155,14 @@ func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]Message, map[s
 	return msgs, last, nil
 }
 
-func (c *Consumer) flush(ctx context.Context, r *kafka.Reader, msgs []Message, last map[string]map[int]kafka.Message) error {
-	b := c.asm.Assemble(msgs)
+func (c *Consumer) flush(ctx context.Context, r *kafka.Reader, a assembled) error {
+	b := a.batch
 	b.StartedAt = time.Now()
 	res, err := c.wh.Write(ctx, b)
 	if err != nil {
-		return fmt.Errorf("writing batch of %d messages: %w", len(msgs), err)
+		return fmt.Errorf("writing batch of %d messages: %w", a.messages, err)
 	}
+	written := time.Now()
 	c.Stats.add(b, res)
 	if c.AfterBatch != nil {
 		c.AfterBatch(res)
@@ -138,14 +173,15 @@ func (c *Consumer) flush(ctx context.Context, r *kafka.Reader, msgs []Message, l
 		}
 	}
 	var commits []kafka.Message
-	for _, parts := range last {
+	for _, parts := range a.last {
 		for _, m := range parts {
 			commits = append(commits, m)
 		}
 	}
 	c.commit(ctx, r, commits)
-	c.log.Debug("batch committed", "batch", res.BatchID, "messages", len(msgs), "accepted", res.Accepted,
-		"duplicates", res.Duplicates, "dead_letters", res.DeadLetters)
+	c.log.Debug("batch committed", "batch", res.BatchID, "messages", a.messages, "accepted", res.Accepted,
+		"duplicates", res.Duplicates, "dead_letters", res.DeadLetters,
+		"write", written.Sub(b.StartedAt), "commit", time.Since(written))
 	return nil
 }
 

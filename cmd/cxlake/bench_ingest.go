@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,8 @@ func benchIngest(ctx context.Context, args []string) error {
 	parts := fs.Int("partitions", 3, "partitions of the topic")
 	batch := fs.Int("batch-size", 50_000, "events per DuckDB transaction")
 	sink := fs.String("sink", "", "appender (default) or arrow (needs -tags duckdb_arrow)")
+	memLimit := fs.String("duckdb-memory", warehouse.DefaultMemoryLimit, "DuckDB memory_limit for the ingest warehouse")
+	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
 	keep := fs.String("dir", "", "work in this folder and keep it (default: a temporary folder, removed)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,7 +57,11 @@ func benchIngest(ctx context.Context, args []string) error {
 		return fmt.Errorf("--events is %d: give a positive number", *n)
 	}
 	dir := *keep
-	if dir == "" {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("creating --dir: %w", err)
+		}
+	} else {
 		tmp, err := os.MkdirTemp("", "cxlake-bench-")
 		if err != nil {
 			return err
@@ -80,7 +87,7 @@ func benchIngest(ctx context.Context, args []string) error {
 		return err
 	}
 
-	wh, err := warehouse.Open(ctx, filepath.Join(dir, "data"), warehouse.Options{Sink: *sink})
+	wh, err := warehouse.Open(ctx, filepath.Join(dir, "data"), warehouse.Options{Sink: *sink, MemoryLimit: *memLimit})
 	if err != nil {
 		return err
 	}
@@ -89,6 +96,16 @@ func benchIngest(ctx context.Context, args []string) error {
 	cfg.Brokers, cfg.Topics, cfg.GroupID, cfg.BatchSize = []string{addr}, []string{demoTopic}, "bench", *batch
 	c := ingest.NewConsumer(cfg, wh, slog.Default())
 	resetPeakRSS()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fmt.Errorf("creating CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("starting CPU profile: %w", err)
+		}
+	}
 	say("consuming…")
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -107,6 +124,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	}
 	ingestTook := time.Since(start)
 	peak := peakRSS()
+	pprof.StopCPUProfile()
 	cancel()
 	if err := <-done; err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/simulate"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -58,7 +59,11 @@ func runDemo(ctx context.Context, args []string) error {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = broker.Addrs(), []string{demoTopic}, "cxlake-demo"
 	cfg.BatchWait = 200 * time.Millisecond
-	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: modelRefresher(wh),
+	refresh, err := modelRefresher(wh, models.Config{})
+	if err != nil {
+		return err
+	}
+	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
 		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log}
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
@@ -89,14 +94,14 @@ func runDemo(ctx context.Context, args []string) error {
 	if *once {
 		return nil
 	}
-	return demoLive(ctx, wh, broker, gen, cfg, *rate, log)
+	return demoLive(ctx, wh, broker, gen, cfg, refresh, *rate, log)
 }
 
 // demoLive keeps a trickle of live traffic flowing through the same
 // pipeline until the user stops it.
 func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Broker, gen *simulate.Generator,
-	cfg ingest.Config, rate float64, log *slog.Logger) error {
-	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: modelRefresher(wh),
+	cfg ingest.Config, refresh func(context.Context) error, rate float64, log *slog.Logger) error {
+	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
 		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log}
 	pdone := make(chan error, 1)
 	go func() { pdone <- p.run(ctx) }()

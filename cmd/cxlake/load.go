@@ -16,6 +16,7 @@ func runLoad(ctx context.Context, args []string) error {
 	fs := newFlags("load", "load --data DIR FILE|-")
 	data := fs.String("data", "cxlake-data", "data directory")
 	batch := fs.Int("batch-size", 20000, "events per transaction")
+	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -24,6 +25,10 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 	if *batch < 1 {
 		return fmt.Errorf("--batch-size is %d: use a positive number", *batch)
+	}
+	mc, err := loadModelsConfig(*path)
+	if err != nil {
+		return err
 	}
 	var in io.Reader = os.Stdin
 	name := "stdin"
@@ -48,10 +53,12 @@ func runLoad(ctx context.Context, args []string) error {
 	if _, err := wh.Publish(ctx); err != nil {
 		return err
 	}
-	if r := modelRefresher(wh); r != nil {
-		if err := r(ctx); err != nil {
-			return err
-		}
+	refresh, err := modelRefresher(wh, mc)
+	if err != nil {
+		return err
+	}
+	if err := refresh(ctx); err != nil {
+		return fmt.Errorf("refreshing models: %w", err)
 	}
 	fmt.Printf("loaded %s in %s: %d lines, %d new events, %d duplicates, %d dead letters\n",
 		name, time.Since(start).Round(time.Millisecond), stats.Messages.Load(), stats.Accepted.Load(),

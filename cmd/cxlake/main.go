@@ -24,7 +24,9 @@ var commands = []command{
 	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
 	{"run", "run --config FILE", "consume from a Kafka cluster into the warehouse until stopped", runRun},
 	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
+	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
+	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
 	{"bench", "bench ingest --events N [--json]", "measure ingest against DuckDB's own read_json", runBench},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
 }

@@ -29,8 +29,12 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	defer wh.Close()
 	log := slog.Default()
+	refresh, err := modelRefresher(wh, cfg.Models)
+	if err != nil {
+		return err
+	}
 	p := &pipeline{
-		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: modelRefresher(wh),
+		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
 		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log,
 	}
 	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
@@ -41,11 +45,5 @@ func runRun(ctx context.Context, args []string) error {
 	s := p.consumer.Stats
 	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters)\n",
 		s.Messages.Load(), s.Accepted.Load(), s.Duplicates.Load(), s.DeadLetters.Load())
-	return nil
-}
-
-// modelRefresher returns the refresh step run after batches land. Models
-// are wired in by the models package.
-func modelRefresher(wh *warehouse.Warehouse) func(context.Context) error {
 	return nil
 }

@@ -36,12 +36,17 @@ func summarize(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, data s
 		return err
 	}
 	tw.Flush()
+	if err := headline(ctx, w, wh); err != nil {
+		return err
+	}
 	lake := filepath.Join(data, warehouse.LakeDir, "events")
 	fmt.Fprintf(w, "\nWhere to look next:\n")
 	fmt.Fprintf(w, "  cxlake query --data %s \"select type, count(*) from events group by 1\"\n", data)
 	fmt.Fprintf(w, "  cxlake query --data %s \"select reason_code, reason from dead_letters limit 5\"\n", data)
+	fmt.Fprintf(w, "  cxlake query --data %s \"select * from kpi_daily order by day desc limit 10\"\n", data)
+	fmt.Fprintf(w, "  cxlake report kpi --data %s --format html --out kpi.html   (the full KPI report)\n", data)
 	fmt.Fprintf(w, "  Parquet lake (Hive-partitioned by date and channel): %s\n", lake)
-	fmt.Fprintf(w, "  Tables and columns: docs/tables.md\n")
+	fmt.Fprintf(w, "  Tables and columns: docs/tables.md (raw layer), docs/models.md (people, timeline, conversations, KPIs)\n")
 	return nil
 }
 
@@ -66,4 +71,51 @@ func table(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, title, q s
 		fmt.Fprintf(w, "  (none)\n")
 	}
 	return rows.Err()
+}
+
+// headline prints the KPIs leadership asks for first, from the conversations mart.
+func headline(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
+	var people, convs int64
+	var frt, agentFRT, escalation, containment, fcr, recontact, csat, nps *float64
+	err := wh.DB.QueryRowContext(ctx, `select
+		(select count(*) from contacts),
+		count(*),
+		quantile_cont(frt_s, 0.5),
+		quantile_cont(agent_frt_s, 0.5),
+		avg(escalated::int) filter (where bot_handled),
+		avg((not escalated)::int) filter (where bot_handled and resolved_at is not null),
+		avg(fcr::int),
+		avg(recontact_other_channel::int) filter (where resolved_at is not null),
+		avg((csat_score >= 4)::int) filter (where csat_score is not null),
+		100 * (avg((nps_score >= 9)::int) filter (where nps_score is not null) - avg((nps_score <= 6)::int) filter (where nps_score is not null))
+		from conversations`).Scan(&people, &convs, &frt, &agentFRT, &escalation, &containment, &fcr, &recontact, &csat, &nps)
+	if err != nil {
+		return fmt.Errorf("reading headline KPIs: %w", err)
+	}
+	pct := func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f%%", 100**v)
+	}
+	secs := func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return (time.Duration(*v) * time.Second).String()
+	}
+	num := func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.0f", *v)
+	}
+	fmt.Fprintf(w, "\nHeadline KPIs (all channels, whole period; CSAT and NPS from answers tied to a conversation)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  people\t%d\tconversations\t%d\n", people, convs)
+	fmt.Fprintf(tw, "  FRT p50\t%s\tagent FRT p50\t%s\n", secs(frt), secs(agentFRT))
+	fmt.Fprintf(tw, "  escalation\t%s\tcontainment\t%s\n", pct(escalation), pct(containment))
+	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct(fcr), pct(recontact))
+	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct(csat), num(nps))
+	return tw.Flush()
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/cxlake/cxlake/config"
+	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// modelConfig completes the models settings with the data directory's hash
+// key when the configuration does not set one.
+func modelConfig(dir string, m models.Config) (models.Config, error) {
+	if len(m.HashKey) == 0 {
+		key, err := models.LoadOrCreateKey(dir)
+		if err != nil {
+			return m, fmt.Errorf("loading the contact key: %w", err)
+		}
+		m.HashKey = key
+	}
+	return m, nil
+}
+
+// modelRefresher returns the refresh step run while and after batches land.
+func modelRefresher(wh *warehouse.Warehouse, m models.Config) (func(context.Context) error, error) {
+	cfg, err := modelConfig(wh.Dir, m)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		st, err := models.Refresh(ctx, wh.DB, cfg)
+		if err != nil {
+			return err
+		}
+		slog.Debug("models refreshed", "full", st.Full, "reason", st.Reason, "new_events", st.NewEvents,
+			"conversations", st.Conversations, "took", st.Took)
+		return nil
+	}, nil
+}
+
+// loadModelsConfig reads the models settings from an optional config file.
+func loadModelsConfig(path string) (models.Config, error) {
+	if path == "" {
+		return models.Config{}, nil
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return models.Config{}, err
+	}
+	return c.Models, nil
+}
+
+func runRefresh(ctx context.Context, args []string) error {
+	fs := newFlags("refresh", "refresh --data DIR [--full] [--config FILE]")
+	data := fs.String("data", "cxlake-data", "data directory")
+	full := fs.Bool("full", false, "rebuild every model from all events instead of refreshing what changed")
+	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mc, err := loadModelsConfig(*path)
+	if err != nil {
+		return err
+	}
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{})
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	cfg, err := modelConfig(wh.Dir, mc)
+	if err != nil {
+		return err
+	}
+	st, err := models.Build(ctx, wh.DB, cfg, *full)
+	if err != nil {
+		return fmt.Errorf("refreshing models: %w", err)
+	}
+	kind := "incremental refresh"
+	if st.Full {
+		kind = "full rebuild"
+		if st.Reason != "" {
+			kind += " (" + st.Reason + ")"
+		}
+	}
+	fmt.Printf("%s in %s: %d new events, %d conversations and %d people recomputed\n",
+		kind, st.Took.Round(1e6), st.NewEvents, st.Conversations, st.Contacts)
+	failures, err := models.Test(ctx, wh.DB)
+	if err != nil {
+		return fmt.Errorf("running data tests: %w", err)
+	}
+	if len(failures) > 0 {
+		for _, f := range failures {
+			fmt.Fprintf(os.Stderr, "data test failed: %s\n", f)
+		}
+		return fmt.Errorf("%d data tests failed", len(failures))
+	}
+	fmt.Println("data tests: all passed")
+	return nil
+}
