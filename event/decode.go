@@ -2,8 +2,7 @@ package event
 
 import (
 	"bytes"
-	"encoding/json"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,34 +19,35 @@ type Decoder struct {
 	MaxBytes int
 }
 
-var knownFields = map[string]bool{
-	"schema": true, "event_id": true, "type": true, "occurred_at": true, "source": true,
-	"channel": true, "conversation_id": true, "contact": true, "actor": true, "message": true,
-	"handoff": true, "survey": true, "consent": true, "link": true,
-}
+// The values of the enum fields, each list sorted, as reasons quote it.
+var (
+	eventTypes = []string{
+		TypeAssigned, TypeConsent, TypeConversationOpened, TypeHandoff, TypeIdentityLink,
+		TypeMessage, TypeReopened, TypeResolved, TypeSurvey,
+	}
+	channels    = []string{"app", "email", "instagram", "messenger", "sms", "telegram", "voice", "webchat", "whatsapp"}
+	actorKinds  = []string{"agent", "bot", "customer", "system"}
+	directions  = []string{"inbound", "outbound"}
+	surveyKinds = []string{"csat", "nps"}
+)
 
-var validTypes = map[string]bool{
-	TypeMessage: true, TypeConversationOpened: true, TypeHandoff: true, TypeAssigned: true,
-	TypeResolved: true, TypeReopened: true, TypeSurvey: true, TypeConsent: true, TypeIdentityLink: true,
-}
-
-// Channels accepted in the channel field.
-var validChannels = map[string]bool{
-	"whatsapp": true, "instagram": true, "telegram": true, "messenger": true, "webchat": true,
-	"email": true, "sms": true, "voice": true, "app": true,
-}
-
-// needsConversation lists the types that belong to a conversation: they need a
-// conversation_id and a channel.
-var needsConversation = map[string]bool{
-	TypeMessage: true, TypeConversationOpened: true, TypeHandoff: true, TypeAssigned: true,
-	TypeResolved: true, TypeReopened: true,
+// needsConversation reports whether events of type typ belong to a
+// conversation: they need a conversation_id and a channel.
+func needsConversation(typ string) bool {
+	switch typ {
+	case TypeMessage, TypeConversationOpened, TypeHandoff, TypeAssigned, TypeResolved, TypeReopened:
+		return true
+	}
+	return false
 }
 
 // Decode decodes one message value. On failure the error is a *RejectError
 // whose Reason tells the producer what to fix.
-func (d Decoder) Decode(raw []byte) (Event, error) {
-	max := d.MaxBytes
+//
+// The returned Event shares no memory with raw except Raw, which is raw. Its
+// strings share one buffer, so Decode allocates only a few times per event.
+func (dec Decoder) Decode(raw []byte) (Event, error) {
+	max := dec.MaxBytes
 	if max <= 0 {
 		max = DefaultMaxBytes
 	}
@@ -63,362 +63,144 @@ func (d Decoder) Decode(raw []byte) (Event, error) {
 		return Event{}, reject(CodeInvalidUTF8, "", "payload is not valid UTF-8 (first bad byte at offset %d); encode text as UTF-8", firstInvalidUTF8(raw))
 	}
 	if trimmed[0] != '{' {
-		if !json.Valid(trimmed) {
+		if !validJSON(trimmed) {
 			return Event{}, reject(CodeNotJSON, "", "payload is not JSON; send one JSON object per message")
 		}
-		return Event{}, reject(CodeWrongType, "", "payload is JSON %s, expected an object", jsonKind(trimmed))
+		return Event{}, reject(CodeWrongType, "", "payload is JSON %s, expected an object", value(trimmed).kind())
 	}
-	var top object
-	if err := json.Unmarshal(trimmed, &top); err != nil {
-		return Event{}, reject(CodeNotJSON, "", "payload is not valid JSON: %s", syntaxHint(err))
-	}
-	ev := Event{Raw: raw}
-	var err error
-	schema, err := top.str("", "schema")
+	// One pass checks the syntax of the whole message and splits it into
+	// members; the fields are then decoded one by one, in a fixed order, so
+	// that a message with several problems always reports the same one.
+	//
+	// top points into nested, which lives on the stack only as long as top
+	// is kept out of d: escape analysis does not tell d's fields apart, and
+	// d's strings do reach the heap.
+	var nested [16]member // enough for the members of most messages' objects
+	top, err := parseTop(trimmed, nested[:0])
 	if err != nil {
+		// The byte offset counts from the first non-whitespace byte.
+		return Event{}, reject(CodeNotJSON, "", "payload is not valid JSON: %v", err)
+	}
+	d := decoder{ev: Event{Raw: raw}}
+	if err := d.decode(&top); err != nil {
 		return Event{}, err
 	}
-	switch schema {
+	return d.ev, nil
+}
+
+// decode decodes the members of top into d.ev.
+func (d *decoder) decode(top *topLevel) error {
+	if err := d.header(top); err != nil {
+		return err
+	}
+	if err := d.contact(top); err != nil {
+		return err
+	}
+	if err := d.actor(top); err != nil {
+		return err
+	}
+	if err := d.message(top); err != nil {
+		return err
+	}
+	if err := d.handoff(top); err != nil {
+		return err
+	}
+	if err := d.survey(top); err != nil {
+		return err
+	}
+	if err := d.consent(top); err != nil {
+		return err
+	}
+	if err := d.link(top); err != nil {
+		return err
+	}
+	d.ev.Extra = top.extra()
+	return nil
+}
+
+// decoder is the state of one Decode call: the event decoded so far, and the
+// memory of its strings.
+type decoder struct {
+	ev Event
+	strs
+}
+
+// header decodes the fields of the top level that are not objects.
+func (d *decoder) header(top *topLevel) error {
+	ev := &d.ev
+	schema, ok := top.schema.text()
+	if !ok {
+		return wrongType("", "schema", "a string", top.schema)
+	}
+	switch string(schema) {
 	case SchemaV1:
 	case "":
-		return Event{}, reject(CodeMissing, "schema", `missing required field "schema"; set it to %q`, SchemaV1)
+		return reject(CodeMissing, "schema", `missing required field "schema"; set it to %q`, SchemaV1)
 	default:
-		return Event{}, reject(CodeBadSchema, "schema", "schema %q is not supported; this version reads %q", clip(schema), SchemaV1)
+		return reject(CodeBadSchema, "schema", "schema %s is not supported; this version reads %q", enumValue(string(schema)), SchemaV1)
 	}
-	if ev.EventID, err = top.requiredStr("", "event_id"); err != nil {
-		return Event{}, err
+	var err error
+	if ev.EventID, err = d.requiredStr(top.eventID, "", "event_id"); err != nil {
+		return err
 	}
 	if len(ev.EventID) > 200 {
-		return Event{}, reject(CodeInvalidValue, "event_id", "event_id is %d characters, over the limit of 200", len(ev.EventID))
+		return reject(CodeInvalidValue, "event_id", "event_id is %d bytes, over the limit of 200 bytes", len(ev.EventID))
 	}
-	if ev.Type, err = top.requiredStr("", "type"); err != nil {
-		return Event{}, err
+	if ev.Type, err = top.typ.requiredEnum("", "type", eventTypes); err != nil {
+		return err
 	}
-	if !validTypes[ev.Type] {
-		return Event{}, reject(CodeUnknownType, "type", "unknown event type %q; expected one of %s", clip(ev.Type), sortedKeys(validTypes))
+	if !slices.Contains(eventTypes, ev.Type) {
+		return reject(CodeUnknownType, "type", "unknown event type %s; expected one of %s", enumValue(ev.Type), strings.Join(eventTypes, ", "))
 	}
-	if ev.OccurredAt, err = top.timestamp("occurred_at"); err != nil {
-		return Event{}, err
+	if ev.OccurredAt, err = timestamp(top.occurredAt, "occurred_at"); err != nil {
+		return err
 	}
-	if ev.Source, err = top.str("", "source"); err != nil {
-		return Event{}, err
+	if ev.Source, err = d.str(top.source, "", "source"); err != nil {
+		return err
 	}
-	if ev.Channel, err = top.str("", "channel"); err != nil {
-		return Event{}, err
+	channel, ok := top.channel.text()
+	if !ok {
+		return wrongType("", "channel", "a string", top.channel)
 	}
-	ev.Channel = strings.ToLower(ev.Channel)
-	if ev.ConversationID, err = top.str("", "conversation_id"); err != nil {
-		return Event{}, err
+	ev.Channel = lower(channel)
+	if ev.ConversationID, err = d.str(top.conversationID, "", "conversation_id"); err != nil {
+		return err
 	}
-	if needsConversation[ev.Type] {
+	if needsConversation(ev.Type) {
 		if ev.ConversationID == "" {
-			return Event{}, reject(CodeMissing, "conversation_id", "missing required field \"conversation_id\" for a %s event", ev.Type)
+			return reject(CodeMissing, "conversation_id", "missing required field \"conversation_id\" for a %s event", ev.Type)
 		}
 		if ev.Channel == "" {
-			return Event{}, reject(CodeMissing, "channel", "missing required field \"channel\" for a %s event; expected one of %s", ev.Type, sortedKeys(validChannels))
+			return reject(CodeMissing, "channel", "missing required field \"channel\" for a %s event; expected one of %s", ev.Type, strings.Join(channels, ", "))
 		}
 	}
-	if ev.Channel != "" && !validChannels[ev.Channel] {
-		return Event{}, reject(CodeInvalidValue, "channel", "unknown channel %q; expected one of %s", clip(ev.Channel), sortedKeys(validChannels))
-	}
-	if err := decodeContact(top, &ev); err != nil {
-		return Event{}, err
-	}
-	if err := decodeActor(top, &ev); err != nil {
-		return Event{}, err
-	}
-	if err := decodeMessage(top, &ev); err != nil {
-		return Event{}, err
-	}
-	if err := decodeHandoff(top, &ev); err != nil {
-		return Event{}, err
-	}
-	if err := decodeSurvey(top, &ev); err != nil {
-		return Event{}, err
-	}
-	if err := decodeConsent(top, &ev); err != nil {
-		return Event{}, err
-	}
-	if err := decodeLink(top, &ev); err != nil {
-		return Event{}, err
-	}
-	ev.Extra = top.extra()
-	return ev, nil
-}
-
-func decodeContact(top object, ev *Event) error {
-	c, err := top.object("", "contact")
-	if err != nil {
-		return err
-	}
-	if c == nil {
-		return reject(CodeMissing, "contact", `missing required field "contact"; give at least one of contact.phone, contact.email or contact.ids`)
-	}
-	id, err := decodeIdentity(c, "contact")
-	if err != nil {
-		return err
-	}
-	if id.Empty() {
-		return reject(CodeMissing, "contact", "contact has no identifier; give at least one of contact.phone, contact.email or contact.ids")
-	}
-	ev.Contact = id
-	ev.ContactName, err = c.str("contact", "name")
-	return err
-}
-
-func decodeIdentity(o object, path string) (Identity, error) {
-	var id Identity
-	phone, err := o.str(path, "phone")
-	if err != nil {
-		return id, err
-	}
-	if phone != "" {
-		var ok bool
-		if id.Phone, ok = NormalizePhone(phone); !ok {
-			return id, reject(CodeInvalidValue, path+".phone", "%s.phone is not a phone number (%d characters); send E.164 such as +12025550123 or a WhatsApp JID", path, utf8.RuneCountInString(phone))
-		}
-	}
-	email, err := o.str(path, "email")
-	if err != nil {
-		return id, err
-	}
-	if email != "" {
-		var ok bool
-		if id.Email, ok = NormalizeEmail(email); !ok {
-			return id, reject(CodeInvalidValue, path+".email", "%s.email is not an email address (it needs one @ with text on both sides)", path)
-		}
-	}
-	ids, err := o.object(path, "ids")
-	if err != nil {
-		return id, err
-	}
-	// Sorted, so that keys differing only in case ("Instagram", "instagram")
-	// resolve the same way every time: the last in byte order, the lower-case
-	// one, wins.
-	keys := make([]string, 0, len(ids))
-	for k := range ids {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v, err := ids.str(path+".ids", k)
-		if err != nil {
-			return id, err
-		}
-		if v == "" {
-			continue
-		}
-		if id.IDs == nil {
-			id.IDs = make(map[string]string, len(ids))
-		}
-		id.IDs[strings.ToLower(k)] = v
-	}
-	return id, nil
-}
-
-func decodeActor(top object, ev *Event) error {
-	a, err := top.object("", "actor")
-	if err != nil {
-		return err
-	}
-	if a == nil {
-		if ev.Type == TypeMessage {
-			return reject(CodeMissing, "actor", `missing required field "actor" for a message event; set actor.kind to customer, bot, agent or system`)
-		}
-		return nil
-	}
-	if ev.Actor.Kind, err = a.str("actor", "kind"); err != nil {
-		return err
-	}
-	if ev.Actor.ID, err = a.str("actor", "id"); err != nil {
-		return err
-	}
-	if ev.Actor.Team, err = a.str("actor", "team"); err != nil {
-		return err
-	}
-	switch ev.Actor.Kind {
-	case "customer", "bot", "agent", "system":
-	case "":
-		if ev.Type == TypeMessage {
-			return reject(CodeMissing, "actor.kind", `missing required field "actor.kind" for a message event; expected customer, bot, agent or system`)
-		}
-	default:
-		return reject(CodeInvalidValue, "actor.kind", "unknown actor.kind %q; expected customer, bot, agent or system", clip(ev.Actor.Kind))
+	if ev.Channel != "" && !slices.Contains(channels, ev.Channel) {
+		return reject(CodeInvalidValue, "channel", "unknown channel %s; expected one of %s", enumValue(ev.Channel), strings.Join(channels, ", "))
 	}
 	return nil
 }
 
-func decodeMessage(top object, ev *Event) error {
-	m, err := top.object("", "message")
-	if err != nil {
-		return err
-	}
-	if m == nil {
-		if ev.Type == TypeMessage {
-			return reject(CodeMissing, "message", `missing required field "message" for a message event`)
-		}
-		return nil
-	}
-	msg := &Message{}
-	if msg.Direction, err = m.str("message", "direction"); err != nil {
-		return err
-	}
-	if msg.Text, err = m.str("message", "text"); err != nil {
-		return err
-	}
-	if msg.Private, err = m.boolean("message", "private"); err != nil {
-		return err
-	}
-	if msg.Intent, err = m.str("message", "intent"); err != nil {
-		return err
-	}
-	switch msg.Direction {
-	case "inbound", "outbound":
-	case "":
-		// Derived from the actor when absent: only customers write inbound.
-		msg.Direction = "outbound"
-		if ev.Actor.Kind == "customer" {
-			msg.Direction = "inbound"
-		}
-	default:
-		return reject(CodeInvalidValue, "message.direction", "unknown message.direction %q; expected inbound or outbound", clip(msg.Direction))
-	}
-	ev.Message = msg
-	return nil
-}
-
-func decodeHandoff(top object, ev *Event) error {
-	h, err := top.object("", "handoff")
-	if err != nil || h == nil {
-		return err
-	}
-	ho := &Handoff{}
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"reason", &ho.Reason}, {"to_team", &ho.ToTeam}, {"summary", &ho.Summary}, {"next_action", &ho.NextAction}, {"owner", &ho.Owner}} {
-		if *f.dst, err = h.str("handoff", f.name); err != nil {
-			return err
+// lower lower-cases b as strings.ToLower does, without allocating when b
+// already is one of channels: a channel, or the key of an id.
+func lower(b []byte) string {
+	for _, c := range channels {
+		if string(b) == c {
+			return c
 		}
 	}
-	fields, err := h.object("handoff", "fields")
-	if err != nil {
-		return err
-	}
-	if fields != nil {
-		ho.Fields = h["fields"]
-	}
-	if ho.SLASeconds, err = h.integer("handoff", "sla_seconds"); err != nil {
-		return err
-	}
-	ev.Handoff = ho
-	return nil
-}
-
-func decodeSurvey(top object, ev *Event) error {
-	s, err := top.object("", "survey")
-	if err != nil {
-		return err
-	}
-	if s == nil {
-		if ev.Type == TypeSurvey {
-			return reject(CodeMissing, "survey", `missing required field "survey" for a survey event; give survey.kind (csat or nps) and survey.score`)
-		}
-		return nil
-	}
-	sv := &Survey{}
-	if sv.Kind, err = s.requiredStr("survey", "kind"); err != nil {
-		return err
-	}
-	score, err := s.integer("survey", "score")
-	if err != nil {
-		return err
-	}
-	if score == nil {
-		return reject(CodeMissing, "survey.score", `missing required field "survey.score"`)
-	}
-	switch sv.Kind {
-	case "csat":
-		if *score < 1 || *score > 5 {
-			return reject(CodeInvalidValue, "survey.score", "csat score %d is out of range; expected 1 to 5", *score)
-		}
-	case "nps":
-		if *score < 0 || *score > 10 {
-			return reject(CodeInvalidValue, "survey.score", "nps score %d is out of range; expected 0 to 10", *score)
-		}
-	default:
-		return reject(CodeInvalidValue, "survey.kind", "unknown survey.kind %q; expected csat or nps", clip(sv.Kind))
-	}
-	sv.Score = int(*score) // in range, so no truncation where int is 32 bits
-	if sv.Comment, err = s.str("survey", "comment"); err != nil {
-		return err
-	}
-	ev.Survey = sv
-	return nil
-}
-
-func decodeConsent(top object, ev *Event) error {
-	c, err := top.object("", "consent")
-	if err != nil {
-		return err
-	}
-	if c == nil {
-		if ev.Type == TypeConsent {
-			return reject(CodeMissing, "consent", `missing required field "consent" for a consent event; give consent.purpose and consent.granted`)
-		}
-		return nil
-	}
-	cs := &Consent{}
-	if cs.Purpose, err = c.requiredStr("consent", "purpose"); err != nil {
-		return err
-	}
-	if _, ok := c["granted"]; !ok || isNull(c["granted"]) {
-		return reject(CodeMissing, "consent.granted", `missing required field "consent.granted" (true or false)`)
-	}
-	if cs.Granted, err = c.boolean("consent", "granted"); err != nil {
-		return err
-	}
-	if cs.Basis, err = c.str("consent", "basis"); err != nil {
-		return err
-	}
-	if cs.Source, err = c.str("consent", "source"); err != nil {
-		return err
-	}
-	ev.Consent = cs
-	return nil
-}
-
-func decodeLink(top object, ev *Event) error {
-	l, err := top.object("", "link")
-	if err != nil {
-		return err
-	}
-	if l == nil {
-		if ev.Type == TypeIdentityLink {
-			return reject(CodeMissing, "link", `missing required field "link" for an identity_link event; give the identifiers that belong to the same person`)
-		}
-		return nil
-	}
-	id, err := decodeIdentity(l, "link")
-	if err != nil {
-		return err
-	}
-	if id.Empty() {
-		if ev.Type == TypeIdentityLink {
-			return reject(CodeMissing, "link", "link has no identifier; give at least one of link.phone, link.email or link.ids")
-		}
-		return nil
-	}
-	ev.Link = &id
-	return nil
+	return strings.ToLower(string(b))
 }
 
 // timestamp parses an RFC 3339 time that must carry an offset and returns it in UTC.
-func (o object) timestamp(name string) (time.Time, error) {
-	s, err := o.requiredStr("", name)
-	if err != nil {
-		return time.Time{}, err
+func timestamp(v value, name string) (time.Time, error) {
+	b, ok := v.text()
+	if !ok {
+		return time.Time{}, wrongType("", name, "a string", v)
 	}
+	if len(b) == 0 {
+		return time.Time{}, missing("", name)
+	}
+	s := string(b)
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err == nil {
 		return t.UTC(), nil
@@ -440,24 +222,4 @@ func firstInvalidUTF8(b []byte) int {
 		i += size
 	}
 	return -1
-}
-
-func sortedKeys(m map[string]bool) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return strings.Join(keys, ", ")
-}
-
-// clip shortens an enum-like value quoted in a reason. Enum fields hold no
-// personal data, but a producer could put anything there; 32 characters is
-// enough to recognise a typo.
-func clip(s string) string {
-	if utf8.RuneCountInString(s) <= 32 {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:32]) + "…"
 }

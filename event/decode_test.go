@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,6 +271,31 @@ func rejectCases(t *testing.T) []rejectCase {
 		{name: "unknown actor.kind", raw: build(t, msg, set("actor.kind", "robot")), code: event.CodeInvalidValue, field: "actor.kind", reason: []string{`"robot"`, "customer, bot, agent or system"}},
 		{name: "unknown actor.kind on resolved", raw: build(t, event.TypeResolved, set("actor.kind", "robot")), code: event.CodeInvalidValue, field: "actor.kind", reason: []string{`"robot"`}},
 		{name: "unknown message.direction", raw: build(t, msg, set("message.direction", "sideways")), code: event.CodeInvalidValue, field: "message.direction", reason: []string{`"sideways"`, "inbound or outbound"}},
+
+		// An enum value that does not look like one is described by its length, not quoted.
+		{name: "name as channel", raw: build(t, msg, set("channel", piiName)), code: event.CodeInvalidValue, field: "channel", reason: []string{"unknown channel (9 characters)", "whatsapp"}, pii: []string{"ana souza"}},
+		{name: "phone as type", raw: build(t, msg, set("type", piiDigits)), code: event.CodeUnknownType, field: "type", reason: []string{"unknown event type (13 characters)", "identity_link"}},
+		{name: "email as schema", raw: build(t, msg, set("schema", piiEmail)), code: event.CodeBadSchema, field: "schema", reason: []string{"schema (15 characters) is not supported", `"cx.event/v1"`}},
+		{name: "phone as actor.kind", raw: build(t, msg, set("actor.kind", piiPhone)), code: event.CodeInvalidValue, field: "actor.kind", reason: []string{"unknown actor.kind (14 characters)"}},
+		{name: "text as message.direction", raw: build(t, msg, set("message.direction", piiText)), code: event.CodeInvalidValue, field: "message.direction", reason: []string{"unknown message.direction (15 characters)"}},
+		{name: "email as survey.kind", raw: build(t, event.TypeSurvey, set("survey.kind", "ana.souza@example.org")), code: event.CodeInvalidValue, field: "survey.kind", reason: []string{"unknown survey.kind (21 characters)"}, pii: []string{"ana.souza@example.org"}},
+		{name: "one-character channel", raw: build(t, msg, set("channel", "+")), code: event.CodeInvalidValue, field: "channel", reason: []string{"unknown channel (1 character);"}},
+
+		// Review findings.
+		{name: "event_id too long in bytes", raw: build(t, msg, set("event_id", strings.Repeat("é", 101))), code: event.CodeInvalidValue, field: "event_id", reason: []string{"event_id is 202 bytes", "limit of 200 bytes"}},
+		{name: "negative handoff.sla_seconds", raw: build(t, event.TypeHandoff, set("handoff.sla_seconds", -60)), code: event.CodeInvalidValue, field: "handoff.sla_seconds", reason: []string{"negative", "zero or more"}},
+		{name: "long ids key clipped", raw: build(t, msg, set("contact.ids", map[string]any{longIDKey: 42})), code: event.CodeWrongType, field: "contact.ids." + longIDKey[:32] + "…", reason: []string{"contact.ids." + longIDKey[:32] + "… is a number"}, pii: []string{longIDKey, longIDKey[:33]}},
+		{name: "long link ids key clipped", raw: build(t, event.TypeIdentityLink, set("link.ids", map[string]any{longIDKey: true})), code: event.CodeWrongType, field: "link.ids." + longIDKey[:32] + "…", reason: []string{"is a boolean"}, pii: []string{longIDKey[:33]}},
+
+		// JSON syntax: the hint gives the byte offset encoding/json gives, and never the content.
+		{name: "trailing comma", raw: []byte(`{"contact": {"name": "` + piiName + `"},}`), code: event.CodeNotJSON, reason: []string{"syntax error at byte 35"}},
+		{name: "whitespace before a syntax error", raw: []byte("\n\t " + `{"contact": {"name": "` + piiName + `"},}`), code: event.CodeNotJSON, reason: []string{"syntax error at byte 35"}},
+		{name: "control character in a string", raw: []byte("{\"contact\": {\"name\": \"Ana\tSouza\"}}"), code: event.CodeNotJSON, reason: []string{"syntax error at byte 26"}},
+		{name: "invalid escape", raw: []byte(`{"message": {"text": "` + piiText + `\x"}}`), code: event.CodeNotJSON, reason: []string{"syntax error at byte 39"}},
+		{name: "short unicode escape", raw: []byte(`{"message": {"text": "` + piiText + `\u12"}}`), code: event.CodeNotJSON, reason: []string{"syntax error at byte 42"}},
+		{name: "leading zero", raw: []byte(`{"survey": {"score": 05}, "contact": {"name": "` + piiName + `"}}`), code: event.CodeNotJSON, reason: []string{"syntax error at byte 23"}},
+		{name: "nested too deep", raw: []byte(`{"contact": {"name": "` + piiName + `"}, "x": ` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`), code: event.CodeNotJSON, reason: []string{"syntax error at byte 10040"}},
+		{name: "duplicate key, last one bad", raw: []byte(strings.TrimSuffix(string(build(t, msg)), "}") + `,"type":"chat"}`), code: event.CodeUnknownType, field: "type", reason: []string{`"chat"`}},
 	}
 	// The conversation types need a conversation_id and a channel.
 	for _, typ := range []string{event.TypeMessage, event.TypeConversationOpened, event.TypeHandoff, event.TypeAssigned, event.TypeResolved, event.TypeReopened} {
@@ -281,6 +307,10 @@ func rejectCases(t *testing.T) []rejectCase {
 	}
 	return cs
 }
+
+// longIDKey is an ids key made of personal data: Reason and Field may quote
+// its first 32 characters at most.
+const longIDKey = "ana.souza.1987@example.com private notes: VIP"
 
 // padded returns a valid event of exactly n bytes, padded with an extra field.
 func padded(t testing.TB, n int) []byte {
@@ -719,5 +749,126 @@ func BenchmarkDecode(b *testing.B) {
 		if _, err := d.Decode(raw); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Repeated keys resolve as with encoding/json, which Decode used before: the
+// last one wins, at the top level, in nested objects, in ids and in Extra.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	base := strings.TrimSuffix(string(build(t, event.TypeMessage)), "}")
+	ev := decode(t, []byte(`{"type":"chat","contact":{"phone":1},"tenant":"a",`+base[1:]+
+		`,"tenant":"b","actor":{"kind":"robot","kind":"agent"},"message":{"text":"first","text":"second"},`+
+		`"link":{"ids":{"webchat":"one","webchat":"two","webchat":""}}}`))
+	if ev.Type != event.TypeMessage || ev.Contact.Phone != piiPhone {
+		t.Errorf("Type, Phone = %q, %q; want the last values", ev.Type, ev.Contact.Phone)
+	}
+	if ev.Actor.Kind != "agent" || ev.Message.Text != "second" {
+		t.Errorf("Actor.Kind, Message.Text = %q, %q; want agent, second", ev.Actor.Kind, ev.Message.Text)
+	}
+	if ev.Link != nil {
+		t.Errorf("Link = %+v, want nil: the last webchat id is empty", ev.Link)
+	}
+	if string(ev.Extra) != `{"tenant":"b"}` {
+		t.Errorf("Extra = %s, want {\"tenant\":\"b\"}", ev.Extra)
+	}
+	ev = decode(t, []byte(base+`,"contact":{"ids":{"webchat":"one","webchat":"two"}}}`))
+	if want := map[string]string{"webchat": "two"}; !reflect.DeepEqual(ev.Contact.IDs, want) {
+		t.Errorf("IDs = %v, want %v", ev.Contact.IDs, want)
+	}
+}
+
+func TestDecodeEscapes(t *testing.T) {
+	raw := []byte(`{"sch\u0065ma":"cx.event\/v1","event_id":"e\"1","type":"m\u0065ssage","occurred_at":"2026-11-21T14:03:05Z",` +
+		`"channel":"Wh\u0041tsApp","conversation_id":"c\\1","contact":{"\u0070hone":"+5511987654321","ids":{"Web\u0063hat":"\u00e9"}},` +
+		`"actor":{"kind":"customer"},"message":{"text":"\ud83d\ude00 \ud83d \ude00\u0041 \t\n\b\f\r"},` +
+		`"a<b":1,"\u2028":2,"k\u00e9y":3,"q\"":4}`)
+	ev := decode(t, raw)
+	if ev.EventID != `e"1` || ev.Type != event.TypeMessage || ev.Channel != "whatsapp" || ev.ConversationID != `c\1` {
+		t.Errorf("EventID, Type, Channel, ConversationID = %q, %q, %q, %q", ev.EventID, ev.Type, ev.Channel, ev.ConversationID)
+	}
+	if ev.Contact.Phone != piiPhone || ev.Contact.IDs["webchat"] != "é" {
+		t.Errorf("Contact = %+v", ev.Contact)
+	}
+	// A pair is one character; a lone surrogate is U+FFFD.
+	if want := "😀 \ufffd \ufffdA \t\n\b\f\r"; ev.Message.Text != want {
+		t.Errorf("Text = %q, want %q", ev.Message.Text, want)
+	}
+	if want := `{"a\u003cb":1,"k` + "é" + `y":3,"q\"":4,"\u2028":2}`; string(ev.Extra) != want {
+		t.Errorf("Extra = %s, want %s", ev.Extra, want)
+	}
+}
+
+// TestDecodeNesting checks the nesting limit of encoding/json: 10000 levels,
+// the message object included.
+func TestDecodeNesting(t *testing.T) {
+	base := strings.TrimSuffix(string(build(t, event.TypeMessage)), "}")
+	deep := func(n int) []byte {
+		return []byte(base + `,"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + "}")
+	}
+	ev := decode(t, deep(9999))
+	if len(ev.Extra) != len(`{"x":}`)+2*9999 {
+		t.Errorf("Extra has %d bytes, want the 9999 nested arrays", len(ev.Extra))
+	}
+	_, err := event.Decoder{}.Decode(deep(10000))
+	var rej *event.RejectError
+	if !errors.As(err, &rej) || rej.Code != event.CodeNotJSON {
+		t.Errorf("10000 nested arrays in a member: got %v, want %s", err, event.CodeNotJSON)
+	}
+}
+
+func TestDecodeSyntaxErrorOffsets(t *testing.T) {
+	valid := string(build(t, event.TypeMessage))
+	for _, raw := range []string{
+		valid[:len(valid)-1], valid[:len(valid)/2], valid + "}", valid + ` {}`, valid[:20] + "\x00" + valid[21:],
+		strings.Replace(valid, ":", " ", 1), strings.Replace(valid, ",", ",,", 3), strings.Replace(valid, "false", "fals", 1),
+		strings.Replace(valid, `"`, `'`, 5), " \n" + strings.Replace(valid, `false`, `-`, 1),
+	} {
+		var m map[string]json.RawMessage
+		var se *json.SyntaxError
+		if err := json.Unmarshal(bytes.TrimSpace([]byte(raw)), &m); !errors.As(err, &se) {
+			t.Fatalf("encoding/json accepts %q: %v", raw, err)
+		}
+		_, err := event.Decoder{}.Decode([]byte(raw))
+		var rej *event.RejectError
+		if !errors.As(err, &rej) || rej.Code != event.CodeNotJSON {
+			t.Fatalf("Decode(%q) = %v, want %s", raw, err, event.CodeNotJSON)
+		}
+		if want := "payload is not valid JSON: syntax error at byte " + strconv.FormatInt(se.Offset, 10); rej.Reason != want {
+			t.Errorf("Decode(%q): reason %q, want %q", raw, rej.Reason, want)
+		}
+	}
+}
+
+func TestHandoffSLAZero(t *testing.T) {
+	ev := decode(t, build(t, event.TypeHandoff, set("handoff.sla_seconds", 0)))
+	if ev.Handoff.SLASeconds == nil || *ev.Handoff.SLASeconds != 0 {
+		t.Errorf("SLASeconds = %v, want 0", ev.Handoff.SLASeconds)
+	}
+}
+
+// The event keeps no reference to the message but Raw, so a caller may
+// reuse the message's memory once it has copied Raw.
+func TestDecodeSharesNoMemory(t *testing.T) {
+	raw := build(t, event.TypeHandoff, set("tenant", "acme"), set("contact.email", "ana@example.com"), set("contact.ids", map[string]any{"webchat": "c0ffee"}))
+	ev := decode(t, raw)
+	want := decode(t, bytes.Clone(raw))
+	for i := range raw {
+		raw[i] = 'X'
+	}
+	ev.Raw, want.Raw = nil, nil
+	if !reflect.DeepEqual(ev, want) {
+		t.Errorf("overwriting the message changed the event:\n%+v\nwant\n%+v", ev, want)
+	}
+}
+
+func TestDecodeAllocations(t *testing.T) {
+	raw := []byte(designExample)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := (event.Decoder{}).Decode(raw); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 25 {
+		t.Errorf("Decode of the DESIGN.md example makes %v allocations, want at most 25", allocs)
 	}
 }

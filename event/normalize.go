@@ -10,6 +10,17 @@ import (
 // ("5511987654321@s.whatsapp.net", "...@c.us"). ok is false when the value is
 // not a phone number, for example a group JID ("...@g.us").
 func NormalizePhone(phone string) (e164 string, ok bool) {
+	var buf [16]byte
+	b, ok := appendPhone(buf[:0], phone)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// appendPhone appends phone in E.164 to dst, as NormalizePhone returns it.
+// Decode uses it to normalize without allocating.
+func appendPhone(dst []byte, phone string) ([]byte, bool) {
 	p := strings.TrimSpace(phone)
 	if at := strings.IndexByte(p, '@'); at >= 0 {
 		switch strings.ToLower(p[at+1:]) {
@@ -19,33 +30,34 @@ func NormalizePhone(phone string) (e164 string, ok bool) {
 				p = p[:colon]
 			}
 		default:
-			return "", false
+			return dst, false
 		}
 	}
-	if strings.HasPrefix(p, "00") {
-		p = "+" + p[2:]
+	if rest, ok := strings.CutPrefix(p, "00"); ok {
+		p = "+" + rest
 	}
-	var b strings.Builder
-	b.Grow(16)
-	b.WriteByte('+')
-	digits := 0
+	start := len(dst)
+	dst = append(dst, '+')
 	for i, r := range p {
 		switch {
 		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-			digits++
+			// E.164 allows at most 15 digits.
+			if len(dst)-start > 15 {
+				return dst[:start], false
+			}
+			dst = append(dst, byte(r))
 		case r == '+' && i == 0:
 		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
 		default:
-			return "", false
+			return dst[:start], false
 		}
 	}
-	// E.164 allows at most 15 digits; fewer than 8 cannot hold a country code
-	// and a subscriber number.
-	if digits < 8 || digits > 15 || strings.HasPrefix(b.String(), "+0") {
-		return "", false
+	// Fewer than 8 digits cannot hold a country code and a subscriber
+	// number, and no country code starts with 0.
+	if digits := dst[start+1:]; len(digits) < 8 || digits[0] == '0' {
+		return dst[:start], false
 	}
-	return b.String(), true
+	return dst, true
 }
 
 // NormalizeEmail trims and lower-cases an email address. ok is false when the

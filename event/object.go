@@ -2,16 +2,22 @@ package event
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
-// object is one JSON object whose members are decoded on demand, so each
-// field's type is checked and named precisely in a RejectError.
-type object map[string]json.RawMessage
+// value is the JSON text of one object member, exactly as it appears in the
+// message, already checked by the scanner; nil means the member is absent.
+// Its methods decode it as the type a field needs, and name the field
+// precisely in a RejectError when it holds another type.
+type value []byte
+
+// member is one key and value of a JSON object; the key has its escapes decoded.
+type member struct {
+	key []byte
+	val value
+}
 
 func path(parent, name string) string {
 	if parent == "" {
@@ -20,9 +26,11 @@ func path(parent, name string) string {
 	return parent + "." + name
 }
 
-func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" }
+// isNull reports whether v is absent or null; the decoder treats both alike.
+func (v value) isNull() bool { return len(v) == 0 || string(v) == "null" }
 
-func jsonKind(v json.RawMessage) string {
+// kind names v's JSON type for a reason, such as "a number".
+func (v value) kind() string {
 	switch v[0] {
 	case '"':
 		return "a string"
@@ -39,120 +47,157 @@ func jsonKind(v json.RawMessage) string {
 	}
 }
 
-func wrongType(parent, name, want string, v json.RawMessage) *RejectError {
+func wrongType(parent, name, want string, v value) *RejectError {
 	p := path(parent, name)
-	return reject(CodeWrongType, p, "%s is %s, expected %s", p, jsonKind(v), want)
+	return reject(CodeWrongType, p, "%s is %s, expected %s", p, v.kind(), want)
+}
+
+// text returns a string member's contents with escapes decoded; absent and
+// null give nil. ok is false when v is not a string. Without escapes the
+// result shares memory with the message, so copy it before keeping it.
+func (v value) text() (b []byte, ok bool) {
+	if v.isNull() {
+		return nil, true
+	}
+	if v[0] != '"' {
+		return nil, false
+	}
+	return unquote(v[1 : len(v)-1]), true
+}
+
+// strs holds the strings of one event in shared memory, so that an event
+// costs one allocation for all of its text rather than one per field. A
+// string it returns stays valid as the memory grows: a strings.Builder never
+// changes a byte it has written.
+type strs struct{ b strings.Builder }
+
+// copy returns p as a string in s's memory.
+func (s *strs) copy(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if s.b.Cap() == 0 {
+		s.b.Grow(max(len(p), 256)) // enough for the text of most events
+	}
+	n := s.b.Len()
+	s.b.Write(p)
+	return s.b.String()[n:]
 }
 
 // str returns a string member; absent and null give "".
-func (o object) str(parent, name string) (string, error) {
-	v, ok := o[name]
-	if !ok || isNull(v) {
-		return "", nil
-	}
-	if v[0] != '"' {
+func (s *strs) str(v value, parent, name string) (string, error) {
+	b, ok := v.text()
+	if !ok {
 		return "", wrongType(parent, name, "a string", v)
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", reject(CodeNotJSON, path(parent, name), "%s is not a valid JSON string", path(parent, name))
-	}
-	return s, nil
+	return s.copy(b), nil
 }
 
-func (o object) requiredStr(parent, name string) (string, error) {
-	s, err := o.str(parent, name)
+func (s *strs) requiredStr(v value, parent, name string) (string, error) {
+	str, err := s.str(v, parent, name)
+	if err == nil && str == "" {
+		return "", missing(parent, name)
+	}
+	return str, err
+}
+
+// enum is str for a field with a fixed set of values: a value in known is
+// returned as the constant from known, without allocating.
+func (v value) enum(parent, name string, known []string) (string, error) {
+	b, ok := v.text()
+	if !ok {
+		return "", wrongType(parent, name, "a string", v)
+	}
+	return intern(b, known), nil
+}
+
+func (v value) requiredEnum(parent, name string, known []string) (string, error) {
+	s, err := v.enum(parent, name, known)
 	if err == nil && s == "" {
-		return "", reject(CodeMissing, path(parent, name), "missing required field %q", path(parent, name))
+		return "", missing(parent, name)
 	}
 	return s, err
 }
 
-func (o object) boolean(parent, name string) (bool, error) {
-	v, ok := o[name]
-	if !ok || isNull(v) {
-		return false, nil
+func missing(parent, name string) *RejectError {
+	p := path(parent, name)
+	return reject(CodeMissing, p, "missing required field %q", p)
+}
+
+// intern returns the element of known equal to b, or else b as a new string.
+func intern(b []byte, known []string) string {
+	for _, k := range known {
+		if string(b) == k {
+			return k
+		}
 	}
+	return string(b)
+}
+
+func (v value) boolean(parent, name string) (bool, error) {
 	switch string(v) {
+	case "", "null", "false":
+		return false, nil
 	case "true":
 		return true, nil
-	case "false":
-		return false, nil
 	}
 	return false, wrongType(parent, name, "true or false", v)
 }
 
-// integer returns a whole-number member, or nil when absent or null.
-func (o object) integer(parent, name string) (*int64, error) {
-	v, ok := o[name]
-	if !ok || isNull(v) {
-		return nil, nil
+// integer returns a whole-number member; ok is false when it is absent or
+// null. Fractions, exponents and values beyond int64 are not whole numbers.
+func (v value) integer(parent, name string) (n int64, ok bool, err error) {
+	if v.isNull() {
+		return 0, false, nil
 	}
 	if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-		return nil, wrongType(parent, name, "a whole number", v)
+		return 0, false, wrongType(parent, name, "a whole number", v)
 	}
-	var n int64
-	if err := json.Unmarshal(v, &n); err != nil {
-		return nil, reject(CodeWrongType, path(parent, name), "%s is not a whole number", path(parent, name))
+	n, err = strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, false, reject(CodeWrongType, path(parent, name), "%s is not a whole number", path(parent, name))
 	}
-	return &n, nil
+	return n, true, nil
 }
 
-// object returns a nested object member, or nil when absent or null.
-func (o object) object(parent, name string) (object, error) {
-	v, ok := o[name]
-	if !ok || isNull(v) {
-		return nil, nil
+// object is a JSON object split into its members, in input order.
+type object []member
+
+// get returns the value of member name, or nil when there is none. Of a
+// repeated key the last wins, as with encoding/json.
+func (o object) get(name string) value {
+	for i := len(o) - 1; i >= 0; i-- {
+		if string(o[i].key) == name {
+			return o[i].val
+		}
+	}
+	return nil
+}
+
+// object checks that v is an object and splits it into its members, appended
+// to buf. ok is false when v is absent or null; an empty object is ok.
+func (v value) object(parent, name string, buf object) (o object, ok bool, err error) {
+	if v.isNull() {
+		return nil, false, nil
 	}
 	if v[0] != '{' {
-		return nil, wrongType(parent, name, "an object", v)
+		return nil, false, wrongType(parent, name, "an object", v)
 	}
-	var m object
-	if err := json.Unmarshal(v, &m); err != nil {
-		return nil, reject(CodeNotJSON, path(parent, name), "%s is not a valid JSON object", path(parent, name))
-	}
-	return m, nil
+	// v was checked with the whole message, so walking it cannot fail.
+	_ = walkObject(v, func(key []byte, v value) { buf = append(buf, member{key, v}) }, nil)
+	return buf, true, nil
 }
 
-// extra returns the unknown top-level members as one JSON object, or nil.
-// Keys are in sorted order, so the same message always gives the same bytes.
-func (o object) extra() json.RawMessage {
-	var keys []string
-	for k := range o {
-		if !knownFields[k] {
-			keys = append(keys, k)
+// lastOfEachKey sorts ms by key and keeps, of each repeated key, the member
+// that came last: the one encoding/json would keep. It reuses ms's memory.
+func lastOfEachKey(ms []member) []member {
+	slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	out := ms[:0]
+	for i, m := range ms {
+		if i+1 < len(ms) && bytes.Equal(ms[i+1].key, m.key) {
+			continue // a later one wins
 		}
+		out = append(out, m)
 	}
-	sort.Strings(keys)
-	var b bytes.Buffer
-	for _, k := range keys {
-		v := o[k]
-		if b.Len() == 0 {
-			b.WriteByte('{')
-		} else {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-// syntaxHint describes a JSON syntax error by position only, never by content.
-func syntaxHint(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	}
-	msg := err.Error()
-	if i := strings.Index(msg, ":"); i > 0 {
-		msg = msg[:i]
-	}
-	return msg
+	return out
 }
