@@ -50,7 +50,16 @@ type Options struct {
 	ReadOnly bool
 	// MemoryLimit caps DuckDB's buffer memory, e.g. "512MB"; "" means DefaultMemoryLimit.
 	MemoryLimit string
+	// CheckpointThreshold is the WAL size that triggers a checkpoint, e.g.
+	// "256MB"; "" means DefaultCheckpointThreshold.
+	CheckpointThreshold string
 }
+
+// DefaultCheckpointThreshold lets the WAL grow past a few row groups
+// (122,880 rows each) between checkpoints. With DuckDB's 16MB default a
+// checkpoint comes every ~25,000 events and rewrites the unfinished row
+// group each time, compressing every row several times (docs/ingest.md).
+const DefaultCheckpointThreshold = "256MB"
 
 // DefaultMemoryLimit keeps DuckDB's buffers well under the 1 GiB the whole
 // process is allowed; DuckDB's own default is 80% of RAM.
@@ -76,9 +85,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	if limit == "" {
 		limit = DefaultMemoryLimit
 	}
-	if _, err := db.ExecContext(ctx, "set memory_limit = '"+strings.ReplaceAll(limit, "'", "")+"'"); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("setting DuckDB memory_limit %q: %w", limit, err)
+	threshold := opts.CheckpointThreshold
+	if threshold == "" {
+		threshold = DefaultCheckpointThreshold
+	}
+	for _, set := range [][2]string{{"memory_limit", limit}, {"checkpoint_threshold", threshold}} {
+		if _, err := db.ExecContext(ctx, "set "+set[0]+" = '"+strings.ReplaceAll(set[1], "'", "")+"'"); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("setting DuckDB %s %q: %w", set[0], set[1], err)
+		}
 	}
 	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink}
 	if w.sink == "" {

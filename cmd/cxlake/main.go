@@ -27,7 +27,7 @@ var commands = []command{
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
-	{"bench", "bench ingest --events N [--json]", "measure ingest against DuckDB's own read_json", runBench},
+	{"bench", "bench ingest|models --events N [--json]", "measure ingest (against DuckDB's read_json) or the model rebuild and refresh", runBench},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
 }
 

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/simulate"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// warehouseBuilder fills a warehouse with simulated messages through the
+// same assemble-and-write path as ingest, without Kafka: the benchmarks that
+// measure what comes after ingest start from it.
+type warehouseBuilder struct {
+	wh     *warehouse.Warehouse
+	gen    *simulate.Generator
+	asm    ingest.Assembler
+	offset int64
+	log    io.Writer // progress lines; nil for none
+}
+
+// newWarehouseBuilder sizes the generator's 30 days for total messages, so
+// that messages added after the first n are the latest in time, as in a live stream.
+func newWarehouseBuilder(wh *warehouse.Warehouse, total int, log io.Writer) *warehouseBuilder {
+	gen := simulate.New(simulate.Config{Seed: 1, PerDay: simulate.PerDayFor(int64(total), 30)})
+	return &warehouseBuilder{wh: wh, gen: gen, log: log}
+}
+
+// add writes n more messages in batches of 50,000.
+func (b *warehouseBuilder) add(ctx context.Context, n int) error {
+	const batch = 50_000
+	start, last := time.Now(), time.Now()
+	for done := 0; done < n; {
+		msgs := make([]ingest.Message, 0, min(batch, n-done))
+		for len(msgs) < cap(msgs) {
+			m := b.gen.Next()
+			msgs = append(msgs, ingest.Message{Topic: "bench", Offset: b.offset, Key: m.Key, Value: m.Value})
+			b.offset++
+		}
+		if _, err := b.wh.Write(ctx, b.asm.Assemble(msgs)); err != nil {
+			return fmt.Errorf("building the benchmark warehouse: %w", err)
+		}
+		done += len(msgs)
+		if b.log != nil && (time.Since(last) > 2*time.Second || done == n) {
+			last = time.Now()
+			fmt.Fprintf(b.log, "  %d/%d messages written (%.0f/s)\n", done, n, float64(done)/time.Since(start).Seconds())
+		}
+	}
+	return nil
+}
