@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ type Config struct {
 	RefreshEvery time.Duration
 	// PublishEvery is how often new events are published to the Parquet lake.
 	PublishEvery time.Duration
+	// HTTPAddr is where the running server listens for HTTP: the privacy
+	// API, source webhooks and /metrics.
+	HTTPAddr string
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -60,11 +64,20 @@ type file struct {
 	Lake struct {
 		PublishEvery string `yaml:"publish_every"`
 	} `yaml:"lake"`
+	HTTP struct {
+		Addr string `yaml:"addr"`
+	} `yaml:"http"`
+	// Sections owned by other stages are decoded by their own files in this
+	// package (sections.go), so each stage's keys sit next to its parser.
+	Gateway    yaml.Node `yaml:"gateway"`
+	Governance yaml.Node `yaml:"governance"`
+	Sources    yaml.Node `yaml:"sources"`
 }
 
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
-	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute}
+	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
+		HTTPAddr: DefaultHTTPAddr}
 }
 
 // Load reads path (may be "" for defaults only), applies the environment and validates.
@@ -101,6 +114,7 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	set(&c.Data, f.Data)
+	set(&c.HTTPAddr, f.HTTP.Addr)
 	if len(f.Ingest.Brokers) > 0 {
 		c.Ingest.Brokers = f.Ingest.Brokers
 	}
@@ -165,7 +179,7 @@ func (c *Config) apply(raw []byte) error {
 		}
 		c.Models.Schedules[name] = s
 	}
-	return nil
+	return c.applySections(&f)
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
@@ -201,6 +215,7 @@ const (
 	EnvBatchSize = "CXLAKE_BATCH_SIZE"
 	EnvBatchWait = "CXLAKE_BATCH_WAIT"
 	EnvHashKey   = "CXLAKE_HASH_KEY" // hex, overrides models.hash_key
+	EnvHTTPAddr  = "CXLAKE_HTTP_ADDR"
 )
 
 func (c *Config) applyEnv(getenv func(string) string) error {
@@ -221,6 +236,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	if v := getenv(EnvTopics); v != "" {
 		c.Ingest.Topics = list(v)
+	}
+	if v := getenv(EnvHTTPAddr); v != "" {
+		c.HTTPAddr = v
 	}
 	if v := getenv(EnvGroupID); v != "" {
 		c.Ingest.GroupID = v
@@ -257,6 +275,9 @@ func (c Config) Validate() error {
 	}
 	if c.RefreshEvery < 100*time.Millisecond {
 		return fmt.Errorf("models.refresh_every is %s: use at least 100ms (default 5s)", c.RefreshEvery)
+	}
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		return fmt.Errorf("http.addr is %q: write host:port, e.g. %s", c.HTTPAddr, DefaultHTTPAddr)
 	}
 	if c.PublishEvery < time.Second {
 		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)

@@ -94,3 +94,20 @@ func TestModelsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSectionsThisBuildDoesNotKnowAreRefused(t *testing.T) {
+	_, err := Load(write(t, "gateway:\n  addr: 127.0.0.1:5433\n"))
+	if err == nil || !strings.Contains(err.Error(), "gateway") {
+		t.Fatalf("unknown section accepted: %v", err)
+	}
+}
+
+func TestHTTPAddr(t *testing.T) {
+	c, err := Load(write(t, "http:\n  addr: 0.0.0.0:9000\n"))
+	if err != nil || c.HTTPAddr != "0.0.0.0:9000" {
+		t.Fatalf("http.addr: %q, %v", c.HTTPAddr, err)
+	}
+	if _, err := Load(write(t, "http:\n  addr: nowhere\n")); err == nil || !strings.Contains(err.Error(), "http.addr") {
+		t.Fatalf("bad http.addr: %v", err)
+	}
+}

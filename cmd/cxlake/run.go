@@ -37,9 +37,18 @@ func runRun(ctx context.Context, args []string) error {
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
 		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log,
 	}
+	web := newHTTPServer()
+	if err := web.start(cfg.HTTPAddr, log); err != nil {
+		return err
+	}
 	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
 		cfg.Ingest.Topics, cfg.Ingest.Brokers, cfg.Ingest.GroupID, cfg.Data)
-	if err := p.run(ctx); err != nil {
+	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz)\n", web.Addr())
+	err = p.run(ctx)
+	if herr := web.shutdown(ctx); err == nil {
+		err = herr
+	}
+	if err != nil {
 		return err
 	}
 	s := p.consumer.Stats
