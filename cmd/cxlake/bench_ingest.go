@@ -34,11 +34,11 @@ type ingestBench struct {
 	// RatioWithCheckpoint counts the final checkpoint in ingest's time.
 	RatioWithCheckpoint float64 `json:"ratio_with_checkpoint"`
 	CheckpointThreshold string  `json:"checkpoint_threshold"`
-	ReadJSONS          float64 `json:"read_json_s"`
-	NDJSONBytes        int64   `json:"ndjson_bytes"`
-	Sink               string  `json:"sink"`
-	BatchSize          int     `json:"batch_size"`
-	Partitions         int     `json:"partitions"`
+	ReadJSONS           float64 `json:"read_json_s"`
+	NDJSONBytes         int64   `json:"ndjson_bytes"`
+	Sink                string  `json:"sink"`
+	BatchSize           int     `json:"batch_size"`
+	Partitions          int     `json:"partitions"`
 }
 
 // benchIngest times the real consumer from start until every event is
