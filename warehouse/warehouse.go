@@ -178,3 +178,15 @@ func IsLocked(err error) bool {
 	var le *LockedError
 	return errors.As(err, &le)
 }
+
+// Exclusive runs fn while no batch write is in flight and none can start:
+// erasure and retention use it so that they never race with ingest. fn gets
+// the warehouse's database; it should do its own transactions.
+func (w *Warehouse) Exclusive(ctx context.Context, fn func(ctx context.Context, db *sql.DB) error) error {
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(ctx, w.DB)
+}
