@@ -72,6 +72,8 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	recs, hashes := w.seen.fresh(b.Records)
 	res.Accepted = len(recs)
 	res.Duplicates = len(b.Records) - len(recs)
+	ids := make([]identifierHashes, len(recs))
+	hashIdentifiers(w.hasher, recs, ids)
 
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -89,7 +91,7 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	}()
 	if len(recs) > 0 {
 		err = conn.Raw(func(dc any) error {
-			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, recs)
+			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, recs, ids)
 		})
 		if err != nil {
 			return res, fmt.Errorf("writing %d events of batch %d: %w", len(recs), res.BatchID, err)
@@ -174,7 +176,7 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 // sink appends a batch of new records to the events table. It runs inside
 // the batch transaction; the records were already deduplicated.
 type sink interface {
-	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record) error
+	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, hs []identifierHashes) error
 }
 
 var sinks = map[string]func() sink{}

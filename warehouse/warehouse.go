@@ -18,6 +18,8 @@ import (
 	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/cxlake/cxlake/pseudonym"
 )
 
 //go:embed schema.sql
@@ -39,6 +41,8 @@ type Warehouse struct {
 	seen        seenIDs
 	nextBatchID int64
 	sink        string
+	hashKey     []byte
+	hasher      *pseudonym.Hasher // used under writeMu
 }
 
 // Options tune Open.
@@ -53,6 +57,9 @@ type Options struct {
 	// CheckpointThreshold is the WAL size that triggers a checkpoint, e.g.
 	// "256MB"; "" means DefaultCheckpointThreshold.
 	CheckpointThreshold string
+	// HashKey is the key of the identifier hashes (at least 16 bytes); nil
+	// means the data directory's own (pseudonym.LoadOrCreateKey).
+	HashKey []byte
 }
 
 // DefaultCheckpointThreshold lets the WAL grow past a few row groups
@@ -95,7 +102,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, fmt.Errorf("setting DuckDB %s %q: %w", set[0], set[1], err)
 		}
 	}
-	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink}
+	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink, hashKey: opts.HashKey}
 	if w.sink == "" {
 		w.sink = defaultSink
 	}
@@ -109,6 +116,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, fmt.Errorf("applying warehouse schema: %w", err)
 		}
 		if err := w.initLake(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := w.initKey(ctx); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -2,10 +2,15 @@ package warehouse
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,7 +182,7 @@ func TestSinksRollBackWithTheBatch(t *testing.T) {
 			}
 			recs := batchOf(0, 50, "t").Records
 			if err := conn.Raw(func(dc any) error {
-				return sinks[name]().writeEvents(ctx, dc.(driver.Conn), 1, time.Now(), recs)
+				return sinks[name]().writeEvents(ctx, dc.(driver.Conn), 1, time.Now(), recs, make([]identifierHashes, len(recs)))
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -216,5 +221,47 @@ func TestJSONColumnsHoldObjects(t *testing.T) {
 				t.Fatalf("json columns: types %s %s %s, values %q %q", ids, extra, fields, instagram, order)
 			}
 		})
+	}
+}
+
+func TestIdentifierHashesAreKeyedAndStable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	w, err := Open(ctx, dir, Options{HashKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctx, batchOf(0, 8, "t")); err != nil {
+		t.Fatal(err)
+	}
+	var phone, phoneHash, idsHash string
+	if err := w.DB.QueryRow(`select contact_phone, contact_phone_hash, contact_ids_hash::varchar from events where event_id = 'ev-0000000'`).
+		Scan(&phone, &phoneHash, &idsHash); err != nil {
+		t.Fatal(err)
+	}
+	// Expected values computed independently of the warehouse: HMAC-SHA256
+	// over the domain, a zero byte and the length-prefixed kind and value.
+	want := func(kind, value string) string {
+		m := hmac.New(sha256.New, key)
+		fmt.Fprintf(m, "cxlake/identifier/v1\x00%d:%s%d:%s", len(kind), kind, len(value), value)
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	if phoneHash != want("phone", phone) {
+		t.Errorf("contact_phone_hash = %s, want %s", phoneHash, want("phone", phone))
+	}
+	if wantIDs := `{"instagram":"` + want("id:instagram", "x") + `"}`; idsHash != wantIDs {
+		t.Errorf("contact_ids_hash = %s, want %s", idsHash, wantIDs)
+	}
+	if strings.Contains(phoneHash, strings.TrimPrefix(phone, "+")) {
+		t.Errorf("hash %s contains the phone", phoneHash)
+	}
+	w.Close()
+
+	// Another key cannot open the directory: its hashes would not match.
+	_, err = Open(ctx, dir, Options{HashKey: []byte("another key, 16 bytes or more")})
+	var km *KeyMismatchError
+	if !errors.As(err, &km) {
+		t.Fatalf("opening with another key: %v, want a KeyMismatchError", err)
 	}
 }
