@@ -15,7 +15,12 @@ type Stats struct {
 	Accepted    atomic.Int64
 	Duplicates  atomic.Int64
 	DeadLetters atomic.Int64
-	Batches     atomic.Int64
+	// Suppressed counts messages dropped because they name (or, for a
+	// malformed one, mention) an erased identifier; Expired those older
+	// than the raw-events retention. Neither is stored nor a dead letter.
+	Suppressed atomic.Int64
+	Expired    atomic.Int64
+	Batches    atomic.Int64
 	// CommitFailures counts offset commits that failed for good (the batch was
 	// durable; its messages will be redelivered and skipped as duplicates).
 	CommitFailures atomic.Int64
@@ -34,6 +39,8 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	s.Accepted.Add(int64(r.Accepted))
 	s.Duplicates.Add(int64(r.Duplicates))
 	s.DeadLetters.Add(int64(r.DeadLetters))
+	s.Suppressed.Add(int64(r.Suppressed))
+	s.Expired.Add(int64(r.Expired))
 	s.Batches.Add(1)
 	s.lastBatch.Store(time.Now().UnixNano())
 	if len(b.DeadLetters) == 0 {

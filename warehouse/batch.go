@@ -58,6 +58,12 @@ type Result struct {
 	Accepted    int // new events stored
 	Duplicates  int // events whose event_id was already stored, or repeated in the batch
 	DeadLetters int
+	// Suppressed counts events dropped because they name an erased
+	// identifier, and dead letters dropped because they mention one.
+	Suppressed int
+	// Expired counts events dropped because they are older than the
+	// raw-events retention.
+	Expired int
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
@@ -70,10 +76,20 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	res := Result{BatchID: w.nextBatchID}
 	now := time.Now().UTC()
 	recs, hashes := w.seen.fresh(b.Records)
+	ps := make([]personal, len(recs))
+	hashIdentifiers(w.hasher, recs, ps)
+	recs, hashes, ps, dropped := w.applyGate(recs, hashes, ps, now, &res)
 	res.Accepted = len(recs)
-	res.Duplicates = len(b.Records) - len(recs)
-	ids := make([]identifierHashes, len(recs))
-	hashIdentifiers(w.hasher, recs, ids)
+	res.Duplicates = len(b.Records) - len(recs) - res.Suppressed - res.Expired
+	idents, err := w.seal(recs, ps)
+	if err != nil {
+		return res, err
+	}
+	dls, dlDropped, err := w.prepareDeadLetters(b.DeadLetters, &res)
+	if err != nil {
+		return res, err
+	}
+	dropped = append(dropped, dlDropped...)
 
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -91,18 +107,23 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	}()
 	if len(recs) > 0 {
 		err = conn.Raw(func(dc any) error {
-			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, recs, ids)
+			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, recs, ps)
 		})
 		if err != nil {
 			return res, fmt.Errorf("writing %d events of batch %d: %w", len(recs), res.BatchID, err)
 		}
 	}
-	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, b.DeadLetters)
+	if len(idents) > 0 {
+		if err := writeIdentifiers(ctx, conn, res.BatchID, idents); err != nil {
+			return res, err
+		}
+	}
+	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, dls)
 	if err != nil {
 		return res, err
 	}
 	res.DeadLetters = len(dead)
-	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, recs, dead); err != nil {
+	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, recs, dead, dropped); err != nil {
 		return res, err
 	}
 	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
@@ -110,22 +131,20 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	}
 	committed = true
 	w.seen.add(hashes)
+	w.known.add(idents)
 	w.nextBatchID++
 	return res, nil
 }
 
 // writeDeadLetters stores the dead letters not already stored and returns them.
-func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, dls []DeadLetter) ([]DeadLetter, error) {
+func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, dls []sealedDeadLetter) ([]DeadLetter, error) {
 	var stored []DeadLetter
-	for _, d := range dls {
-		raw := d.Raw
-		if len(raw) > MaxDeadLetterBytes {
-			raw = raw[:MaxDeadLetterBytes]
-		}
+	for _, sd := range dls {
+		d := sd.DeadLetter
 		r, err := conn.ExecContext(ctx, `insert or ignore into dead_letters
 			(topic, "partition", "offset", message_key, raw, raw_size, reason_code, reason, batch_id, received_at)
 			values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.Topic, d.Partition, d.Offset, d.Key, raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
+			d.Topic, d.Partition, d.Offset, sd.key, sd.raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
 		if err != nil {
 			return nil, fmt.Errorf("storing dead letter %s/%d@%d: %w", d.Topic, d.Partition, d.Offset, err)
 		}
@@ -137,12 +156,12 @@ func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchI
 }
 
 // writeSpans records one ingest_batches row per topic-partition of the batch.
-func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, b *Batch, accepted []Record, dead []DeadLetter) error {
+func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, b *Batch, accepted []Record, dead []DeadLetter, dropped []droppedRecord) error {
 	type key struct {
 		topic string
 		part  int
 	}
-	type counts struct{ read, accepted, dead int }
+	type counts struct{ read, accepted, dead, suppressed, suppressedDead, expired int }
 	per := map[key]*counts{}
 	for _, s := range b.Spans {
 		per[key{s.Topic, s.Partition}] = &counts{}
@@ -162,11 +181,24 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 	for _, d := range dead {
 		get(key{d.Topic, d.Partition}).dead++
 	}
+	for _, d := range dropped {
+		c := get(key{d.topic, d.partition})
+		switch {
+		case d.deadLetter:
+			c.suppressedDead++
+		case d.verdict == vExpire:
+			c.expired++
+		default:
+			c.suppressed++
+		}
+	}
 	for _, s := range b.Spans {
 		c := per[key{s.Topic, s.Partition}]
-		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := conn.ExecContext(ctx, `insert into ingest_batches
+			(batch_id, topic, "partition", first_offset, last_offset, messages, accepted, duplicates, dead_letters,
+			 suppressed, expired, started_at, committed_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			batchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
-			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now); err != nil {
+			c.accepted, c.read-c.accepted-c.suppressed-c.expired, c.dead, c.suppressed+c.suppressedDead, c.expired, b.StartedAt.UTC(), now); err != nil {
 			return fmt.Errorf("recording batch %d: %w", batchID, err)
 		}
 	}
@@ -176,7 +208,7 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 // sink appends a batch of new records to the events table. It runs inside
 // the batch transaction; the records were already deduplicated.
 type sink interface {
-	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, hs []identifierHashes) error
+	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, ps []personal) error
 }
 
 var sinks = map[string]func() sink{}

@@ -19,6 +19,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/pseudonym"
 )
 
@@ -43,6 +44,13 @@ type Warehouse struct {
 	sink        string
 	hashKey     []byte
 	hasher      *pseudonym.Hasher // used under writeMu
+
+	// Governance (governed.go, sealing.go, gate.go): the data keys that
+	// seal personal data, the identifiers already stored, and the rules
+	// ingest enforces.
+	keys  *keys.Store
+	known knownIdentifiers
+	gate  gate
 }
 
 // Options tune Open.
@@ -134,6 +142,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, err
 		}
 	}
+	if err := w.initGovernance(ctx, opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -142,6 +154,11 @@ func (w *Warehouse) Close() error {
 	_, cerr := w.DB.Exec("checkpoint")
 	if err := w.DB.Close(); err != nil {
 		return fmt.Errorf("closing warehouse: %w", err)
+	}
+	if w.keys != nil {
+		if err := w.keys.Close(); err != nil {
+			return fmt.Errorf("closing the key store: %w", err)
+		}
 	}
 	if cerr != nil && !strings.Contains(cerr.Error(), "read-only") {
 		return fmt.Errorf("checkpointing warehouse: %w", cerr)

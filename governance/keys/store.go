@@ -93,9 +93,9 @@ type Store struct {
 	path string
 
 	mu     sync.RWMutex
-	sorted []entry     // loaded at open or at the last rewrite, by id
-	recent map[ID]Key  // appended since
-	f      *os.File    // append handle
+	sorted []entry    // loaded at open or at the last rewrite, by id
+	recent map[ID]Key // appended since
+	f      *os.File   // append handle
 }
 
 // OpenStore opens (or creates) the key store in dataDir. A torn last record

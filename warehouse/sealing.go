@@ -1,0 +1,188 @@
+package warehouse
+
+import (
+	"crypto/cipher"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/zeebo/xxh3"
+
+	"github.com/cxlake/cxlake/governance/keys"
+)
+
+// Sealing is how the warehouse keeps personal data erasable in O(person):
+// nothing personal reaches DuckDB or the lake in clear. Each event's content
+// (texts, name, unknown fields, raw payload) is sealed with AES-256-GCM
+// under a key derived from its subject's key (the primary identifier's) and
+// the day's content key; each identifier value is sealed once, in the
+// identifiers table, under its own key; each dead letter under its own key.
+// Destroying a subject's keys (erasure, consent withdrawal) or a day's key
+// (retention) makes every copy unreadable, wherever DuckDB left the bytes.
+// docs/governance.md has the measurements behind the choice.
+
+// personal is what the write path stores about one event's person.
+type personal struct {
+	identifierHashes
+	subject string // hash of the primary identifier
+	content []byte // sealed content, or nil
+	verdict verdict
+}
+
+// identifierRow is a new row of the identifiers table.
+type identifierRow struct {
+	hash, kind string
+	sealed     []byte
+	firstSeen  time.Time
+}
+
+// knownIdentifiers is the set of identifier hashes in the identifiers
+// table (xxh3 of the hash), so each value is sealed and stored once. Only
+// the writer touches it, under writeMu.
+type knownIdentifiers map[xxh3.Uint128]struct{}
+
+// dayOf is the UTC day a content key covers.
+func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// contentAAD binds a sealed content to its event.
+func contentAAD(eventID string) []byte { return []byte("cxlake/content/v1\x00" + eventID) }
+
+// identifierAAD binds a sealed identifier value to its hash.
+func identifierAAD(hash string) []byte { return []byte("cxlake/identifier/v1\x00" + hash) }
+
+// deadLetterAAD binds a sealed dead letter part ("raw", "key") to its coordinates.
+func deadLetterAAD(d *DeadLetter, part string) []byte {
+	return fmt.Appendf(nil, "cxlake/dead_letter/v1\x00%s\x00%d\x00%d\x00%s", d.Topic, d.Partition, d.Offset, part)
+}
+
+// seal makes sure the data keys exist (durably, before the batch commits),
+// seals the content of the records to store, and returns the identifiers
+// seen for the first time, sealed.
+func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) {
+	var ids []keys.ID
+	var idents []identifierRow
+	inBatch := map[string]bool{}
+	for i := range recs {
+		p := &ps[i]
+		if len(p.all) > 0 {
+			p.subject = p.all[0].hash
+		}
+		if p.verdict == vPseudonymize || p.subject == "" {
+			continue
+		}
+		if p.verdict == vStore {
+			ids = append(ids, keys.SubjectID(p.subject), keys.DayID(keys.ClassContent, dayOf(recs[i].Event.OccurredAt)))
+		}
+		for _, n := range p.all {
+			if inBatch[n.hash] {
+				continue
+			}
+			if _, ok := w.known[xxh3.HashString128(n.hash)]; ok {
+				continue
+			}
+			inBatch[n.hash] = true
+			ids = append(ids, keys.SubjectID(n.hash))
+			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, sealed: []byte(n.value), firstSeen: recs[i].Event.OccurredAt})
+		}
+	}
+	got, err := w.keys.Ensure(ids)
+	if err != nil {
+		return nil, fmt.Errorf("making data keys: %w", err)
+	}
+	keyOf := make(map[keys.ID]keys.Key, len(ids))
+	for i, id := range ids {
+		keyOf[id] = got[i]
+	}
+	var nonces keys.Nonces
+	for i := range idents {
+		r := &idents[i]
+		a, err := keys.AEAD(keyOf[keys.SubjectID(r.hash)])
+		if err != nil {
+			return nil, err
+		}
+		if r.sealed, err = keys.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
+			return nil, err
+		}
+	}
+	return idents, sealContents(recs, ps, keyOf)
+}
+
+// sealContents seals the content of every record whose verdict keeps it,
+// on all cores for large batches.
+func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) error {
+	workers := runtime.GOMAXPROCS(0)
+	if len(recs) < 1024 {
+		workers = 1
+	}
+	chunk := (len(recs) + workers - 1) / max(workers, 1)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for wi := 0; wi < workers; wi++ {
+		lo, hi := wi*chunk, min((wi+1)*chunk, len(recs))
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func(wi, lo, hi int) {
+			defer wg.Done()
+			var nonces keys.Nonces
+			type sd struct{ subject, day string }
+			aeads := map[sd]cipher.AEAD{}
+			buf := make([]byte, 0, 4096)
+			for i := lo; i < hi; i++ {
+				p, e := &ps[i], &recs[i].Event
+				if p.verdict != vStore || p.subject == "" {
+					continue
+				}
+				k := sd{p.subject, dayOf(e.OccurredAt)}
+				a := aeads[k]
+				if a == nil {
+					var err error
+					a, err = keys.AEAD(keys.Derive(keyOf[keys.SubjectID(k.subject)], keyOf[keys.DayID(keys.ClassContent, k.day)]))
+					if err != nil {
+						errs[wi] = err
+						return
+					}
+					aeads[k] = a
+				}
+				buf = encodeContent(e, buf[:0])
+				sealed, err := keys.Seal(a, &nonces, make([]byte, 0, len(buf)+keys.Overhead), buf, contentAAD(e.EventID))
+				if err != nil {
+					errs[wi] = err
+					return
+				}
+				p.content = sealed
+			}
+		}(wi, lo, hi)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("sealing event content: %w", err)
+		}
+	}
+	return nil
+}
+
+// sealDeadLetter returns d's key and raw bytes (truncated to
+// MaxDeadLetterBytes) sealed under the dead letter's own key.
+func sealDeadLetter(d *DeadLetter, k keys.Key, nonces *keys.Nonces) (key, raw []byte, err error) {
+	a, err := keys.AEAD(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := d.Raw
+	if len(r) > MaxDeadLetterBytes {
+		r = r[:MaxDeadLetterBytes]
+	}
+	if raw, err = keys.Seal(a, nonces, nil, r, deadLetterAAD(d, "raw")); err != nil {
+		return nil, nil, err
+	}
+	if len(d.Key) > 0 {
+		if key, err = keys.Seal(a, nonces, nil, d.Key, deadLetterAAD(d, "key")); err != nil {
+			return nil, nil, err
+		}
+	}
+	return key, raw, nil
+}
