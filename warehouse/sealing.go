@@ -28,6 +28,8 @@ type personal struct {
 	subject string // hash of the primary identifier
 	content []byte // sealed content, or nil
 	verdict verdict
+	// the data keys the content is sealed under (set by seal)
+	subjectID, dayID keys.ID
 }
 
 // identifierRow is a new row of the identifiers table.
@@ -35,6 +37,7 @@ type identifierRow struct {
 	hash, kind string
 	sealed     []byte
 	firstSeen  time.Time
+	id         keys.ID
 }
 
 // knownIdentifiers is the set of identifier hashes in the identifiers
@@ -63,6 +66,8 @@ func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) 
 	var ids []keys.ID
 	var idents []identifierRow
 	inBatch := map[string]bool{}
+	dayIDs := map[int64]keys.ID{}
+	subjectIDs := map[string]keys.ID{}
 	for i := range recs {
 		p := &ps[i]
 		if len(p.all) > 0 {
@@ -72,7 +77,20 @@ func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) 
 			continue
 		}
 		if p.verdict == vStore {
-			ids = append(ids, keys.SubjectID(p.subject), keys.DayID(keys.ClassContent, dayOf(recs[i].Event.OccurredAt)))
+			sid, ok := subjectIDs[p.subject]
+			if !ok {
+				sid = keys.SubjectID(p.subject)
+				subjectIDs[p.subject] = sid
+				ids = append(ids, sid)
+			}
+			day := recs[i].Event.OccurredAt.Unix() / 86400
+			did, ok := dayIDs[day]
+			if !ok {
+				did = keys.DayID(keys.ClassContent, dayOf(recs[i].Event.OccurredAt))
+				dayIDs[day] = did
+				ids = append(ids, did)
+			}
+			p.subjectID, p.dayID = sid, did
 		}
 		for _, n := range p.all {
 			if inBatch[n.hash] {
@@ -82,8 +100,13 @@ func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) 
 				continue
 			}
 			inBatch[n.hash] = true
-			ids = append(ids, keys.SubjectID(n.hash))
-			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, sealed: []byte(n.value), firstSeen: recs[i].Event.OccurredAt})
+			sid, ok := subjectIDs[n.hash]
+			if !ok {
+				sid = keys.SubjectID(n.hash)
+				subjectIDs[n.hash] = sid
+				ids = append(ids, sid)
+			}
+			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, sealed: []byte(n.value), firstSeen: recs[i].Event.OccurredAt, id: sid})
 		}
 	}
 	got, err := w.keys.Ensure(ids)
@@ -97,7 +120,7 @@ func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) 
 	var nonces keys.Nonces
 	for i := range idents {
 		r := &idents[i]
-		a, err := keys.AEAD(keyOf[keys.SubjectID(r.hash)])
+		a, err := keys.AEAD(keyOf[r.id])
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +150,7 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 		go func(wi, lo, hi int) {
 			defer wg.Done()
 			var nonces keys.Nonces
-			type sd struct{ subject, day string }
+			type sd struct{ subject, day keys.ID }
 			aeads := map[sd]cipher.AEAD{}
 			buf := make([]byte, 0, 4096)
 			for i := lo; i < hi; i++ {
@@ -135,11 +158,11 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 				if p.verdict != vStore || p.subject == "" {
 					continue
 				}
-				k := sd{p.subject, dayOf(e.OccurredAt)}
+				k := sd{p.subjectID, p.dayID}
 				a := aeads[k]
 				if a == nil {
 					var err error
-					a, err = keys.AEAD(keys.Derive(keyOf[keys.SubjectID(k.subject)], keyOf[keys.DayID(keys.ClassContent, k.day)]))
+					a, err = keys.AEAD(keys.Derive(keyOf[k.subject], keyOf[k.day]))
 					if err != nil {
 						errs[wi] = err
 						return
