@@ -52,6 +52,10 @@ type Publication struct {
 // partitioning; events without a channel go to channel=none). Each call adds
 // new files and never rewrites old ones, so readers always see whole files.
 func (w *Warehouse) Publish(ctx context.Context) (Publication, error) {
+	// Erasure and retention rewrite lake files under Exclusive: a
+	// publication must not copy rows they are deleting.
+	w.lakeMu.Lock()
+	defer w.lakeMu.Unlock()
 	var p Publication
 	if err := w.DB.QueryRowContext(ctx, `select coalesce(max(to_batch_id), 0) from lake_publications`).Scan(&p.FromBatchID); err != nil {
 		return p, fmt.Errorf("reading last publication: %w", err)

@@ -39,6 +39,7 @@ type Warehouse struct {
 	// writeMu serializes batch writes and anything that must not interleave
 	// with one (erasure, retention).
 	writeMu     sync.Mutex
+	lakeMu      sync.Mutex // held by Publish and Exclusive
 	seen        seenIDs
 	nextBatchID int64
 	sink        string
@@ -207,12 +208,15 @@ func IsLocked(err error) bool {
 	return errors.As(err, &le)
 }
 
-// Exclusive runs fn while no batch write is in flight and none can start:
-// erasure and retention use it so that they never race with ingest. fn gets
-// the warehouse's database; it should do its own transactions.
+// Exclusive runs fn while no batch write and no lake publication is in
+// flight and none can start: erasure and retention use it so that they
+// never race with ingest. fn gets the warehouse's database; it should do
+// its own transactions.
 func (w *Warehouse) Exclusive(ctx context.Context, fn func(ctx context.Context, db *sql.DB) error) error {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
+	w.lakeMu.Lock()
+	defer w.lakeMu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
