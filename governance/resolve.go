@@ -28,6 +28,9 @@ type Person struct {
 	// ContactKeys are the person's keys in the identity model (usually one;
 	// none when the models were not built yet).
 	ContactKeys []string
+	// Seen marks the hashes some event or the identity model names (the
+	// request's own hash may name nothing).
+	Seen map[string]bool
 }
 
 // Hashes returns the person's identifier hashes, sorted.
@@ -58,7 +61,7 @@ func eventsOfPersonArgs(hashes []string) []any {
 // row names comes back with the request's own hash only (dead letters may
 // still mention them).
 func (g *Governance) resolve(ctx context.Context, q querier, id Identifier) (Person, error) {
-	p := Person{Kinds: map[string]string{}}
+	p := Person{Kinds: map[string]string{}, Seen: map[string]bool{}}
 	h := pseudonym.NewHasher(g.wh.HashKey())
 	hasModels, err := tableExists(ctx, q, "int_identifiers_resolved")
 	if err != nil {
@@ -117,6 +120,7 @@ func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person) e
 		}{{cp, pseudonym.KindPhone}, {ce, pseudonym.KindEmail}, {lp, pseudonym.KindPhone}, {le, pseudonym.KindEmail}} {
 			if x.v.Valid && x.v.String != "" {
 				p.Kinds[x.v.String] = x.kind
+				p.Seen[x.v.String] = true
 			}
 		}
 		for _, m := range []sql.NullString{ci, li} {
@@ -133,6 +137,7 @@ func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person) e
 			}
 			for ch, hash := range ids {
 				p.Kinds[hash] = pseudonym.KindIDPrefix + ch
+				p.Seen[hash] = true
 			}
 		}
 	}
@@ -173,6 +178,7 @@ func (g *Governance) identitiesOf(ctx context.Context, q querier, keys []string,
 			return fmt.Errorf("looking up the person's identifiers: %w", err)
 		}
 		p.Kinds[h] = k
+		p.Seen[h] = true
 	}
 	return rows.Err()
 }

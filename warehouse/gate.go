@@ -116,6 +116,11 @@ func (g *gate) add(rule, h string) {
 	}
 }
 
+// Execer is a *sql.Tx, *sql.Conn or *sql.DB.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // IdentifierRule is one row of identifier_rules.
 type IdentifierRule struct {
 	Hash   string // identifier hash, or mention hash (MentionHashes)
@@ -127,7 +132,7 @@ type IdentifierRule struct {
 // AddRules records rules in identifier_rules in tx; call ApplyRules after
 // the commit (or before it, to be safe against a batch slipping in between).
 // Adding an existing rule changes nothing.
-func AddRules(ctx context.Context, tx *sql.Tx, rules []IdentifierRule, at time.Time) error {
+func AddRules(ctx context.Context, tx Execer, rules []IdentifierRule, at time.Time) error {
 	for _, r := range rules {
 		if r.Rule != RuleSuppress && r.Rule != RulePseudonymize {
 			return fmt.Errorf("unknown identifier rule %q", r.Rule)
@@ -152,7 +157,7 @@ func (w *Warehouse) ApplyRules(rules []IdentifierRule) {
 
 // DeleteRules deletes rule for hashes from identifier_rules in tx (consent
 // granted again); call RemoveRules after the commit.
-func DeleteRules(ctx context.Context, tx *sql.Tx, rule string, hashes []string) error {
+func DeleteRules(ctx context.Context, tx Execer, rule string, hashes []string) error {
 	for _, h := range hashes {
 		if _, err := tx.ExecContext(ctx, `delete from identifier_rules where identifier_hash = ? and rule = ?`, h, rule); err != nil {
 			return fmt.Errorf("deleting identifier rules: %w", err)

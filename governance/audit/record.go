@@ -47,7 +47,7 @@ const MaxRecordBytes = 16 << 10
 var (
 	kindRE    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	actorRE   = regexp.MustCompile(`^[\pL\pN_.:/ -]{0,128}$`)
-	subjectRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	subjectRE = regexp.MustCompile(`^[0-9a-f]{32,64}$`)
 	// What a raw identifier looks like inside the encoded detail.
 	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+\.[A-Za-z0-9.\-]+`)
 	phoneRE = regexp.MustCompile(`\+[0-9][0-9 ().\-]{6,}[0-9]`)
@@ -62,7 +62,7 @@ func encode(r Record) ([]byte, error) {
 		return nil, &RecordError{Field: "actor", Reason: "must be a short name of letters, digits and _.:/ - (no e-mail addresses)"}
 	}
 	if r.Subject != "" && !subjectRE.MatchString(r.Subject) {
-		return nil, &RecordError{Field: "subject", Reason: "must be a keyed hash (64 lower-case hex characters), never a raw identifier"}
+		return nil, &RecordError{Field: "subject", Reason: "must be a keyed hash (32 to 64 lower-case hex characters), never a raw identifier"}
 	}
 	if len(r.Detail) > 0 {
 		d, err := json.Marshal(r.Detail)
