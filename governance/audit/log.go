@@ -120,6 +120,59 @@ func (l *Log) Len() int64 {
 	return l.n
 }
 
+// AppendAll adds records in order, with one sync for all, and returns the
+// index of the first. If one is refused, none is appended.
+func (l *Log) AppendAll(ctx context.Context, rs []Record) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.records == nil {
+		return 0, errors.New("audit log is closed")
+	}
+	first := l.n
+	now := l.now().UTC()
+	datas := make([][]byte, len(rs))
+	for i, r := range rs {
+		r.Index, r.Time = first+int64(i), now
+		var err error
+		if datas[i], err = encode(r); err != nil {
+			return 0, err
+		}
+	}
+	end, err := l.records.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, fmt.Errorf("appending audit records: %w", err)
+	}
+	var buf []byte
+	for _, d := range datas {
+		buf = append(append(buf, d...), '\n')
+	}
+	if _, err := l.records.Write(buf); err != nil {
+		_ = l.records.Truncate(end)
+		return 0, fmt.Errorf("appending audit records: %w", err)
+	}
+	if err := l.records.Sync(); err != nil {
+		_ = l.records.Truncate(end)
+		return 0, fmt.Errorf("syncing audit records: %w", err)
+	}
+	for i, d := range datas {
+		hs, err := tlog.StoredHashes(first+int64(i), d, l.reader())
+		if err != nil {
+			return 0, fmt.Errorf("hashing audit record %d: %w", first+int64(i), err)
+		}
+		if err := l.writeHashes(first+int64(i), hs); err != nil {
+			return 0, err
+		}
+	}
+	if err := l.hashes.Sync(); err != nil {
+		return 0, fmt.Errorf("syncing audit hashes: %w", err)
+	}
+	l.n += int64(len(rs))
+	return first, nil
+}
+
 // Append adds r to the log and returns its index. Index and Time are set
 // here. The record and its hashes are on disk (fsynced) when Append returns.
 // A record that looks like it holds personal data is refused with

@@ -356,3 +356,22 @@ func TestRootStackMatchesTlog(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendAll(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir)
+	ctx := context.Background()
+	l.Append(ctx, Record{Kind: KindModelRefresh})
+	first, err := l.AppendAll(ctx, []Record{{Kind: KindConsentChange}, {Kind: KindConsentChange}, {Kind: KindConsentChange}})
+	if err != nil || first != 1 || l.Len() != 4 {
+		t.Fatalf("AppendAll = %d, %v; len %d", first, err, l.Len())
+	}
+	if _, err := l.AppendAll(ctx, []Record{{Kind: KindConsentChange}, {Kind: "Bad"}}); err == nil || l.Len() != 4 {
+		t.Fatal("a refused record let others in")
+	}
+	l.Checkpoint(ctx)
+	l.Close()
+	if _, err := Verify(ctx, dir, VerifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
