@@ -2,8 +2,8 @@ package governance_test
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
