@@ -16,9 +16,11 @@ import "github.com/zeebo/xxh3"
 // Forgotten identifiers are sealed and stored again if an event names them
 // later (never for suppressed ones).
 
-// ForgetEvents removes event ids from the set of stored ids. Call it only
-// inside Exclusive, after the deletion committed.
+// ForgetEvents removes event ids from the set of stored ids. Call it inside
+// Exclusive, after the deletion committed.
 func (w *Warehouse) ForgetEvents(ids []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, id := range ids {
 		delete(w.seen, xxh3.HashString128(id))
 	}
@@ -27,6 +29,8 @@ func (w *Warehouse) ForgetEvents(ids []string) {
 // ForgetIdentifiers removes identifier hashes from the set of stored
 // identifiers. Call it only inside Exclusive, after the deletion committed.
 func (w *Warehouse) ForgetIdentifiers(hashes []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, h := range hashes {
 		delete(w.known, xxh3.HashString128(h))
 	}

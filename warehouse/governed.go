@@ -23,16 +23,19 @@ type droppedRecord struct {
 	deadLetter bool
 }
 
-// applyGate removes the records the gate drops (erased identifiers, past
-// retention) from recs, with their seen-hashes and personal slots, and
-// records each one's verdict in ps.
-func (w *Warehouse) applyGate(recs []Record, hashes []xxh3.Uint128, ps []personal, now time.Time, res *Result) ([]Record, []xxh3.Uint128, []personal, []droppedRecord) {
+// applyGate removes from t the records the gate drops (erased
+// identifiers, past retention), releasing their claims on the seen set so
+// that a replay meets the gate again rather than counting as a duplicate,
+// and records each kept record's verdict in ps.
+func (w *Warehouse) applyGate(t *turn, ps []personal, now time.Time, res *Result) ([]personal, []droppedRecord) {
 	var dropped []droppedRecord
+	var released []xxh3.Uint128
 	keep := 0
-	for i := range recs {
-		v := w.gate.verdict(&recs[i].Event, &ps[i].identifierHashes, now)
+	for i := range t.recs {
+		v := w.rules.verdict(&t.recs[i].Event, &ps[i].identifierHashes, now)
 		if v == vSuppress || v == vExpire {
-			dropped = append(dropped, droppedRecord{topic: recs[i].Topic, partition: recs[i].Partition, verdict: v})
+			dropped = append(dropped, droppedRecord{topic: t.recs[i].Topic, partition: t.recs[i].Partition, verdict: v})
+			released = append(released, t.hashes[i])
 			if v == vSuppress {
 				res.Suppressed++
 			} else {
@@ -41,10 +44,16 @@ func (w *Warehouse) applyGate(recs []Record, hashes []xxh3.Uint128, ps []persona
 			continue
 		}
 		ps[i].verdict = v
-		recs[keep], hashes[keep], ps[keep] = recs[i], hashes[i], ps[i]
+		t.recs[keep], t.hashes[keep], ps[keep] = t.recs[i], t.hashes[i], ps[i]
 		keep++
 	}
-	return recs[:keep], hashes[:keep], ps[:keep], dropped
+	if len(released) > 0 {
+		w.mu.Lock()
+		w.seen.release(released)
+		w.mu.Unlock()
+	}
+	t.recs, t.hashes = t.recs[:keep], t.hashes[:keep]
+	return ps[:keep], dropped
 }
 
 // sealedDeadLetter is a dead letter with its key and raw bytes sealed.
@@ -55,16 +64,16 @@ type sealedDeadLetter struct {
 
 // prepareDeadLetters drops the dead letters that mention a suppressed
 // identifier and seals the others under their own keys.
-func (w *Warehouse) prepareDeadLetters(dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
+func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
 	if len(dls) == 0 {
 		return nil, nil, nil
 	}
 	var dropped []droppedRecord
 	kept := make([]sealedDeadLetter, 0, len(dls))
 	ids := make([]keys.ID, 0, len(dls))
-	check := w.gate.hasSuppressions()
+	check := w.rules.hasSuppressions()
 	for _, d := range dls {
-		if check && (w.gate.suppressedMention(MentionHashes(w.hasher, d.Raw)) || w.gate.suppressedMention(MentionHashes(w.hasher, d.Key))) {
+		if check && (w.rules.suppressedMention(MentionHashes(h, d.Raw)) || w.rules.suppressedMention(MentionHashes(h, d.Key))) {
 			res.Suppressed++
 			dropped = append(dropped, droppedRecord{topic: d.Topic, partition: d.Partition, verdict: vSuppress, deadLetter: true})
 			continue
@@ -103,12 +112,6 @@ func writeIdentifiers(ctx context.Context, conn *sql.Conn, batchID int64, rows [
 		}
 		return nil
 	})
-}
-
-func (k knownIdentifiers) add(rows []identifierRow) {
-	for _, r := range rows {
-		k[xxh3.HashString128(r.hash)] = struct{}{}
-	}
 }
 
 func loadKnown(ctx context.Context, db *sql.DB) (knownIdentifiers, error) {

@@ -134,6 +134,7 @@ func (w *Warehouse) initKey(ctx context.Context) error {
 	if n == 0 {
 		return fmt.Errorf("the events table in %s predates identifier hashes: move the directory aside and reload it (cxlake load, or replay the topic)", w.Dir)
 	}
-	w.hasher = pseudonym.NewHasher(w.hashKey)
+	key := w.hashKey
+	w.hashers.New = func() any { return pseudonym.NewHasher(key) }
 	return w.checkKey(ctx)
 }

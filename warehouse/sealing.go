@@ -41,8 +41,9 @@ type identifierRow struct {
 }
 
 // knownIdentifiers is the set of identifier hashes in the identifiers
-// table (xxh3 of the hash), so each value is sealed and stored once. Only
-// the writer touches it, under writeMu.
+// table (xxh3 of the hash), so each value is sealed and stored once. A
+// batch claims the identifiers it stores first (under Warehouse.mu); they
+// are released if it does not commit.
 type knownIdentifiers map[xxh3.Uint128]struct{}
 
 // dayOf is the UTC day a content key covers.
@@ -62,7 +63,8 @@ func deadLetterAAD(d *DeadLetter, part string) []byte {
 // seal makes sure the data keys exist (durably, before the batch commits),
 // seals the content of the records to store, and returns the identifiers
 // seen for the first time, sealed.
-func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) {
+func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, error) {
+	recs := t.recs
 	var ids []keys.ID
 	var idents []identifierRow
 	inBatch := map[string]bool{}
@@ -93,10 +95,7 @@ func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) 
 			p.subjectID, p.dayID = sid, did
 		}
 		for _, n := range p.all {
-			if inBatch[n.hash] {
-				continue
-			}
-			if _, ok := w.known[xxh3.HashString128(n.hash)]; ok {
+			if inBatch[n.hash] || !w.claimIdentifier(t, n.hash) {
 				continue
 			}
 			inBatch[n.hash] = true
@@ -129,6 +128,19 @@ func (w *Warehouse) seal(recs []Record, ps []personal) ([]identifierRow, error) 
 		}
 	}
 	return idents, sealContents(recs, ps, keyOf)
+}
+
+// claimIdentifier claims hash for t when no stored or in-flight batch has it.
+func (w *Warehouse) claimIdentifier(t *turn, hash string) bool {
+	k := xxh3.HashString128(hash)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.known[k]; ok {
+		return false
+	}
+	w.known[k] = struct{}{}
+	t.idents = append(t.idents, k)
+	return true
 }
 
 // sealContents seals the content of every record whose verdict keeps it,

@@ -20,7 +20,6 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
 )
 
 //go:embed schema.sql
@@ -36,22 +35,32 @@ type Warehouse struct {
 	DB   *sql.DB
 	conn *duckdb.Connector
 
-	// writeMu serializes batch writes and anything that must not interleave
-	// with one (erasure, retention).
-	writeMu     sync.Mutex
-	lakeMu      sync.Mutex // held by Publish and Exclusive
+	// gate: batch writes hold it shared, so several run at once;
+	// Exclusive holds it alone (erasure, retention, checkpoints).
+	gate sync.RWMutex
+	// lakeMu is held by Publish and Exclusive: a publication never copies
+	// rows an erasure or a retention run is deleting.
+	lakeMu sync.Mutex
+	// mu guards the write bookkeeping below (writes.go) and known.
+	mu          sync.Mutex
 	seen        seenIDs
+	pending     pendingWrites
 	nextBatchID int64
-	sink        string
-	hashKey     []byte
-	hasher      *pseudonym.Hasher // used under writeMu
+	lastTurn    chan struct{} // closed when the last reserved batch has finished
 
-	// Governance (governed.go, sealing.go, gate.go): the data keys that
-	// seal personal data, the identifiers already stored, and the rules
-	// ingest enforces.
+	sink    string
+	hashKey []byte
+	hashers sync.Pool // of *pseudonym.Hasher
+	walFile string
+	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
+	checkpointBytes int64
+
+	// Governance (governed.go, sealing.go, rules.go): the data keys that
+	// seal personal data, the identifiers already stored (guarded by mu),
+	// and the rules ingest enforces.
 	keys  *keys.Store
 	known knownIdentifiers
-	gate  gate
+	rules ruleGate
 }
 
 // Options tune Open.
@@ -111,7 +120,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, fmt.Errorf("setting DuckDB %s %q: %w", set[0], set[1], err)
 		}
 	}
-	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink, hashKey: opts.HashKey}
+	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink, hashKey: opts.HashKey,
+		walFile: path + ".wal", pending: newPendingWrites()}
+	w.lastTurn = make(chan struct{})
+	close(w.lastTurn)
+	if w.checkpointBytes, err = parseBytes(threshold); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("checkpoint threshold %q: %w", threshold, err)
+	}
 	if w.sink == "" {
 		w.sink = defaultSink
 	}
@@ -213,8 +229,8 @@ func IsLocked(err error) bool {
 // never race with ingest. fn gets the warehouse's database; it should do
 // its own transactions.
 func (w *Warehouse) Exclusive(ctx context.Context, fn func(ctx context.Context, db *sql.DB) error) error {
-	w.writeMu.Lock()
-	defer w.writeMu.Unlock()
+	w.gate.Lock()
+	defer w.gate.Unlock()
 	w.lakeMu.Lock()
 	defer w.lakeMu.Unlock()
 	if err := ctx.Err(); err != nil {

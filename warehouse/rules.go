@@ -38,14 +38,14 @@ const (
 	vExpire                      // dropped: older than the raw-events retention
 )
 
-type gate struct {
+type ruleGate struct {
 	mu           sync.RWMutex
 	suppress     map[string]struct{}
 	pseudonymize map[string]struct{}
 	raw, text    time.Duration // retention; 0 keeps forever
 }
 
-func (g *gate) verdict(e *event.Event, h *identifierHashes, now time.Time) verdict {
+func (g *ruleGate) verdict(e *event.Event, h *identifierHashes, now time.Time) verdict {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	if len(g.suppress) > 0 || len(g.pseudonymize) > 0 {
@@ -73,7 +73,7 @@ func (g *gate) verdict(e *event.Event, h *identifierHashes, now time.Time) verdi
 
 // suppressedMention reports whether any of hashes (mention hashes of a
 // dead letter's bytes) is suppressed.
-func (g *gate) suppressedMention(hashes []string) bool {
+func (g *ruleGate) suppressedMention(hashes []string) bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for _, h := range hashes {
@@ -84,14 +84,14 @@ func (g *gate) suppressedMention(hashes []string) bool {
 	return false
 }
 
-func (g *gate) hasSuppressions() bool {
+func (g *ruleGate) hasSuppressions() bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return len(g.suppress) > 0
 }
 
 func (w *Warehouse) loadRules(ctx context.Context) error {
-	w.gate.suppress, w.gate.pseudonymize = map[string]struct{}{}, map[string]struct{}{}
+	w.rules.suppress, w.rules.pseudonymize = map[string]struct{}{}, map[string]struct{}{}
 	rows, err := w.DB.QueryContext(ctx, `select identifier_hash, rule from identifier_rules`)
 	if err != nil {
 		return fmt.Errorf("loading identifier rules: %w", err)
@@ -102,12 +102,12 @@ func (w *Warehouse) loadRules(ctx context.Context) error {
 		if err := rows.Scan(&h, &rule); err != nil {
 			return fmt.Errorf("loading identifier rules: %w", err)
 		}
-		w.gate.add(rule, h)
+		w.rules.add(rule, h)
 	}
 	return rows.Err()
 }
 
-func (g *gate) add(rule, h string) {
+func (g *ruleGate) add(rule, h string) {
 	switch rule {
 	case RuleSuppress:
 		g.suppress[h] = struct{}{}
@@ -148,10 +148,10 @@ func AddRules(ctx context.Context, tx Execer, rules []IdentifierRule, at time.Ti
 // ApplyRules makes ingest enforce rules from now on (they must already be
 // committed to identifier_rules, or be about to be).
 func (w *Warehouse) ApplyRules(rules []IdentifierRule) {
-	w.gate.mu.Lock()
-	defer w.gate.mu.Unlock()
+	w.rules.mu.Lock()
+	defer w.rules.mu.Unlock()
 	for _, r := range rules {
-		w.gate.add(r.Rule, r.Hash)
+		w.rules.add(r.Rule, r.Hash)
 	}
 }
 
@@ -168,14 +168,14 @@ func DeleteRules(ctx context.Context, tx Execer, rule string, hashes []string) e
 
 // RemoveRules stops enforcing rule for hashes.
 func (w *Warehouse) RemoveRules(rule string, hashes []string) {
-	w.gate.mu.Lock()
-	defer w.gate.mu.Unlock()
+	w.rules.mu.Lock()
+	defer w.rules.mu.Unlock()
 	for _, h := range hashes {
 		switch rule {
 		case RuleSuppress:
-			delete(w.gate.suppress, h)
+			delete(w.rules.suppress, h)
 		case RulePseudonymize:
-			delete(w.gate.pseudonymize, h)
+			delete(w.rules.pseudonymize, h)
 		}
 	}
 }
@@ -184,7 +184,7 @@ func (w *Warehouse) RemoveRules(rule string, hashes []string) {
 // text (0 keeps forever): events older than raw are dropped (counted as
 // expired), events older than text are stored without content.
 func (w *Warehouse) SetRetention(raw, text time.Duration) {
-	w.gate.mu.Lock()
-	defer w.gate.mu.Unlock()
-	w.gate.raw, w.gate.text = raw, text
+	w.rules.mu.Lock()
+	defer w.rules.mu.Unlock()
+	w.rules.raw, w.rules.text = raw, text
 }
