@@ -31,7 +31,7 @@ const (
 //
 // Under LawBoth the earlier deadline applies.
 func Deadline(law, kind string, t time.Time) (time.Time, string) {
-	gdpr := t.AddDate(0, 1, 0)
+	gdpr := addMonth(t)
 	lgpd := t.AddDate(0, 0, 15)
 	switch law {
 	case LawGDPR:
@@ -43,6 +43,16 @@ func Deadline(law, kind string, t time.Time) (time.Time, string) {
 		return lgpd, LawLGPD
 	}
 	return gdpr, LawGDPR
+}
+
+// addMonth is t one calendar month later; when that month is shorter, its
+// last day (Regulation 1182/71 art. 3(2)(c), how EU periods are counted).
+func addMonth(t time.Time) time.Time {
+	m := t.AddDate(0, 1, 0)
+	if m.Day() != t.Day() {
+		m = m.AddDate(0, 0, -m.Day()) // back to the last day of the month before
+	}
+	return m
 }
 
 // request is a privacy_requests row in progress.

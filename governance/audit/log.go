@@ -113,6 +113,9 @@ func (l *Log) Close() error {
 	return errors.Join(errs...)
 }
 
+// Dir is the log's directory.
+func (l *Log) Dir() string { return l.dir }
+
 // Len is the number of records appended so far (pruned ones included).
 func (l *Log) Len() int64 {
 	l.mu.Lock()
