@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/models"
 )
@@ -36,6 +37,9 @@ type Config struct {
 	// HTTPAddr is where the running server listens for HTTP: the privacy
 	// API, source webhooks and /metrics.
 	HTTPAddr string
+	// Governance: retention policy, privacy API token, deadlines, schedules
+	// (config/governance.go).
+	Governance governance.Config
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -78,7 +82,7 @@ type file struct {
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
 	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
-		HTTPAddr: DefaultHTTPAddr}
+		HTTPAddr: DefaultHTTPAddr, Governance: governance.Defaults()}
 }
 
 // Load reads path (may be "" for defaults only), applies the environment and validates.
@@ -259,6 +263,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return err
 		}
 	}
+	c.applyGovernanceEnv(getenv)
 	return duration(EnvBatchWait, getenv(EnvBatchWait), &c.Ingest.BatchWait)
 }
 
@@ -268,6 +273,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("data is empty: name the data directory, e.g. data: /var/lib/cxlake")
 	}
 	if err := c.Ingest.Validate(); err != nil {
+		return err
+	}
+	if err := c.Governance.Validate(); err != nil {
 		return err
 	}
 	m := c.Models

@@ -27,7 +27,12 @@ var commands = []command{
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
-	{"bench", "bench ingest|models --events N [--json]", "measure ingest (against DuckDB's read_json) or the model rebuild and refresh", runBench},
+	{"bench", "bench ingest|models|erase --events N [--json]", "measure ingest (against DuckDB's read_json), the model rebuild and refresh, or erasure", runBench},
+	{"erase", "erase --data DIR (--phone|--email|--contact) VALUE [--reason R]", "erase a person from every layer and print the receipt (GDPR art. 17, LGPD art. 18)", runErase},
+	{"export", "export --data DIR (--phone|--email|--contact) VALUE", "everything held about a person as one JSON document (GDPR art. 15, LGPD art. 18/19)", runExport},
+	{"retention", "retention run --data DIR [--now T]", "apply the retention policy to DuckDB, the lake, the keys and the audit log", runRetention},
+	{"consent", "consent enforce --data DIR", "apply consent decisions to stored data", runConsent},
+	{"audit", "audit verify|show --data DIR", "verify the audit chain against its signed checkpoints, or list records", runAudit},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
 }
 
