@@ -40,11 +40,11 @@ governance:
 
 func TestGovernanceSectionErrorsNameTheKey(t *testing.T) {
 	for body, key := range map[string]string{
-		"governance:\n  retention:\n    raw_events: 2 years\n":                         "governance.retention.raw_events",
+		"governance:\n  retention:\n    raw_events: 2 years\n":                      "governance.retention.raw_events",
 		"governance:\n  retention:\n    message_text: 800d\n    raw_events: 700d\n": "governance.retention.message_text",
-		"governance:\n  law: ccpa\n":                                                  "governance.law",
-		"governance:\n  compliance_token: short\n":                                     "governance.compliance_token",
-		"governance:\n  retention_evry: 1h\n":                                          "governance",
+		"governance:\n  law: ccpa\n":                                                "governance.law",
+		"governance:\n  compliance_token: short\n":                                  "governance.compliance_token",
+		"governance:\n  retention_evry: 1h\n":                                       "governance",
 	} {
 		path := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(path, []byte(body), 0o600)

@@ -46,7 +46,7 @@ func (g *governed) record(r audit.Record) {
 }
 
 func (g *governed) batch(res warehouse.Result) { g.record(governance.IngestBatchRecord(res)) }
-func (g *governed) refreshed(st models.Stats)   { g.record(governance.ModelRefreshRecord(st)) }
+func (g *governed) refreshed(st models.Stats)  { g.record(governance.ModelRefreshRecord(st)) }
 func (g *governed) published(p warehouse.Publication) {
 	if p.Events > 0 {
 		g.record(governance.LakePublishRecord(p))
