@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -57,12 +58,19 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 	var rc Receipt
 	var reqRow request
 	recorded := false
+	steps := map[string]int64{}
+	last := time.Now()
+	lap := func(name string) {
+		steps[name] += time.Since(last).Milliseconds()
+		last = time.Now()
+	}
 	err := g.wh.Exclusive(ctx, func(ctx context.Context, db *sql.DB) error {
 		p, err := g.resolve(ctx, db, req.Identifier)
 		if err != nil {
 			return err
 		}
 		hashes := p.Hashes()
+		lap("resolve")
 		values, err := g.identifierValues(ctx, db, hashes)
 		if err != nil {
 			return err
@@ -70,7 +78,11 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		if req.Identifier.Kind != KindContactKey {
 			values[req.Identifier.hash(h)] = req.Identifier.Value
 		}
-		dls, err := g.deadLettersMentioning(ctx, db, h, values)
+		dls, err := g.deadLettersMentioning(ctx, db, values)
+		if err != nil {
+			return err
+		}
+		evs, err := g.eventsOf(ctx, db, hashes)
 		if err != nil {
 			return err
 		}
@@ -81,6 +93,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		if before.total()+int64(len(dls)) == 0 {
 			return ErrUnknownSubject
 		}
+		lap("find")
 		var needles [][]byte
 		if req.VerifyBytes {
 			if needles, err = g.personNeedles(ctx, db, hashes, values); err != nil {
@@ -119,12 +132,9 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		if rc.KeysDestroyed, err = g.wh.Keys().Destroy(ids); err != nil {
 			return &StepError{Step: "destroying data keys", Err: err}
 		}
+		lap("keys")
 
 		// 4. Delete their rows and update the models, in one transaction.
-		evs, err := g.eventsOf(ctx, db, hashes)
-		if err != nil {
-			return err
-		}
 		var removed map[string]int64
 		_, err = models.Remove(ctx, db, g.models, func(ctx context.Context, conn *sql.Conn) (models.Removal, error) {
 			var r models.Removal
@@ -134,6 +144,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		if err != nil {
 			return &StepError{Step: "deleting the person's rows", Err: err}
 		}
+		lap("delete_and_models")
 		for k, v := range removed {
 			rc.RowsRemoved[k] = v
 		}
@@ -148,12 +159,13 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		g.wh.ForgetIdentifiers(hashes)
 
 		// 5. The lake: only the partitions their events fell in.
-		lake := Lake{Dir: g.wh.Dir, Q: db}
+		lake := Lake{Dir: g.wh.Dir, Q: db, Whole: true}
 		lr, err := lake.EraseIn(ctx, candidateFiles(lake, evs), hashes)
 		if err != nil {
 			return &StepError{Step: "rewriting lake files", Err: err}
 		}
 		rc.RowsRemoved["lake"] = lr.Rows
+		lap("lake")
 		for _, f := range lr.Files {
 			if _, err := os.Stat(filepath.Join(g.wh.Dir, f)); err == nil {
 				rc.FilesRewritten = append(rc.FilesRewritten, f)
@@ -166,9 +178,11 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		if _, err := db.ExecContext(ctx, "checkpoint"); err != nil {
 			return &StepError{Step: "checkpointing DuckDB", Err: err}
 		}
-		if rc.Verification, err = g.verifyErased(ctx, db, h, hashes, p.ContactKeys, values, ids, needles); err != nil {
+		lap("checkpoint")
+		if rc.Verification, err = g.verifyErased(ctx, db, hashes, p.ContactKeys, values, ids, candidateFiles(lake, evs), needles); err != nil {
 			return &StepError{Step: "verifying", Err: err}
 		}
+		lap("verify")
 		return nil
 	})
 	if err != nil {
@@ -180,8 +194,11 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		return rc, err
 	}
 	rc.CompletedAt = g.now().UTC()
+	err = g.finishErasure(ctx, req, &rc)
+	lap("audit_and_receipt")
 	rc.Took = time.Since(start).Round(time.Millisecond).String()
-	return rc, g.finishErasure(ctx, req, &rc)
+	rc.StepsMS = steps
+	return rc, err
 }
 
 // finishErasure appends the audit record, signs a checkpoint, completes the
@@ -228,7 +245,7 @@ type eventRef struct {
 
 func (g *Governance) eventsOf(ctx context.Context, q querier, hashes []string) ([]eventRef, error) {
 	rows, err := q.QueryContext(ctx, `select event_id, strftime(occurred_at at time zone 'UTC', '%Y-%m-%d'), coalesce(channel, 'none'), conversation_id
-		from events where `+eventsOfPerson, eventsOfPersonArgs(hashes)...)
+		from events where `+personOnly, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("listing the person's events: %w", err)
 	}
@@ -277,7 +294,7 @@ func (g *Governance) deleteRows(ctx context.Context, conn *sql.Conn, hashes, con
 			r.Conversations = append(r.Conversations, e.conversation.String)
 		}
 	}
-	ev, err := EventsTable{Q: conn}.Erase(ctx, hashes)
+	ev, err := EventsTable{Q: conn, Whole: true}.Erase(ctx, hashes)
 	if err != nil {
 		return nil, r, err
 	}
@@ -337,21 +354,14 @@ type deadLetterRef struct {
 }
 
 // deadLettersMentioning unseals every readable dead letter and returns
-// those whose bytes mention one of values: among their mention hashes, or
-// as a substring (case-insensitive; phones also without their +).
-func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, h *pseudonym.Hasher, values map[string]string) ([]deadLetterRef, error) {
+// those whose bytes (or Kafka key) mention one of values: as a substring,
+// case-insensitively, or for a phone, as the same digits in any
+// punctuation ("+55 (11) 97777-1234"). It costs O(dead letters).
+func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, values map[string]string) ([]deadLetterRef, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
-	want := map[string]bool{}
-	var subs [][]byte
-	for _, v := range values {
-		want[warehouse.MentionHash(h, v)] = true
-		subs = append(subs, []byte(strings.ToLower(v)))
-		if strings.HasPrefix(v, "+") {
-			subs = append(subs, []byte(v[1:]))
-		}
-	}
+	m := newMatcher(values)
 	rows, err := q.QueryContext(ctx, `select topic, "partition", "offset", message_key, raw from dead_letters`)
 	if err != nil {
 		return nil, fmt.Errorf("reading dead letters: %w", err)
@@ -368,30 +378,61 @@ func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, h *ps
 		if err != nil {
 			continue // its key is gone: nothing readable is left of it
 		}
-		if mentions(h, want, subs, pr) || mentions(h, want, subs, pk) {
+		if m.match(pr) || m.match(pk) {
 			out = append(out, d)
 		}
 	}
 	return out, rows.Err()
 }
 
-func mentions(h *pseudonym.Hasher, want map[string]bool, subs [][]byte, b []byte) bool {
+
+// matcher finds a person's identifier values in bytes.
+type matcher struct {
+	subs   [][]byte // lower-case values
+	phones [][]byte // digits of phone values
+}
+
+func newMatcher(values map[string]string) matcher {
+	var m matcher
+	for _, v := range values {
+		m.subs = append(m.subs, []byte(strings.ToLower(v)))
+		if strings.HasPrefix(v, "+") {
+			m.phones = append(m.phones, []byte(v[1:]))
+		}
+	}
+	return m
+}
+
+func (m matcher) match(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
 	low := bytes.ToLower(b)
-	for _, s := range subs {
+	for _, s := range m.subs {
 		if len(s) > 0 && bytes.Contains(low, s) {
 			return true
 		}
 	}
-	for _, m := range warehouse.MentionHashes(h, b) {
-		if want[m] {
-			return true
+	if len(m.phones) == 0 {
+		return false
+	}
+	for _, run := range phoneRun.FindAll(b, -1) {
+		digits := make([]byte, 0, len(run))
+		for _, c := range run {
+			if c >= '0' && c <= '9' {
+				digits = append(digits, c)
+			}
+		}
+		for _, p := range m.phones {
+			if bytes.Contains(digits, p) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+var phoneRun = regexp.MustCompile(`[0-9][0-9 ().\-]{6,}[0-9]`)
 
 // personCounts counts what names the person, per place.
 type personCounts struct {
@@ -412,7 +453,7 @@ func (c personCounts) total() int64 {
 
 func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contactKeys []string) (personCounts, error) {
 	c := personCounts{places: map[string]int64{}, models: map[string]int64{}}
-	n, err := EventsTable{Q: q}.Count(ctx, hashes, time.Time{})
+	n, err := EventsTable{Q: q, Whole: true}.Count(ctx, hashes, time.Time{})
 	if err != nil {
 		return c, err
 	}
@@ -459,8 +500,7 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 			add(v[1:])
 		}
 	}
-	rows, err := q.QueryContext(ctx, `select event_id, subject_hash, occurred_at, content from events where content is not null and `+eventsOfPerson,
-		eventsOfPersonArgs(hashes)...)
+	rows, err := q.QueryContext(ctx, `select event_id, subject_hash, occurred_at, content from events where content is not null and `+personOnly, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("reading the person's texts: %w", err)
 	}
@@ -483,9 +523,11 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 	return out, rows.Err()
 }
 
-// verifyErased re-scans every place for the person.
-func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, h *pseudonym.Hasher, hashes, contactKeys []string,
-	values map[string]string, ids []keys.ID, needles [][]byte) (Verification, error) {
+// verifyErased re-scans every place for the person: DuckDB's tables (the
+// events by their subject), every dead letter, the lake partitions their
+// events were in, and the key store.
+func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, hashes, contactKeys []string,
+	values map[string]string, ids []keys.ID, lakeFiles []string, needles [][]byte) (Verification, error) {
 	v := Verification{Remaining: map[string]int64{}}
 	c, err := g.countPerson(ctx, db, hashes, contactKeys)
 	if err != nil {
@@ -497,7 +539,7 @@ func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, h *pseudonym.
 	for k, n := range c.models {
 		v.Remaining[k] = n
 	}
-	dls, err := g.deadLettersMentioning(ctx, db, h, values)
+	dls, err := g.deadLettersMentioning(ctx, db, values)
 	if err != nil {
 		return v, err
 	}
@@ -506,7 +548,7 @@ func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, h *pseudonym.
 	if err := db.QueryRowContext(ctx, `select count(*) from identifier_rules where rule = 'suppress' and identifier_hash in (select unnest(?::varchar[]))`, hashes).Scan(&rules); err != nil {
 		return v, fmt.Errorf("checking the suppression rules: %w", err)
 	}
-	if v.Remaining["lake"], err = (Lake{Dir: g.wh.Dir, Q: db}).Count(ctx, hashes, time.Time{}); err != nil {
+	if v.Remaining["lake"], err = (Lake{Dir: g.wh.Dir, Q: db, Whole: true}).CountIn(ctx, lakeFiles, hashes, time.Time{}); err != nil {
 		return v, err
 	}
 	for _, id := range ids {

@@ -96,7 +96,7 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 	if err := g.exportEvents(ctx, db, hashes, x); err != nil {
 		return nil, err
 	}
-	dls, err := g.deadLettersMentioning(ctx, db, h, values)
+	dls, err := g.deadLettersMentioning(ctx, db, values)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person
 }
 
 func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []string, x *Export) error {
-	evs, err := queryMaps(ctx, db, `select * from events where `+eventsOfPerson+` order by occurred_at, event_id`, eventsOfPersonArgs(hashes)...)
+	evs, err := queryMaps(ctx, db, `select * from events where `+personOnly+` order by occurred_at, event_id`, hashes)
 	if err != nil {
 		return err
 	}

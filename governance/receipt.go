@@ -35,6 +35,8 @@ type Receipt struct {
 	AuditIndex   int64        `json:"audit_index"`
 	Checkpoint   int64        `json:"audit_checkpoint_size"` // records covered by the checkpoint signed after it
 	Took         string       `json:"took"`
+	// StepsMS is how long each step took, in milliseconds.
+	StepsMS map[string]int64 `json:"steps_ms"`
 }
 
 // Verification is the re-scan after an erasure: every place checked again

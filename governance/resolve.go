@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,10 +61,15 @@ func eventsOfPersonArgs(hashes []string) []any {
 // resolve finds the person id names. A person no event and no identity
 // row names comes back with the request's own hash only (dead letters may
 // still mention them).
+//
+// With the models built, the identity model already holds the closure of
+// every built batch, so only the batches ingested since are scanned (their
+// batch ids prune the scan); without them, every event is scanned, round
+// after round, until no new identifier turns up.
 func (g *Governance) resolve(ctx context.Context, q querier, id Identifier) (Person, error) {
 	p := Person{Kinds: map[string]string{}, Seen: map[string]bool{}}
 	h := pseudonym.NewHasher(g.wh.HashKey())
-	hasModels, err := tableExists(ctx, q, "int_identifiers_resolved")
+	built, hasModels, err := builtBatch(ctx, q)
 	if err != nil {
 		return p, err
 	}
@@ -82,9 +88,6 @@ func (g *Governance) resolve(ctx context.Context, q querier, id Identifier) (Per
 	}
 	for round := 0; ; round++ {
 		before := len(p.Kinds)
-		if err := g.linkedInEvents(ctx, q, &p); err != nil {
-			return p, err
-		}
 		if hasModels {
 			keys, err := g.contactKeysOf(ctx, q, p.Hashes())
 			if err != nil {
@@ -95,16 +98,45 @@ func (g *Governance) resolve(ctx context.Context, q querier, id Identifier) (Per
 			}
 			p.ContactKeys = keys
 		}
+		if err := g.linkedInEvents(ctx, q, &p, built); err != nil {
+			return p, err
+		}
 		if len(p.Kinds) == before || round > 32 {
 			return p, nil
 		}
 	}
 }
 
-// linkedInEvents adds the identifiers of every event naming one of p's.
-func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person) error {
+// builtBatch returns the last batch the identity model was built from.
+func builtBatch(ctx context.Context, q querier) (int64, bool, error) {
+	for _, t := range []string{"int_identifiers_resolved", "models_state"} {
+		ok, err := tableExists(ctx, q, t)
+		if err != nil || !ok {
+			return 0, false, err
+		}
+	}
+	var b int64
+	err := q.QueryRowContext(ctx, `select built_batch_id from models_state where id = 1`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("reading models_state: %w", err)
+	}
+	return b, true, nil
+}
+
+// personOnly is the filter of a whole person's events: every identifier an
+// event names belongs to the person its subject (primary identifier)
+// belongs to, so for a resolved person the subject column decides alone.
+const personOnly = `subject_hash in (select unnest(?::varchar[]))`
+
+// linkedInEvents adds the identifiers of every event after batch after
+// naming one of p's.
+func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person, after int64) error {
 	rows, err := q.QueryContext(ctx, `select distinct contact_phone_hash, contact_email_hash, contact_ids_hash::varchar,
-		link_phone_hash, link_email_hash, link_ids_hash::varchar from events where `+eventsOfPerson, eventsOfPersonArgs(p.Hashes())...)
+		link_phone_hash, link_email_hash, link_ids_hash::varchar from events where batch_id > ? and `+eventsOfPerson,
+		append([]any{after}, eventsOfPersonArgs(p.Hashes())...)...)
 	if err != nil {
 		return fmt.Errorf("finding the person's events: %w", err)
 	}

@@ -41,7 +41,20 @@ type Removal struct {
 
 // EventsTable is the events table, through q (a connection inside a
 // transaction, or the database).
-type EventsTable struct{ Q querier }
+type EventsTable struct {
+	Q querier
+	// Whole says the hashes given are a whole resolved person's: then the
+	// subject column alone finds their rows (one column scanned, not seven).
+	Whole bool
+}
+
+// filter returns the SQL filter and arguments of rows naming hashes.
+func filter(hashes []string, whole bool) (string, []any) {
+	if whole {
+		return personOnly, []any{hashes}
+	}
+	return eventsOfPerson, eventsOfPersonArgs(hashes)
+}
 
 func (EventsTable) Name() string { return "duckdb:events" }
 
@@ -49,7 +62,8 @@ func (t EventsTable) Erase(ctx context.Context, hashes []string) (Removal, error
 	if len(hashes) == 0 {
 		return Removal{}, nil
 	}
-	res, err := t.Q.ExecContext(ctx, `delete from events where `+eventsOfPerson, eventsOfPersonArgs(hashes)...)
+	where, args := filter(hashes, t.Whole)
+	res, err := t.Q.ExecContext(ctx, `delete from events where `+where, args...)
 	if err != nil {
 		return Removal{}, fmt.Errorf("deleting the person's events: %w", err)
 	}
@@ -72,8 +86,9 @@ func (t EventsTable) Count(ctx context.Context, hashes []string, before time.Tim
 		if len(hashes) == 0 {
 			return 0, nil
 		}
-		q += " and " + eventsOfPerson
-		args = append(args, eventsOfPersonArgs(hashes)...)
+		where, a := filter(hashes, t.Whole)
+		q += " and " + where
+		args = append(args, a...)
 	}
 	if !before.IsZero() {
 		q += " and occurred_at < ?"
@@ -95,6 +110,8 @@ func (t EventsTable) Count(ctx context.Context, hashes []string, before time.Tim
 type Lake struct {
 	Dir string // the data directory
 	Q   querier
+	// Whole: as EventsTable.Whole.
+	Whole bool
 }
 
 func (Lake) Name() string { return "lake" }
@@ -210,12 +227,12 @@ func (l Lake) Erase(ctx context.Context, hashes []string) (Removal, error) {
 // rows, e.g. found from the events table); it still rewrites only the
 // candidates that do.
 func (l Lake) EraseIn(ctx context.Context, candidates []string, hashes []string) (Removal, error) {
-	args := eventsOfPersonArgs(hashes)
-	holding, err := l.filesHolding(ctx, candidates, eventsOfPerson, args)
+	where, args := filter(hashes, l.Whole)
+	holding, err := l.filesHolding(ctx, candidates, where, args)
 	if err != nil {
 		return Removal{}, err
 	}
-	r, err := l.rewrite(ctx, holding, eventsOfPerson, args)
+	r, err := l.rewrite(ctx, holding, where, args)
 	if err != nil {
 		return r, err
 	}
@@ -288,8 +305,16 @@ func (l Lake) Expire(ctx context.Context, cutoff time.Time) (Removal, error) {
 
 func (l Lake) Count(ctx context.Context, hashes []string, before time.Time) (int64, error) {
 	files, err := l.files()
-	if err != nil || len(files) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	return l.CountIn(ctx, files, hashes, before)
+}
+
+// CountIn is Count over the given files only.
+func (l Lake) CountIn(ctx context.Context, files []string, hashes []string, before time.Time) (int64, error) {
+	if len(files) == 0 {
+		return 0, nil
 	}
 	list := make([]string, len(files))
 	for i, f := range files {
@@ -300,8 +325,9 @@ func (l Lake) Count(ctx context.Context, hashes []string, before time.Time) (int
 		if len(hashes) == 0 {
 			return 0, nil
 		}
-		q += " and " + eventsOfPerson
-		args = append(args, eventsOfPersonArgs(hashes)...)
+		where, a := filter(hashes, l.Whole)
+		q += " and " + where
+		args = append(args, a...)
 	}
 	if !before.IsZero() {
 		q += " and occurred_at < ?"

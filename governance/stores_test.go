@@ -40,6 +40,20 @@ func TestEventsTableConforms(t *testing.T) {
 	})
 }
 
+func TestEventsTableWholePersonConforms(t *testing.T) {
+	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+		wh := storeFixture(t, events)
+		return storetest.Fixture{Store: governance.EventsTable{Q: wh.DB, Whole: true}, Hash: wh.Hasher().Identifier}
+	})
+}
+
+func TestLakeWholePersonConforms(t *testing.T) {
+	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+		wh := storeFixture(t, events)
+		return storetest.Fixture{Store: governance.Lake{Dir: wh.Dir, Q: wh.DB, Whole: true}, Hash: wh.Hasher().Identifier}
+	})
+}
+
 func TestLakeConforms(t *testing.T) {
 	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
 		wh := storeFixture(t, events)
