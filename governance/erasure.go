@@ -385,7 +385,6 @@ func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, value
 	return out, rows.Err()
 }
 
-
 // matcher finds a person's identifier values in bytes.
 type matcher struct {
 	subs   [][]byte // lower-case values
