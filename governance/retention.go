@@ -104,9 +104,12 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 				return &StepError{Step: "deleting expired events", Err: err}
 			}
 			g.wh.ForgetEvents(ids)
-			gone, k, err := g.collectIdentifiers(ctx, db)
-			if err != nil {
-				return err
+			var gone int64
+			var k int
+			if r.Rows > 0 { // only then can an identifier have lost its last event
+				if gone, k, err = g.collectIdentifiers(ctx, db); err != nil {
+					return err
+				}
 			}
 			add(ClassRawEvents, pol.RawEvents, "duckdb:events", r, 0)
 			add(ClassRawEvents, pol.RawEvents, "duckdb:identifiers", Removal{Rows: gone}, k)

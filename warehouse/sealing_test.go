@@ -3,6 +3,7 @@ package warehouse
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -178,5 +179,29 @@ func TestGateSuppressesPseudonymizesAndExpires(t *testing.T) {
 	res, _ = w2.Write(ctx, &Batch{StartedAt: now, Records: []Record{ev("erased2", "", "gone@example.org", now)}})
 	if res.Suppressed != 1 {
 		t.Fatalf("after reopen %+v", res)
+	}
+}
+
+func TestForgottenEventsAreStoredAgain(t *testing.T) {
+	ctx := context.Background()
+	w, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(ctx, batchOf(0, 4, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.DB.Exec(`delete from events where event_id = 'ev-0000001'`); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := w.Write(ctx, batchOf(0, 4, "t"))
+	if res.Accepted != 0 {
+		t.Fatalf("before Forget, a replay stored %d", res.Accepted)
+	}
+	w.Exclusive(ctx, func(context.Context, *sql.DB) error { w.ForgetEvents([]string{"ev-0000001"}); return nil })
+	res, _ = w.Write(ctx, batchOf(0, 4, "t"))
+	if res.Accepted != 1 || res.Duplicates != 3 {
+		t.Fatalf("after Forget: %+v", res)
 	}
 }
