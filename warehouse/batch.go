@@ -49,7 +49,9 @@ type Batch struct {
 	Records     []Record
 	DeadLetters []DeadLetter
 	Spans       []Span
-	StartedAt   time.Time
+	// Skipped are source messages that gave no event (skipped.go).
+	Skipped   []Skip
+	StartedAt time.Time
 }
 
 // Result counts what a committed batch changed.
@@ -58,6 +60,7 @@ type Result struct {
 	Accepted    int // new events stored
 	Duplicates  int // events whose event_id was already stored, or repeated in the batch
 	DeadLetters int
+	Skipped     int // source messages skipped with a reason, not stored before
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
@@ -100,6 +103,9 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 		return res, err
 	}
 	res.DeadLetters = len(dead)
+	if res.Skipped, err = w.writeSkipped(ctx, conn, res.BatchID, now, b.Skipped); err != nil {
+		return res, err
+	}
 	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, recs, dead); err != nil {
 		return res, err
 	}
