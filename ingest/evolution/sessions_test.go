@@ -42,8 +42,8 @@ func TestConversationsSplitOnTheGap(t *testing.T) {
 	msgs := []ingest.Message{
 		upsert("A1", ana, false, 0),
 		upsert("A2", ana, true, time.Hour),
-		upsert("B1", bruno, false, 2*time.Hour),           // another chat
-		upsert("A3", ana, false, time.Hour+24*time.Hour),  // exactly the gap after A2: same conversation
+		upsert("B1", bruno, false, 2*time.Hour),            // another chat
+		upsert("A3", ana, false, time.Hour+24*time.Hour),   // exactly the gap after A2: same conversation
 		upsert("A4", ana, false, 2*time.Hour+49*time.Hour), // more than the gap after A3: a new one
 	}
 	got := conversations(t, d.Decode(msgs))
