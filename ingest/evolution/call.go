@@ -90,5 +90,5 @@ func (d *Decoder) call(env envelope) ([]draft, error) {
 	if e.Extra, err = extraOf(env, kind, group); err != nil {
 		return nil, err
 	}
-	return []draft{{ev: e, chat: chatOf(group, contact), startID: "wa:" + env.instance + ":call:" + id}}, nil
+	return []draft{{ev: e, chat: chatOf(group, contact)}}, nil
 }

@@ -24,12 +24,15 @@ type Decoder struct {
 
 // New returns a decoder for cfg (which must be valid). Messages larger than
 // maxMessageBytes (ingest.max_message_bytes) become too_large dead letters.
-func New(cfg Config, maxMessageBytes int) *Decoder {
+// hashKey keys the chat hashes in conversation ids (sessions.go): use the
+// warehouse's hash key (models.hash_key), so that the ids stay the same
+// across restarts.
+func New(cfg Config, maxMessageBytes int, hashKey []byte) *Decoder {
 	cfg = cfg.WithDefaults()
 	if maxMessageBytes <= 0 {
 		maxMessageBytes = event.DefaultMaxBytes
 	}
-	d := &Decoder{cfg: cfg, maxBytes: maxMessageBytes, sess: newSessions(cfg.ConversationGap), topics: cfg.Topics()}
+	d := &Decoder{cfg: cfg, maxBytes: maxMessageBytes, sess: newSessions(cfg.ConversationGap, hashKey), topics: cfg.Topics()}
 	d.canon.MaxBytes = maxMessageBytes
 	return d
 }
@@ -48,9 +51,8 @@ func (d *Decoder) Warm(ctx context.Context, db *sql.DB) (int, error) {
 
 // draft is a decoded event waiting for its conversation.
 type draft struct {
-	ev      event.Event // complete but for ConversationID
-	chat    string      // conversation boundaries are kept per chat
-	startID string      // the conversation id, if this event starts one
+	ev   event.Event // complete but for ConversationID
+	chat string      // conversation boundaries are kept per chat
 }
 
 // Decode implements ingest.Source.
@@ -90,7 +92,7 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 	})
 	for _, p := range todo {
 		ev := p.dr.ev
-		ev.ConversationID = d.sess.assign(chatKey(p.instance, p.dr.chat), ev.OccurredAt, p.dr.startID)
+		ev.ConversationID = d.sess.assign(p.instance, p.dr.chat, ev.OccurredAt)
 		out[p.msg].Events[p.n] = ev
 	}
 	return out

@@ -25,8 +25,11 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
+// testKey is the hash key of the tests' chat hashes.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
 func testDecoder() *Decoder {
-	return New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{}}, 0)
+	return New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{}}, 0, testKey)
 }
 
 func decodeOne(t testing.TB, d *Decoder, topic string, value []byte) ingest.Outcome {
@@ -192,7 +195,7 @@ func TestDecodeFixtures(t *testing.T) {
 }
 
 func TestBotInstancesSendAsBot(t *testing.T) {
-	d := New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{"loja-centro"}}, 0)
+	d := New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{"loja-centro"}}, 0, testKey)
 	o := decodeOne(t, d, "evolution.loja-centro.send.message", fixture(t, "send_message.json"))
 	if o.Err != nil || o.Events[0].Actor.Kind != "bot" {
 		t.Fatalf("outcome %+v, want a bot message", o)

@@ -160,7 +160,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 	if e.Extra, err = extraOf(env, kind, group); err != nil {
 		return draft{}, err
 	}
-	return draft{ev: e, chat: chatOf(group, contact), startID: "wa:" + env.instance + ":" + id}, nil
+	return draft{ev: e, chat: chatOf(group, contact)}, nil
 }
 
 // ownKind is the actor kind of the instance's own messages.

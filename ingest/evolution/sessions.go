@@ -3,9 +3,14 @@ package evolution
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,21 +18,27 @@ import (
 // goes on for years. A conversation here is a run of messages of one chat
 // (one instance and one person, or one group) with no silence longer than
 // the gap between them: a message more than gap after the previous one
-// starts a new conversation, whose id is "wa:<instance>:<id of that
-// message>".
+// starts a new conversation.
+//
+// Its id is "wa:<instance>:<chat>:<n>": chat is a keyed hash of the chat
+// (16 hex digits of an HMAC-SHA256 under the warehouse's hash key, so the
+// id does not reveal a phone number), and n counts the chat's
+// conversations from 1. The id depends on which conversation of the chat
+// it is, not on which of its messages was read first: messages.upsert and
+// send.message are separate topics, read in no fixed order.
 //
 // The decoder keeps, per chat, the span (first and last message time) of
 // its most recent conversations, and gives each message the conversation
 // whose span it falls within gap of. Within a batch, messages are assigned
-// in time order (ties in read order), so the order topics are read in
-// (messages.upsert and send.message are separate topics) does not matter
-// inside a batch. The state is warmed from the warehouse at start (Warm),
-// so a restart continues the same conversations, and a replay of the same
-// messages from the start gives the same conversations. The one case that
-// depends on reading order across batches is a message older than the gap
-// that arrives after its chat has moved on and that falls between two
-// conversations: it joins the earlier one and does not merge them, because
-// their events are already stored.
+// in time order (ties in read order). The state is warmed from the
+// warehouse at start (Warm), so a restart continues the same conversations
+// and their count, and a replay of the same messages from the start gives
+// the same conversations with the same ids, whatever the order the topics
+// are read in, as long as no message reaches cxlake more than the gap later
+// than messages of its chat written after it. Such a message, when it falls
+// between two conversations, joins the earlier one and does not merge them
+// (their events are already stored); when it falls before them, it starts
+// a conversation numbered after them.
 
 // keepSessions is how many conversations per chat the decoder remembers: a
 // message can join one of its chat's last keepSessions conversations.
@@ -40,19 +51,29 @@ type session struct {
 
 type sessions struct {
 	gap   time.Duration
-	chats map[string][]session // by instance + "\x00" + chat
+	key   []byte               // the hash key of chat tokens
+	chats map[string][]session // by chatKey
+	count map[string]int       // conversations ever started, by chatKey
 }
 
-func newSessions(gap time.Duration) *sessions {
-	return &sessions{gap: gap, chats: map[string][]session{}}
+func newSessions(gap time.Duration, key []byte) *sessions {
+	return &sessions{gap: gap, key: key, chats: map[string][]session{}, count: map[string]int{}}
 }
 
 func chatKey(instance, chat string) string { return instance + "\x00" + chat }
 
-// assign returns the conversation of a message of chat key at t, and
-// records t in it. When no remembered conversation of the chat is within
-// gap of t, it starts one with id newID.
-func (s *sessions) assign(key string, t time.Time, newID string) string {
+// token is the chat's part of its conversation ids.
+func (s *sessions) token(instance, chat string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("cxlake/whatsapp_chat/v1\x00" + instance + "\x00" + chat))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}
+
+// assign returns the conversation of a message of chat in instance at t,
+// and records t in it. When no remembered conversation of the chat is
+// within gap of t, it starts the chat's next one.
+func (s *sessions) assign(instance, chat string, t time.Time) string {
+	key := chatKey(instance, chat)
 	list := s.chats[key]
 	best := -1
 	for i, c := range list {
@@ -73,8 +94,10 @@ func (s *sessions) assign(key string, t time.Time, newID string) string {
 		}
 		return c.id
 	}
-	s.chats[key] = trim(append(list, session{id: newID, first: t, last: t}))
-	return newID
+	s.count[key]++
+	id := "wa:" + instance + ":" + s.token(instance, chat) + ":" + strconv.Itoa(s.count[key])
+	s.chats[key] = trim(append(list, session{id: id, first: t, last: t}))
+	return id
 }
 
 // trim keeps the keepSessions conversations that ended last.
@@ -134,6 +157,11 @@ func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
 		}
 		key := chatKey(instance, chat)
 		s.chats[key] = append(s.chats[key], session{id: c.id, first: c.first.UTC(), last: c.last.UTC()})
+		if i := strings.LastIndexByte(c.id, ':'); i >= 0 {
+			if ord, err := strconv.Atoi(c.id[i+1:]); err == nil && ord > s.count[key] {
+				s.count[key] = ord
+			}
+		}
 		n++
 	}
 	if err := rows.Err(); err != nil {

@@ -2,6 +2,9 @@ package evolution
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"testing"
 	"time"
@@ -37,6 +40,20 @@ const (
 	bruno = "5521998765432@s.whatsapp.net"
 )
 
+// convID is the id of the n-th conversation of a chat of loja-centro, as
+// sessions.go documents it: 16 hex digits of HMAC-SHA256 under the key of
+// "cxlake/whatsapp_chat/v1", 0, the instance, 0, the chat key.
+func convID(chat string, n int) string {
+	m := hmac.New(sha256.New, testKey)
+	m.Write([]byte("cxlake/whatsapp_chat/v1\x00loja-centro\x00" + chat))
+	return fmt.Sprintf("wa:loja-centro:%s:%d", hex.EncodeToString(m.Sum(nil))[:16], n)
+}
+
+var (
+	anaChat   = "pn:+5511987654321"
+	brunoChat = "pn:+5521998765432"
+)
+
 func TestConversationsSplitOnTheGap(t *testing.T) {
 	d := testDecoder() // gap 24h
 	msgs := []ingest.Message{
@@ -47,7 +64,7 @@ func TestConversationsSplitOnTheGap(t *testing.T) {
 		upsert("A4", ana, false, 2*time.Hour+49*time.Hour), // more than the gap after A3: a new one
 	}
 	got := conversations(t, d.Decode(msgs))
-	want := []string{"wa:loja-centro:A1", "wa:loja-centro:A1", "wa:loja-centro:B1", "wa:loja-centro:A1", "wa:loja-centro:A4"}
+	want := []string{convID(anaChat, 1), convID(anaChat, 1), convID(brunoChat, 1), convID(anaChat, 1), convID(anaChat, 2)}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("conversations %v, want %v", got, want)
 	}
@@ -63,7 +80,7 @@ func TestConversationsIgnoreReadOrderWithinABatch(t *testing.T) {
 	if a[0] != b[2] || a[1] != b[1] || a[2] != b[0] {
 		t.Fatalf("in order %v, shuffled (reversed back) %v", a, []string{b[2], b[1], b[0]})
 	}
-	if a[0] != "wa:loja-centro:A1" || a[1] != a[0] || a[2] != "wa:loja-centro:A3" {
+	if a[0] != convID(anaChat, 1) || a[1] != a[0] || a[2] != convID(anaChat, 2) {
 		t.Fatalf("conversations %v", a)
 	}
 }
@@ -135,27 +152,45 @@ func TestWarmContinuesStoredConversations(t *testing.T) {
 	}
 	lid2 := upsert("L2", "201326548912345@lid", true, 3*time.Hour)
 	got := conversations(t, restarted.Decode([]ingest.Message{upsert("A2", ana, true, 2*time.Hour), group("G2", 2*time.Hour), lid2}))
-	want := []string{"wa:loja-centro:A1", "wa:loja-centro:G1", "wa:loja-centro:L1"}
+	want := []string{convID(anaChat, 1), convID("g:120363025246125486@g.us", 1), convID("lid:201326548912345", 1)}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after a restart: %v, want the stored conversations %v", got, want)
 	}
-	// A cold decoder would have started new ones.
-	cold := conversations(t, testDecoder().Decode([]ingest.Message{upsert("A2", ana, true, 2*time.Hour)}))
-	if cold[0] != "wa:loja-centro:A2" {
-		t.Fatalf("cold decoder: %v", cold)
+	// After the gap, the chat's next conversation is numbered after the stored ones.
+	if got := conversations(t, restarted.Decode([]ingest.Message{upsert("A9", ana, false, 60*time.Hour)})); got[0] != convID(anaChat, 2) {
+		t.Fatalf("a later conversation after a restart: %v, want %s", got, convID(anaChat, 2))
 	}
 }
 
 func TestSessionsRememberTheLastFew(t *testing.T) {
-	s := newSessions(time.Hour)
+	s := newSessions(time.Hour, testKey)
 	for i := range 10 {
-		s.assign("k", t0.Add(time.Duration(i)*3*time.Hour), fmt.Sprint(i))
+		s.assign("loja-centro", anaChat, t0.Add(time.Duration(i)*3*time.Hour))
 	}
-	if n := len(s.chats["k"]); n != keepSessions {
+	if n := len(s.chats[chatKey("loja-centro", anaChat)]); n != keepSessions {
 		t.Fatalf("%d sessions kept, want %d", n, keepSessions)
 	}
 	// A late message within the gap of a remembered conversation joins it.
-	if id := s.assign("k", t0.Add(27*time.Hour-30*time.Minute), "late"); id != "9" {
-		t.Fatalf("late message joined %q, want 9", id)
+	if id := s.assign("loja-centro", anaChat, t0.Add(27*time.Hour-30*time.Minute)); id != convID(anaChat, 10) {
+		t.Fatalf("late message joined %q, want the 10th conversation", id)
+	}
+	// One older than every remembered conversation starts the next one.
+	if id := s.assign("loja-centro", anaChat, t0.Add(-48*time.Hour)); id != convID(anaChat, 11) {
+		t.Fatalf("a very late message: %q, want the 11th conversation", id)
+	}
+}
+
+// messages.upsert and send.message are separate topics, read in no fixed
+// order: a reply read in an earlier batch than the message it answers gives
+// the same conversation id as the other way round.
+func TestConversationIDsDoNotDependOnWhichMessageIsReadFirst(t *testing.T) {
+	question, reply := upsert("Q1", ana, false, 0), upsert("R1", ana, true, time.Minute)
+	a := testDecoder()
+	first := conversations(t, a.Decode([]ingest.Message{reply}))
+	second := conversations(t, a.Decode([]ingest.Message{question}))
+	b := testDecoder()
+	inOrder := conversations(t, b.Decode([]ingest.Message{question, reply}))
+	if first[0] != convID(anaChat, 1) || second[0] != first[0] || inOrder[0] != first[0] || inOrder[1] != first[0] {
+		t.Fatalf("reply first: %v %v; in order: %v; want all %s", first, second, inOrder, convID(anaChat, 1))
 	}
 }
