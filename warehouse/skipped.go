@@ -23,6 +23,40 @@ type Skip struct {
 	Reason     string
 }
 
+// claimSkips returns the skips no batch in flight is writing, and claims
+// them, as reserve does for dead letters (they share its set of claimed
+// coordinates: a message is a dead letter or a skip, never both). Two
+// overlapping transactions inserting the same key would fail to commit.
+func (w *Warehouse) claimSkips(skips []Skip) []Skip {
+	if len(skips) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]Skip, 0, len(skips))
+	for _, s := range skips {
+		k := deadKey{s.Topic, s.Partition, s.Offset}
+		if _, ok := w.pending.dead[k]; ok {
+			continue
+		}
+		w.pending.dead[k] = struct{}{}
+		out = append(out, s)
+	}
+	return out
+}
+
+// releaseSkips releases the claims of claimSkips once the batch committed or failed.
+func (w *Warehouse) releaseSkips(skips []Skip) {
+	if len(skips) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range skips {
+		delete(w.pending.dead, deadKey{s.Topic, s.Partition, s.Offset})
+	}
+}
+
 // writeSkipped stores the skips not already stored (a redelivered batch
 // stores nothing twice) and returns how many it stored.
 func (w *Warehouse) writeSkipped(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, skips []Skip) (int, error) {

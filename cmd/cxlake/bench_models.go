@@ -51,7 +51,7 @@ func benchModels(ctx context.Context, args []string) error {
 		return err
 	}
 	defer wh.Close()
-	cfg, err := modelConfig(wh.Dir, models.Config{})
+	cfg, err := modelConfig(wh, models.Config{})
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestDecodeFixtures(t *testing.T) {
 		actor       string
 		text        string
 		messageType string
-		group       string
+		group       bool
 		name        string
 		at          string
 	}
@@ -92,9 +92,9 @@ func TestDecodeFixtures(t *testing.T) {
 			actor: "agent", text: "Seu pedido foi reenviado"}},
 		// Groups: key.remoteJid is the group, key.participant the member.
 		{"messages_upsert_group.json", want{outcome: "event", phone: "+5521998765432", direction: "inbound", actor: "customer",
-			group: "120363025246125486@g.us", text: "Alguém do suporte?", name: "Bruno"}},
+			group: true, text: "Alguém do suporte?", name: "Bruno"}},
 		{"messages_upsert_group_from_me.json", want{outcome: "event", ids: map[string]string{"whatsapp_group": "120363025246125486"},
-			direction: "outbound", actor: "agent", group: "120363025246125486@g.us", text: "Sim, pode falar"}},
+			direction: "outbound", actor: "agent", group: true, text: "Sim, pode falar"}},
 		// LID addressing: Evolution swaps remoteJid and remoteJidAlt so that
 		// remoteJid is the phone; both identify the person.
 		{"messages_upsert_lid.json", want{outcome: "event", phone: "+5511912345678", ids: map[string]string{"whatsapp_lid": "201326548912345"}, text: "Oi"}},
@@ -179,7 +179,7 @@ func TestDecodeFixtures(t *testing.T) {
 				t.Fatalf("extra %s: %v", ev.Extra, err)
 			}
 			if x.Evolution.Instance != "loja-centro" || (w.messageType != "" && x.Evolution.MessageType != w.messageType) || x.Evolution.Group != w.group {
-				t.Errorf("extra %s, want message type %q and group %q", ev.Extra, w.messageType, w.group)
+				t.Errorf("extra %s, want message type %q and group %v", ev.Extra, w.messageType, w.group)
 			}
 			if ev.ConversationID == "" || ev.ConversationID == "pending" {
 				t.Errorf("conversation %q was not assigned", ev.ConversationID)

@@ -90,9 +90,9 @@ func person(id *event.Identity, jids ...string) bool {
 	return !id.Empty()
 }
 
-// chatOf is the key the conversation boundaries of a chat are kept under:
-// the group, else the person's phone, else their linked id. Warm builds the
-// same keys from stored events.
+// chatOf names the chat whose conversation boundaries an event counts in:
+// the group, else the person's phone, else their linked id. Only its keyed
+// hash is kept (sessions.go).
 func chatOf(group string, id event.Identity) string {
 	switch {
 	case group != "":

@@ -176,11 +176,11 @@ type extra struct {
 	Instance    string `json:"instance"`
 	Event       string `json:"event"`
 	MessageType string `json:"message_type,omitempty"`
-	Group       string `json:"group,omitempty"` // the group JID, for group chats
+	Group       bool   `json:"group,omitempty"` // a group chat
 }
 
 func extraOf(env envelope, messageType, group string) (json.RawMessage, error) {
-	b, err := json.Marshal(map[string]extra{"evolution": {Instance: env.instance, Event: env.event, MessageType: messageType, Group: group}})
+	b, err := json.Marshal(map[string]extra{"evolution": {Instance: env.instance, Event: env.event, MessageType: messageType, Group: group != ""}})
 	if err != nil {
 		return nil, reject(event.CodeInvalidValue, env.event, "", "cannot encode the event's extra fields")
 	}

@@ -27,7 +27,7 @@ import (
 // it is, not on which of its messages was read first: messages.upsert and
 // send.message are separate topics, read in no fixed order.
 //
-// The decoder keeps, per chat, the span (first and last message time) of
+// The decoder keeps, per chat hash, the span (first and last message time) of
 // its most recent conversations, and gives each message the conversation
 // whose span it falls within gap of. Within a batch, messages are assigned
 // in time order (ties in read order). The state is warmed from the
@@ -52,7 +52,7 @@ type session struct {
 type sessions struct {
 	gap   time.Duration
 	key   []byte               // the hash key of chat tokens
-	chats map[string][]session // by chatKey
+	chats map[string][]session // by chatKey(instance, token)
 	count map[string]int       // conversations ever started, by chatKey
 }
 
@@ -60,7 +60,7 @@ func newSessions(gap time.Duration, key []byte) *sessions {
 	return &sessions{gap: gap, key: key, chats: map[string][]session{}, count: map[string]int{}}
 }
 
-func chatKey(instance, chat string) string { return instance + "\x00" + chat }
+func chatKey(instance, token string) string { return instance + "\x00" + token }
 
 // token is the chat's part of its conversation ids.
 func (s *sessions) token(instance, chat string) string {
@@ -73,7 +73,8 @@ func (s *sessions) token(instance, chat string) string {
 // and records t in it. When no remembered conversation of the chat is
 // within gap of t, it starts the chat's next one.
 func (s *sessions) assign(instance, chat string, t time.Time) string {
-	key := chatKey(instance, chat)
+	token := s.token(instance, chat)
+	key := chatKey(instance, token)
 	list := s.chats[key]
 	best := -1
 	for i, c := range list {
@@ -95,7 +96,7 @@ func (s *sessions) assign(instance, chat string, t time.Time) string {
 		return c.id
 	}
 	s.count[key]++
-	id := "wa:" + instance + ":" + s.token(instance, chat) + ":" + strconv.Itoa(s.count[key])
+	id := "wa:" + instance + ":" + token + ":" + strconv.Itoa(s.count[key])
 	s.chats[key] = trim(append(list, session{id: id, first: t, last: t}))
 	return id
 }
@@ -114,32 +115,35 @@ func trim(list []session) []session {
 	return list[:keepSessions]
 }
 
-// warmQuery lists the conversations of stored Evolution messages with their
-// chat key, built as chatOf builds it: the group, else the phone, else the
-// linked id. JSON columns may hold the object or its text (see
-// stg_cx__events), so both are read.
+// warmQuery lists the conversations of the stored Evolution messages. Their
+// ids carry the instance and the chat's hash, so no identifier is read.
 const warmQuery = `
-with evo as (
-    select
-        conversation_id,
-        occurred_at,
-        contact_phone,
-        case when json_type(extra) = 'VARCHAR' then json(extra ->> '$') else extra end as x,
-        case when json_type(contact_ids) = 'VARCHAR' then json(contact_ids ->> '$') else contact_ids end as ids
-    from events
-    where source = 'evolution' and type = 'message' and conversation_id is not null
-)
-select
-    json_extract_string(x, '$.evolution.instance') as instance,
-    coalesce('g:' || json_extract_string(x, '$.evolution.group'),
-             'pn:' || contact_phone,
-             'lid:' || json_extract_string(ids, '$.whatsapp_lid')) as chat,
-    conversation_id,
-    min(occurred_at) as first_at,
-    max(occurred_at) as last_at
-from evo
-group by all
-having instance is not null and chat is not null`
+select conversation_id, min(occurred_at), max(occurred_at)
+from events
+where source = 'evolution' and conversation_id like 'wa:%'
+group by conversation_id`
+
+// parseID splits "wa:<instance>:<token>:<n>".
+func parseID(id string) (instance, token string, n int, ok bool) {
+	rest, ok := strings.CutPrefix(id, "wa:")
+	if !ok {
+		return "", "", 0, false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return "", "", 0, false
+	}
+	n, err := strconv.Atoi(rest[i+1:])
+	if err != nil {
+		return "", "", 0, false
+	}
+	rest = rest[:i]
+	j := strings.LastIndexByte(rest, ':')
+	if j < 0 {
+		return "", "", 0, false
+	}
+	return rest[:j], rest[j+1:], n, true
+}
 
 // warm loads the conversations of the Evolution events stored in db.
 func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
@@ -150,18 +154,17 @@ func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		var instance, chat string
 		var c session
-		if err := rows.Scan(&instance, &chat, &c.id, &c.first, &c.last); err != nil {
+		if err := rows.Scan(&c.id, &c.first, &c.last); err != nil {
 			return n, fmt.Errorf("reading stored Evolution conversations: %w", err)
 		}
-		key := chatKey(instance, chat)
-		s.chats[key] = append(s.chats[key], session{id: c.id, first: c.first.UTC(), last: c.last.UTC()})
-		if i := strings.LastIndexByte(c.id, ':'); i >= 0 {
-			if ord, err := strconv.Atoi(c.id[i+1:]); err == nil && ord > s.count[key] {
-				s.count[key] = ord
-			}
+		instance, token, ord, ok := parseID(c.id)
+		if !ok {
+			continue
 		}
+		key := chatKey(instance, token)
+		s.chats[key] = append(s.chats[key], session{id: c.id, first: c.first.UTC(), last: c.last.UTC()})
+		s.count[key] = max(s.count[key], ord)
 		n++
 	}
 	if err := rows.Err(); err != nil {

@@ -167,7 +167,7 @@ func TestSessionsRememberTheLastFew(t *testing.T) {
 	for i := range 10 {
 		s.assign("loja-centro", anaChat, t0.Add(time.Duration(i)*3*time.Hour))
 	}
-	if n := len(s.chats[chatKey("loja-centro", anaChat)]); n != keepSessions {
+	if n := len(s.chats[chatKey("loja-centro", s.token("loja-centro", anaChat))]); n != keepSessions {
 		t.Fatalf("%d sessions kept, want %d", n, keepSessions)
 	}
 	// A late message within the gap of a remembered conversation joins it.

@@ -165,7 +165,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The real consumer, with the sources, into a warehouse.
 	dataDir := t.TempDir()
-	wh, err := warehouse.Open(ctx, dataDir, warehouse.Options{})
+	wh, err := warehouse.Open(ctx, dataDir, warehouse.Options{HashKey: hashKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,12 +256,22 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// contactKey is a contact_key as docs/models.md defines it, computed here
-// independently of the models.
-func contactKey(kind, value string) string {
+// keyed is the hash docs/models.md ("Identity") defines: the first 16
+// bytes, in hex, of HMAC-SHA256 under the key of the domain, a zero byte,
+// and each part as len(part) ":" part.
+func keyed(domain string, parts ...string) string {
 	m := hmac.New(sha256.New, hashKey)
-	m.Write([]byte("cxlake/contact_key/v1\x00" + strconv.Itoa(len(kind)) + ":" + kind + value))
-	return hex.EncodeToString(m.Sum(nil))
+	m.Write([]byte(domain + "\x00"))
+	for _, p := range parts {
+		m.Write([]byte(strconv.Itoa(len(p)) + ":" + p))
+	}
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// contactKey is the contact_key of a person whose representative
+// identifier is kind and value, computed here independently of the models.
+func contactKey(kind, value string) string {
+	return keyed("cxlake/contact_key/v1", kind, keyed("cxlake/identifier/v1", kind, value))
 }
 
 var (

@@ -53,7 +53,7 @@ func (c Config) Topics() []string {
 // Decoders returns the decoders of the sources that are on, for a consumer
 // (ingest.Consumer.WithSources). The Evolution decoder is warmed from db,
 // the warehouse, so that conversations continue across restarts; hashKey
-// is the warehouse's hash key (models.hash_key), which keys the chat hashes
+// is the warehouse's hash key (Warehouse.HashKey), which keys the chat hashes
 // in WhatsApp conversation ids.
 func Decoders(ctx context.Context, c Config, db *sql.DB, maxMessageBytes int, hashKey []byte, log *slog.Logger) ([]ingest.Source, error) {
 	if log == nil {
