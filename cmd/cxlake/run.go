@@ -38,6 +38,11 @@ func runRun(ctx context.Context, args []string) error {
 		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log,
 	}
 	web := newHTTPServer()
+	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
+	if err != nil {
+		return err
+	}
+	defer closeSources()
 	if err := web.start(cfg.HTTPAddr, log); err != nil {
 		return err
 	}

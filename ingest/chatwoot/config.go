@@ -44,8 +44,11 @@ const (
 	DefaultSignatureTolerance = 5 * time.Minute
 )
 
-// Enabled reports whether the source is configured (a secret or a token).
-func (c Config) Enabled() bool { return c.Secret != "" || c.Token != "" }
+// Enabled reports whether any key is set: the source is then on, and
+// Validate requires a secret or a token.
+func (c Config) Enabled() bool {
+	return c.Secret != "" || c.Token != "" || c.Topic != "" || c.SignatureTolerance != 0 || c.MaxBodyBytes != 0 || len(c.InboxChannels) > 0
+}
 
 // WithDefaults fills the zero fields.
 func (c Config) WithDefaults() Config {
@@ -68,7 +71,7 @@ var channels = []string{"app", "email", "instagram", "messenger", "sms", "telegr
 func (c Config) Validate() error {
 	c = c.WithDefaults()
 	switch {
-	case !c.Enabled():
+	case c.Secret == "" && c.Token == "":
 		return fmt.Errorf("sources.chatwoot needs secret (the webhook's secret in Chatwoot, which signs each request) or token (for Chatwoot versions that do not sign: add ?token=<token> to the webhook URL)")
 	case c.Secret != "" && len(c.Secret) < 16:
 		return fmt.Errorf("sources.chatwoot.secret is %d characters: use the webhook's secret from Chatwoot, or at least 16 random characters", len(c.Secret))

@@ -40,8 +40,11 @@ const DefaultConversationGap = 24 * time.Hour
 // DefaultPrefix is Evolution API's default topic prefix.
 const DefaultPrefix = "evolution"
 
-// Enabled reports whether any topic is configured.
-func (c Config) Enabled() bool { return len(c.Instances) > 0 || c.Global }
+// Enabled reports whether any key is set: the source is then on, and
+// Validate requires instances or global.
+func (c Config) Enabled() bool {
+	return len(c.Instances) > 0 || c.Global || c.Prefix != "" || len(c.Events) > 0 || c.ConversationGap != 0 || len(c.BotInstances) > 0
+}
 
 // WithDefaults fills the zero fields.
 func (c Config) WithDefaults() Config {
@@ -60,6 +63,9 @@ func (c Config) WithDefaults() Config {
 // Validate reports the first bad key (under sources.evolution) with the fix.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
+	if len(c.Instances) == 0 && !c.Global {
+		return fmt.Errorf("sources.evolution reads no topic: list the Evolution instances under sources.evolution.instances, or set global: true for Evolution's global topics (KAFKA_GLOBAL_ENABLED)")
+	}
 	if !validTopicPart(c.Prefix) {
 		return fmt.Errorf("sources.evolution.prefix is %q: use letters, digits, '.', '_' or '-', as in Evolution's KAFKA_TOPIC_PREFIX (default evolution)", c.Prefix)
 	}
