@@ -140,7 +140,7 @@ func addOutcome(b *warehouse.Batch, source string, m Message, o Outcome) {
 	}
 	if skip, ok := o.Err.(*SkipError); ok {
 		b.Skipped = append(b.Skipped, warehouse.Skip{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
-			Source: source, EventName: skip.EventName, ReasonCode: skip.Code, Reason: skip.Reason})
+			Source: source, EventName: eventName(skip.EventName), ReasonCode: skip.Code, Reason: skip.Reason})
 		return
 	}
 	if o.Err != nil {
@@ -153,4 +153,21 @@ func addOutcome(b *warehouse.Batch, source string, m Message, o Outcome) {
 	for _, ev := range o.Events {
 		b.Records = append(b.Records, warehouse.Record{Event: ev, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
 	}
+}
+
+// eventName keeps an event name for skipped_messages only when it looks
+// like one (an ASCII letter, then letters, digits, '.', '_', ':' or '-', at
+// most 64 bytes): a producer could put anything in its event field.
+func eventName(s string) string {
+	if s == "" || len(s) > 64 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-')) {
+			return ""
+		}
+	}
+	return s
 }

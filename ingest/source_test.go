@@ -94,6 +94,9 @@ func TestWithSourcesSubscribesToTheirTopics(t *testing.T) {
 	if got := c.cfg.Topics; len(got) != 2 || got[0] != "cx.events" || got[1] != "fake.topic" {
 		t.Fatalf("topics %v, want the configured one and the source's, once", got)
 	}
+	if eventName("messages.update") != "messages.update" || eventName("+55 11 98765-4321") != "" || eventName("ana@example.com") != "" {
+		t.Fatal("eventName keeps something that is not an event name, or drops one that is")
+	}
 	var skip *SkipError
 	if !errors.As(error(&SkipError{Reason: "r"}), &skip) || skip.Error() != "r" {
 		t.Fatal("SkipError is not an error with its reason")
