@@ -69,8 +69,9 @@ paired as (
         unnest(identifiers) as identifier,
         identifiers[1] as root,
         first_seen_at
+    -- (an empty list unnests to no rows; no filter here, since DuckDB would
+    -- push one below the grouping and build every event's list)
     from listed
-    where len(identifiers) > 0
 
 ),
 
