@@ -112,7 +112,12 @@ func jsonError(ev string, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return reject(event.CodeWrongType, ev, te.Field, "%s is a JSON %s, which Chatwoot does not send there", te.Field, te.Value)
+		value := te.Value
+		switch value { // encoding/json's own words for a JSON kind
+		case "object", "array", "string", "number", "bool":
+			value = "a JSON " + value
+		}
+		return reject(event.CodeWrongType, ev, te.Field, "%s is %s, which Chatwoot does not send there", te.Field, value)
 	case errors.As(err, &se):
 		return reject(event.CodeNotJSON, ev, "", "payload is not valid JSON (at byte %d)", se.Offset)
 	}

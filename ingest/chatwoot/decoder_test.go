@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,6 +264,9 @@ func TestMalformedPayloads(t *testing.T) {
 		var rej *event.RejectError
 		if !errors.As(o.Err, &rej) || rej.Reason == "" {
 			t.Errorf("%s: %+v, want a dead letter with a reason", name, o)
+		}
+		if name == "wrong type" && (rej.Field != "created_at" || !strings.Contains(rej.Reason, "created_at is an object")) {
+			t.Errorf("wrong type: field %q reason %q, want it to name created_at and say it is an object", rej.Field, rej.Reason)
 		}
 	}
 }

@@ -120,7 +120,7 @@ func (r *ref) UnmarshalJSON(b []byte) error {
 	default:
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return &json.UnmarshalTypeError{Value: "non-id", Type: typeOfRef}
+			return &json.UnmarshalTypeError{Value: kindOf(b), Type: typeOfRef}
 		}
 		*r = ref(n.String())
 	}
@@ -151,18 +151,18 @@ func (s *stamp) UnmarshalJSON(b []byte) error {
 		if f, err := strconv.ParseFloat(str, 64); err == nil {
 			return s.unix(f)
 		}
-		return &json.UnmarshalTypeError{Value: "string that is not a time", Type: typeOfStamp}
+		return &json.UnmarshalTypeError{Value: "a string that is not a time", Type: typeOfStamp}
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
-		return &json.UnmarshalTypeError{Value: "non-time", Type: typeOfStamp}
+		return &json.UnmarshalTypeError{Value: kindOf(b), Type: typeOfStamp}
 	}
 	return s.unix(f)
 }
 
 func (s *stamp) unix(f float64) error {
 	if f <= 0 || f > 1e11 {
-		return &json.UnmarshalTypeError{Value: "time out of range", Type: typeOfStamp}
+		return &json.UnmarshalTypeError{Value: "a time out of range", Type: typeOfStamp}
 	}
 	sec, frac := math.Modf(f)
 	s.Time = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1000).UTC()
@@ -181,7 +181,7 @@ func (m *messageType) UnmarshalJSON(b []byte) error {
 	}
 	var n int
 	if err := json.Unmarshal(b, &n); err != nil || n < 0 || n > 3 {
-		return &json.UnmarshalTypeError{Value: "non-message-type", Type: typeOfMessageType}
+		return &json.UnmarshalTypeError{Value: kindOf(b), Type: typeOfMessageType}
 	}
 	*m = messageType([]string{"incoming", "outgoing", "activity", "template"}[n])
 	return nil
@@ -192,3 +192,24 @@ var (
 	typeOfStamp       = reflect.TypeFor[stamp]()
 	typeOfMessageType = reflect.TypeFor[messageType]()
 )
+
+// kindOf describes a JSON value by its kind, for reasons.
+func kindOf(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
