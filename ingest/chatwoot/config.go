@@ -2,6 +2,7 @@ package chatwoot
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,18 +89,9 @@ func (c Config) Validate() error {
 		if _, err := strconv.ParseInt(inbox, 10, 64); err != nil {
 			return fmt.Errorf("sources.chatwoot.inbox_channels has key %q: use the inbox's numeric id", inbox)
 		}
-		if !contains(channels, ch) {
+		if !slices.Contains(channels, ch) {
 			return fmt.Errorf("sources.chatwoot.inbox_channels.%s is %q: use one of %s", inbox, ch, strings.Join(channels, ", "))
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
