@@ -128,10 +128,12 @@ func addSpan(b *warehouse.Batch, m Message) {
 		if s.Topic == m.Topic && s.Partition == m.Partition {
 			s.FirstOffset, s.LastOffset = min(s.FirstOffset, m.Offset), max(s.LastOffset, m.Offset)
 			s.Messages++
+			s.HighWaterMark = max(s.HighWaterMark, m.HighWaterMark)
 			return
 		}
 	}
-	b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset, Messages: 1})
+	b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset,
+		Messages: 1, HighWaterMark: m.HighWaterMark})
 }
 
 func addOutcome(b *warehouse.Batch, source string, m Message, o Outcome) {

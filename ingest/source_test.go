@@ -49,7 +49,7 @@ func TestAssemblerRoutesSourceTopics(t *testing.T) {
 		{Topic: "fake.topic", Offset: 6, Value: []byte("many")},
 		{Topic: "fake.topic", Offset: 7, Value: []byte("bad")},
 		{Topic: "fake.topic", Offset: 8, Value: []byte("skip")},
-		{Topic: "fake.topic", Offset: 9, Value: []byte("none")},
+		{Topic: "fake.topic", Offset: 9, Value: []byte("none"), HighWaterMark: 12},
 		{Topic: "cx.events", Offset: 2, Value: []byte("not json")},
 	}
 	b := a.Assemble(msgs)
@@ -79,8 +79,8 @@ func TestAssemblerRoutesSourceTopics(t *testing.T) {
 	spans := map[string]int{}
 	for _, s := range b.Spans {
 		spans[s.Topic] += s.Messages
-		if s.Topic == "fake.topic" && (s.FirstOffset != 5 || s.LastOffset != 9) {
-			t.Errorf("span %+v, want offsets 5 to 9", s)
+		if s.Topic == "fake.topic" && (s.FirstOffset != 5 || s.LastOffset != 9 || s.Lag() != 2) {
+			t.Errorf("span %+v, want offsets 5 to 9 and a lag of 2", s)
 		}
 	}
 	if spans["cx.events"] != 2 || spans["fake.topic"] != 5 {
