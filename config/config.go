@@ -20,6 +20,7 @@ import (
 
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/ingest/sources"
 	"github.com/cxlake/cxlake/models"
 )
 
@@ -40,6 +41,8 @@ type Config struct {
 	// Governance: retention policy, privacy API token, deadlines, schedules
 	// (config/governance.go).
 	Governance governance.Config
+	// Sources are the source formats besides cx.event/v1 (sources.go).
+	Sources sources.Config
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -100,6 +103,7 @@ func Load(path string) (Config, error) {
 	if err := c.applyEnv(os.Getenv); err != nil {
 		return c, err
 	}
+	c.applySourcesEnv(os.Getenv)
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -294,5 +298,5 @@ func (c Config) Validate() error {
 	if c.PublishEvery < time.Second {
 		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)
 	}
-	return nil
+	return c.validateSources()
 }

@@ -49,6 +49,12 @@ func runRun(ctx context.Context, args []string) error {
 	p.consumer.AfterBatch = gv.batch
 	web := newHTTPServer()
 	web.mux.Handle("/v1/privacy/", gv.gov.Handler())
+	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
+	if err != nil {
+		gv.close()
+		return err
+	}
+	defer closeSources()
 	if err := web.start(cfg.HTTPAddr, log); err != nil {
 		gv.close()
 		return err
@@ -78,7 +84,7 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	s := p.consumer.Stats
-	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters)\n",
-		s.Messages.Load(), s.Accepted.Load(), s.Duplicates.Load(), s.DeadLetters.Load())
+	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters, %d skipped)\n",
+		s.Messages.Load(), s.Accepted.Load(), s.Duplicates.Load(), s.DeadLetters.Load(), s.Skipped.Load())
 	return nil
 }
