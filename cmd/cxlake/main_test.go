@@ -212,7 +212,9 @@ func TestPrivacyCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ok:") {
 		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
-	out, err = capture(t, func() error { return runAudit(ctx, []string{"show", "--data", dir, "--kind", "privacy_request", "--limit", "0"}) })
+	out, err = capture(t, func() error {
+		return runAudit(ctx, []string{"show", "--data", dir, "--kind", "privacy_request", "--limit", "0"})
+	})
 	if err != nil || strings.Count(out, "privacy_request") != 2 || strings.Contains(out, email) {
 		t.Fatalf("audit show: %v\n%s", err, out)
 	}
