@@ -136,7 +136,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 
 		// 4. Delete their rows and update the models, in one transaction.
 		var removed map[string]int64
-		_, err = models.Remove(ctx, db, g.models, func(ctx context.Context, conn *sql.Conn) (models.Removal, error) {
+		mst, err := models.Remove(ctx, db, g.models, func(ctx context.Context, conn *sql.Conn) (models.Removal, error) {
 			var r models.Removal
 			removed, r, err = g.deleteRows(ctx, conn, hashes, p.ContactKeys, dls, rules, evs)
 			return r, err
@@ -145,6 +145,11 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 			return &StepError{Step: "deleting the person's rows", Err: err}
 		}
 		lap("delete_and_models")
+		for _, st := range mst.Steps {
+			if ms := st.Took.Milliseconds(); ms >= 10 {
+				steps["models:"+st.Name] += ms
+			}
+		}
 		for k, v := range removed {
 			rc.RowsRemoved[k] = v
 		}

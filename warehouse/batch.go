@@ -109,7 +109,7 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 	ps, dropped := w.applyGate(t, ps, now, &res)
 	res.Accepted = len(t.recs)
 	res.Duplicates = len(b.Records) - len(t.recs) - res.Suppressed - res.Expired
-	idents, err := w.seal(t, ps)
+	idents, keyOf, err := w.seal(t, ps)
 	if err != nil {
 		return res, err
 	}
@@ -133,12 +133,21 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
-	if len(t.recs) > 0 {
+	// Sealed a slice at a time, so that a batch's sealed contents (a second
+	// copy of its payloads) are never all in memory at once.
+	for lo := 0; lo < len(t.recs); lo += sealSlice {
+		hi := min(lo+sealSlice, len(t.recs))
+		if err := sealContents(t.recs[lo:hi], ps[lo:hi], keyOf); err != nil {
+			return res, err
+		}
 		err = conn.Raw(func(dc any) error {
-			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, t.recs, ps)
+			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, t.recs[lo:hi], ps[lo:hi])
 		})
 		if err != nil {
 			return res, fmt.Errorf("writing %d events of batch %d: %w", len(t.recs), res.BatchID, err)
+		}
+		for i := lo; i < hi; i++ {
+			ps[i].content = nil
 		}
 	}
 	if len(idents) > 0 {

@@ -60,10 +60,13 @@ func deadLetterAAD(d *DeadLetter, part string) []byte {
 	return fmt.Appendf(nil, "cxlake/dead_letter/v1\x00%s\x00%d\x00%d\x00%s", d.Topic, d.Partition, d.Offset, part)
 }
 
+// sealSlice is how many events are sealed and appended at a time.
+const sealSlice = 8192
+
 // seal makes sure the data keys exist (durably, before the batch commits),
-// seals the content of the records to store, and returns the identifiers
-// seen for the first time, sealed.
-func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, error) {
+// and returns the identifiers seen for the first time, sealed, and the keys
+// the records' content is to be sealed under (sealContents).
+func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, map[keys.ID]keys.Key, error) {
 	recs := t.recs
 	var ids []keys.ID
 	var idents []identifierRow
@@ -110,7 +113,7 @@ func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, error) {
 	}
 	got, err := w.keys.Ensure(ids)
 	if err != nil {
-		return nil, fmt.Errorf("making data keys: %w", err)
+		return nil, nil, fmt.Errorf("making data keys: %w", err)
 	}
 	keyOf := make(map[keys.ID]keys.Key, len(ids))
 	for i, id := range ids {
@@ -121,13 +124,13 @@ func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, error) {
 		r := &idents[i]
 		a, err := keys.AEAD(keyOf[r.id])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if r.sealed, err = keys.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return idents, sealContents(recs, ps, keyOf)
+	return idents, keyOf, nil
 }
 
 // claimIdentifier claims hash for t when no stored or in-flight batch has it.
@@ -162,24 +165,24 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 		go func(wi, lo, hi int) {
 			defer wg.Done()
 			var nonces keys.Nonces
-			type sd struct{ subject, day keys.ID }
-			aeads := map[sd]cipher.AEAD{}
+			// Only the last cipher is kept: one per subject and day would
+			// hold ~1 KiB of key schedule for most records of a batch at once.
+			var last struct{ subject, day keys.ID }
+			var a cipher.AEAD
 			buf := make([]byte, 0, 4096)
 			for i := lo; i < hi; i++ {
 				p, e := &ps[i], &recs[i].Event
 				if p.verdict != vStore || p.subject == "" {
 					continue
 				}
-				k := sd{p.subjectID, p.dayID}
-				a := aeads[k]
-				if a == nil {
+				if a == nil || last.subject != p.subjectID || last.day != p.dayID {
 					var err error
-					a, err = keys.AEAD(keys.Derive(keyOf[k.subject], keyOf[k.day]))
+					a, err = keys.AEAD(keys.Derive(keyOf[p.subjectID], keyOf[p.dayID]))
 					if err != nil {
 						errs[wi] = err
 						return
 					}
-					aeads[k] = a
+					last.subject, last.day = p.subjectID, p.dayID
 				}
 				buf = encodeContent(e, buf[:0])
 				sealed, err := keys.Seal(a, &nonces, make([]byte, 0, len(buf)+keys.Overhead), buf, contentAAD(e.EventID))
