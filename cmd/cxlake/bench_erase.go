@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance"
+	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -147,7 +148,7 @@ func benchErase(ctx context.Context, args []string) error {
 	}
 	r.WarehouseBytes = fileSize(filepath.Join(data, warehouse.DBFile))
 	r.LakeBytes = dirSize(filepath.Join(data, warehouse.LakeDir))
-	r.KeyStoreBytes = fileSize(filepath.Join(data, "data_keys.bin"))
+	r.KeyStoreBytes = dirSize(filepath.Join(data, keys.Dir))
 	r.Keys = wh.Keys().Len()
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(r)

@@ -3,9 +3,11 @@ package keys
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestEnsureIsDurableAndDestroyRemovesKeysFromTheFile(t *testing.T) {
@@ -42,12 +44,12 @@ func TestEnsureIsDurableAndDestroyRemovesKeysFromTheFile(t *testing.T) {
 	if _, ok := s.Get(a); ok {
 		t.Fatal("destroyed key still readable")
 	}
-	raw, _ := os.ReadFile(filepath.Join(dir, File))
+	raw := allFiles(t, dir)
 	if bytes.Contains(raw, ks[0][:]) || bytes.Contains(raw, a[:]) {
-		t.Fatal("destroyed key is still in the store file")
+		t.Fatal("destroyed key is still in a store file")
 	}
 	if !bytes.Contains(raw, ks[1][:]) {
-		t.Fatal("kept key missing from the store file")
+		t.Fatal("kept key missing from the store files")
 	}
 	// New keys after a rewrite append to the new file.
 	d, _ := s.Ensure([]ID{SubjectID("dd")})
@@ -67,7 +69,7 @@ func TestTornRecordIsDropped(t *testing.T) {
 	s, _ := OpenStore(dir)
 	s.Ensure([]ID{SubjectID("x")})
 	s.Close()
-	f, _ := os.OpenFile(filepath.Join(dir, File), os.O_WRONLY|os.O_APPEND, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, Dir, "journal.bin"), os.O_WRONLY|os.O_APPEND, 0)
 	f.Write(make([]byte, 40))
 	f.Close()
 	s, err := OpenStore(dir)
@@ -82,7 +84,8 @@ func TestTornRecordIsDropped(t *testing.T) {
 
 func TestNotAKeyStore(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, File), []byte("hello"), 0o600)
+	os.MkdirAll(filepath.Join(dir, Dir), 0o700)
+	os.WriteFile(filepath.Join(dir, Dir, "journal.bin"), []byte("hello"), 0o600)
 	var ce *CorruptError
 	if _, err := OpenStore(dir); !errors.As(err, &ce) {
 		t.Fatalf("OpenStore = %v, want CorruptError", err)
@@ -127,5 +130,88 @@ func BenchmarkSealEvent(b *testing.B) {
 		k[0] = byte(i)
 		a, _ := AEAD(Derive(k, k))
 		Seal(a, &n, nil, text, []byte("ev-123456/content"))
+	}
+}
+
+// allFiles concatenates every file under dir.
+func allFiles(t *testing.T, dir string) []byte {
+	t.Helper()
+	var out []byte
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			out = append(out, b...)
+		}
+		return nil
+	})
+	return out
+}
+
+// Destroying keys after the journal was merged rewrites only their shards,
+// and no destroyed key survives in any file; a reopen sees the same keys.
+func TestMergeAndShardedDestroy(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []ID
+	for i := 0; i < 100000; i++ { // 6 MiB: the journal is merged at least once
+		ids = append(ids, SubjectID(fmt.Sprint("subject-", i)))
+	}
+	ks, err := s.Ensure(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, Dir, "journal.bin")); fi.Size() > journalLimit {
+		t.Fatalf("journal of %d bytes was not merged", fi.Size())
+	}
+	more, _ := s.Ensure([]ID{SubjectID("late")}) // in the journal
+	stat := func() map[string]int64 {
+		m := map[string]int64{}
+		es, _ := os.ReadDir(filepath.Join(dir, Dir))
+		for _, e := range es {
+			fi, _ := e.Info()
+			m[e.Name()] = fi.ModTime().UnixNano()
+		}
+		return m
+	}
+	before := stat()
+	time.Sleep(10 * time.Millisecond)
+	gone := []ID{ids[7], ids[12345], SubjectID("late")}
+	n, err := s.Destroy(gone)
+	if err != nil || n != 3 {
+		t.Fatalf("Destroy = %d, %v", n, err)
+	}
+	after := stat()
+	changed := 0
+	for name, mt := range after {
+		if before[name] != mt {
+			changed++
+		}
+	}
+	if changed > 3 { // at most two shards and the journal
+		t.Errorf("%d files rewritten to destroy 3 keys", changed)
+	}
+	raw := allFiles(t, dir)
+	for _, k := range []Key{ks[7], ks[12345], more[0]} {
+		if bytes.Contains(raw, k[:]) {
+			t.Fatal("a destroyed key is still in a file")
+		}
+	}
+	s.Close()
+	s2, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if s2.Len() != 100000-2 {
+		t.Fatalf("Len after reopen = %d", s2.Len())
+	}
+	if k, ok := s2.Get(ids[8]); !ok || k != ks[8] {
+		t.Fatal("a kept key changed across reopen")
+	}
+	if _, ok := s2.Get(ids[7]); ok {
+		t.Fatal("a destroyed key came back")
 	}
 }

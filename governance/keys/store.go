@@ -4,11 +4,14 @@
 // free blocks, its WAL, old row groups — without rewriting the store.
 //
 // A key is named by an ID, a domain-separated hash (SubjectID, DayID,
-// DeadLetterID), never by a raw identifier. The store is one small file
-// under the data directory: new keys are appended and fsynced before the
-// data they seal is committed; destroying keys rewrites the file without
-// them (new file, fsync, rename), so destroyed keys physically leave the
-// directory. It is the only place keys live.
+// DeadLetterID), never by a raw identifier. The store is a folder under the
+// data directory (DATA/data_keys): new keys are appended to a journal and
+// fsynced before the data they seal is committed; the journal is merged
+// into 64 shard files (by the id's first byte) once it passes 4 MiB.
+// Destroying keys rewrites only the journal and the shards that held them
+// (new file, fsync, rename), so destroyed keys physically leave the
+// directory at a cost of a few shards, not of the whole store. It is the
+// only place keys live.
 package keys
 
 import (
@@ -27,14 +30,23 @@ import (
 	"sync"
 )
 
-// File is the key store's name inside a data directory.
-const File = "data_keys.bin"
+// Dir is the key store's folder inside a data directory: a journal of new
+// keys and shard files by the first byte of the key id.
+const Dir = "data_keys"
 
-// magic starts the file; records of recordSize bytes follow.
+// magic starts every file of the store; records of recordSize bytes follow.
 const (
 	magic      = "CXKEYS1\n"
 	recordSize = 2 * 32
 )
+
+// shards is how many files hold the keys: destroying keys rewrites only
+// the shards (and the journal) that held them.
+const shards = 64
+
+// journalLimit is the journal size past which Ensure merges it into the
+// shards.
+const journalLimit = 4 << 20
 
 // ID names a key. It is a hash: knowing an ID reveals nothing about whom
 // or what the key seals.
@@ -88,76 +100,110 @@ type entry struct {
 	key Key
 }
 
+func shardOf(id ID) int { return int(id[0]) % shards }
+
+func cmpEntry(a, b entry) int { return bytes.Compare(a.id[:], b.id[:]) }
+
 // Store holds the data keys of a data directory. It is safe for concurrent use.
 type Store struct {
-	path string
+	dir string
 
-	mu     sync.RWMutex
-	sorted []entry    // loaded at open or at the last rewrite, by id
-	recent map[ID]Key // appended since
-	f      *os.File   // append handle
+	mu      sync.RWMutex
+	shard   [shards][]entry // merged keys, sorted by id
+	journal map[ID]Key      // keys appended since the last merge
+	jf      *os.File        // the journal, open for appending
+	jsize   int64
+	closed  bool
 }
 
-// OpenStore opens (or creates) the key store in dataDir. A torn last record
-// (a crash while appending keys whose data was never committed) is dropped.
-func OpenStore(dataDir string) (*Store, error) {
-	path := filepath.Join(dataDir, File)
-	s := &Store{path: path, recent: map[ID]Key{}}
+func (s *Store) shardPath(i int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("shard-%02d.bin", i))
+}
+func (s *Store) journalPath() string { return filepath.Join(s.dir, "journal.bin") }
+
+// readRecords reads a store file; a torn last record (a crash while
+// appending keys whose data was never committed) is dropped.
+func readRecords(path string) ([]entry, int64, error) {
 	raw, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("creating data directory for the key store: %w", err)
-		}
-		if err := writeAtomic(path, nil); err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the key store: %w", err)
+	}
+	if !bytes.HasPrefix(raw, []byte(magic)) {
+		return nil, 0, &CorruptError{Path: path, Reason: "it does not start with " + magic[:7]}
+	}
+	body := raw[len(magic):]
+	body = body[:len(body)-len(body)%recordSize]
+	out := make([]entry, 0, len(body)/recordSize)
+	for off := 0; off < len(body); off += recordSize {
+		var e entry
+		copy(e.id[:], body[off:off+32])
+		copy(e.key[:], body[off+32:off+64])
+		out = append(out, e)
+	}
+	return out, int64(len(magic) + len(body)), nil
+}
+
+// OpenStore opens (or creates) the key store of dataDir.
+func OpenStore(dataDir string) (*Store, error) {
+	s := &Store{dir: filepath.Join(dataDir, Dir), journal: map[ID]Key{}}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the key store: %w", err)
+	}
+	for i := 0; i < shards; i++ {
+		es, _, err := readRecords(s.shardPath(i))
+		if err != nil {
 			return nil, err
 		}
-	case err != nil:
-		return nil, fmt.Errorf("reading the key store: %w", err)
-	default:
-		if !bytes.HasPrefix(raw, []byte(magic)) {
-			return nil, &CorruptError{Path: path, Reason: "it does not start with " + magic[:7]}
-		}
-		body := raw[len(magic):]
-		if torn := len(body) % recordSize; torn != 0 {
-			body = body[:len(body)-torn]
-			if err := os.Truncate(path, int64(len(magic)+len(body))); err != nil {
-				return nil, fmt.Errorf("dropping a torn key record: %w", err)
-			}
-		}
-		s.sorted = make([]entry, 0, len(body)/recordSize)
-		for off := 0; off < len(body); off += recordSize {
-			var e entry
-			copy(e.id[:], body[off:off+32])
-			copy(e.key[:], body[off+32:off+64])
-			s.sorted = append(s.sorted, e)
-		}
-		slices.SortFunc(s.sorted, func(a, b entry) int { return bytes.Compare(a.id[:], b.id[:]) })
-		s.sorted = slices.CompactFunc(s.sorted, func(a, b entry) bool { return a.id == b.id })
+		slices.SortFunc(es, cmpEntry)
+		s.shard[i] = slices.CompactFunc(es, func(a, b entry) bool { return a.id == b.id })
 	}
-	if s.f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+	js, size, err := readRecords(s.journalPath())
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range js {
+		if _, ok := s.inShard(e.id); !ok { // a merge that crashed before emptying the journal
+			s.journal[e.id] = e.key
+		}
+	}
+	if size == 0 {
+		if err := writeAtomic(s.journalPath(), nil); err != nil {
+			return nil, err
+		}
+		size = int64(len(magic))
+	} else if err := os.Truncate(s.journalPath(), size); err != nil {
+		return nil, fmt.Errorf("dropping a torn key record: %w", err)
+	}
+	if s.jf, err = os.OpenFile(s.journalPath(), os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
 		return nil, fmt.Errorf("opening the key store: %w", err)
 	}
+	s.jsize = size
 	return s, nil
 }
 
-// Close closes the store's file.
+// Close closes the store's journal.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
+	if s.closed {
 		return nil
 	}
-	err := s.f.Close()
-	s.f = nil
-	return err
+	s.closed = true
+	return s.jf.Close()
 }
 
 // Len is the number of keys held.
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.sorted) + len(s.recent)
+	n := len(s.journal)
+	for i := range s.shard {
+		n += len(s.shard[i])
+	}
+	return n
 }
 
 // Get returns the key named id; ok is false when there is none (never
@@ -169,28 +215,34 @@ func (s *Store) Get(id ID) (Key, bool) {
 }
 
 func (s *Store) get(id ID) (Key, bool) {
-	if k, ok := s.recent[id]; ok {
+	if k, ok := s.journal[id]; ok {
 		return k, true
 	}
-	i, ok := slices.BinarySearchFunc(s.sorted, id, func(e entry, t ID) int { return bytes.Compare(e.id[:], t[:]) })
+	return s.inShard(id)
+}
+
+func (s *Store) inShard(id ID) (Key, bool) {
+	sh := s.shard[shardOf(id)]
+	i, ok := slices.BinarySearchFunc(sh, id, func(e entry, t ID) int { return bytes.Compare(e.id[:], t[:]) })
 	if !ok {
 		return Key{}, false
 	}
-	return s.sorted[i].key, true
+	return sh[i].key, true
 }
 
 // Ensure makes a fresh random key for every id that has none, and makes
-// them durable (append and fsync) before it returns: call it before
-// committing data sealed under them. It returns the keys of all ids, in order.
+// them durable (one append and fsync of the journal) before it returns:
+// call it before committing data sealed under them. It returns the keys of
+// all ids, in order. Now and then it merges the journal into the shards.
 func (s *Store) Ensure(ids []ID) ([]Key, error) {
 	out := make([]Key, len(ids))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
+	if s.closed {
 		return nil, ErrClosed
 	}
 	var buf []byte
-	var made []entry
+	var made []ID
 	for i, id := range ids {
 		if k, ok := s.get(id); ok {
 			out[i] = k
@@ -200,108 +252,171 @@ func (s *Store) Ensure(ids []ID) ([]Key, error) {
 		if _, err := rand.Read(k[:]); err != nil {
 			return nil, fmt.Errorf("making a data key: %w", err)
 		}
-		s.recent[id] = k // also dedupes repeated ids within ids
+		s.journal[id] = k // also dedupes repeated ids within ids
 		out[i] = k
-		made = append(made, entry{id, k})
+		made = append(made, id)
 		buf = append(buf, id[:]...)
 		buf = append(buf, k[:]...)
 	}
 	if len(buf) == 0 {
 		return out, nil
 	}
-	if _, err := s.f.Write(buf); err != nil {
-		for _, e := range made {
-			delete(s.recent, e.id)
+	undo := func() {
+		for _, id := range made {
+			delete(s.journal, id)
 		}
+	}
+	if _, err := s.jf.Write(buf); err != nil {
+		undo()
 		return nil, fmt.Errorf("appending data keys: %w", err)
 	}
-	if err := s.f.Sync(); err != nil {
-		for _, e := range made {
-			delete(s.recent, e.id)
-		}
+	if err := s.jf.Sync(); err != nil {
+		undo()
 		return nil, fmt.Errorf("syncing data keys: %w", err)
+	}
+	s.jsize += int64(len(buf))
+	if s.jsize > journalLimit {
+		if err := s.merge(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-// Destroy removes the keys named by ids and rewrites the store file without
-// them (new file, fsync, rename, fsync of the directory), so that they are
-// in no file of the data directory when it returns. It returns how many of
-// ids had a key. The rewrite costs O(keys held), a few dozen bytes a key.
-func (s *Store) Destroy(ids []ID) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
-		return 0, ErrClosed
+// merge moves the journal's keys into the shards: the shards they fall in
+// are rewritten, then the journal is emptied.
+func (s *Store) merge() error {
+	touched := map[int]bool{}
+	for id, k := range s.journal {
+		i := shardOf(id)
+		s.shard[i] = append(s.shard[i], entry{id, k})
+		touched[i] = true
 	}
-	drop := make(map[ID]bool, len(ids))
-	for _, id := range ids {
-		if _, ok := s.get(id); ok {
-			drop[id] = true
+	for i := range touched {
+		slices.SortFunc(s.shard[i], cmpEntry)
+		if err := writeAtomic(s.shardPath(i), encodeEntries(s.shard[i])); err != nil {
+			return err
 		}
 	}
-	if len(drop) == 0 {
-		return 0, nil
+	if err := s.rewriteJournal(nil); err != nil {
+		return err
 	}
-	return len(drop), s.rewrite(func(id ID) bool { return !drop[id] })
+	s.journal = map[ID]Key{}
+	return nil
 }
 
-// DestroyWhere destroys every key for which match returns true, like Destroy.
-func (s *Store) DestroyWhere(match func(ID) bool) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
-		return 0, ErrClosed
-	}
-	n := 0
-	for _, e := range s.sorted {
-		if match(e.id) {
-			n++
-		}
-	}
-	for id := range s.recent {
-		if match(id) {
-			n++
-		}
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	return n, s.rewrite(func(id ID) bool { return !match(id) })
-}
-
-// rewrite keeps the keys for which keep is true, merged and sorted, in a
-// new file that replaces the old one.
-func (s *Store) rewrite(keep func(ID) bool) error {
-	all := make([]entry, 0, len(s.sorted)+len(s.recent))
-	for _, e := range s.sorted {
-		if keep(e.id) {
-			all = append(all, e)
-		}
-	}
-	for id, k := range s.recent {
-		if keep(id) {
-			all = append(all, entry{id, k})
-		}
-	}
-	slices.SortFunc(all, func(a, b entry) int { return bytes.Compare(a.id[:], b.id[:]) })
-	body := make([]byte, 0, len(all)*recordSize)
-	for _, e := range all {
+func encodeEntries(es []entry) []byte {
+	body := make([]byte, 0, len(es)*recordSize)
+	for _, e := range es {
 		body = append(body, e.id[:]...)
 		body = append(body, e.key[:]...)
 	}
-	if err := writeAtomic(s.path, body); err != nil {
+	return body
+}
+
+// rewriteJournal replaces the journal with keep and reopens it for appending.
+func (s *Store) rewriteJournal(keep map[ID]Key) error {
+	es := make([]entry, 0, len(keep))
+	for id, k := range keep {
+		es = append(es, entry{id, k})
+	}
+	if err := writeAtomic(s.journalPath(), encodeEntries(es)); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(s.journalPath(), os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("reopening the key store: %w", err)
+		return fmt.Errorf("reopening the key store journal: %w", err)
 	}
-	s.f.Close()
-	s.f = f
-	s.sorted = all
-	s.recent = map[ID]Key{}
+	s.jf.Close()
+	s.jf = f
+	s.jsize = int64(len(magic) + len(es)*recordSize)
 	return nil
+}
+
+// Destroy removes the keys named by ids and rewrites the files that held
+// them (the journal, and the shards of those ids) without them (new file,
+// fsync, rename, fsync of the folder), so that they are in no file of the
+// data directory when it returns. It returns how many of ids had a key.
+func (s *Store) Destroy(ids []ID) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	drop := make(map[ID]bool, len(ids))
+	touched := map[int]bool{}
+	n, inJournal := 0, false
+	for _, id := range ids {
+		if drop[id] {
+			continue
+		}
+		drop[id] = true
+		if _, ok := s.journal[id]; ok {
+			n++
+			inJournal = true
+		} else if _, ok := s.inShard(id); ok {
+			n++
+			touched[shardOf(id)] = true
+		}
+	}
+	return n, s.rewrite(inJournal, touched, func(id ID) bool { return drop[id] })
+}
+
+// rewrite drops the keys matching drop from the journal (when inJournal)
+// and from the touched shards, rewriting those files.
+func (s *Store) rewrite(inJournal bool, touched map[int]bool, drop func(ID) bool) error {
+	if inJournal {
+		keep := make(map[ID]Key, len(s.journal))
+		for id, k := range s.journal {
+			if !drop(id) {
+				keep[id] = k
+			}
+		}
+		if err := s.rewriteJournal(keep); err != nil {
+			return err
+		}
+		s.journal = keep
+	}
+	for i := range touched {
+		kept := make([]entry, 0, len(s.shard[i]))
+		for _, e := range s.shard[i] {
+			if !drop(e.id) {
+				kept = append(kept, e)
+			}
+		}
+		if err := writeAtomic(s.shardPath(i), encodeEntries(kept)); err != nil {
+			return err
+		}
+		s.shard[i] = kept
+	}
+	return nil
+}
+
+// DestroyWhere destroys every key for which match returns true, like Destroy.
+// It looks at every key; only the files holding matches are rewritten.
+func (s *Store) DestroyWhere(match func(ID) bool) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	n, inJournal := 0, false
+	for id := range s.journal {
+		if match(id) {
+			n++
+			inJournal = true
+		}
+	}
+	touched := map[int]bool{}
+	for i := range s.shard {
+		for _, e := range s.shard[i] {
+			if match(e.id) {
+				n++
+				touched[i] = true
+			}
+		}
+	}
+	return n, s.rewrite(inJournal, touched, match)
 }
 
 // writeAtomic replaces path with magic+body durably.
