@@ -57,6 +57,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 	h := pseudonym.NewHasher(g.wh.HashKey())
 	var rc Receipt
 	var reqRow request
+	var needles [][]byte // the person's values, for the byte search
 	recorded := false
 	steps := map[string]int64{}
 	last := time.Now()
@@ -94,7 +95,6 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 			return ErrUnknownSubject
 		}
 		lap("find")
-		var needles [][]byte
 		if req.VerifyBytes {
 			if needles, err = g.personNeedles(ctx, db, hashes, values); err != nil {
 				return err
@@ -184,7 +184,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 			return &StepError{Step: "checkpointing DuckDB", Err: err}
 		}
 		lap("checkpoint")
-		if rc.Verification, err = g.verifyErased(ctx, db, hashes, p.ContactKeys, values, ids, candidateFiles(lake, evs), needles); err != nil {
+		if rc.Verification, err = g.verifyErased(ctx, db, hashes, p.ContactKeys, values, ids, candidateFiles(lake, evs)); err != nil {
 			return &StepError{Step: "verifying", Err: err}
 		}
 		lap("verify")
@@ -197,6 +197,20 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 				Subject: reqRow.Subject, Detail: map[string]any{"request_id": reqRow.ID, "type": KindErasure, "status": StatusFailed}})
 		}
 		return rc, err
+	}
+	if len(needles) > 0 {
+		// The byte search reads the whole directory: after Exclusive, so
+		// ingest goes on meanwhile (it drops whatever names the person).
+		bs, err := ScanBytes(ctx, g.wh.Dir, needles)
+		if err != nil {
+			g.failRequest(ctx, g.wh.DB, reqRow.ID, err)
+			return rc, &StepError{Step: "searching the data directory", Err: err}
+		}
+		rc.Verification.Bytes = &bs
+		if len(bs.Hits) > 0 {
+			rc.Verification.Passed = false
+		}
+		lap("byte_scan")
 	}
 	rc.CompletedAt = g.now().UTC()
 	err = g.finishErasure(ctx, req, &rc)
@@ -531,7 +545,7 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 // events by their subject), every dead letter, the lake partitions their
 // events were in, and the key store.
 func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, hashes, contactKeys []string,
-	values map[string]string, ids []keys.ID, lakeFiles []string, needles [][]byte) (Verification, error) {
+	values map[string]string, ids []keys.ID, lakeFiles []string) (Verification, error) {
 	v := Verification{Remaining: map[string]int64{}}
 	c, err := g.countPerson(ctx, db, hashes, contactKeys)
 	if err != nil {
@@ -563,16 +577,6 @@ func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, hashes, conta
 	v.Passed = v.KeysRemaining == 0 && rules == int64(len(hashes))
 	for _, n := range v.Remaining {
 		if n != 0 {
-			v.Passed = false
-		}
-	}
-	if len(needles) > 0 {
-		bs, err := ScanBytes(ctx, g.wh.Dir, needles)
-		if err != nil {
-			return v, err
-		}
-		v.Bytes = &bs
-		if len(bs.Hits) > 0 {
 			v.Passed = false
 		}
 	}
