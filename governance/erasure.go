@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -434,23 +433,39 @@ func (m matcher) match(b []byte) bool {
 	if len(m.phones) == 0 {
 		return false
 	}
-	for _, run := range phoneRun.FindAll(b, -1) {
-		digits := make([]byte, 0, len(run))
-		for _, c := range run {
-			if c >= '0' && c <= '9' {
-				digits = append(digits, c)
-			}
-		}
+	// Runs of digits and phone punctuation, compared by their digits: the
+	// whole number, or its national part (8 digits or more) without the
+	// country code.
+	digits := make([]byte, 0, 32)
+	check := func() bool {
 		for _, p := range m.phones {
-			if bytes.Contains(digits, p) {
+			if len(digits) >= 8 && bytes.HasSuffix(p, digits) {
 				return true
 			}
 		}
+		return false
 	}
-	return false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == ' ' || c == '(' || c == ')' || c == '.' || c == '-' || c == '+':
+			if c == '+' && len(digits) > 0 { // a + starts a new number
+				if check() {
+					return true
+				}
+				digits = digits[:0]
+			}
+		default:
+			if check() {
+				return true
+			}
+			digits = digits[:0]
+		}
+	}
+	return check()
 }
 
-var phoneRun = regexp.MustCompile(`[0-9][0-9 ().\-]{6,}[0-9]`)
 
 // personCounts counts what names the person, per place.
 type personCounts struct {
@@ -471,32 +486,52 @@ func (c personCounts) total() int64 {
 
 func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contactKeys []string) (personCounts, error) {
 	c := personCounts{places: map[string]int64{}, models: map[string]int64{}}
-	n, err := EventsTable{Q: q, Whole: true}.Count(ctx, hashes, time.Time{})
+	present := map[string]bool{}
+	rows, err := q.QueryContext(ctx, `select table_name from duckdb_tables()
+		where not temporary and table_name in ('int_identifiers_resolved', 'conversations', 'contacts', 'consent_state')`)
 	if err != nil {
-		return c, err
+		return c, fmt.Errorf("listing tables: %w", err)
 	}
-	c.places["events"] = n
-	if err := q.QueryRowContext(ctx, `select count(*) from identifiers where identifier_hash in (select unnest(?::varchar[]))`, hashes).Scan(&n); err != nil {
-		return c, fmt.Errorf("counting identifiers: %w", err)
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("listing tables: %w", err)
+		}
+		present[t] = true
 	}
-	c.places["identifiers"] = n
-	for _, t := range []struct{ table, col string }{
-		{"int_identifiers_resolved", "contact_key"}, {"conversations", "contact_key"}, {"contacts", "contact_key"}, {"consent_state", "contact_key"},
-	} {
-		ok, err := tableExists(ctx, q, t.table)
-		if err != nil {
-			return c, err
+	rows.Close()
+	// One statement, one round trip: the events by subject, the identifiers,
+	// and the tables keyed by contact_key.
+	names := []string{"events", "identifiers"}
+	parts := []string{
+		`(select count(*) from events where ` + personOnly + `)`,
+		`(select count(*) from identifiers where identifier_hash in (select unnest(?::varchar[])))`,
+	}
+	args := []any{hashes, hashes}
+	if len(contactKeys) > 0 {
+		for _, t := range []string{"int_identifiers_resolved", "conversations", "contacts", "consent_state"} {
+			if present[t] {
+				names = append(names, t)
+				parts = append(parts, `(select count(*) from `+t+` where contact_key in (select unnest(?::varchar[])))`)
+				args = append(args, contactKeys)
+			}
 		}
-		if !ok || len(contactKeys) == 0 {
-			continue
-		}
-		if err := q.QueryRowContext(ctx, `select count(*) from `+t.table+` where `+t.col+` in (select unnest(?::varchar[]))`, contactKeys).Scan(&n); err != nil {
-			return c, fmt.Errorf("counting %s: %w", t.table, err)
-		}
-		if t.table == "consent_state" {
-			c.places[t.table] = n
-		} else {
-			c.models[t.table] = n
+	}
+	counts := make([]int64, len(parts))
+	dst := make([]any, len(parts))
+	for i := range counts {
+		dst[i] = &counts[i]
+	}
+	if err := q.QueryRowContext(ctx, `select `+strings.Join(parts, ", "), args...).Scan(dst...); err != nil {
+		return c, fmt.Errorf("counting the person's rows: %w", err)
+	}
+	for i, t := range names {
+		switch t {
+		case "events", "identifiers", "consent_state":
+			c.places[t] = counts[i]
+		default:
+			c.models[t] = counts[i]
 		}
 	}
 	return c, nil
