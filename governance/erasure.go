@@ -466,7 +466,6 @@ func (m matcher) match(b []byte) bool {
 	return check()
 }
 
-
 // personCounts counts what names the person, per place.
 type personCounts struct {
 	places map[string]int64 // events, identifiers, ...
