@@ -154,7 +154,26 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		byTable("gw_pg_views", "pg_catalog.pg_views", "", "schemaname", "viewname"),
 		byTable("gw_pg_indexes", "pg_catalog.pg_indexes", "", "schemaname", "tablename"),
 		byTable("gw_information_schema_tables", "information_schema.tables", "table_catalog", "table_schema", "table_name"),
-		byTable("gw_information_schema_columns", "information_schema.columns", "table_catalog", "table_schema", "table_name"),
+		`create or replace temp macro gw_pg_data_type(t) as case t
+			when 'BIGINT' then 'bigint' when 'INTEGER' then 'integer' when 'SMALLINT' then 'smallint' when 'TINYINT' then 'smallint'
+			when 'UTINYINT' then 'smallint' when 'USMALLINT' then 'integer' when 'UINTEGER' then 'bigint'
+			when 'DOUBLE' then 'double precision' when 'FLOAT' then 'real' when 'VARCHAR' then 'character varying'
+			when 'BOOLEAN' then 'boolean' when 'DATE' then 'date' when 'TIME' then 'time without time zone'
+			when 'TIMESTAMP' then 'timestamp without time zone' when 'TIMESTAMP WITH TIME ZONE' then 'timestamp with time zone'
+			when 'INTERVAL' then 'interval' when 'UUID' then 'uuid' when 'BLOB' then 'bytea' when 'JSON' then 'json'
+			else case when t like '%[]' then 'ARRAY' when t like 'DECIMAL%' or t in ('HUGEINT', 'UHUGEINT', 'UBIGINT') then 'numeric'
+			else 'text' end end`,
+		`create or replace temp macro gw_pg_udt(pgtype) as case pgtype
+			when 'bigint' then 'int8' when 'integer' then 'int4' when 'smallint' then 'int2' when 'double precision' then 'float8'
+			when 'real' then 'float4' when 'character varying' then 'varchar' when 'boolean' then 'bool'
+			when 'time without time zone' then 'time' when 'timestamp without time zone' then 'timestamp'
+			when 'timestamp with time zone' then 'timestamptz' else pgtype end`,
+		`create or replace temp macro gw_pg_udt_name(t) as case when t like '%[]'
+			then '_' || gw_pg_udt(gw_pg_data_type(t[:-3])) else gw_pg_udt(gw_pg_data_type(t)) end`,
+		`create or replace temp view gw_information_schema_columns as
+			select t.* replace (gw_pg_data_type(t.data_type) as data_type, gw_pg_udt_name(t.data_type) as udt_name)
+			from information_schema.columns t where exists (select 1 from temp.main.gw_visible v
+			where v.schema_name = t.table_schema and v.name = t.table_name and v.database_name = t.table_catalog)`,
 		byTable("gw_information_schema_views", "information_schema.views", "table_catalog", "table_schema", "table_name"),
 		byTable("gw_information_schema_table_constraints", "information_schema.table_constraints", "table_catalog", "table_schema", "table_name"),
 		byTable("gw_information_schema_key_column_usage", "information_schema.key_column_usage", "table_catalog", "table_schema", "table_name"),

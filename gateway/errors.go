@@ -46,11 +46,25 @@ const (
 type RefusedError struct {
 	Role   Role
 	Code   string // SQLSTATE
-	Reason string // what was refused and why, for the client and the audit
+	Reason string // what was refused and why, for the client
 	Hint   string // what to do instead; may be empty
+	// AuditReason is Reason for the audit when Reason quotes a name the
+	// client typed that is not a relation of the warehouse (it could be
+	// anything, a file path or personal data); empty means Reason.
+	AuditReason string
+	// Statement is the refused query with its constants masked, for the
+	// audit; empty when it could not be parsed.
+	Statement string
 }
 
 func (e *RefusedError) Error() string { return e.Reason }
+
+func (e *RefusedError) auditReason() string {
+	if e.AuditReason != "" {
+		return e.AuditReason
+	}
+	return e.Reason
+}
 
 // pgError is an error with a SQLSTATE, as sent to the client.
 type pgError struct {

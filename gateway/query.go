@@ -112,7 +112,7 @@ func (sess *session) fail(err error, start time.Time, ctl control, ai *auditInfo
 	var re *RefusedError
 	switch {
 	case errors.As(err, &re):
-		rec.Outcome, rec.Reason = OutcomeRefused, re.Reason
+		rec.Outcome, rec.Reason, rec.Statement = OutcomeRefused, re.auditReason(), re.Statement
 	case errors.As(err, new(errTooManyRows)):
 		rec.Outcome, rec.Reason = OutcomeTooLarge, pe.Message
 	case ctx != nil && context.Cause(ctx) == errStatementTimeout:
@@ -124,7 +124,7 @@ func (sess *session) fail(err error, start time.Time, ctl control, ai *auditInfo
 	}
 	if ai != nil && ai.plan != nil {
 		rec.Statement, rec.Relations, rec.Rows = ai.plan.masked, ai.plan.relations, ai.rows
-	} else if ctl.kind != ctlNone {
+	} else if ctl.kind != ctlNone && rec.Statement == "" {
 		rec.Statement = ctl.String()
 	}
 	if rec.Statement == "" {
@@ -389,7 +389,10 @@ func (sess *session) auditParseFailure(err error, start time.Time, _ *auditInfo)
 	rec := QueryRecord{At: start, Code: pe.Code, Duration: time.Since(start), Statement: statementKindsOf(err)}
 	var re *RefusedError
 	if errors.As(err, &re) {
-		rec.Outcome, rec.Reason = OutcomeRefused, re.Reason
+		rec.Outcome, rec.Reason = OutcomeRefused, re.auditReason()
+		if re.Statement != "" {
+			rec.Statement = re.Statement
+		}
 	} else {
 		rec.Outcome, rec.Reason = OutcomeError, errorClass(err)
 	}

@@ -96,14 +96,12 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		return nil, &pgError{Code: codeSyntax, Message: msg}
 	}
 	stmts, _ := root["statements"].([]any)
-	w := &walker{c: c, rels: map[string]bool{}}
+	w := &walker{c: c, rels: map[string]bool{}, unknown: map[string]bool{}}
 	for _, st := range stmts {
-		w.walk(st, nil)
-		if w.err != nil {
-			return nil, w.err
+		if w.walk(st, nil); w.err != nil {
+			break
 		}
 	}
-	p := &plan{relations: w.relationList()}
 	// The masked text comes from a fresh copy of the tree as parsed, so the
 	// audit shows what the client sent, not the gateway's rewrite.
 	orig, err := decodeAST(raw)
@@ -111,6 +109,16 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		return nil, err
 	}
 	maskConstants(orig)
+	maskNames(orig, w.unknown)
+	if w.err != nil {
+		if re, ok := w.err.(*RefusedError); ok {
+			if out, derr := c.deserialize(ctx, []string{encodeAST(orig)}); derr == nil {
+				re.Statement = out[0]
+			}
+		}
+		return nil, w.err
+	}
+	p := &plan{relations: w.relationList()}
 	docs := []string{encodeAST(orig)}
 	if len(stmts) > 1 || w.changed {
 		for _, st := range stmts {
@@ -224,7 +232,8 @@ type walker struct {
 	rels    map[string]bool
 	changed bool
 	err     error
-	exists  map[string]bool // relations of schema main, loaded for AllowAll roles
+	exists  map[string]bool // relations of schema main, loaded on demand
+	unknown map[string]bool // refused table names that are no relation of the warehouse
 }
 
 func (w *walker) refuse(code, reason, hint string) {
@@ -361,7 +370,7 @@ func (w *walker) baseTable(m map[string]any, sc *scope) {
 		return // a CTE
 	}
 	if cat != "" && cat != w.c.srv.dbName {
-		w.refuseRelation(qualified(cat, sch, name))
+		w.refuseRelation(qualified(cat, sch, name), name)
 		return
 	}
 	if sch == "" || sch == "pg_catalog" || sch == "information_schema" {
@@ -383,16 +392,16 @@ func (w *walker) baseTable(m map[string]any, sc *scope) {
 			return
 		}
 		if sch != "" {
-			w.refuseRelation(qualified("", sch, name))
+			w.refuseRelation(qualified("", sch, name), name)
 			return
 		}
 	}
 	if sch != "" && sch != "main" {
-		w.refuseRelation(qualified("", sch, name))
+		w.refuseRelation(qualified("", sch, name), name)
 		return
 	}
 	if !w.c.srv.policy.allows(w.c.role, name) {
-		w.refuseRelation(name)
+		w.refuseRelation(name, name)
 		return
 	}
 	if w.c.srv.policy.allowsAll(w.c.role) {
@@ -402,6 +411,8 @@ func (w *walker) baseTable(m map[string]any, sc *scope) {
 		if !w.exists[name] {
 			w.refuse(codeUndefinedTable, fmt.Sprintf("relation %q does not exist", name),
 				`list relations with \dt or: select table_name from information_schema.tables`)
+			w.err.(*RefusedError).AuditReason = "a name that is no relation of the warehouse"
+			w.unknown[name] = true
 			return
 		}
 	}
@@ -418,13 +429,34 @@ func qualified(cat, sch, name string) string {
 	return strings.Join(parts, ".")
 }
 
-func (w *walker) refuseRelation(name string) {
+// refuseRelation refuses a table reference. ref is the reference as
+// written (lower case); name its last part.
+func (w *walker) refuseRelation(ref, name string) {
+	if w.err != nil {
+		return
+	}
 	p := w.c.srv.policy
 	hint := `list what you can read with \dt or: select table_name from information_schema.tables`
 	if rels := p.Relations(w.c.role); len(rels) > 0 && !p.allowsAll(w.c.role) {
 		hint = fmt.Sprintf("role %s can read: %s", w.c.role, strings.Join(rels, ", "))
 	}
-	w.refuse(codeInsufficientPriv, fmt.Sprintf("relation %q is not available to role %s", name, w.c.role), hint)
+	w.refuse(codeInsufficientPriv, fmt.Sprintf("relation %q is not available to role %s", ref, w.c.role), hint)
+	if !w.known(ref, name) {
+		w.err.(*RefusedError).AuditReason = fmt.Sprintf("a name that is no relation of the warehouse is not available to role %s", w.c.role)
+		w.unknown[name] = true
+	}
+}
+
+// known reports whether a refused reference names a real relation, so the
+// audit may keep its name.
+func (w *walker) known(ref, name string) bool {
+	if compatRelations[ref] != "" || catalogRelations[ref] {
+		return true
+	}
+	if w.exists == nil {
+		w.exists = w.c.srv.mainRelations(w.c.conn)
+	}
+	return w.exists[name] && (ref == name || ref == "main."+name || ref == w.c.srv.dbName+".main."+name)
 }
 
 func (w *walker) tableFunction(m map[string]any, sc *scope) {
@@ -647,6 +679,27 @@ func call(fn, alias string, args ...any) map[string]any {
 		"function_name": fn, "schema": "", "catalog": "", "children": args, "filter": nil,
 		"order_bys": map[string]any{"type": "ORDER_MODIFIER", "orders": []any{}},
 		"distinct":  false, "is_operator": false, "export_state": false}
+}
+
+// maskNames replaces table references to the given names (refused names
+// that are no relation of the warehouse, which could hold anything) by "?".
+func maskNames(v any, names map[string]bool) {
+	if len(names) == 0 {
+		return
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			maskNames(e, names)
+		}
+	case map[string]any:
+		if str(x, "type") == "BASE_TABLE" && names[strings.ToLower(str(x, "table_name"))] {
+			x["table_name"], x["schema_name"], x["catalog_name"] = "?", "", ""
+		}
+		for _, e := range x {
+			maskNames(e, names)
+		}
+	}
 }
 
 // maskConstants replaces every non-null constant in the tree with a
