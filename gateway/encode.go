@@ -222,7 +222,7 @@ func appendIntervalText(buf []byte, iv duckdb.Interval) []byte {
 	plural := func(n int64, one, many string) {
 		sep()
 		buf = strconv.AppendInt(buf, n, 10)
-		if n == 1 || n == -1 {
+		if n == 1 {
 			buf = append(buf, one...)
 		} else {
 			buf = append(buf, many...)

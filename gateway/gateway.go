@@ -24,6 +24,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,10 +92,13 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.secret = make([]byte, 32)
+	s.secret = make([]byte, 36)
 	if _, err := rand.Read(s.secret); err != nil {
 		return nil, err
 	}
+	// Session ids start at a random point, so that those of two gateways
+	// over the same warehouse (one after a restart) rarely meet in the audit.
+	s.nextPID = binary.BigEndian.Uint32(s.secret[32:]) >> 2
 	for _, u := range cfg.Users {
 		var v verifier
 		var err error

@@ -115,7 +115,7 @@ func lex(sql string) []token {
 			}
 			// dollar quote: $tag$ ... $tag$
 			j = i + 1
-			for j < n && isIdentChar(sql[j]) {
+			for j < n && (isIdentStart(sql[j]) || sql[j] >= '0' && sql[j] <= '9') {
 				j++
 			}
 			if j < n && sql[j] == '$' {

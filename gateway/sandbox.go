@@ -478,8 +478,10 @@ func (w *walker) tableFunction(m map[string]any, sc *scope) {
 	switch {
 	case tableFunctions[name]:
 		// PostgreSQL names the column of a scalar-valued set function after
-		// its table alias: generate_series(1, 3) AS i has a column i.
-		if alias := str(m, "alias"); alias != "" && name != "json_each" && name != "json_tree" {
+		// its table alias: generate_series(1, 3) AS i has a column i
+		// (Grafana's search_path query relies on it). DuckDB's own range
+		// keeps DuckDB's naming (r.range).
+		if alias := str(m, "alias"); alias != "" && (name == "generate_series" || name == "unnest") {
 			if cols, _ := m["column_name_alias"].([]any); len(cols) == 0 {
 				m["column_name_alias"] = []any{alias}
 				w.changed = true
