@@ -50,6 +50,7 @@ type file struct {
 		MaxMessageBytes int      `yaml:"max_message_bytes"`
 		CommitRetry     string   `yaml:"commit_retry"`
 		SessionTimeout  string   `yaml:"session_timeout"`
+		Writers         int      `yaml:"writers"`
 	} `yaml:"ingest"`
 	Models struct {
 		RefreshEvery string            `yaml:"refresh_every"`
@@ -124,6 +125,9 @@ func (c *Config) apply(raw []byte) error {
 	set(&c.Ingest.GroupID, f.Ingest.GroupID)
 	if f.Ingest.BatchSize != 0 {
 		c.Ingest.BatchSize = f.Ingest.BatchSize
+	}
+	if f.Ingest.Writers != 0 {
+		c.Ingest.Writers = f.Ingest.Writers
 	}
 	if f.Ingest.MaxMessageBytes != 0 {
 		c.Ingest.MaxMessageBytes = f.Ingest.MaxMessageBytes

@@ -22,6 +22,9 @@ type Config struct {
 	// SessionTimeout is how long the group waits for a silent member before
 	// giving its partitions to others.
 	SessionTimeout time.Duration `json:"session_timeout"`
+	// Writers is how many batches are written to DuckDB at once. They
+	// append in parallel and commit in order; each holds a batch in memory.
+	Writers int `json:"writers"`
 }
 
 // Defaults returns the configuration used when a key is not set.
@@ -35,6 +38,7 @@ func Defaults() Config {
 		MaxMessageBytes: 256 << 10,
 		CommitRetry:     30 * time.Second,
 		SessionTimeout:  10 * time.Second,
+		Writers:         2,
 	}
 }
 
@@ -53,6 +57,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest.batch_wait is %s: use 1ms to 1m (default 500ms)", c.BatchWait)
 	case c.SessionTimeout < time.Second || c.SessionTimeout > 5*time.Minute:
 		return fmt.Errorf("ingest.session_timeout is %s: use 1s to 5m (default 10s)", c.SessionTimeout)
+	case c.Writers < 1 || c.Writers > 16:
+		return fmt.Errorf("ingest.writers is %d: use 1 to 16 (default 2)", c.Writers)
 	case c.MaxMessageBytes < 1024:
 		return fmt.Errorf("ingest.max_message_bytes is %d: use at least 1024 (default 262144)", c.MaxMessageBytes)
 	}

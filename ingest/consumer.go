@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -65,33 +66,56 @@ func (c *Consumer) reader() *kafka.Reader {
 	})
 }
 
-// Run consumes until ctx is cancelled, then writes and commits the batch in
-// hand and returns nil. It returns an error only when a batch cannot be made
-// durable; its offsets are then not committed, so nothing is lost.
+// Run consumes until ctx is cancelled, then writes and commits the batches
+// in hand and returns nil. It returns an error only when a batch cannot be
+// made durable; its offsets are then not committed, so nothing is lost.
 //
-// Fetching and decoding the next batch overlaps with writing the current
-// one: one goroutine writes and commits, in order, while Run fetches.
+// Three stages overlap: Run fetches and decodes the next batch while up to
+// Config.Writers batches are written to DuckDB at once, and one committer
+// commits offsets strictly in fetch order, each only after its batch and
+// every batch before it is durable.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := c.reader()
 	defer r.Close()
-	c.log.Info("consuming", "brokers", c.cfg.Brokers, "topics", c.cfg.Topics, "group", c.cfg.GroupID)
+	c.log.Info("consuming", "brokers", c.cfg.Brokers, "topics", c.cfg.Topics, "group", c.cfg.GroupID, "writers", c.cfg.Writers)
 
-	// The writer finishes the batch in hand even when shutdown has begun.
+	// Writers finish the batches in hand even when shutdown has begun.
 	wctx := context.WithoutCancel(ctx)
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
-	batches := make(chan assembled, 1)
-	writerErr := make(chan error, 1)
+
+	writers := max(c.cfg.Writers, 1)
+	work := make(chan *inflight)           // to the writers
+	order := make(chan *inflight, writers) // to the committer, in fetch order
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				f.res, f.err = c.write(wctx, f.a)
+				close(f.done)
+			}
+		}()
+	}
+	committerErr := make(chan error, 1)
 	go func() {
 		var err error
-		for a := range batches {
-			if err == nil {
-				if err = c.flush(wctx, r, a); err != nil {
-					stopFetch() // stop fetching; uncommitted offsets will be redelivered
-				}
+		for f := range order {
+			<-f.done
+			if err != nil {
+				continue // a batch before failed: commit nothing after it
+			}
+			if f.err != nil {
+				err = f.err
+				stopFetch() // uncommitted offsets will be redelivered
+				continue
+			}
+			if err = c.acknowledge(wctx, r, f); err != nil {
+				stopFetch()
 			}
 		}
-		writerErr <- err
+		committerErr <- err
 	}()
 
 	var ferr error
@@ -100,14 +124,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 		var last map[string]map[int]kafka.Message
 		msgs, last, ferr = c.fetch(fetchCtx, r)
 		if len(msgs) > 0 {
-			batches <- assembled{batch: c.asm.Assemble(msgs), messages: len(msgs), last: last}
+			f := &inflight{a: assembled{batch: c.asm.Assemble(msgs), messages: len(msgs), last: last}, done: make(chan struct{})}
+			order <- f // blocks while `writers` batches are in flight
+			work <- f
 		}
 		if ferr != nil {
 			break
 		}
 	}
-	close(batches)
-	if err := <-writerErr; err != nil {
+	close(work)
+	close(order)
+	wg.Wait()
+	if err := <-committerErr; err != nil {
 		return err
 	}
 	if ferr != nil && ctx.Err() == nil {
@@ -115,6 +143,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	c.log.Info("consumer stopped", "messages", c.Stats.Messages.Load(), "accepted", c.Stats.Accepted.Load())
 	return nil
+}
+
+// inflight is a batch between fetch and offset commit.
+type inflight struct {
+	a    assembled
+	res  warehouse.Result
+	err  error
+	done chan struct{} // closed when the write has finished, well or not
 }
 
 // assembled is a decoded batch on its way to the writer.
@@ -155,14 +191,25 @@ func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]Message, map[s
 	return msgs, last, nil
 }
 
-func (c *Consumer) flush(ctx context.Context, r *kafka.Reader, a assembled) error {
-	b := a.batch
-	b.StartedAt = time.Now()
-	res, err := c.wh.Write(ctx, b)
+// write makes one batch durable.
+func (c *Consumer) write(ctx context.Context, a assembled) (warehouse.Result, error) {
+	a.batch.StartedAt = time.Now()
+	res, err := c.wh.Write(ctx, a.batch)
 	if err != nil {
-		return fmt.Errorf("writing batch of %d messages: %w", a.messages, err)
+		return res, fmt.Errorf("writing batch of %d messages: %w", a.messages, err)
 	}
-	written := time.Now()
+	if _, err := c.wh.CheckpointIfLarge(ctx); err != nil {
+		// The batch is durable in the WAL; a failed checkpoint is retried
+		// after the next batch.
+		c.log.Warn("checkpoint failed; will retry", "err", err)
+	}
+	return res, nil
+}
+
+// acknowledge runs after a batch, and every batch fetched before it, is
+// durable: it counts it, calls AfterBatch and commits its offsets.
+func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight) error {
+	b, res := f.a.batch, f.res
 	c.Stats.add(b, res)
 	if c.AfterBatch != nil {
 		c.AfterBatch(res)
@@ -173,13 +220,14 @@ func (c *Consumer) flush(ctx context.Context, r *kafka.Reader, a assembled) erro
 		}
 	}
 	var commits []kafka.Message
-	for _, parts := range a.last {
+	for _, parts := range f.a.last {
 		for _, m := range parts {
 			commits = append(commits, m)
 		}
 	}
+	written := time.Now()
 	c.commit(ctx, r, commits)
-	c.log.Debug("batch committed", "batch", res.BatchID, "messages", a.messages, "accepted", res.Accepted,
+	c.log.Debug("batch committed", "batch", res.BatchID, "messages", f.a.messages, "accepted", res.Accepted,
 		"duplicates", res.Duplicates, "dead_letters", res.DeadLetters,
 		"write", written.Sub(b.StartedAt), "commit", time.Since(written))
 	return nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // schedules name IANA zones; do not depend on the host's zoneinfo
+
+	"github.com/cxlake/cxlake/pseudonym"
 )
 
 // minKeyBytes is the shortest HashKey accepted.
@@ -33,7 +35,7 @@ func (c Config) withDefaults() Config {
 // Validate reports the first problem with c, naming the key and the fix.
 func (c Config) Validate() error {
 	if len(c.HashKey) < minKeyBytes {
-		return &ConfigError{Key: "models.hash_key", Problem: fmt.Sprintf("is %d bytes; give at least %d random bytes (LoadOrCreateKey makes one)", len(c.HashKey), minKeyBytes)}
+		return &ConfigError{Key: "models.hash_key", Problem: fmt.Sprintf("is %d bytes; give at least %d random bytes (pseudonym.LoadOrCreateKey makes one)", len(c.HashKey), minKeyBytes)}
 	}
 	if c.FCRWindow < 0 {
 		return &ConfigError{Key: "models.fcr_window", Problem: "is negative; give a duration such as 168h"}
@@ -138,10 +140,10 @@ func (c Config) scheduleWindows() []window {
 
 // fingerprint identifies the settings the models' contents depend on, so
 // that Refresh rebuilds fully when they change. The hash key enters only
-// through an HMAC of a constant (keyCheck), never as itself.
+// through an HMAC of a constant (pseudonym.Hasher.KeyCheck), never as itself.
 func (c Config) fingerprint() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v%d|key=%s|fcr=%d|", modelsVersion, keyCheck(c.HashKey), c.FCRWindow.Microseconds())
+	fmt.Fprintf(&b, "v%d|key=%s|fcr=%d|", modelsVersion, pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
 	chans := make([]string, 0, len(c.SLA))
 	for ch := range c.SLA {
 		chans = append(chans, ch)

@@ -36,20 +36,26 @@ func goldenConfig() Config {
 }
 
 // keyOf computes a contact_key as docs/models.md specifies it, independently
-// of the code under test: hex HMAC-SHA256 under the key of
-// "cxlake/contact_key/v1", a zero byte, len(kind), ":", kind, value.
+// of the code under test: the first 16 bytes, in hex, of HMAC-SHA256 under
+// the key of "cxlake/contact_key/v1", a zero byte, then the representative
+// identifier's kind and identifier hash, each as len(part) ":" part.
 func keyOf(kind, value string) string {
-	return hmacHex("cxlake/contact_key/v1", kind, value)
+	return hmacHex("cxlake/contact_key/v1", kind, identifierHashOf(kind, value))
 }
 
+// identifierHashOf is an identifier_hash, computed the same way over the
+// identifier's kind and normalized value.
 func identifierHashOf(kind, value string) string {
 	return hmacHex("cxlake/identifier/v1", kind, value)
 }
 
-func hmacHex(domain, kind, value string) string {
+func hmacHex(domain string, parts ...string) string {
 	m := hmac.New(sha256.New, testKey)
-	m.Write([]byte(domain + "\x00" + strconv.Itoa(len(kind)) + ":" + kind + value))
-	return hex.EncodeToString(m.Sum(nil))
+	m.Write([]byte(domain + "\x00"))
+	for _, p := range parts {
+		m.Write([]byte(strconv.Itoa(len(p)) + ":" + p))
+	}
+	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // ts marks an expected timestamp.

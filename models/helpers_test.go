@@ -17,7 +17,7 @@ func testConfig() Config { return Config{HashKey: testKey} }
 
 func openWarehouse(tb testing.TB) *warehouse.Warehouse {
 	tb.Helper()
-	w, err := warehouse.Open(context.Background(), tb.TempDir(), warehouse.Options{})
+	w, err := warehouse.Open(context.Background(), tb.TempDir(), warehouse.Options{HashKey: testKey})
 	if err != nil {
 		tb.Fatal(err)
 	}

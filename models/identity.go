@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/cxlake/cxlake/pseudonym"
 )
 
 // goStep builds a model in Go.
@@ -24,9 +26,8 @@ var goSteps = []struct {
 	name: "int_identifiers_resolved",
 	deps: []string{"int_identifiers_extracted"},
 	tests: []columnTest{
-		{kind: "unique", columns: []string{"identifier_kind", "identifier_value"}},
 		{kind: "unique", columns: []string{"identifier_hash"}},
-		{kind: "not_null", columns: []string{"contact_key", "identifier_kind", "identifier_value", "identifier_hash", "first_seen_at"}},
+		{kind: "not_null", columns: []string{"contact_key", "identifier_kind", "identifier_hash", "first_seen_at"}},
 	},
 	build: resolveIdentities,
 }}
@@ -34,7 +35,6 @@ var goSteps = []struct {
 const resolvedDDL = `create or replace table int_identifiers_resolved (
     contact_key      varchar not null,
     identifier_kind  varchar not null,
-    identifier_value varchar not null,
     identifier_hash  varchar not null,
     first_seen_at    timestamptz not null
 )`
@@ -61,7 +61,7 @@ func resolveIdentities(ctx context.Context, b *build) error {
 
 func resolveAll(ctx context.Context, b *build) error {
 	u := newUnionFind(1 << 16)
-	if err := b.readPairs(ctx, "select identifier_kind, identifier_value, root_kind, root_value, epoch_us(first_seen_at) from int_identifiers_extracted", u); err != nil {
+	if err := b.readPairs(ctx, "select identifier_kind, identifier_hash, root_kind, root_hash, epoch_us(first_seen_at) from int_identifiers_extracted", u); err != nil {
 		return err
 	}
 	if err := b.exec(ctx, resolvedDDL); err != nil {
@@ -71,7 +71,7 @@ func resolveAll(ctx context.Context, b *build) error {
 	b.stats.Contacts = int64(countKeys(rows))
 	return b.appendRows(ctx, "", "int_identifiers_resolved", len(rows), func(i int) []driver.Value {
 		r := &rows[i]
-		return []driver.Value{r.key, r.id.kind, r.id.value, r.hash, time.UnixMicro(r.firstSeen).UTC()}
+		return []driver.Value{r.key, r.id.kind, r.id.value, time.UnixMicro(r.firstSeen).UTC()}
 	})
 }
 
@@ -87,11 +87,11 @@ func resolveNew(ctx context.Context, b *build) error {
 	}
 	olds := map[int32]old{}
 	byKey := map[string]int32{}
-	rs, err := b.conn.QueryContext(ctx, `select r.contact_key, r.identifier_kind, r.identifier_value, epoch_us(r.first_seen_at)
+	rs, err := b.conn.QueryContext(ctx, `select r.contact_key, r.identifier_kind, r.identifier_hash, epoch_us(r.first_seen_at)
 		from int_identifiers_resolved r
 		where r.contact_key in (
 		    select k.contact_key from int_identifiers_resolved k
-		    join _new_identifiers n on n.identifier_kind = k.identifier_kind and n.identifier_value = k.identifier_value)`)
+		    join _new_identifiers n on n.identifier_hash = k.identifier_hash)`)
 	if err != nil {
 		return fmt.Errorf("reading the people of new identifiers: %w", err)
 	}
@@ -115,7 +115,7 @@ func resolveNew(ctx context.Context, b *build) error {
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("reading the people of new identifiers: %w", err)
 	}
-	if err := b.readPairs(ctx, "select identifier_kind, identifier_value, root_kind, root_value, epoch_us(first_seen_at) from _new_identifiers", u); err != nil {
+	if err := b.readPairs(ctx, "select identifier_kind, identifier_hash, root_kind, root_hash, epoch_us(first_seen_at) from _new_identifiers", u); err != nil {
 		return err
 	}
 
@@ -182,7 +182,7 @@ func resolveNew(ctx context.Context, b *build) error {
 	}
 	return b.appendRows(ctx, "", "int_identifiers_resolved", len(rows), func(i int) []driver.Value {
 		r := &rows[i]
-		return []driver.Value{r.key, r.id.kind, r.id.value, r.hash, time.UnixMicro(r.firstSeen).UTC()}
+		return []driver.Value{r.key, r.id.kind, r.id.value, time.UnixMicro(r.firstSeen).UTC()}
 	})
 }
 
@@ -216,45 +216,39 @@ type resolvedRow struct {
 	node      int32
 	id        identifier
 	key       string
-	hash      string
 	firstSeen int64
 }
 
-// resolvedRows computes every node's contact_key and identifier_hash, in
-// parallel: HMACs are most of the step's CPU time.
+// resolvedRows computes every node's contact_key: the keyed hash of its
+// person's representative identifier, one HMAC per person, in parallel.
 func resolvedRows(u *unionFind, key []byte) []resolvedRow {
 	reps := u.representatives()
-	repKey := make(map[int32]string, len(reps))
-	rows := make([]resolvedRow, len(u.nodes))
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	// Keys of representatives first (one per person), then identifier hashes.
 	roots := make([]int32, 0, len(reps))
 	for r := range reps {
 		roots = append(roots, r)
 	}
 	keys := make([]string, len(roots))
-	parallel(&wg, workers, len(roots), func(h *hasher, i int) {
+	parallel(len(roots), func(h *pseudonym.Hasher, i int) {
 		rep := u.nodes[reps[roots[i]]]
-		keys[i] = h.sum(domainContact, rep.kind, rep.value)
+		keys[i] = h.ContactKey(rep.kind, rep.value)
 	}, key)
+	repKey := make(map[int32]string, len(reps))
 	for i, r := range roots {
 		repKey[r] = keys[i]
 	}
-	parallel(&wg, workers, len(rows), func(h *hasher, i int) {
-		n := int32(i)
-		id := u.nodes[i]
-		rows[i] = resolvedRow{node: n, id: id, hash: h.sum(domainIdentifier, id.kind, id.value), firstSeen: u.firstSeen[i]}
-	}, key)
+	rows := make([]resolvedRow, len(u.nodes))
 	for i := range rows {
-		rows[i].key = repKey[u.find(int32(i))]
+		n := int32(i)
+		rows[i] = resolvedRow{node: n, id: u.nodes[i], key: repKey[u.find(n)], firstSeen: u.firstSeen[i]}
 	}
 	return rows
 }
 
-// parallel runs f over [0, n) on workers goroutines, each with its hasher.
-func parallel(wg *sync.WaitGroup, workers, n int, f func(h *hasher, i int), key []byte) {
+// parallel runs f over [0, n) on GOMAXPROCS goroutines, each with its hasher.
+func parallel(n int, f func(h *pseudonym.Hasher, i int), key []byte) {
+	workers := runtime.GOMAXPROCS(0)
 	chunk := (n + workers - 1) / workers
+	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, n)
 		if lo >= hi {
@@ -263,7 +257,7 @@ func parallel(wg *sync.WaitGroup, workers, n int, f func(h *hasher, i int), key 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := &hasher{key: key}
+			h := pseudonym.NewHasher(key)
 			for i := lo; i < hi; i++ {
 				f(h, i)
 			}

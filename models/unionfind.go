@@ -1,7 +1,8 @@
 package models
 
 // identifier is one way to name a person: kind is "phone", "email" or
-// "id:<channel>", value is normalized as at ingest.
+// "id:<channel>", value is the identifier's keyed hash (the models never see
+// raw identifiers).
 type identifier struct {
 	kind, value string
 }

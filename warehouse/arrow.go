@@ -38,6 +38,7 @@ var arrowEvents = func() *arrow.Schema {
 		s, b, s, s, // consent
 		s, s, s, // link
 		s, s, s, i32, i64, i64, ts, // extra raw kafka_topic kafka_partition kafka_offset batch_id ingested_at
+		s, s, s, s, s, s, // identifier hashes
 	}
 	fields := make([]arrow.Field, len(types))
 	for i, t := range types {
@@ -46,12 +47,12 @@ var arrowEvents = func() *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }()
 
-func (arrowSink) writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record) error {
+func (arrowSink) writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, hs []identifierHashes) error {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, arrowEvents)
 	defer bld.Release()
 	vals := make([]driver.Value, 0, eventColumns)
 	for i := range recs {
-		vals = row(&recs[i], batchID, ingestedAt, vals)
+		vals = row(&recs[i], &hs[i], batchID, ingestedAt, vals)
 		for c, v := range vals {
 			appendArrow(bld.Field(c), v)
 		}

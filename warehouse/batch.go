@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/pseudonym"
 )
 
 // Record is an accepted event with the Kafka coordinates it was read at.
@@ -61,17 +62,28 @@ type Result struct {
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
-// event_id is already stored (or repeated in b) and dead letters whose
-// coordinates are already stored are skipped, so a redelivered batch changes
-// nothing but the count of duplicates. Concurrent calls are serialized.
-func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
-	w.writeMu.Lock()
-	defer w.writeMu.Unlock()
-	res := Result{BatchID: w.nextBatchID}
+// event_id is already stored (or repeated in b, or in a batch being written
+// right now) and dead letters whose coordinates are already stored are
+// skipped, so a redelivered batch changes nothing but the count of
+// duplicates.
+//
+// Concurrent calls overlap: each appends on its own connection, and they
+// commit one at a time in the order they called Write, which is the order of
+// their batch ids. A batch id therefore never becomes visible before a
+// smaller one, so readers that remember "everything up to batch N" (the
+// model refresh, lake publication) never skip a batch.
+func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error) {
+	w.gate.RLock()
+	defer w.gate.RUnlock()
+	t := w.reserve(b)
+	defer func() { w.finish(t, err == nil) }()
+	res = Result{BatchID: t.batchID, Accepted: len(t.recs), Duplicates: len(b.Records) - len(t.recs)}
 	now := time.Now().UTC()
-	recs, hashes := w.seen.fresh(b.Records)
-	res.Accepted = len(recs)
-	res.Duplicates = len(b.Records) - len(recs)
+
+	ids := make([]identifierHashes, len(t.recs))
+	h := w.hashers.Get().(*pseudonym.Hasher)
+	hashIdentifiers(h, t.recs, ids)
+	w.hashers.Put(h)
 
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -87,28 +99,31 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
-	if len(recs) > 0 {
+	if len(t.recs) > 0 {
 		err = conn.Raw(func(dc any) error {
-			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, recs)
+			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, t.recs, ids)
 		})
 		if err != nil {
-			return res, fmt.Errorf("writing %d events of batch %d: %w", len(recs), res.BatchID, err)
+			return res, fmt.Errorf("writing %d events of batch %d: %w", len(t.recs), res.BatchID, err)
 		}
 	}
-	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, b.DeadLetters)
+	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, t.dead)
 	if err != nil {
 		return res, err
 	}
 	res.DeadLetters = len(dead)
-	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, recs, dead); err != nil {
+	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, t.recs, dead); err != nil {
 		return res, err
+	}
+	select { // commit after the batch before this one has finished
+	case <-t.prev:
+	case <-ctx.Done():
+		return res, fmt.Errorf("waiting to commit batch %d: %w", res.BatchID, ctx.Err())
 	}
 	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
 		return res, fmt.Errorf("committing batch %d: %w", res.BatchID, err)
 	}
 	committed = true
-	w.seen.add(hashes)
-	w.nextBatchID++
 	return res, nil
 }
 
@@ -174,7 +189,7 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 // sink appends a batch of new records to the events table. It runs inside
 // the batch transaction; the records were already deduplicated.
 type sink interface {
-	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record) error
+	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, hs []identifierHashes) error
 }
 
 var sinks = map[string]func() sink{}

@@ -19,7 +19,8 @@ const lakeColumns = `event_id, type, occurred_at, source, conversation_id,
 	message_direction, message_text, message_private, message_intent,
 	handoff_reason, handoff_to_team, handoff_summary, handoff_fields, handoff_next_action, handoff_owner, handoff_sla_s,
 	survey_kind, survey_score, survey_comment, consent_purpose, consent_granted, consent_basis, consent_source,
-	link_phone, link_email, link_ids, extra, kafka_topic, kafka_partition, kafka_offset, batch_id, ingested_at`
+	link_phone, link_email, link_ids, extra, kafka_topic, kafka_partition, kafka_offset, batch_id, ingested_at,
+	contact_phone_hash, contact_email_hash, contact_ids_hash, link_phone_hash, link_email_hash, link_ids_hash`
 
 func (w *Warehouse) initLake(ctx context.Context) error {
 	_, err := w.DB.ExecContext(ctx, `create table if not exists lake_publications (

@@ -7,7 +7,7 @@ import (
 )
 
 // eventColumns is the number of columns of the events table; row must match it.
-const eventColumns = 41
+const eventColumns = 47
 
 func str(s string) driver.Value {
 	if s == "" {
@@ -33,7 +33,7 @@ func idsJSON(ids map[string]string) driver.Value {
 }
 
 // row flattens a record into the events table's column order (schema.sql).
-func row(r *Record, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
+func row(r *Record, h *identifierHashes, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
 	e := &r.Event
 	dst = append(dst[:0],
 		e.EventID, e.Type, e.OccurredAt, str(e.Source), str(e.Channel), str(e.ConversationID),
@@ -69,6 +69,7 @@ func row(r *Record, batchID int64, ingestedAt time.Time, dst []driver.Value) []d
 	} else {
 		dst = append(dst, nil, nil, nil)
 	}
-	dst = append(dst, rawJSON(e.Extra), string(e.Raw), r.Topic, int32(r.Partition), r.Offset, batchID, ingestedAt)
+	dst = append(dst, rawJSON(e.Extra), string(e.Raw), r.Topic, int32(r.Partition), r.Offset, batchID, ingestedAt,
+		str(h.contactPhone), str(h.contactEmail), rawJSON(h.contactIDs), str(h.linkPhone), str(h.linkEmail), rawJSON(h.linkIDs))
 	return dst
 }

@@ -47,7 +47,21 @@ create table if not exists events (
     kafka_partition     integer not null,
     kafka_offset        bigint not null,
     batch_id            bigint not null,
-    ingested_at         timestamptz not null
+    ingested_at         timestamptz not null,
+    -- Keyed hashes (pseudonym package) of the identifiers above: what the
+    -- models join people by, so no derived table needs a raw identifier.
+    contact_phone_hash  varchar,
+    contact_email_hash  varchar,
+    contact_ids_hash    json,                   -- {"instagram": "<hash>", ...}
+    link_phone_hash     varchar,
+    link_email_hash     varchar,
+    link_ids_hash       json
+);
+
+-- Facts about the data directory itself, e.g. which hash key its hashes use.
+create table if not exists warehouse_meta (
+    name    varchar primary key,
+    value   varchar not null
 );
 
 -- One row per rejected message. (topic, partition, offset) makes redelivery idempotent.

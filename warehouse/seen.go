@@ -12,7 +12,7 @@ import (
 // primary-key check costs more than the whole reference load (measured in
 // docs/ingest.md), so uniqueness is enforced here, before the append, and
 // checked by the data tests. A collision between two distinct ids would need
-// about 2^64 events. Only the writer goroutine touches it, under writeMu.
+// about 2^64 events. It is guarded by Warehouse.mu.
 type seenIDs map[xxh3.Uint128]struct{}
 
 func loadSeen(ctx context.Context, w *Warehouse) (seenIDs, error) {
@@ -39,30 +39,27 @@ func loadSeen(ctx context.Context, w *Warehouse) (seenIDs, error) {
 	return seen, nil
 }
 
-// fresh returns the records whose event_id is neither stored nor repeated
-// earlier in recs, in order, with their hashes for add.
-func (s seenIDs) fresh(recs []Record) ([]Record, []xxh3.Uint128) {
+// claim returns the records whose event_id is neither stored, nor claimed
+// by a batch being written, nor repeated earlier in recs, in order, and
+// claims them: they count as stored until release. It returns their hashes.
+func (s seenIDs) claim(recs []Record) ([]Record, []xxh3.Uint128) {
 	out := make([]Record, 0, len(recs))
 	hashes := make([]xxh3.Uint128, 0, len(recs))
-	inBatch := make(map[xxh3.Uint128]struct{}, len(recs))
 	for _, r := range recs {
 		h := xxh3.HashString128(r.Event.EventID)
 		if _, ok := s[h]; ok {
 			continue
 		}
-		if _, ok := inBatch[h]; ok {
-			continue
-		}
-		inBatch[h] = struct{}{}
+		s[h] = struct{}{}
 		out = append(out, r)
 		hashes = append(hashes, h)
 	}
 	return out, hashes
 }
 
-// add records hashes as stored; call it only after the commit succeeded.
-func (s seenIDs) add(hashes []xxh3.Uint128) {
+// release forgets claims whose batch did not commit.
+func (s seenIDs) release(hashes []xxh3.Uint128) {
 	for _, h := range hashes {
-		s[h] = struct{}{}
+		delete(s, h)
 	}
 }

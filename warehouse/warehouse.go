@@ -33,12 +33,22 @@ type Warehouse struct {
 	DB   *sql.DB
 	conn *duckdb.Connector
 
-	// writeMu serializes batch writes and anything that must not interleave
-	// with one (erasure, retention).
-	writeMu     sync.Mutex
+	// gate: batch writes hold it shared, so several run at once;
+	// Exclusive holds it alone (erasure, retention, checkpoints).
+	gate sync.RWMutex
+	// mu guards the write bookkeeping below (writes.go).
+	mu          sync.Mutex
 	seen        seenIDs
+	pending     pendingWrites
 	nextBatchID int64
-	sink        string
+	lastTurn    chan struct{} // closed when the last reserved batch has finished
+
+	sink    string
+	hashKey []byte
+	hashers sync.Pool // of *pseudonym.Hasher
+	walFile string
+	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
+	checkpointBytes int64
 }
 
 // Options tune Open.
@@ -53,6 +63,9 @@ type Options struct {
 	// CheckpointThreshold is the WAL size that triggers a checkpoint, e.g.
 	// "256MB"; "" means DefaultCheckpointThreshold.
 	CheckpointThreshold string
+	// HashKey is the key of the identifier hashes (at least 16 bytes); nil
+	// means the data directory's own (pseudonym.LoadOrCreateKey).
+	HashKey []byte
 }
 
 // DefaultCheckpointThreshold lets the WAL grow past a few row groups
@@ -95,7 +108,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, fmt.Errorf("setting DuckDB %s %q: %w", set[0], set[1], err)
 		}
 	}
-	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink}
+	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink, hashKey: opts.HashKey,
+		walFile: path + ".wal", pending: newPendingWrites()}
+	w.lastTurn = make(chan struct{})
+	close(w.lastTurn)
+	if w.checkpointBytes, err = parseBytes(threshold); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("checkpoint threshold %q: %w", threshold, err)
+	}
 	if w.sink == "" {
 		w.sink = defaultSink
 	}
@@ -109,6 +129,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, fmt.Errorf("applying warehouse schema: %w", err)
 		}
 		if err := w.initLake(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := w.initKey(ctx); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -177,4 +201,16 @@ func lockedOr(dir string, err error) error {
 func IsLocked(err error) bool {
 	var le *LockedError
 	return errors.As(err, &le)
+}
+
+// Exclusive runs fn while no batch write is in flight and none can start:
+// erasure and retention use it so that they never race with ingest. fn gets
+// the warehouse's database; it should do its own transactions.
+func (w *Warehouse) Exclusive(ctx context.Context, fn func(ctx context.Context, db *sql.DB) error) error {
+	w.gate.Lock()
+	defer w.gate.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(ctx, w.DB)
 }

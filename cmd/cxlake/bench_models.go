@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/cxlake/cxlake/models"
@@ -30,7 +31,8 @@ func benchModels(ctx context.Context, args []string) error {
 	n := fs.Int("events", 5_000_000, "messages in the warehouse before the rebuild")
 	extra := fs.Int("add", 10_000, "messages added before the incremental refresh")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	keep := fs.String("dir", "", "work in this folder and keep it (default: a temporary folder, removed)")
+	keep := fs.String("dir", "", "work in this folder and keep it (default: a temporary folder, removed); a kept warehouse is reused")
+	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the full rebuild to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,27 +53,40 @@ func benchModels(ctx context.Context, args []string) error {
 		return err
 	}
 	defer wh.Close()
-	cfg, err := modelConfig(wh.Dir, models.Config{})
+	cfg, err := modelConfig(wh, models.Config{})
 	if err != nil {
 		return err
 	}
 	b := newWarehouseBuilder(wh, *n+*extra, log)
-	if log != nil {
-		fmt.Fprintf(log, "building a warehouse of %d messages…\n", *n)
-	}
-	if err := b.add(ctx, *n); err != nil {
+	if err := b.fill(ctx, *n); err != nil {
 		return err
 	}
 	if _, err := wh.DB.ExecContext(ctx, "checkpoint"); err != nil {
 		return fmt.Errorf("checkpointing before the rebuild: %w", err)
 	}
 	resetPeakRSS()
+	stopProfile, err := startProfile(*cpuprof)
+	if err != nil {
+		return err
+	}
 	full, err := models.Rebuild(ctx, wh.DB, cfg)
+	stopProfile()
 	if err != nil {
 		return fmt.Errorf("full rebuild: %w", err)
 	}
+	var lastBatch int64
+	if err := wh.DB.QueryRowContext(ctx, "select max(batch_id) from ingest_batches").Scan(&lastBatch); err != nil {
+		return fmt.Errorf("reading the last batch: %w", err)
+	}
 	if err := b.add(ctx, *extra); err != nil {
 		return err
+	}
+	if *keep != "" { // leave --dir as it was built, for the next run
+		defer func() {
+			for _, t := range []string{"events", "ingest_batches", "dead_letters"} {
+				_, _ = wh.DB.ExecContext(ctx, fmt.Sprintf("delete from %s where batch_id > %d", t, lastBatch))
+			}
+		}()
 	}
 	inc, err := models.Refresh(ctx, wh.DB, cfg)
 	if err != nil {
@@ -123,4 +138,20 @@ func benchDir(keep string) (string, func(), error) {
 		return "", nil, err
 	}
 	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+// startProfile starts a CPU profile into path ("" for none) and returns its stop.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

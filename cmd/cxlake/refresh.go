@@ -11,22 +11,16 @@ import (
 	"github.com/cxlake/cxlake/warehouse"
 )
 
-// modelConfig completes the models settings with the data directory's hash
-// key when the configuration does not set one.
-func modelConfig(dir string, m models.Config) (models.Config, error) {
-	if len(m.HashKey) == 0 {
-		key, err := models.LoadOrCreateKey(dir)
-		if err != nil {
-			return m, fmt.Errorf("loading the contact key: %w", err)
-		}
-		m.HashKey = key
-	}
+// modelConfig completes the models settings with the warehouse's hash key:
+// contact keys must be made with the key ingest hashed identifiers with.
+func modelConfig(wh *warehouse.Warehouse, m models.Config) (models.Config, error) {
+	m.HashKey = wh.HashKey()
 	return m, nil
 }
 
 // modelRefresher returns the refresh step run while and after batches land.
 func modelRefresher(wh *warehouse.Warehouse, m models.Config) (func(context.Context) error, error) {
-	cfg, err := modelConfig(wh.Dir, m)
+	cfg, err := modelConfig(wh, m)
 	if err != nil {
 		return nil, err
 	}
@@ -65,12 +59,12 @@ func runRefresh(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{})
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{HashKey: mc.HashKey})
 	if err != nil {
 		return err
 	}
 	defer wh.Close()
-	cfg, err := modelConfig(wh.Dir, mc)
+	cfg, err := modelConfig(wh, mc)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func runRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{})
+	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey})
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,7 @@ with events as (
 identities as (
 
     select
-        identifier_kind,
-        identifier_value,
+        identifier_hash,
         contact_key
     from {{ ref "int_identifiers_resolved" }}
 
@@ -52,7 +51,7 @@ aggregated as (
     select
         conversation_id,
         arg_min(channel, (occurred_at, event_id)) filter (where channel is not null) as channel,
-        arg_min({'kind': contact_kind, 'value': contact_value}, (occurred_at, event_id)) as first_contact,
+        arg_min(contact_hash, (occurred_at, event_id)) as first_contact_hash,
         arg_min(handoff_to_team, (occurred_at, event_id))
             filter (where event_type = 'handoff' and handoff_to_team is not null) as handoff_team,
         arg_min(actor_team, (occurred_at, event_id))
@@ -147,8 +146,7 @@ final as (
         resolved.agent_message_count
     from resolved
     left join identities
-        on identities.identifier_kind = resolved.first_contact.kind
-        and identities.identifier_value = resolved.first_contact.value
+        on identities.identifier_hash = resolved.first_contact_hash
 
 )
 

@@ -14,8 +14,7 @@ with events as (
 identities as (
 
     select
-        identifier_kind,
-        identifier_value,
+        identifier_hash,
         contact_key
     from {{ ref "int_identifiers_resolved" }}
 
@@ -28,8 +27,7 @@ final as (
         events.*
     from events
     left join identities
-        on identities.identifier_kind = events.contact_kind
-        and identities.identifier_value = events.contact_value
+        on identities.identifier_hash = events.contact_hash
 
 )
 

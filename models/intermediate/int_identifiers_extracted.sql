@@ -21,12 +21,12 @@ with events as (
 identifier_sets as (
 
     select
-        contact_phone,
-        contact_email,
-        contact_ids,
-        link_phone,
-        link_email,
-        link_ids,
+        contact_phone_hash,
+        contact_email_hash,
+        contact_ids_hash,
+        link_phone_hash,
+        link_email_hash,
+        link_ids_hash,
         min(occurred_at) as first_seen_at
     from events
     group by all
@@ -39,24 +39,24 @@ listed as (
         first_seen_at,
         list_filter(
             [
-                {'kind': 'phone', 'value': contact_phone},
-                {'kind': 'email', 'value': contact_email},
+                {'kind': 'phone', 'value': contact_phone_hash},
+                {'kind': 'email', 'value': contact_email_hash},
             ],
             x -> x.value is not null
         )
         || coalesce(list_transform(
-            map_entries(cast(contact_ids as map(varchar, varchar))),
+            map_entries(cast(contact_ids_hash as map(varchar, varchar))),
             e -> {'kind': 'id:' || e.key, 'value': e.value}
         ), [])
         || list_filter(
             [
-                {'kind': 'phone', 'value': link_phone},
-                {'kind': 'email', 'value': link_email},
+                {'kind': 'phone', 'value': link_phone_hash},
+                {'kind': 'email', 'value': link_email_hash},
             ],
             x -> x.value is not null
         )
         || coalesce(list_transform(
-            map_entries(cast(link_ids as map(varchar, varchar))),
+            map_entries(cast(link_ids_hash as map(varchar, varchar))),
             e -> {'kind': 'id:' || e.key, 'value': e.value}
         ), []) as identifiers
     from identifier_sets
@@ -69,8 +69,9 @@ paired as (
         unnest(identifiers) as identifier,
         identifiers[1] as root,
         first_seen_at
+    -- (an empty list unnests to no rows; no filter here, since DuckDB would
+    -- push one below the grouping and build every event's list)
     from listed
-    where len(identifiers) > 0
 
 ),
 
@@ -78,9 +79,9 @@ final as (
 
     select
         identifier.kind as identifier_kind,
-        identifier.value as identifier_value,
+        identifier.value as identifier_hash,
         root.kind as root_kind,
-        root.value as root_value,
+        root.value as root_hash,
         min(first_seen_at) as first_seen_at
     from paired
     where identifier.value <> ''

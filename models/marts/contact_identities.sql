@@ -1,11 +1,12 @@
 -- config: materialized=view
--- test: unique identifier_kind identifier_value
--- test: not_null contact_key identifier_kind identifier_value identifier_hash first_seen_at
+-- test: unique identifier_hash
+-- test: not_null contact_key identifier_kind identifier_hash first_seen_at
 -- test: relationships contact_key contacts.contact_key
 --
--- One row per identifier: the person (contact_key) it belongs to, the raw
--- value (PII) and its keyed hash. For compliance; analysts see contact_key
--- only.
+-- One row per identifier: the person (contact_key) it belongs to, its keyed
+-- hash and the raw value (PII) as ingest stored it. For compliance; analysts
+-- see contact_key only. A view: the raw value is looked up in the events
+-- when queried, so no derived table ever holds a raw identifier.
 
 with identities as (
 
@@ -13,15 +14,27 @@ with identities as (
 
 ),
 
+raw_values as (
+
+    select
+        identifier_hash,
+        any_value(identifier_value) as identifier_value
+    from {{ ref "stg_cx__identifiers" }}
+    group by identifier_hash
+
+),
+
 final as (
 
     select
-        contact_key,
-        identifier_kind,
-        identifier_value,
-        identifier_hash,
-        first_seen_at
+        identities.contact_key,
+        identities.identifier_kind,
+        raw_values.identifier_value,
+        identities.identifier_hash,
+        identities.first_seen_at
     from identities
+    left join raw_values
+        on raw_values.identifier_hash = identities.identifier_hash
 
 )
 

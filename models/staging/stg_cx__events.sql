@@ -1,11 +1,12 @@
 -- config: materialized=view
 -- test: unique event_id
--- test: not_null event_id event_type occurred_at contact_kind contact_value batch_id
+-- test: not_null event_id event_type occurred_at contact_kind contact_hash batch_id
 --
 -- One row per accepted event of the raw events table: renamed, typed and
--- normalised, nothing joined or aggregated. contact_kind/contact_value name
--- the event's primary identifier (phone, else email, else its first
--- per-channel id), the one it is attributed to a person by.
+-- normalised, nothing joined or aggregated. Identifiers appear only as their
+-- keyed hashes: contact_kind/contact_hash name the event's primary
+-- identifier (phone, else email, else its first per-channel id), the one it
+-- is attributed to a person by.
 
 with source as (
 
@@ -21,6 +22,8 @@ unwrapped as (
         * replace (
             case when json_type(contact_ids) = 'VARCHAR' then json(contact_ids ->> '$') else contact_ids end as contact_ids,
             case when json_type(link_ids) = 'VARCHAR' then json(link_ids ->> '$') else link_ids end as link_ids,
+            case when json_type(contact_ids_hash) = 'VARCHAR' then json(contact_ids_hash ->> '$') else contact_ids_hash end as contact_ids_hash,
+            case when json_type(link_ids_hash) = 'VARCHAR' then json(link_ids_hash ->> '$') else link_ids_hash end as link_ids_hash,
             case when json_type(handoff_fields) = 'VARCHAR' then json(handoff_fields ->> '$') else handoff_fields end as handoff_fields
         )
     from source
@@ -38,23 +41,23 @@ renamed as (
         conversation_id,
         batch_id,
 
-        -- identifiers (PII)
-        contact_phone,
-        contact_email,
-        contact_ids,
-        link_phone,
-        link_email,
-        link_ids,
+        -- identifiers, as keyed hashes (never the raw values)
+        contact_phone_hash,
+        contact_email_hash,
+        contact_ids_hash,
+        link_phone_hash,
+        link_email_hash,
+        link_ids_hash,
         case
-            when contact_phone is not null then 'phone'
-            when contact_email is not null then 'email'
-            else 'id:' || map_entries(cast(contact_ids as map(varchar, varchar)))[1].key
+            when contact_phone_hash is not null then 'phone'
+            when contact_email_hash is not null then 'email'
+            else 'id:' || map_entries(cast(contact_ids_hash as map(varchar, varchar)))[1].key
         end as contact_kind,
         case
-            when contact_phone is not null then contact_phone
-            when contact_email is not null then contact_email
-            else map_entries(cast(contact_ids as map(varchar, varchar)))[1].value
-        end as contact_value,
+            when contact_phone_hash is not null then contact_phone_hash
+            when contact_email_hash is not null then contact_email_hash
+            else map_entries(cast(contact_ids_hash as map(varchar, varchar)))[1].value
+        end as contact_hash,
 
         nullif(actor_kind, '') as actor_kind,
         nullif(actor_id, '') as actor_id,

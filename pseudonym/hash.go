@@ -1,0 +1,80 @@
+package pseudonym
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"strconv"
+)
+
+// Identifier kinds. A per-channel id's kind is "id:" and the channel.
+const (
+	KindPhone    = "phone"
+	KindEmail    = "email"
+	KindIDPrefix = "id:"
+)
+
+// HashLen is the length of every hash this package returns: 32 hex
+// characters, the first 128 bits of an HMAC-SHA256.
+const HashLen = 32
+
+// Hash domains keep a contact_key from ever equalling an identifier hash.
+const (
+	domainIdentifier = "cxlake/identifier/v1"
+	domainContact    = "cxlake/contact_key/v1"
+	domainCheck      = "cxlake/key_check/v1"
+)
+
+// Hasher computes keyed hashes. It reuses one HMAC state, so it is cheap
+// to call in a loop; it is not safe for concurrent use (make one per goroutine).
+type Hasher struct {
+	mac hash.Hash
+	buf []byte
+	sum []byte
+}
+
+// NewHasher returns a Hasher for key.
+func NewHasher(key []byte) *Hasher {
+	return &Hasher{mac: hmac.New(sha256.New, key)}
+}
+
+func (h *Hasher) hex(domain string, parts ...string) string {
+	h.buf = append(h.buf[:0], domain...)
+	h.buf = append(h.buf, 0)
+	for _, p := range parts {
+		// Each part is length-prefixed, so no two part lists encode alike.
+		h.buf = strconv.AppendInt(h.buf, int64(len(p)), 10)
+		h.buf = append(h.buf, ':')
+		h.buf = append(h.buf, p...)
+	}
+	h.mac.Reset()
+	h.mac.Write(h.buf)
+	h.sum = h.mac.Sum(h.sum[:0])
+	return hex.EncodeToString(h.sum[:HashLen/2])
+}
+
+// Identifier returns the keyed hash of one identifier: kind is KindPhone,
+// KindEmail or "id:<channel>", value is normalized as at ingest (E.164
+// phone, trimmed lower-case email). It is what events, contact_identities
+// and the suppression list store instead of the identifier.
+func (h *Hasher) Identifier(kind, value string) string {
+	return h.hex(domainIdentifier, kind, value)
+}
+
+// ContactKey returns the contact_key of a person whose representative
+// identifier has the given kind and identifier hash.
+func (h *Hasher) ContactKey(kind, identifierHash string) string {
+	return h.hex(domainContact, kind, identifierHash)
+}
+
+// KeyCheck returns a fingerprint of the key, safe to store: an HMAC of a
+// constant. It tells whether data was hashed under the key in hand.
+func (h *Hasher) KeyCheck() string {
+	return h.hex(domainCheck)
+}
+
+// IdentifierHash is Identifier with a one-off Hasher.
+func IdentifierHash(key []byte, kind, value string) string {
+	return NewHasher(key).Identifier(kind, value)
+}

@@ -1,0 +1,127 @@
+package warehouse
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/pseudonym"
+)
+
+// identifierHashes are the keyed hashes of the identifiers one event names,
+// written beside them (schema.sql, the *_hash columns).
+type identifierHashes struct {
+	contactPhone, contactEmail, linkPhone, linkEmail string
+	contactIDs, linkIDs                              json.RawMessage
+}
+
+// hashIdentifiers fills hs[i] for recs[i].
+func hashIdentifiers(h *pseudonym.Hasher, recs []Record, hs []identifierHashes) {
+	var b strings.Builder
+	for i := range recs {
+		e := &recs[i].Event
+		x := &hs[i]
+		x.contactPhone, x.contactEmail, x.contactIDs = hashIdentity(h, &b, e.Contact)
+		if e.Link != nil {
+			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link)
+		}
+	}
+}
+
+func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity) (phone, email string, ids json.RawMessage) {
+	if id.Phone != "" {
+		phone = h.Identifier(pseudonym.KindPhone, id.Phone)
+	}
+	if id.Email != "" {
+		email = h.Identifier(pseudonym.KindEmail, id.Email)
+	}
+	if len(id.IDs) == 0 {
+		return phone, email, nil
+	}
+	// A small JSON object, written by hand in sorted key order (the same
+	// ids give the same bytes); hashes are hex and need no escaping.
+	chans := make([]string, 0, len(id.IDs))
+	for ch, v := range id.IDs {
+		if v != "" {
+			chans = append(chans, ch)
+		}
+	}
+	if len(chans) == 0 {
+		return phone, email, nil
+	}
+	slices.Sort(chans)
+	b.Reset()
+	b.WriteByte('{')
+	for i, ch := range chans {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(ch)
+		b.Write(k)
+		b.WriteByte(':')
+		b.WriteByte('"')
+		b.WriteString(h.Identifier(pseudonym.KindIDPrefix+ch, id.IDs[ch]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return phone, email, json.RawMessage(b.String())
+}
+
+// KeyMismatchError means the data directory's identifier hashes were made
+// with another hash key than the one in hand.
+type KeyMismatchError struct{ Dir string }
+
+func (e *KeyMismatchError) Error() string {
+	return fmt.Sprintf("the identifier hashes in %s were made with another hash key: restore that directory's %s (or models.hash_key) from a backup; a new key cannot match the stored hashes",
+		e.Dir, pseudonym.KeyFile)
+}
+
+// checkKey records the key's fingerprint on first use and refuses a
+// different key afterwards.
+func (w *Warehouse) checkKey(ctx context.Context) error {
+	check := pseudonym.NewHasher(w.hashKey).KeyCheck()
+	if _, err := w.DB.ExecContext(ctx, `insert or ignore into warehouse_meta values ('hash_key_check', ?)`, check); err != nil {
+		return fmt.Errorf("recording the hash key check: %w", err)
+	}
+	var stored string
+	if err := w.DB.QueryRowContext(ctx, `select value from warehouse_meta where name = 'hash_key_check'`).Scan(&stored); err != nil {
+		return fmt.Errorf("reading the hash key check: %w", err)
+	}
+	if stored != check {
+		return &KeyMismatchError{Dir: w.Dir}
+	}
+	return nil
+}
+
+// HashKey is the key of the warehouse's identifier hashes; the models use
+// it for contact keys.
+func (w *Warehouse) HashKey() []byte { return w.hashKey }
+
+// initKey loads the hash key (unless given), checks it against the one the
+// stored hashes were made with, and checks that the events table has the
+// hash columns (data directories made before them must be reloaded).
+func (w *Warehouse) initKey(ctx context.Context) error {
+	if len(w.hashKey) == 0 {
+		key, err := pseudonym.LoadOrCreateKey(w.Dir)
+		if err != nil {
+			return err
+		}
+		w.hashKey = key
+	}
+	if len(w.hashKey) < pseudonym.MinKeyBytes {
+		return fmt.Errorf("the hash key is %d bytes: give at least %d", len(w.hashKey), pseudonym.MinKeyBytes)
+	}
+	var n int
+	if err := w.DB.QueryRowContext(ctx, `select count(*) from duckdb_columns() where table_name = 'events' and column_name = 'contact_phone_hash'`).Scan(&n); err != nil {
+		return fmt.Errorf("checking the events table: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("the events table in %s predates identifier hashes: move the directory aside and reload it (cxlake load, or replay the topic)", w.Dir)
+	}
+	key := w.hashKey
+	w.hashers.New = func() any { return pseudonym.NewHasher(key) }
+	return w.checkKey(ctx)
+}
