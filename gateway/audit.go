@@ -3,12 +3,15 @@ package gateway
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // Auditor records every query the gateway receives. The gateway calls
@@ -198,31 +201,39 @@ func (a *TableAuditor) Flush(ctx context.Context) error {
 }
 
 func (a *TableAuditor) write(ctx context.Context, recs []QueryRecord) error {
-	tx, err := a.db.BeginTx(ctx, nil)
+	conn, err := a.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `insert into `+TableAuditorTable+` values (?, ?, ?, ?, ?, ?::varchar[], ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, r := range recs {
-		var reason any
-		if r.Reason != "" {
-			reason = r.Reason
+	defer conn.Close()
+	// DuckDB's appender: one columnar append per flush, instead of an
+	// INSERT per record.
+	return conn.Raw(func(dc any) error {
+		dconn, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("unexpected DuckDB connection type")
 		}
-		rels := r.Relations
-		if rels == nil {
-			rels = []string{}
-		}
-		if _, err := stmt.ExecContext(ctx, r.At.UTC(), int64(r.Session), r.User, string(r.Role), r.Statement,
-			rels, string(r.Outcome), r.Code, reason, r.Rows, float64(r.Duration.Microseconds())/1000); err != nil {
+		app, err := duckdb.NewAppenderFromConn(dconn, "", TableAuditorTable)
+		if err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		for _, r := range recs {
+			var reason driver.Value
+			if r.Reason != "" {
+				reason = r.Reason
+			}
+			rels := make([]any, len(r.Relations))
+			for i, x := range r.Relations {
+				rels[i] = x
+			}
+			if err := app.AppendRow(r.At.UTC(), int64(r.Session), r.User, string(r.Role), r.Statement, rels,
+				string(r.Outcome), r.Code, reason, r.Rows, float64(r.Duration.Microseconds())/1000); err != nil {
+				app.Close()
+				return err
+			}
+		}
+		return app.Close()
+	})
 }
 
 // Close stops the flusher and writes what is buffered.

@@ -56,7 +56,6 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener
 	sessions map[uint32]*session
-	starting int // connections between accept and session registration
 	nextPID  uint32
 	wg       sync.WaitGroup
 }
@@ -190,8 +189,11 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("SQL gateway: listening on %s (set gateway.addr or --pg-addr to a free host:port): %w", s.cfg.Addr, err)
 	}
+	if err := s.setListener(ln); err != nil {
+		return err
+	}
 	go func() {
-		if err := s.Serve(ln); err != nil {
+		if err := s.serve(ln); err != nil {
 			s.log.Error("SQL gateway stopped accepting connections", "err", err)
 		}
 	}()
@@ -201,14 +203,24 @@ func (s *Server) Start() error {
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown, or the error that stopped it.
 func (s *Server) Serve(ln net.Listener) error {
+	if err := s.setListener(ln); err != nil {
+		return err
+	}
+	return s.serve(ln)
+}
+
+func (s *Server) setListener(ln net.Listener) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
-		s.mu.Unlock()
 		ln.Close()
 		return errors.New("SQL gateway is shut down")
 	}
 	s.ln = ln
-	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {

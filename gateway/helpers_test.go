@@ -61,7 +61,7 @@ func testWarehouse(t testing.TB) *warehouse.Warehouse {
 		if shared.err != nil {
 			return
 		}
-		shared.cfg = models.Config{HashKey: []byte("0123456789abcdef0123456789abcdef")}
+		shared.cfg = models.Config{HashKey: shared.wh.HashKey()}
 		shared.gen = simulate.New(simulate.Config{Seed: 7, PerDay: simulate.PerDayFor(testMessages*4, 30)})
 		if shared.err = addEvents(ctx, testMessages); shared.err != nil {
 			return
