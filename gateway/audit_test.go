@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -121,5 +122,28 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) {
 	}
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingAuditor loses every record.
+type failingAuditor struct{}
+
+func (failingAuditor) AuditQuery(context.Context, QueryRecord) error {
+	return errors.New("disk full")
+}
+
+// TestAuditFailureClosesSession: when a query cannot be audited, the
+// session ends, so that no query runs unaudited.
+func TestAuditFailureClosesSession(t *testing.T) {
+	s := testServer(t, func(_ *Config, o *Options) { o.Auditor = failingAuditor{} })
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement} {
+		c := connect(t, s, "ana")
+		_, err := c.Exec(context.Background(), "select count(*) from kpi_daily", mode)
+		if pgCode(err) != codeSystemError || !strings.Contains(err.Error(), "audit") {
+			t.Fatalf("%s: %v, want SQLSTATE 58000 about the audit", mode, err)
+		}
+		if err := c.Ping(context.Background()); err == nil {
+			t.Fatalf("%s: the session survived a failed audit", mode)
+		}
 	}
 }

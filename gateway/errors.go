@@ -113,6 +113,10 @@ var errStatementTimeout = errors.New("statement timeout")
 // errCanceledByClient is the cause of a query context canceled by a cancel request.
 var errCanceledByClient = errors.New("canceled by client request")
 
+// errSessionEnded means the session already told the client why it ends
+// (e.g. the audit failed) and must close without another message.
+var errSessionEnded = errors.New("session ended")
+
 // errShutdown is the cause of contexts canceled because the server stops.
 var errShutdown = errors.New("gateway shutting down")
 

@@ -240,6 +240,8 @@ func TestShutdownEndsSessions(t *testing.T) {
 	}
 	if err := <-errc; err == nil {
 		t.Fatal("the running query survived shutdown")
+	} else if code := pgCode(err); code != codeAdminShutdown && code != codeCanceled {
+		t.Errorf("the running query ended with %v, want SQLSTATE 57P01 or 57014", err)
 	}
 	if err := idle.Ping(context.Background()); err == nil {
 		t.Fatal("an idle session survived shutdown")

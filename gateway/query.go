@@ -41,8 +41,10 @@ type portal struct {
 func (sess *session) simpleQuery(q string) bool {
 	start := time.Now()
 	ok := sess.simpleQueryBody(q, start)
-	sess.be.Send(&pgproto3.ReadyForQuery{TxStatus: sess.txStatus})
-	return ok && sess.be.Flush() == nil
+	if ok {
+		sess.be.Send(&pgproto3.ReadyForQuery{TxStatus: sess.txStatus})
+	}
+	return sess.be.Flush() == nil && ok
 }
 
 func (sess *session) simpleQueryBody(q string, start time.Time) bool {
@@ -362,8 +364,9 @@ func (sess *session) parse(m *pgproto3.Parse) error {
 			err = errorf(codeSyntax, "cannot insert multiple commands into a prepared statement")
 		}
 		if err != nil {
-			ai := (*auditInfo)(nil)
-			sess.auditParseFailure(err, start, ai)
+			if !sess.auditParseFailure(err, start) {
+				return errSessionEnded
+			}
 			return err
 		}
 		st.plan = p
@@ -384,7 +387,7 @@ func (sess *session) parse(m *pgproto3.Parse) error {
 }
 
 // auditParseFailure audits a statement refused at Parse; it is never executed.
-func (sess *session) auditParseFailure(err error, start time.Time, _ *auditInfo) {
+func (sess *session) auditParseFailure(err error, start time.Time) bool {
 	pe := toPG(nil, err)
 	rec := QueryRecord{At: start, Code: pe.Code, Duration: time.Since(start), Statement: statementKindsOf(err)}
 	var re *RefusedError
@@ -396,7 +399,7 @@ func (sess *session) auditParseFailure(err error, start time.Time, _ *auditInfo)
 	} else {
 		rec.Outcome, rec.Reason = OutcomeError, errorClass(err)
 	}
-	sess.record(rec)
+	return sess.record(rec)
 }
 
 // describeStatement asks DuckDB for the statement's parameter and column
@@ -555,7 +558,7 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 		return nil
 	case st.ctl.kind != ctlNone:
 		if !sess.runControl(st.ctl, pt, start) {
-			return fatal(codeSystemError, "session closed")
+			return errSessionEnded
 		}
 		return nil
 	}
@@ -563,7 +566,9 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 		return sess.sendBuffered(pt, int(m.MaxRows))
 	}
 	if sess.txStatus == 'E' {
-		sess.fail(errFailedTx(), start, st.ctl, nil)
+		if !sess.fail(errFailedTx(), start, st.ctl, nil) {
+			return errSessionEnded
+		}
 		sess.skipping = true
 		return nil
 	}
@@ -582,14 +587,14 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 	}
 	if err != nil {
 		if !sess.fail(err, start, st.ctl, &auditInfo{plan: st.plan, rows: n, ctx: ctx}) {
-			return fatal(codeSystemError, "session closed")
+			return errSessionEnded
 		}
 		sess.skipping = true
 		return nil
 	}
 	if !sess.record(QueryRecord{At: start, Statement: st.plan.masked, Relations: st.plan.relations,
 		Outcome: OutcomeOK, Code: "00000", Rows: n, Duration: time.Since(start)}) {
-		return fatal(codeSystemError, "session closed")
+		return errSessionEnded
 	}
 	if m.MaxRows > 0 {
 		return sess.sendBuffered(pt, int(m.MaxRows))

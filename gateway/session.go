@@ -53,6 +53,13 @@ func (s *Server) handle(nc net.Conn) {
 	defer nc.Close()
 	sess := &session{srv: s, nc: nc, be: pgproto3.NewBackend(nc, nc), log: s.log,
 		stmts: map[string]*prepared{}, portals: map[string]*portal{}, txStatus: 'I', types: newTypeMap()}
+	// Shutdown wakes a session blocked on its client, whatever it is doing:
+	// starting up, idle, or sending rows to a client that stopped reading.
+	stopWatch := context.AfterFunc(s.ctx, func() {
+		_ = nc.SetReadDeadline(time.Now())
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second)) // time to say why, not to hang
+	})
+	defer stopWatch()
 	_ = nc.SetDeadline(time.Now().Add(startupTimeout))
 	startup, err := sess.startup()
 	if err != nil || startup == nil {
@@ -78,6 +85,9 @@ func (s *Server) handle(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
+	if s.ctx.Err() != nil {
+		return
+	}
 	if err := sess.open(); err != nil {
 		sess.sendFatal(toPG(nil, err))
 		s.log.Error("SQL gateway: could not open a session", "user", sess.user, "err", err)
@@ -265,10 +275,6 @@ func (sess *session) queryContext() (context.Context, func()) {
 // loop reads and answers messages until the client leaves or the server
 // shuts down.
 func (sess *session) loop() {
-	stop := context.AfterFunc(sess.srv.ctx, func() {
-		_ = sess.nc.SetReadDeadline(time.Now()) // wake a Receive blocked on an idle client
-	})
-	defer stop()
 	for {
 		msg, err := sess.be.Receive()
 		if err != nil {
@@ -331,6 +337,9 @@ func (sess *session) dispatch(msg pgproto3.FrontendMessage) bool {
 		return true // COPY is never started, so these are stray
 	default:
 		err = errorf(codeProtocol, "unexpected message %T", msg)
+	}
+	if errors.Is(err, errSessionEnded) {
+		return false
 	}
 	if err != nil {
 		pe := toPG(nil, err)
