@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -39,6 +40,7 @@ var compatRelations = map[string]string{
 	"pg_catalog.pg_am":                           "gw_pg_am",
 	"pg_catalog.pg_database":                     "gw_pg_database",
 	"pg_catalog.pg_auth_members":                 "gw_pg_auth_members",
+	"pg_catalog.pg_settings":                     "gw_pg_settings",
 	"pg_catalog.pg_user":                         "gw_pg_user",
 	"pg_catalog.pg_inherits":                     "gw_pg_inherits",
 	"pg_catalog.pg_policy":                       "gw_pg_policy",
@@ -98,6 +100,27 @@ var pgSettings = map[string]string{
 	"transaction_read_only": "on", "is_superuser": "off", "lc_collate": "C", "lc_ctype": "C", "block_size": "8192",
 }
 
+// settingsView is pg_settings with the PostgreSQL settings the gateway
+// reports (pgSettings), not DuckDB's own (which name paths and limits of
+// the process).
+func settingsView() string {
+	keys := make([]string, 0, len(pgSettings))
+	for k := range pgSettings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	rows := make([]string, len(keys))
+	for i, k := range keys {
+		rows[i] = fmt.Sprintf("(%s, %s)", sqlString(k), sqlString(pgSettings[k]))
+	}
+	return `create or replace temp view gw_pg_settings as select name, setting, null::varchar as unit,
+		'cxlake gateway' as category, '' as short_desc, '' as extra_desc, 'internal' as context,
+		'string' as vartype, 'default' as source, null::varchar as min_val, null::varchar as max_val,
+		null::varchar[] as enumvals, setting as boot_val, setting as reset_val, null::varchar as sourcefile,
+		null::integer as sourceline, false as pending_restart
+		from (values ` + strings.Join(rows, ", ") + `) s(name, setting)`
+}
+
 // sqlString quotes s as a SQL string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -145,6 +168,7 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			0::bigint as datminmxid, 0::bigint as dattablespace, 'C' as datcollate, 'C' as datctype,
 			null::varchar as daticulocale, null::varchar as datcollversion, null::varchar[] as datacl
 			from pg_catalog.pg_database where datname = %s`, db),
+		settingsView(),
 		empty("gw_pg_auth_members", "0::bigint as oid, 0::bigint as roleid, 0::bigint as member, 0::bigint as grantor, false as admin_option, true as inherit_option, true as set_option"),
 		`create or replace temp view gw_pg_attribute as select * replace ('x' as attstorage, -1 as attstattarget, '' as attcompression)
 			from pg_catalog.pg_attribute where attrelid in (select oid from temp.main.gw_visible)`,

@@ -164,6 +164,7 @@ func TestSandboxRelationsThroughEveryPath(t *testing.T) {
 		`select count(*) from "kpi_daily"`,
 		"select count(*) from cxlake.main.kpi_daily",
 		"values (1), (2)",
+		"select setting from pg_settings where name = 'server_version_num'",
 		"select * from kpi_daily union all select * from kpi_daily limit 1",
 	}
 	for _, q := range allowed {
@@ -188,7 +189,7 @@ func TestSandboxRelationsThroughEveryPath(t *testing.T) {
 		{"select * from conversations c join lateral (select * from events e where e.conversation_id = c.conversation_id) x on true", "events"},
 		{"select * from system.main.duckdb_tables", "system.main.duckdb_tables"},
 		{"select * from temp.main.gw_visible", "temp.main.gw_visible"},
-		{"select * from pg_catalog.pg_settings", "pg_catalog.pg_settings"},
+		{"select * from pg_catalog.pg_stat_activity", "pg_catalog.pg_stat_activity"},
 		{"select * from gateway_queries", "gateway_queries"},
 	}
 	for _, r := range refused {
