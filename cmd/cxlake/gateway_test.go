@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -120,5 +121,24 @@ func TestGatewayVerifierCommand(t *testing.T) {
 	}
 	if _, err := capture(t, func() error { return runGatewayVerifier(context.Background(), []string{"s3cret"}) }); err == nil {
 		t.Fatal("a password on the command line was accepted")
+	}
+}
+
+func TestPgAddrErrorsSayWhatToDo(t *testing.T) {
+	ctx := context.Background()
+	_, err := capture(t, func() error { return runRun(ctx, []string{"--pg-addr", "nowhere"}) })
+	if err == nil || !strings.Contains(err.Error(), "--pg-addr") || !strings.Contains(err.Error(), "host:port") {
+		t.Fatalf("run --pg-addr nowhere: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = capture(t, func() error {
+		return runDemo(ctx, []string{"--once", "--events", "10", "--data", t.TempDir(), "--pg-addr", ln.Addr().String()})
+	})
+	if err == nil || !strings.Contains(err.Error(), "--pg-addr") || !strings.Contains(err.Error(), "free host:port") {
+		t.Fatalf("demo on a busy port: %v", err)
 	}
 }
