@@ -20,6 +20,7 @@ import (
 
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/ingest/sources"
 	"github.com/cxlake/cxlake/models"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	HTTPAddr string
 	// Gateway is the SQL gateway (Postgres wire protocol): address, users, limits.
 	Gateway gateway.Config
+	// Sources are the source formats besides cx.event/v1 (sources.go).
+	Sources sources.Config
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -99,6 +102,7 @@ func Load(path string) (Config, error) {
 	if err := c.applyEnv(os.Getenv); err != nil {
 		return c, err
 	}
+	c.applySourcesEnv(os.Getenv)
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -295,5 +299,5 @@ func (c Config) Validate() error {
 	if c.PublishEvery < time.Second {
 		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)
 	}
-	return nil
+	return c.validateSources()
 }

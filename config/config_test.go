@@ -96,8 +96,8 @@ func TestModelsSettings(t *testing.T) {
 }
 
 func TestSectionsThisBuildDoesNotKnowAreRefused(t *testing.T) {
-	_, err := Load(write(t, "sources:\n  chatwoot: {}\n"))
-	if err == nil || !strings.Contains(err.Error(), "sources") {
+	_, err := Load(write(t, "governance:\n  retention: {}\n"))
+	if err == nil || !strings.Contains(err.Error(), "governance") {
 		t.Fatalf("unknown section accepted: %v", err)
 	}
 }

@@ -130,6 +130,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	cfg := h.config()
 	cfg.GroupID = "crash"
+	cfg.BatchSize = 5000 // the harness's 500 makes recovering ~150,000 events needlessly slow on a busy machine
 	stop := h.start(NewConsumer(cfg, wh, nil))
 	h.waitRows("select count(*) from events", len(want), 120*time.Second)
 	h.waitRows("select count(*) from dead_letters", malformed, 30*time.Second)

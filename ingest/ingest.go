@@ -8,6 +8,7 @@ package ingest
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/warehouse"
@@ -20,6 +21,11 @@ type Message struct {
 	Offset    int64
 	Key       []byte
 	Value     []byte
+	// HighWaterMark is the partition's high-water mark when the message was
+	// fetched (the offset the next produced message will get), or 0 when
+	// unknown (a file). HighWaterMark-1-Offset messages were behind it.
+	HighWaterMark int64
+	Time          time.Time // the record's Kafka timestamp; zero for file lines
 }
 
 // Assembler turns fetched messages into a warehouse batch: decoded events,
@@ -29,6 +35,8 @@ type Assembler struct {
 	Decoder event.Decoder
 	// Workers decodes in parallel when a batch is large; 0 means GOMAXPROCS.
 	Workers int
+	// Sources decode the topics they name (source.go); other topics carry cx.event/v1.
+	Sources []Source
 }
 
 type decoded struct {
@@ -38,6 +46,9 @@ type decoded struct {
 
 // Assemble decodes msgs, in order, into a batch.
 func (a *Assembler) Assemble(msgs []Message) *warehouse.Batch {
+	if len(a.Sources) > 0 {
+		return a.assembleSources(msgs)
+	}
 	out := make([]decoded, len(msgs))
 	workers := a.Workers
 	if workers <= 0 {
@@ -70,10 +81,12 @@ func (a *Assembler) Assemble(msgs []Message) *warehouse.Batch {
 		if j, ok := spans[k]; ok {
 			s := &b.Spans[j]
 			s.FirstOffset, s.LastOffset = min(s.FirstOffset, m.Offset), max(s.LastOffset, m.Offset)
+			s.HighWaterMark = max(s.HighWaterMark, m.HighWaterMark)
 			s.Messages++
 		} else {
 			spans[k] = len(b.Spans)
-			b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset, Messages: 1})
+			b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset,
+				Messages: 1, HighWaterMark: m.HighWaterMark})
 		}
 		if err := out[i].err; err != nil {
 			b.DeadLetters = append(b.DeadLetters, deadLetter(m, err))

@@ -42,6 +42,17 @@ type Span struct {
 	FirstOffset int64
 	LastOffset  int64
 	Messages    int
+	// HighWaterMark is the partition's high-water mark at fetch, 0 if unknown.
+	HighWaterMark int64
+}
+
+// Lag is how many messages of the partition were behind the batch's last
+// one when it was fetched, or -1 when the high-water mark is unknown.
+func (s Span) Lag() int64 {
+	if s.HighWaterMark <= 0 {
+		return -1
+	}
+	return max(s.HighWaterMark-1-s.LastOffset, 0)
 }
 
 // Batch is the unit of durability: everything in it commits in one DuckDB
@@ -50,7 +61,9 @@ type Batch struct {
 	Records     []Record
 	DeadLetters []DeadLetter
 	Spans       []Span
-	StartedAt   time.Time
+	// Skipped are source messages that gave no event (skipped.go).
+	Skipped   []Skip
+	StartedAt time.Time
 }
 
 // Result counts what a committed batch changed.
@@ -59,6 +72,7 @@ type Result struct {
 	Accepted    int // new events stored
 	Duplicates  int // events whose event_id was already stored, or repeated in the batch
 	DeadLetters int
+	Skipped     int // source messages skipped with a reason, not stored before
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
@@ -77,6 +91,8 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 	defer w.gate.RUnlock()
 	t := w.reserve(b)
 	defer func() { w.finish(t, err == nil) }()
+	skips := w.claimSkips(b.Skipped)
+	defer w.releaseSkips(skips)
 	res = Result{BatchID: t.batchID, Accepted: len(t.recs), Duplicates: len(b.Records) - len(t.recs)}
 	now := time.Now().UTC()
 
@@ -112,6 +128,9 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 		return res, err
 	}
 	res.DeadLetters = len(dead)
+	if res.Skipped, err = w.writeSkipped(ctx, conn, res.BatchID, now, skips); err != nil {
+		return res, err
+	}
 	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, t.recs, dead); err != nil {
 		return res, err
 	}
@@ -177,9 +196,13 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 	}
 	for _, s := range b.Spans {
 		c := per[key{s.Topic, s.Partition}]
-		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		var lag any
+		if l := s.Lag(); l >= 0 {
+			lag = l
+		}
+		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			batchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
-			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now); err != nil {
+			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now, lag); err != nil {
 			return fmt.Errorf("recording batch %d: %w", batchID, err)
 		}
 	}
