@@ -127,11 +127,13 @@ func sortedKeys(m map[string]any) []string {
 // queryNode handles CTE scoping: each CTE body sees the CTEs declared
 // before it (and itself when recursive); the rest of the node sees all.
 func (w *walker) queryNode(m map[string]any, sc *scope) {
-	if name := str(m, "cte_name"); name != "" { // RECURSIVE_CTE_NODE: the CTE refers to itself
-		sc = sc.with(name)
-	}
-	if name := str(m, "ctename"); name != "" {
-		sc = sc.with(name)
+	// Only a recursive CTE's own body may refer to the CTE: anywhere else a
+	// name is treated as a relation, so a guess never lets a real table
+	// pass as a CTE (a wrong guess refuses, it never leaks).
+	if str(m, "type") == "RECURSIVE_CTE_NODE" {
+		if name := str(m, "cte_name"); name != "" {
+			sc = sc.with(name)
+		}
 	}
 	if cm, ok := m["cte_map"].(map[string]any); ok {
 		entries, _ := cm["map"].([]any)
