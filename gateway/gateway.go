@@ -47,6 +47,7 @@ type Server struct {
 
 	dbName  string          // DuckDB's name of the warehouse database
 	funcs   map[string]bool // DuckDB's function names, for the sandbox
+	types   map[string]bool // DuckDB's type names, lower case, for the sandbox
 	pgFuncs map[string]bool // functions DuckDB has in pg_catalog
 	plans   *planCache
 
@@ -159,7 +160,23 @@ func (s *Server) loadCatalog(ctx context.Context) error {
 			s.pgFuncs[name] = true
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	trows, err := s.db.QueryContext(ctx, "select distinct lower(type_name) from duckdb_types()")
+	if err != nil {
+		return fmt.Errorf("gateway: listing DuckDB's types: %w", err)
+	}
+	defer trows.Close()
+	s.types = map[string]bool{}
+	for trows.Next() {
+		var name string
+		if err := trows.Scan(&name); err != nil {
+			return err
+		}
+		s.types[name] = true
+	}
+	return trows.Err()
 }
 
 // mainRelations lists the tables and views of schema main (for roles that

@@ -99,6 +99,15 @@ func (w *walker) walkMap(m map[string]any, sc *scope) {
 	case isExpr:
 		w.expression(m, class, sc)
 		return
+	case str(m, "id") == "UNBOUND":
+		// A type named by the query: it must be one DuckDB has, or DuckDB
+		// would try to install and load an extension that provides it.
+		info, _ := m["type_info"].(map[string]any)
+		if name := strings.ToLower(str(info, "name")); name != "" && !w.c.srv.types[name] {
+			w.refuse(codeUndefinedObject, fmt.Sprintf("type %s does not exist", name),
+				"the gateway offers DuckDB's built-in types; extensions are not loaded on demand")
+			return
+		}
 	}
 	w.children(m, sc, "")
 }
