@@ -21,19 +21,20 @@ type command struct {
 }
 
 var commands = []command{
-	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
-	{"run", "run --config FILE", "consume from a Kafka cluster into the warehouse until stopped", runRun},
+	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
+	{"run", "run --config FILE [--pg-addr HOST:PORT]", "consume from a Kafka cluster into the warehouse and serve SQL until stopped", runRun},
 	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
-	{"bench", "bench ingest|models|erase --events N [--json]", "measure ingest (against DuckDB's read_json), the model rebuild and refresh, or erasure", runBench},
+	{"bench", "bench ingest|models|gateway|erase --events N [--json]", "measure ingest (against DuckDB's read_json), the model rebuild and refresh, the SQL gateway, or erasure", runBench},
 	{"erase", "erase --data DIR (--phone|--email|--contact) VALUE [--reason R]", "erase a person from every layer and print the receipt (GDPR art. 17, LGPD art. 18)", runErase},
 	{"export", "export --data DIR (--phone|--email|--contact) VALUE", "everything held about a person as one JSON document (GDPR art. 15, LGPD art. 18/19)", runExport},
 	{"retention", "retention run --data DIR [--now T]", "apply the retention policy to DuckDB, the lake, the keys and the audit log", runRetention},
 	{"consent", "consent enforce --data DIR", "apply consent decisions to stored data", runConsent},
 	{"audit", "audit verify|show --data DIR", "verify the audit chain against its signed checkpoints, or list records", runAudit},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
+	{"gateway-verifier", "gateway-verifier < password", "print the SCRAM-SHA-256 verifier of a password, for gateway.users[].scram", runGatewayVerifier},
 }
 
 func usage() {
