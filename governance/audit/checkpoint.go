@@ -159,7 +159,10 @@ func readCheckpoints(dir string, v note.Verifier) ([]Checkpoint, error) {
 		if err != nil {
 			return nil, &CheckpointError{File: checkpointFile, Err: err}
 		}
-		out = append(out, c)
+		// It is normally the history's last one too; count it once.
+		if len(out) == 0 || !bytes.Equal(out[len(out)-1].Note, c.Note) {
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }
