@@ -115,7 +115,9 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 			rules = append(rules, warehouse.IdentifierRule{Hash: hash, Rule: warehouse.RuleSuppress, Reason: "erasure", Ref: reqRow.ID})
 		}
 		for _, v := range values {
-			rules = append(rules, warehouse.IdentifierRule{Hash: warehouse.MentionHash(h, v), Rule: warehouse.RuleSuppress, Reason: "erasure", Ref: reqRow.ID})
+			for _, m := range mentionForms(v) {
+				rules = append(rules, warehouse.IdentifierRule{Hash: warehouse.MentionHash(h, m), Rule: warehouse.RuleSuppress, Reason: "erasure", Ref: reqRow.ID})
+			}
 		}
 		g.wh.ApplyRules(rules)
 		rc.Suppressed = len(rules)
@@ -401,6 +403,20 @@ func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, value
 		}
 	}
 	return out, rows.Err()
+}
+
+// mentionForms are the forms in which ingest's dead-letter check
+// (warehouse.Mentions) can meet a value: the value, and for a phone its
+// national part too (the same rule as matcher: 8 digits or more without the
+// country code), as ingest normalizes a phone-like run to + and its digits.
+func mentionForms(v string) []string {
+	out := []string{v}
+	if d, ok := strings.CutPrefix(v, "+"); ok {
+		for i := 1; len(d)-i >= 8; i++ {
+			out = append(out, "+"+d[i:])
+		}
+	}
+	return out
 }
 
 // matcher finds a person's identifier values in bytes.

@@ -22,3 +22,16 @@ func TestMatcherFindsAPersonInAnyPunctuation(t *testing.T) {
 		}
 	}
 }
+
+func TestMentionFormsCoverTheNationalNumber(t *testing.T) {
+	got := mentionForms("+5511977771234")
+	want := []string{"+5511977771234", "+511977771234", "+11977771234", "+1977771234", "+977771234", "+77771234"}
+	if len(got) != len(want) {
+		t.Fatalf("%v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%v, want %v", got, want)
+		}
+	}
+}
