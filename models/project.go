@@ -56,7 +56,13 @@ type renderVars struct {
 	// of the conversations in scope as last built, or 'infinity' when all are
 	// new. Their older events lie after it, or in the new batches.
 	ScopeStartAt string
-	FCRWindowUS  int64 // microseconds
+	// ScopeDaysFrom and ScopeDaysTo (incremental only, after the
+	// conversations mart) are SQL timestamptz literals bounding the UTC days
+	// in _scope_days: midnight of the first, midnight after the last. A
+	// range on a timestamp lets DuckDB skip row groups by zone map, which
+	// "day in (select ...)" does not.
+	ScopeDaysFrom, ScopeDaysTo string
+	FCRWindowUS                int64 // microseconds
 }
 
 // project is the parsed set of models, in build order.
@@ -192,7 +198,7 @@ func parseModel(name, layer, src string) (*model, error) {
 	}
 	// Render both ways once to collect the refs of either branch.
 	for _, inc := range []bool{false, true} {
-		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null"}); err != nil {
+		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null", ScopeDaysFrom: "null", ScopeDaysTo: "null"}); err != nil {
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 	}

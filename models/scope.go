@@ -110,6 +110,15 @@ func changedDays(ctx context.Context, b *build) error {
 			return err
 		}
 	}
+	var from, to sql.NullTime
+	if err := b.conn.QueryRowContext(ctx, `select min(day)::timestamptz, (max(day) + 1)::timestamptz from _scope_days`).Scan(&from, &to); err != nil {
+		return fmt.Errorf("bounding the days in scope: %w", err)
+	}
+	// No day in scope: an empty range.
+	b.vars.ScopeDaysFrom, b.vars.ScopeDaysTo = "'infinity'::timestamptz", "'infinity'::timestamptz"
+	if from.Valid {
+		b.vars.ScopeDaysFrom, b.vars.ScopeDaysTo = timeLiteral(from), timeLiteral(to)
+	}
 	return nil
 }
 

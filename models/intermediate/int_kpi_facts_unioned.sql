@@ -9,7 +9,8 @@ with conversations as (
 
     select * from {{ ref "int_conversations_joined" }}
     {{- if .Incremental }}
-    where (opened_at at time zone 'UTC')::date in (select day from {{ scope "days" }})
+    where opened_at >= {{ .ScopeDaysFrom }} and opened_at < {{ .ScopeDaysTo }}
+      and (opened_at at time zone 'UTC')::date in (select day from {{ scope "days" }})
     {{- end }}
 
 ),
@@ -21,6 +22,7 @@ surveys as (
       and conversation_id is null
       and batch_id <= {{ .ToBatch }}
     {{- if .Incremental }}
+      and occurred_at >= {{ .ScopeDaysFrom }} and occurred_at < {{ .ScopeDaysTo }}
       and (occurred_at at time zone 'UTC')::date in (select day from {{ scope "days" }})
     {{- end }}
 
