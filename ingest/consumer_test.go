@@ -120,6 +120,13 @@ func TestExactCounts(t *testing.T) {
 	if n := h.count("select sum(messages) from ingest_batches"); n != 3000 {
 		t.Fatalf("ingest_batches counts %d messages, want 3000", n)
 	}
+	// Everything was consumed: the last batch of each partition had nothing behind it.
+	if n := h.count(`select count(*) from (select "partition", arg_max(lag, last_offset) as lag from ingest_batches group by 1) where lag is distinct from 0`); n != 0 {
+		t.Fatalf("%d partitions report lag after consuming everything", n)
+	}
+	if n := h.count(`select count(*) from ingest_batches where lag < 0 or lag is null`); n != 0 {
+		t.Fatalf("%d batches without a lag", n)
+	}
 	if n := h.count("select count(distinct kafka_partition) from events"); n != 3 {
 		t.Fatalf("events came from %d partitions, want 3", n)
 	}

@@ -20,6 +20,10 @@ type Message struct {
 	Offset    int64
 	Key       []byte
 	Value     []byte
+	// HighWaterMark is the partition's high-water mark when the message was
+	// fetched (the offset the next produced message will get), or 0 when
+	// unknown (a file). HighWaterMark-1-Offset messages were behind it.
+	HighWaterMark int64
 }
 
 // Assembler turns fetched messages into a warehouse batch: decoded events,
@@ -70,10 +74,12 @@ func (a *Assembler) Assemble(msgs []Message) *warehouse.Batch {
 		if j, ok := spans[k]; ok {
 			s := &b.Spans[j]
 			s.FirstOffset, s.LastOffset = min(s.FirstOffset, m.Offset), max(s.LastOffset, m.Offset)
+			s.HighWaterMark = max(s.HighWaterMark, m.HighWaterMark)
 			s.Messages++
 		} else {
 			spans[k] = len(b.Spans)
-			b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset, Messages: 1})
+			b.Spans = append(b.Spans, warehouse.Span{Topic: m.Topic, Partition: m.Partition, FirstOffset: m.Offset, LastOffset: m.Offset,
+				Messages: 1, HighWaterMark: m.HighWaterMark})
 		}
 		if err := out[i].err; err != nil {
 			b.DeadLetters = append(b.DeadLetters, deadLetter(m, err))

@@ -23,6 +23,13 @@ type Stats struct {
 
 	mu      sync.Mutex
 	reasons map[string]int64
+	lag     map[TopicPartition]int64
+}
+
+// TopicPartition names a partition of a topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int
 }
 
 func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
@@ -36,11 +43,19 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	s.DeadLetters.Add(int64(r.DeadLetters))
 	s.Batches.Add(1)
 	s.lastBatch.Store(time.Now().UnixNano())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sp := range b.Spans {
+		if l := sp.Lag(); l >= 0 {
+			if s.lag == nil {
+				s.lag = map[TopicPartition]int64{}
+			}
+			s.lag[TopicPartition{sp.Topic, sp.Partition}] = l
+		}
+	}
 	if len(b.DeadLetters) == 0 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.reasons == nil {
 		s.reasons = map[string]int64{}
 	}
@@ -55,6 +70,14 @@ func (s *Stats) DeadLettersByReason() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.reasons)
+}
+
+// Lag returns, per topic-partition, how many messages were behind the last
+// committed batch when it was fetched.
+func (s *Stats) Lag() map[TopicPartition]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.lag)
 }
 
 // LastBatchAt is when the last batch committed, or the zero time.

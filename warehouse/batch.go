@@ -42,6 +42,17 @@ type Span struct {
 	FirstOffset int64
 	LastOffset  int64
 	Messages    int
+	// HighWaterMark is the partition's high-water mark at fetch, 0 if unknown.
+	HighWaterMark int64
+}
+
+// Lag is how many messages of the partition were behind the batch's last
+// one when it was fetched, or -1 when the high-water mark is unknown.
+func (s Span) Lag() int64 {
+	if s.HighWaterMark <= 0 {
+		return -1
+	}
+	return max(s.HighWaterMark-1-s.LastOffset, 0)
 }
 
 // Batch is the unit of durability: everything in it commits in one DuckDB
@@ -177,9 +188,13 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 	}
 	for _, s := range b.Spans {
 		c := per[key{s.Topic, s.Partition}]
-		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		var lag any
+		if l := s.Lag(); l >= 0 {
+			lag = l
+		}
+		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			batchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
-			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now); err != nil {
+			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now, lag); err != nil {
 			return fmt.Errorf("recording batch %d: %w", batchID, err)
 		}
 	}

@@ -94,3 +94,6 @@ create table if not exists ingest_batches (
     committed_at    timestamptz not null,
     primary key (batch_id, topic, "partition")
 );
+-- Messages of the partition behind the batch's last one when it was fetched
+-- (null for files). Added after the first release, hence the alter.
+alter table ingest_batches add column if not exists lag bigint;
