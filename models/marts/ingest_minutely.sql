@@ -25,7 +25,7 @@ final as (
         sum(duplicates)::bigint as duplicates,
         sum(dead_letters)::bigint as dead_letters,
         max(epoch(committed_at) - epoch(started_at)) as write_s_max,
-        arg_max(high_watermark - last_offset - 1, batch_id) as lag_messages
+        arg_max(lag_messages, batch_id) as lag_messages
     from batches
     group by all
 

@@ -18,7 +18,7 @@ final as (
         "partition" as kafka_partition,
         first_offset,
         last_offset,
-        high_watermark,
+        lag as lag_messages,
         messages,
         accepted,
         duplicates,
