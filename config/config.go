@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/ingest/sources"
 	"github.com/cxlake/cxlake/models"
 )
 
@@ -36,6 +37,8 @@ type Config struct {
 	// HTTPAddr is where the running server listens for HTTP: the privacy
 	// API, source webhooks and /metrics.
 	HTTPAddr string
+	// Sources are the source formats besides cx.event/v1 (sources.go).
+	Sources sources.Config
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -96,6 +99,7 @@ func Load(path string) (Config, error) {
 	if err := c.applyEnv(os.Getenv); err != nil {
 		return c, err
 	}
+	c.applySourcesEnv(os.Getenv)
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -286,5 +290,5 @@ func (c Config) Validate() error {
 	if c.PublishEvery < time.Second {
 		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)
 	}
-	return nil
+	return c.validateSources()
 }

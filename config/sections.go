@@ -22,7 +22,7 @@ func (c *Config) applySections(f *file) error {
 	}{
 		{"gateway", &f.Gateway, nil},
 		{"governance", &f.Governance, nil},
-		{"sources", &f.Sources, nil},
+		{"sources", &f.Sources, applySources},
 	} {
 		if s.node.Kind == 0 { // absent
 			continue

@@ -181,7 +181,7 @@ func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]Message, map[s
 			msgs = make([]Message, 0, min(c.cfg.BatchSize, 4096))
 		}
 		msgs = append(msgs, Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value,
-			HighWaterMark: m.HighWaterMark})
+			HighWaterMark: m.HighWaterMark, Time: m.Time})
 		if last[m.Topic] == nil {
 			last[m.Topic] = map[int]kafka.Message{}
 		}

@@ -8,6 +8,7 @@ package ingest
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/warehouse"
@@ -24,6 +25,7 @@ type Message struct {
 	// fetched (the offset the next produced message will get), or 0 when
 	// unknown (a file). HighWaterMark-1-Offset messages were behind it.
 	HighWaterMark int64
+	Time          time.Time // the record's Kafka timestamp; zero for file lines
 }
 
 // Assembler turns fetched messages into a warehouse batch: decoded events,
@@ -33,6 +35,8 @@ type Assembler struct {
 	Decoder event.Decoder
 	// Workers decodes in parallel when a batch is large; 0 means GOMAXPROCS.
 	Workers int
+	// Sources decode the topics they name (source.go); other topics carry cx.event/v1.
+	Sources []Source
 }
 
 type decoded struct {
@@ -42,6 +46,9 @@ type decoded struct {
 
 // Assemble decodes msgs, in order, into a batch.
 func (a *Assembler) Assemble(msgs []Message) *warehouse.Batch {
+	if len(a.Sources) > 0 {
+		return a.assembleSources(msgs)
+	}
 	out := make([]decoded, len(msgs))
 	workers := a.Workers
 	if workers <= 0 {

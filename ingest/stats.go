@@ -15,6 +15,7 @@ type Stats struct {
 	Accepted    atomic.Int64
 	Duplicates  atomic.Int64
 	DeadLetters atomic.Int64
+	Skipped     atomic.Int64 // source messages skipped with a reason (skipped_messages)
 	Batches     atomic.Int64
 	// CommitFailures counts offset commits that failed for good (the batch was
 	// durable; its messages will be redelivered and skipped as duplicates).
@@ -41,6 +42,7 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	s.Accepted.Add(int64(r.Accepted))
 	s.Duplicates.Add(int64(r.Duplicates))
 	s.DeadLetters.Add(int64(r.DeadLetters))
+	s.Skipped.Add(int64(r.Skipped))
 	s.Batches.Add(1)
 	s.lastBatch.Store(time.Now().UnixNano())
 	s.mu.Lock()

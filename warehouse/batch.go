@@ -61,7 +61,9 @@ type Batch struct {
 	Records     []Record
 	DeadLetters []DeadLetter
 	Spans       []Span
-	StartedAt   time.Time
+	// Skipped are source messages that gave no event (skipped.go).
+	Skipped   []Skip
+	StartedAt time.Time
 }
 
 // Result counts what a committed batch changed.
@@ -70,6 +72,7 @@ type Result struct {
 	Accepted    int // new events stored
 	Duplicates  int // events whose event_id was already stored, or repeated in the batch
 	DeadLetters int
+	Skipped     int // source messages skipped with a reason, not stored before
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
@@ -88,6 +91,8 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 	defer w.gate.RUnlock()
 	t := w.reserve(b)
 	defer func() { w.finish(t, err == nil) }()
+	skips := w.claimSkips(b.Skipped)
+	defer w.releaseSkips(skips)
 	res = Result{BatchID: t.batchID, Accepted: len(t.recs), Duplicates: len(b.Records) - len(t.recs)}
 	now := time.Now().UTC()
 
@@ -123,6 +128,9 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 		return res, err
 	}
 	res.DeadLetters = len(dead)
+	if res.Skipped, err = w.writeSkipped(ctx, conn, res.BatchID, now, skips); err != nil {
+		return res, err
+	}
 	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, t.recs, dead); err != nil {
 		return res, err
 	}

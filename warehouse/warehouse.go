@@ -124,7 +124,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		return nil, fmt.Errorf("unknown ingest sink %q: this build has %s", w.sink, strings.Join(sinkNames(), ", "))
 	}
 	if !opts.ReadOnly {
-		if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		if _, err := db.ExecContext(ctx, schemaSQL+skippedSQL); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("applying warehouse schema: %w", err)
 		}

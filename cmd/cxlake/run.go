@@ -38,6 +38,11 @@ func runRun(ctx context.Context, args []string) error {
 		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log,
 	}
 	web := newHTTPServer()
+	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
+	if err != nil {
+		return err
+	}
+	defer closeSources()
 	if err := web.start(cfg.HTTPAddr, log); err != nil {
 		return err
 	}
@@ -52,7 +57,7 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	s := p.consumer.Stats
-	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters)\n",
-		s.Messages.Load(), s.Accepted.Load(), s.Duplicates.Load(), s.DeadLetters.Load())
+	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters, %d skipped)\n",
+		s.Messages.Load(), s.Accepted.Load(), s.Duplicates.Load(), s.DeadLetters.Load(), s.Skipped.Load())
 	return nil
 }

@@ -1,0 +1,52 @@
+package chatwoot
+
+import (
+	"encoding/json"
+
+	"github.com/cxlake/cxlake/event"
+)
+
+// inboxChannels maps Chatwoot's inbox channel types
+// (app/models/channel/*.rb) to cx.event/v1 channels.
+var inboxChannels = map[string]string{
+	"Channel::Whatsapp":       "whatsapp",
+	"Channel::WebWidget":      "webchat",
+	"Channel::Email":          "email",
+	"Channel::Instagram":      "instagram",
+	"Channel::FacebookPage":   "messenger", // instagram when the conversation came from Instagram, below
+	"Channel::Telegram":       "telegram",
+	"Channel::Api":            "app",
+	"Channel::Sms":            "sms",
+	"Channel::TwilioSms":      "sms",
+	"Channel::Voice":          "voice",
+	"Channel::Line":           "app",
+	"Channel::TwitterProfile": "app",
+}
+
+// channelOf returns the conversation's cx.event/v1 channel: the inbox's
+// entry in Config.InboxChannels, else the one of its channel type. A
+// Facebook page inbox carries Instagram direct messages too; those
+// conversations have additional_attributes.type "instagram_direct_message".
+func (d *Decoder) channelOf(ev string, c *conversation) (string, error) {
+	if ch, ok := d.cfg.InboxChannels[string(c.InboxID)]; ok {
+		return ch, nil
+	}
+	if c.Channel == "" {
+		return "", reject(event.CodeMissing, ev, "conversation.channel",
+			"missing conversation.channel, the inbox's channel type; or map inbox %s in sources.chatwoot.inbox_channels", name(string(c.InboxID)))
+	}
+	ch, ok := inboxChannels[c.Channel]
+	if !ok {
+		return "", reject(event.CodeInvalidValue, ev, "conversation.channel",
+			"inbox channel type %s has no cx.event/v1 channel; map inbox %s in sources.chatwoot.inbox_channels", name(c.Channel), name(string(c.InboxID)))
+	}
+	if c.Channel == "Channel::FacebookPage" {
+		var attrs struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(c.AdditionalAttributes, &attrs) == nil && attrs.Type == "instagram_direct_message" {
+			return "instagram", nil
+		}
+	}
+	return ch, nil
+}

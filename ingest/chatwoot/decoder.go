@@ -1,0 +1,224 @@
+package chatwoot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/ingest"
+)
+
+// Decoder is the Chatwoot ingest.Source: it decodes the webhook payloads the
+// Handler published. It keeps no state, so a replay gives the same events.
+type Decoder struct {
+	cfg      Config
+	maxBytes int
+	canon    event.Decoder
+}
+
+// New returns a decoder for cfg (which must be valid). Payloads larger than
+// maxMessageBytes (ingest.max_message_bytes) become too_large dead letters.
+func New(cfg Config, maxMessageBytes int) *Decoder {
+	if maxMessageBytes <= 0 {
+		maxMessageBytes = event.DefaultMaxBytes
+	}
+	d := &Decoder{cfg: cfg.WithDefaults(), maxBytes: maxMessageBytes}
+	d.canon.MaxBytes = maxMessageBytes
+	return d
+}
+
+// Name is "chatwoot".
+func (d *Decoder) Name() string { return "chatwoot" }
+
+// Topics is the one topic the webhook endpoint publishes to.
+func (d *Decoder) Topics() []string { return []string{d.cfg.Topic} }
+
+// Decode implements ingest.Source.
+func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
+	out := make([]ingest.Outcome, len(msgs))
+	for i, m := range msgs {
+		stored := withoutTokens(m.Value)
+		evs, err := d.decode(m)
+		if err == nil {
+			for j := range evs {
+				if evs[j], err = d.validate(evs[j], stored); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			out[i] = ingest.Outcome{Err: err, Stored: stored}
+			continue
+		}
+		out[i].Events = evs
+	}
+	return out
+}
+
+func (d *Decoder) decode(m ingest.Message) ([]event.Event, error) {
+	trimmed := bytes.TrimSpace(m.Value)
+	switch {
+	case len(trimmed) == 0:
+		return nil, reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
+	case len(m.Value) > d.maxBytes:
+		return nil, reject(event.CodeTooLarge, "", "", "payload is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes", len(m.Value), d.maxBytes)
+	case !utf8.Valid(m.Value):
+		return nil, reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
+	case trimmed[0] != '{':
+		return nil, reject(event.CodeNotJSON, "", "", "payload is not a JSON object; Chatwoot sends one object per webhook")
+	}
+	var head struct {
+		Event string `json:"event"`
+	}
+	if err := json.Unmarshal(trimmed, &head); err != nil {
+		return nil, jsonError("", err)
+	}
+	ev := head.Event
+	switch ev {
+	case "":
+		return nil, missing("", "event")
+	case "message_created", "message_updated":
+		var p message
+		if err := json.Unmarshal(trimmed, &p); err != nil {
+			return nil, jsonError(ev, err)
+		}
+		return d.message(ev, &p, m.Time)
+	case "conversation_created", "conversation_status_changed", "conversation_updated",
+		"conversation_opened", "conversation_resolved": // the last two: older names of status changes
+		var p conversation
+		if err := json.Unmarshal(trimmed, &p); err != nil {
+			return nil, jsonError(ev, err)
+		}
+		return d.conversation(ev, &p, m.Time)
+	case "contact_created", "contact_updated":
+		var p contact
+		if err := json.Unmarshal(trimmed, &p); err != nil {
+			return nil, jsonError(ev, err)
+		}
+		return d.contact(ev, &p, m.Time)
+	}
+	return nil, unknownEvent(ev)
+}
+
+// jsonError turns encoding/json's errors into rejects that name the field
+// and never quote the payload.
+func jsonError(ev string, err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		value := te.Value
+		switch value { // encoding/json's own words for a JSON kind
+		case "object", "array", "string", "number", "bool":
+			value = "a JSON " + value
+		}
+		return reject(event.CodeWrongType, ev, te.Field, "%s is %s, which Chatwoot does not send there", te.Field, value)
+	case errors.As(err, &se):
+		return reject(event.CodeNotJSON, ev, "", "payload is not valid JSON (at byte %d)", se.Offset)
+	}
+	return reject(event.CodeNotJSON, ev, "", "payload is not valid JSON")
+}
+
+// validate passes e through the canonical encoder and decoder, so that it
+// meets every rule of cx.event/v1 and is normalized like a canonical event.
+func (d *Decoder) validate(e event.Event, stored []byte) (event.Event, error) {
+	b, err := event.Encode(&e)
+	if err != nil {
+		return e, reject(event.CodeInvalidValue, "", "", "cannot encode the decoded event: %v", err)
+	}
+	out, err := d.canon.Decode(b)
+	if err != nil {
+		var re *event.RejectError
+		if errors.As(err, &re) {
+			return e, &event.RejectError{Code: re.Code, Field: re.Field,
+				Reason: fmt.Sprintf("chatwoot: the decoded event is not valid cx.event/v1: %s", re.Reason)}
+		}
+		return e, err
+	}
+	out.Raw = stored
+	return out, nil
+}
+
+// tokenRE finds the contact's pubsub_token (the key of its live-chat
+// websocket subscription) that Chatwoot includes with the contact: it is a
+// credential, so the payload is kept without it.
+var tokenRE = regexp.MustCompile(`"pubsub_token"\s*:\s*"(?:[^"\\]|\\.)*"`)
+
+func withoutTokens(raw []byte) []byte {
+	if !bytes.Contains(raw, []byte(`"pubsub_token"`)) {
+		return raw
+	}
+	return tokenRE.ReplaceAll(bytes.Clone(raw), []byte(`"pubsub_token":"[redacted]"`))
+}
+
+// extra is what a Chatwoot event keeps in the events table's extra column.
+type extra struct {
+	Event       string `json:"event"`
+	InboxID     string `json:"inbox_id,omitempty"`
+	MessageType string `json:"message_type,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Status      string `json:"status,omitempty"`
+}
+
+func (x extra) raw() json.RawMessage {
+	b, _ := json.Marshal(map[string]extra{"chatwoot": x}) // cannot fail: strings only
+	return b
+}
+
+// conversationID is unique in a Chatwoot installation: display ids are
+// unique within an account, inbox ids across accounts.
+func conversationID(c *conversation) string {
+	return "chatwoot:" + string(c.InboxID) + ":" + string(c.ID)
+}
+
+// base returns the event fields every conversation event shares: source,
+// channel, conversation and contact.
+func (d *Decoder) base(ev, path string, c *conversation, fallback *party) (event.Event, error) {
+	if c == nil {
+		return event.Event{}, missing(ev, path)
+	}
+	if c.ID == "" {
+		return event.Event{}, missing(ev, join(path, "id"))
+	}
+	if c.InboxID == "" {
+		return event.Event{}, missing(ev, join(path, "inbox_id"))
+	}
+	ch, err := d.channelOf(ev, c)
+	if err != nil {
+		return event.Event{}, err
+	}
+	who := c.Meta.Sender
+	if who == nil || who.ID == "" {
+		who = fallback
+	}
+	if who == nil || who.ID == "" {
+		return event.Event{}, missing(ev, join(path, "meta.sender"))
+	}
+	return event.Event{Source: "chatwoot", Channel: ch, ConversationID: conversationID(c),
+		Contact: identityOf(who), ContactName: who.Name}, nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// occurred picks the first time that is set, else the Kafka timestamp.
+func occurred(ev string, kafka time.Time, times ...time.Time) (time.Time, error) {
+	for _, t := range times {
+		if !t.IsZero() {
+			return t, nil
+		}
+	}
+	if !kafka.IsZero() {
+		return kafka.UTC(), nil
+	}
+	return time.Time{}, reject(event.CodeBadTime, ev, "", "the payload carries no time and the Kafka record has no timestamp")
+}

@@ -1,0 +1,120 @@
+package chatwoot
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/cxlake/cxlake/event"
+)
+
+// message decodes message_created and message_updated.
+//
+// message_type says who wrote it: incoming messages are the contact's;
+// outgoing ones an agent's (sender type user), a bot's (agent_bot, or
+// Captain's captain_assistant) or, with no sender, an automation's; template
+// messages (the greeting, the email request, the CSAT survey) are the
+// system's, so they are neither a response nor a bot taking part. Private
+// notes are outgoing messages with private true: kept, never a response.
+// activity messages ("Conversation was resolved by ...") repeat the
+// conversation events in words and are skipped.
+//
+// message_updated is a CSAT answer when the survey message
+// (content_type input_csat) gets content_attributes.submitted_values.
+// csat_survey_response {rating, feedback_message}; other updates (edits,
+// delivery status) are skipped.
+func (d *Decoder) message(ev string, p *message, kafkaTime time.Time) ([]event.Event, error) {
+	if p.ID == "" {
+		return nil, missing(ev, "id")
+	}
+	if p.Conversation != nil && p.Conversation.InboxID == "" && p.Inbox != nil {
+		p.Conversation.InboxID = p.Inbox.ID
+	}
+	var fallback *party
+	if p.Sender != nil && p.Sender.Type == "contact" {
+		fallback = p.Sender
+	}
+	if ev == "message_updated" {
+		return d.csat(ev, p, fallback, kafkaTime)
+	}
+	if p.MessageType == "activity" {
+		return nil, skip(ev, "an activity message restates a conversation event in words; the conversation events are decoded instead")
+	}
+	e, err := d.base(ev, "conversation", p.Conversation, fallback)
+	if err != nil {
+		return nil, err
+	}
+	if e.OccurredAt, err = occurred(ev, kafkaTime, p.CreatedAt.Time); err != nil {
+		return nil, err
+	}
+	e.EventID = "chatwoot:msg:" + string(p.ID)
+	e.Type = event.TypeMessage
+	e.Message = &event.Message{Direction: "outbound", Text: p.Content, Private: p.Private}
+	team := ""
+	if t := p.Conversation.Meta.Team; t != nil {
+		team = t.Name
+	}
+	switch p.MessageType {
+	case "incoming":
+		e.Actor = event.Actor{Kind: "customer"}
+		e.Message.Direction = "inbound"
+	case "outgoing":
+		e.Actor = event.Actor{Kind: "system"}
+		if s := p.Sender; s != nil {
+			switch s.Type {
+			case "user":
+				e.Actor = event.Actor{Kind: "agent", ID: string(s.ID), Team: team}
+			case "agent_bot", "captain_assistant":
+				e.Actor = event.Actor{Kind: "bot", ID: string(s.ID)}
+			}
+		}
+	case "template":
+		e.Actor = event.Actor{Kind: "system"}
+	case "":
+		return nil, missing(ev, "message_type")
+	default:
+		return nil, reject(event.CodeInvalidValue, ev, "message_type", "message_type %s is not incoming, outgoing, activity or template", name(string(p.MessageType)))
+	}
+	e.Extra = extra{Event: ev, InboxID: string(p.Conversation.InboxID), MessageType: string(p.MessageType), ContentType: p.ContentType}.raw()
+	return []event.Event{e}, nil
+}
+
+// csatAnswer is content_attributes of an answered CSAT survey message.
+type csatAnswer struct {
+	SubmittedValues struct {
+		CSATSurveyResponse *struct {
+			Rating          json.Number `json:"rating"`
+			FeedbackMessage string      `json:"feedback_message"`
+		} `json:"csat_survey_response"`
+	} `json:"submitted_values"`
+}
+
+func (d *Decoder) csat(ev string, p *message, fallback *party, kafkaTime time.Time) ([]event.Event, error) {
+	var a csatAnswer
+	if len(p.ContentAttributes) > 0 && string(p.ContentAttributes) != "null" {
+		if err := json.Unmarshal(p.ContentAttributes, &a); err != nil {
+			return nil, reject(event.CodeWrongType, ev, "content_attributes", "content_attributes is not the object Chatwoot sends")
+		}
+	}
+	r := a.SubmittedValues.CSATSurveyResponse
+	if r == nil || r.Rating == "" {
+		return nil, skip(ev, "an update of a message without a CSAT answer (an edit or a delivery status) is not a timeline event")
+	}
+	rating, err := r.Rating.Int64()
+	if err != nil {
+		return nil, reject(event.CodeWrongType, ev, "content_attributes.submitted_values.csat_survey_response.rating", "the CSAT rating is not a whole number")
+	}
+	e, err := d.base(ev, "conversation", p.Conversation, fallback)
+	if err != nil {
+		return nil, err
+	}
+	// The answer updates the survey message, which touches its
+	// conversation: the conversation's updated_at is when it was answered.
+	if e.OccurredAt, err = occurred(ev, kafkaTime, p.Conversation.UpdatedAt.Time, p.Conversation.Timestamp.Time, p.CreatedAt.Time); err != nil {
+		return nil, err
+	}
+	e.EventID = "chatwoot:csat:" + string(p.ID) + ":" + r.Rating.String()
+	e.Type = event.TypeSurvey
+	e.Survey = &event.Survey{Kind: "csat", Score: int(rating), Comment: r.FeedbackMessage}
+	e.Extra = extra{Event: ev, InboxID: string(p.Conversation.InboxID), ContentType: p.ContentType}.raw()
+	return []event.Event{e}, nil
+}

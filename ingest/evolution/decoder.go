@@ -1,0 +1,140 @@
+package evolution
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/ingest"
+)
+
+// Decoder is the Evolution API ingest.Source. It keeps the conversation
+// boundaries of the chats it has seen (sessions.go), so use one Decoder per
+// consumer and Warm it before the first batch.
+type Decoder struct {
+	cfg      Config
+	maxBytes int
+	canon    event.Decoder
+	sess     *sessions
+	topics   []string
+}
+
+// New returns a decoder for cfg (which must be valid). Messages larger than
+// maxMessageBytes (ingest.max_message_bytes) become too_large dead letters.
+// hashKey keys the chat hashes in conversation ids (sessions.go): use the
+// warehouse's hash key (models.hash_key), so that the ids stay the same
+// across restarts.
+func New(cfg Config, maxMessageBytes int, hashKey []byte) *Decoder {
+	cfg = cfg.WithDefaults()
+	if maxMessageBytes <= 0 {
+		maxMessageBytes = event.DefaultMaxBytes
+	}
+	d := &Decoder{cfg: cfg, maxBytes: maxMessageBytes, sess: newSessions(cfg.ConversationGap, hashKey), topics: cfg.Topics()}
+	d.canon.MaxBytes = maxMessageBytes
+	return d
+}
+
+// Name is "evolution".
+func (d *Decoder) Name() string { return "evolution" }
+
+// Topics are the configured Evolution topics.
+func (d *Decoder) Topics() []string { return slices.Clone(d.topics) }
+
+// Warm loads the conversations of the Evolution events already in the
+// warehouse, so that a restart continues them. It returns how many it loaded.
+func (d *Decoder) Warm(ctx context.Context, db *sql.DB) (int, error) {
+	return d.sess.warm(ctx, db)
+}
+
+// draft is a decoded event waiting for its conversation.
+type draft struct {
+	ev   event.Event // complete but for ConversationID
+	chat string      // conversation boundaries are kept per chat
+}
+
+// Decode implements ingest.Source.
+func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
+	out := make([]ingest.Outcome, len(msgs))
+	type pending struct {
+		msg, n   int
+		instance string
+		dr       draft
+	}
+	var todo []pending
+	for i, m := range msgs {
+		env, err := parseEnvelope(m, d.cfg.Prefix, d.maxBytes)
+		if err == nil {
+			var drafts []draft
+			if drafts, err = d.dispatch(env); err == nil {
+				out[i].Events = make([]event.Event, len(drafts))
+				for j := range drafts {
+					if drafts[j].ev, err = d.validate(env, drafts[j].ev); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					for j, dr := range drafts {
+						todo = append(todo, pending{msg: i, n: j, instance: env.instance, dr: dr})
+					}
+				}
+			}
+		}
+		if err != nil {
+			out[i] = ingest.Outcome{Err: err, Stored: env.stored}
+		}
+	}
+	// Conversations are assigned in time order, ties in read order.
+	slices.SortStableFunc(todo, func(a, b pending) int {
+		return a.dr.ev.OccurredAt.Compare(b.dr.ev.OccurredAt)
+	})
+	for _, p := range todo {
+		ev := p.dr.ev
+		ev.ConversationID = d.sess.assign(p.instance, p.dr.chat, ev.OccurredAt)
+		out[p.msg].Events[p.n] = ev
+	}
+	return out
+}
+
+func (d *Decoder) dispatch(env envelope) ([]draft, error) {
+	switch env.event {
+	case "messages.upsert", "send.message":
+		return d.messages(env)
+	case "call":
+		return d.call(env)
+	case "messages.update":
+		return nil, receipts(env)
+	case "contacts.upsert", "contacts.update", "chats.upsert":
+		return nil, addressBook(env)
+	}
+	return nil, unknownEvent(env.event)
+}
+
+// validate passes e through the canonical encoder and decoder, so that it
+// meets every rule of cx.event/v1 and is normalized like a canonical event,
+// and attaches the payload it came from, without secrets.
+func (d *Decoder) validate(env envelope, e event.Event) (event.Event, error) {
+	e.ConversationID = "pending" // assigned after validation, in time order
+	b, err := event.Encode(&e)
+	if err != nil {
+		return e, reject(event.CodeInvalidValue, env.event, "", "cannot encode the decoded event: %v", err)
+	}
+	out, err := d.canon.Decode(b)
+	if err != nil {
+		var re *event.RejectError
+		if errors.As(err, &re) {
+			return e, &event.RejectError{Code: re.Code, Field: re.Field,
+				Reason: fmt.Sprintf("evolution %s: the decoded event is not valid cx.event/v1: %s", env.event, re.Reason)}
+		}
+		return e, err
+	}
+	out.Raw = env.stored
+	return out, nil
+}
+
+func isSkip(err error) bool {
+	var s *ingest.SkipError
+	return errors.As(err, &s)
+}

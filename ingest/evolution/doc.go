@@ -1,0 +1,21 @@
+// Package evolution decodes the events Evolution API publishes to Kafka
+// (https://github.com/EvolutionAPI/evolution-api,
+// src/api/integrations/event/kafka/kafka.controller.ts) into cx.event/v1
+// events, as an ingest.Source.
+//
+// Evolution API writes one topic per instance and event,
+// <prefix>.<instance>.<event>, or one per event for all instances,
+// <prefix>.global.<event>; each message is the envelope
+// {event, instance, data, server_url, date_time, sender, apikey, timestamp}.
+// Messages (messages.upsert, send.message) and incoming calls become message
+// events; delivery receipts (messages.update), address-book syncs
+// (contacts.upsert, contacts.update) and chat lists (chats.upsert) are
+// decoded, checked and skipped with a reason; any other event name is
+// skipped as unknown. The apikey is never stored: it is removed from the raw
+// payload kept with events and dead letters.
+//
+// WhatsApp has no conversations, so the decoder draws their boundaries: a
+// message more than Config.ConversationGap after the previous one in the
+// same chat starts a new conversation (sessions.go). The state it needs is
+// warmed from the warehouse at start (Decoder.Warm).
+package evolution

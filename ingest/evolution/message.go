@@ -1,0 +1,254 @@
+package evolution
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/cxlake/cxlake/event"
+)
+
+// messages decodes messages.upsert (a message received, or sent from the
+// phone) and send.message (a message sent through the API). data is the
+// message as prepareMessage builds it in whatsapp.baileys.service.ts:
+//
+//	{"key": {"remoteJid": "5511...@s.whatsapp.net", "fromMe": false, "id": "3EB0...",
+//	         "participant": "...", "remoteJidAlt": "..."},
+//	 "pushName": "Ana", "message": {"conversation": "Oi"}, "messageType": "conversation",
+//	 "messageTimestamp": 1717000000, "instanceId": "...", "source": "android"}
+//
+// Evolution sends one message per envelope; an array is accepted too.
+func (d *Decoder) messages(env envelope) ([]draft, error) {
+	items, err := asList(env.event, "data", env.data)
+	if err != nil {
+		return nil, err
+	}
+	var out []draft
+	var skipped error
+	for i, it := range items {
+		path := "data"
+		if len(items) > 1 {
+			path = "data[" + itoa(i) + "]"
+		}
+		dr, err := d.message(env, path, it)
+		if err != nil {
+			if isSkip(err) {
+				skipped = err
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, dr)
+	}
+	if len(out) == 0 {
+		if skipped == nil {
+			skipped = skip(env.event, "data holds no message")
+		}
+		return nil, skipped
+	}
+	return out, nil
+}
+
+func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
+	ev := env.event
+	key, ok, err := m.object(ev, path, "key")
+	if err != nil {
+		return draft{}, err
+	}
+	if !ok {
+		return draft{}, missing(ev, path+".key")
+	}
+	kp := path + ".key"
+	remoteJid, err := key.str(ev, kp, "remoteJid")
+	if err != nil {
+		return draft{}, err
+	}
+	if remoteJid == "" {
+		return draft{}, missing(ev, kp+".remoteJid")
+	}
+	id, err := key.str(ev, kp, "id")
+	if err != nil {
+		return draft{}, err
+	}
+	if id == "" {
+		return draft{}, missing(ev, kp+".id")
+	}
+	fromMe, err := key.boolean(ev, kp, "fromMe")
+	if err != nil {
+		return draft{}, err
+	}
+	remote := parseJID(remoteJid)
+	switch remote.kind {
+	case jidBroadcast:
+		return draft{}, skip(ev, "a status update (status@broadcast) is not part of a conversation")
+	case jidNewsletter:
+		return draft{}, skip(ev, "a channel (newsletter) post is not part of a conversation")
+	case jidInvalid:
+		return draft{}, reject(event.CodeInvalidValue, ev, kp+".remoteJid", "%s.remoteJid is not a WhatsApp JID (user@s.whatsapp.net, @lid or @g.us)", kp)
+	}
+
+	content, _, err := m.object(ev, path, "message")
+	if err != nil {
+		return draft{}, err
+	}
+	messageType, err := m.str(ev, path, "messageType")
+	if err != nil {
+		return draft{}, err
+	}
+	kind, text := contentOf(content, messageType)
+	switch kind {
+	case "":
+		return draft{}, skip(ev, "the message has no content (a notice WhatsApp sends about a chat, not a message)")
+	case "protocolMessage", "editedMessage", "senderKeyDistributionMessage", "messageContextInfo":
+		return draft{}, skip(ev, "message type %s edits, deletes or sets up another message; it is not a new message", name(kind))
+	}
+
+	at, ok, err := m.unixTime(ev, path, "messageTimestamp")
+	if err != nil {
+		return draft{}, err
+	}
+	if !ok {
+		at = env.at
+	}
+	if at.IsZero() {
+		return draft{}, reject(event.CodeBadTime, ev, path+".messageTimestamp", "no time: %s.messageTimestamp, date_time and timestamp are all absent", path)
+	}
+
+	var contact event.Identity
+	group := ""
+	if remote.kind == jidGroup {
+		group = remote.full
+		if fromMe {
+			// The business writes in the group: no person sent it, the group is named instead.
+			contact.IDs = map[string]string{groupKey: remote.user}
+		} else {
+			participant, err := key.str(ev, kp, "participant")
+			if err != nil {
+				return draft{}, err
+			}
+			alt, err := key.str(ev, kp, "participantAlt")
+			if err != nil {
+				return draft{}, err
+			}
+			if !person(&contact, participant, alt) {
+				return draft{}, reject(event.CodeMissing, ev, kp+".participant", "a group message needs %s.participant, the member who wrote it, as a WhatsApp JID", kp)
+			}
+		}
+	} else {
+		alt, err := key.str(ev, kp, "remoteJidAlt")
+		if err != nil {
+			return draft{}, err
+		}
+		person(&contact, remoteJid, alt)
+	}
+
+	e := event.Event{
+		EventID:    "evolution:" + env.instance + ":" + id,
+		Type:       event.TypeMessage,
+		OccurredAt: at,
+		Source:     "evolution",
+		Channel:    "whatsapp",
+		Contact:    contact,
+		Actor:      event.Actor{Kind: "customer"},
+		Message:    &event.Message{Direction: "inbound", Text: text},
+	}
+	if fromMe {
+		e.Actor = event.Actor{Kind: d.ownKind(env.instance), ID: env.instance}
+		e.Message.Direction = "outbound"
+	} else if e.ContactName, err = m.str(ev, path, "pushName"); err != nil {
+		return draft{}, err
+	}
+	if e.Extra, err = extraOf(env, kind, group); err != nil {
+		return draft{}, err
+	}
+	return draft{ev: e, chat: chatOf(group, contact)}, nil
+}
+
+// ownKind is the actor kind of the instance's own messages.
+func (d *Decoder) ownKind(instance string) string {
+	if slices.Contains(d.cfg.BotInstances, instance) {
+		return "bot"
+	}
+	return "agent"
+}
+
+// extra is what an Evolution event keeps in the events table's extra column.
+type extra struct {
+	Instance    string `json:"instance"`
+	Event       string `json:"event"`
+	MessageType string `json:"message_type,omitempty"`
+	Group       bool   `json:"group,omitempty"` // a group chat
+}
+
+func extraOf(env envelope, messageType, group string) (json.RawMessage, error) {
+	b, err := json.Marshal(map[string]extra{"evolution": {Instance: env.instance, Event: env.event, MessageType: messageType, Group: group != ""}})
+	if err != nil {
+		return nil, reject(event.CodeInvalidValue, env.event, "", "cannot encode the event's extra fields")
+	}
+	return b, nil
+}
+
+// wrappers hold another message: their content is the inner one's.
+var wrappers = []string{"ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension", "documentWithCaptionMessage"}
+
+// contentOf returns the kind of a WhatsApp message (imageMessage,
+// conversation, ...) and its text: the text of a text message, the caption
+// of a medium, the chosen option of a button or list reply. Audio, stickers,
+// locations, contacts, reactions and polls have no text. kind is "" when
+// msg holds no content.
+func contentOf(msg obj, messageType string) (kind, text string) {
+	for range 3 { // unwrap nested wrappers
+		unwrapped := false
+		for _, w := range wrappers {
+			inner, ok, _ := msg.object("", "", w)
+			if !ok {
+				continue
+			}
+			if in, ok, _ := inner.object("", "", "message"); ok {
+				msg, unwrapped = in, true
+				if messageType == w {
+					messageType = ""
+				}
+				break
+			}
+		}
+		if !unwrapped {
+			break
+		}
+	}
+	if s, _ := msg.str("", "", "conversation"); s != "" {
+		return "conversation", s
+	}
+	for _, f := range []struct{ kind, path string }{
+		{"extendedTextMessage", "text"},
+		{"imageMessage", "caption"},
+		{"videoMessage", "caption"},
+		{"ptvMessage", "caption"},
+		{"documentMessage", "caption"},
+		{"buttonsResponseMessage", "selectedDisplayText"},
+		{"templateButtonReplyMessage", "selectedDisplayText"},
+		{"listResponseMessage", "title"},
+	} {
+		if o, ok, _ := msg.object("", "", f.kind); ok {
+			s, _ := o.str("", "", f.path)
+			return f.kind, s
+		}
+	}
+	if messageType != "" && messageType != "unknown" && messageType != "conversation" {
+		return messageType, ""
+	}
+	// The first member that is a message kind: audioMessage, stickerMessage, ...
+	keys := make([]string, 0, len(msg))
+	for k := range msg {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k != "messageContextInfo" && len(k) > len("Message") && k[len(k)-len("Message"):] == "Message" {
+			return k, ""
+		}
+	}
+	if _, ok := msg["messageContextInfo"]; ok {
+		return "messageContextInfo", ""
+	}
+	return "", ""
+}

@@ -1,0 +1,177 @@
+package evolution
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Conversation boundaries. WhatsApp has chats, not conversations: a chat
+// goes on for years. A conversation here is a run of messages of one chat
+// (one instance and one person, or one group) with no silence longer than
+// the gap between them: a message more than gap after the previous one
+// starts a new conversation.
+//
+// Its id is "wa:<instance>:<chat>:<n>": chat is a keyed hash of the chat
+// (16 hex digits of an HMAC-SHA256 under the warehouse's hash key, so the
+// id does not reveal a phone number), and n counts the chat's
+// conversations from 1. The id depends on which conversation of the chat
+// it is, not on which of its messages was read first: messages.upsert and
+// send.message are separate topics, read in no fixed order.
+//
+// The decoder keeps, per chat hash, the span (first and last message time) of
+// its most recent conversations, and gives each message the conversation
+// whose span it falls within gap of. Within a batch, messages are assigned
+// in time order (ties in read order). The state is warmed from the
+// warehouse at start (Warm), so a restart continues the same conversations
+// and their count, and a replay of the same messages from the start gives
+// the same conversations with the same ids, whatever the order the topics
+// are read in, as long as no message reaches cxlake more than the gap later
+// than messages of its chat written after it. Such a message, when it falls
+// between two conversations, joins the earlier one and does not merge them
+// (their events are already stored); when it falls before them, it starts
+// a conversation numbered after them.
+
+// keepSessions is how many conversations per chat the decoder remembers: a
+// message can join one of its chat's last keepSessions conversations.
+const keepSessions = 4
+
+type session struct {
+	id          string
+	first, last time.Time
+}
+
+type sessions struct {
+	gap   time.Duration
+	key   []byte               // the hash key of chat tokens
+	chats map[string][]session // by chatKey(instance, token)
+	count map[string]int       // conversations ever started, by chatKey
+}
+
+func newSessions(gap time.Duration, key []byte) *sessions {
+	return &sessions{gap: gap, key: key, chats: map[string][]session{}, count: map[string]int{}}
+}
+
+func chatKey(instance, token string) string { return instance + "\x00" + token }
+
+// token is the chat's part of its conversation ids.
+func (s *sessions) token(instance, chat string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("cxlake/whatsapp_chat/v1\x00" + instance + "\x00" + chat))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}
+
+// assign returns the conversation of a message of chat in instance at t,
+// and records t in it. When no remembered conversation of the chat is
+// within gap of t, it starts the chat's next one.
+func (s *sessions) assign(instance, chat string, t time.Time) string {
+	token := s.token(instance, chat)
+	key := chatKey(instance, token)
+	list := s.chats[key]
+	best := -1
+	for i, c := range list {
+		if t.Before(c.first.Add(-s.gap)) || t.After(c.last.Add(s.gap)) {
+			continue
+		}
+		if best < 0 || c.first.Before(list[best].first) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		c := &list[best]
+		if t.Before(c.first) {
+			c.first = t
+		}
+		if t.After(c.last) {
+			c.last = t
+		}
+		return c.id
+	}
+	s.count[key]++
+	id := "wa:" + instance + ":" + token + ":" + strconv.Itoa(s.count[key])
+	s.chats[key] = trim(append(list, session{id: id, first: t, last: t}))
+	return id
+}
+
+// trim keeps the keepSessions conversations that ended last.
+func trim(list []session) []session {
+	if len(list) <= keepSessions {
+		return list
+	}
+	slices.SortFunc(list, func(a, b session) int {
+		if c := b.last.Compare(a.last); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return list[:keepSessions]
+}
+
+// warmQuery lists the conversations of the stored Evolution messages. Their
+// ids carry the instance and the chat's hash, so no identifier is read.
+const warmQuery = `
+select conversation_id, min(occurred_at), max(occurred_at)
+from events
+where source = 'evolution' and conversation_id like 'wa:%'
+group by conversation_id`
+
+// parseID splits "wa:<instance>:<token>:<n>".
+func parseID(id string) (instance, token string, n int, ok bool) {
+	rest, ok := strings.CutPrefix(id, "wa:")
+	if !ok {
+		return "", "", 0, false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return "", "", 0, false
+	}
+	n, err := strconv.Atoi(rest[i+1:])
+	if err != nil {
+		return "", "", 0, false
+	}
+	rest = rest[:i]
+	j := strings.LastIndexByte(rest, ':')
+	if j < 0 {
+		return "", "", 0, false
+	}
+	return rest[:j], rest[j+1:], n, true
+}
+
+// warm loads the conversations of the Evolution events stored in db.
+func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
+	rows, err := db.QueryContext(ctx, warmQuery)
+	if err != nil {
+		return 0, fmt.Errorf("reading stored Evolution conversations: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var c session
+		if err := rows.Scan(&c.id, &c.first, &c.last); err != nil {
+			return n, fmt.Errorf("reading stored Evolution conversations: %w", err)
+		}
+		instance, token, ord, ok := parseID(c.id)
+		if !ok {
+			continue
+		}
+		key := chatKey(instance, token)
+		s.chats[key] = append(s.chats[key], session{id: c.id, first: c.first.UTC(), last: c.last.UTC()})
+		s.count[key] = max(s.count[key], ord)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("reading stored Evolution conversations: %w", err)
+	}
+	for k, list := range s.chats {
+		s.chats[k] = trim(list)
+	}
+	return n, nil
+}
