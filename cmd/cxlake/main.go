@@ -28,6 +28,7 @@ var commands = []command{
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
 	{"bench", "bench ingest|models --events N [--json]", "measure ingest (against DuckDB's read_json) or the model rebuild and refresh", runBench},
+	{"grafana", "grafana provision --url URL --token TOKEN [--gateway HOST:PORT]", "create or update the cxlake data source, folder and dashboards in Grafana", runGrafana},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
 }
 
