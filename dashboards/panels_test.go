@@ -387,8 +387,17 @@ func TestPanelQueries(t *testing.T) {
 						}
 						continue
 					}
-					if p.PanelType == "stat" && frame.Rows() != 1 {
-						t.Errorf("%s: a stat panel's query returned %d rows", p, frame.Rows())
+					if p.PanelType == "stat" {
+						// A stat panel reduces the numeric fields of one row.
+						numeric := 0
+						for _, f := range frame.Fields {
+							if f.Type().Numeric() {
+								numeric++
+							}
+						}
+						if frame.Rows() != 1 || numeric == 0 {
+							t.Errorf("%s: a stat panel's query returned %d rows, %d numeric columns; want one row with a number", p, frame.Rows(), numeric)
+						}
 					}
 				}
 			})
