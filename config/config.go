@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/ingest/sources"
 	"github.com/cxlake/cxlake/models"
@@ -37,6 +38,8 @@ type Config struct {
 	// HTTPAddr is where the running server listens for HTTP: the privacy
 	// API, source webhooks and /metrics.
 	HTTPAddr string
+	// Gateway is the SQL gateway (Postgres wire protocol): address, users, limits.
+	Gateway gateway.Config
 	// Sources are the source formats besides cx.event/v1 (sources.go).
 	Sources sources.Config
 }
@@ -81,7 +84,7 @@ type file struct {
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
 	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
-		HTTPAddr: DefaultHTTPAddr}
+		HTTPAddr: DefaultHTTPAddr, Gateway: gateway.DefaultConfig()}
 }
 
 // Load reads path (may be "" for defaults only), applies the environment and validates.
@@ -248,6 +251,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if v := getenv(EnvHTTPAddr); v != "" {
 		c.HTTPAddr = v
 	}
+	if v := getenv(EnvPGAddr); v != "" {
+		c.Gateway.Addr = v
+	}
 	if v := getenv(EnvGroupID); v != "" {
 		c.Ingest.GroupID = v
 	}
@@ -286,6 +292,9 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		return fmt.Errorf("http.addr is %q: write host:port, e.g. %s", c.HTTPAddr, DefaultHTTPAddr)
+	}
+	if err := c.Gateway.Validate(); err != nil {
+		return err
 	}
 	if c.PublishEvery < time.Second {
 		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)

@@ -20,7 +20,7 @@ func (c *Config) applySections(f *file) error {
 		node  *yaml.Node
 		apply func(*Config, *yaml.Node) error
 	}{
-		{"gateway", &f.Gateway, nil},
+		{"gateway", &f.Gateway, applyGateway},
 		{"governance", &f.Governance, nil},
 		{"sources", &f.Sources, applySources},
 	} {

@@ -7,14 +7,16 @@ import (
 
 func runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("name the benchmark: cxlake bench ingest|models --events N [--json]")
+		return fmt.Errorf("name the benchmark: cxlake bench ingest|models|gateway --events N [--json]")
 	}
 	switch args[0] {
 	case "ingest":
 		return benchIngest(ctx, args[1:])
 	case "models":
 		return benchModels(ctx, args[1:])
+	case "gateway":
+		return benchGateway(ctx, args[1:])
 	default:
-		return fmt.Errorf("unknown benchmark %q: this build has ingest and models", args[0])
+		return fmt.Errorf("unknown benchmark %q: this build has ingest, models and gateway", args[0])
 	}
 }

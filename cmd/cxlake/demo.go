@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/simulate"
@@ -20,13 +21,14 @@ import (
 const demoTopic = "cx.events"
 
 func runDemo(ctx context.Context, args []string) error {
-	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S]")
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]")
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
 	data := fs.String("data", "cxlake-demo", "data directory (created if missing)")
 	seed := fs.Uint64("seed", 1, "generator seed: the same seed gives the same traffic")
 	days := fs.Int("days", 30, "days of history the traffic spans, ending today")
 	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")
+	pgAddr := fs.String("pg-addr", gateway.DefaultAddr, "SQL gateway address (Postgres wire protocol), host:port")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +54,15 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer wh.Close()
+	gwCfg, err := demoGatewayConfig(*pgAddr)
+	if err != nil {
+		return fmt.Errorf("--pg-addr: %w", err)
+	}
+	gw, err := startSQLGateway(ctx, wh, gwCfg, log)
+	if err != nil {
+		return err
+	}
+	defer gw.stop(ctx)
 	abs, _ := filepath.Abs(*data)
 	fmt.Printf("cxlake demo\n  broker    %s (embedded, Kafka protocol over TCP), topic %s\n  data      %s\n\n",
 		broker.Addrs()[0], demoTopic, abs)
@@ -92,8 +103,11 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	if *once {
+		fmt.Printf("\nSQL gateway served postgres://%s/%s during the run; without --once it stays up, with a user per role.\n",
+			gw.srv.Addr(), gateway.DefaultDatabase)
 		return nil
 	}
+	gw.printConnect(os.Stdout)
 	return demoLive(ctx, wh, broker, gen, cfg, refresh, *rate, log)
 }
 

@@ -21,15 +21,16 @@ type command struct {
 }
 
 var commands = []command{
-	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
-	{"run", "run --config FILE", "consume from a Kafka cluster into the warehouse until stopped", runRun},
+	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
+	{"run", "run --config FILE [--pg-addr HOST:PORT]", "consume from a Kafka cluster into the warehouse and serve SQL until stopped", runRun},
 	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
-	{"bench", "bench ingest|models --events N [--json]", "measure ingest (against DuckDB's read_json) or the model rebuild and refresh", runBench},
+	{"bench", "bench ingest|models|gateway --events N [--json]", "measure ingest (against DuckDB's read_json), the model rebuild and refresh, or the SQL gateway", runBench},
 	{"grafana", "grafana provision --url URL --token TOKEN [--gateway HOST:PORT]", "create or update the cxlake data source, folder and dashboards in Grafana", runGrafana},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
+	{"gateway-verifier", "gateway-verifier < password", "print the SCRAM-SHA-256 verifier of a password, for gateway.users[].scram", runGatewayVerifier},
 }
 
 func usage() {

@@ -52,11 +52,13 @@ func capture(t *testing.T, f func() error) (string, error) {
 func TestDemoOnceThenQuery(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	ctx := context.Background()
-	out, err := capture(t, func() error { return runDemo(ctx, []string{"--once", "--events", "4000", "--data", dir}) })
+	out, err := capture(t, func() error {
+		return runDemo(ctx, []string{"--once", "--events", "4000", "--data", dir, "--pg-addr", "127.0.0.1:0"})
+	})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Done in", "events stored", "dead letters", "Dead letters by reason", "Events by channel", "cxlake query --data"} {
+	for _, want := range []string{"Done in", "events stored", "dead letters", "Dead letters by reason", "Events by channel", "cxlake query --data", "SQL gateway served postgres://127.0.0.1:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, out)
 		}

@@ -11,8 +11,9 @@ import (
 )
 
 func runRun(ctx context.Context, args []string) error {
-	fs := newFlags("run", "run --config FILE")
+	fs := newFlags("run", "run --config FILE [--pg-addr HOST:PORT]")
 	path := fs.String("config", "", "YAML config file (see docs/config.md); CXLAKE_* environment variables override it")
+	pgAddr := fs.String("pg-addr", "", "SQL gateway address, host:port (overrides gateway.addr)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -22,6 +23,12 @@ func runRun(ctx context.Context, args []string) error {
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
+	}
+	if *pgAddr != "" {
+		cfg.Gateway.Addr = *pgAddr
+		if err := cfg.Gateway.Validate(); err != nil {
+			return fmt.Errorf("--pg-addr: %w", err)
+		}
 	}
 	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey})
 	if err != nil {
@@ -49,9 +56,17 @@ func runRun(ctx context.Context, args []string) error {
 	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
 		cfg.Ingest.Topics, cfg.Ingest.Brokers, cfg.Ingest.GroupID, cfg.Data)
 	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz)\n", web.Addr())
+	gw, err := runGateway(ctx, wh, cfg.Gateway, log)
+	if err != nil {
+		_ = web.shutdown(ctx)
+		return err
+	}
 	err = p.run(ctx)
 	if herr := web.shutdown(ctx); err == nil {
 		err = herr
+	}
+	if gerr := gw.stop(ctx); err == nil {
+		err = gerr
 	}
 	if err != nil {
 		return err

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cxlake/cxlake/gateway"
+)
+
+// gatewayFile mirrors the gateway section:
+//
+//	gateway:
+//	  addr: 127.0.0.1:5433
+//	  statement_timeout: 60s
+//	  max_result_rows: 1000000
+//	  max_connections: 64
+//	  tls: {cert_file: /etc/cxlake/tls.crt, key_file: /etc/cxlake/tls.key}
+//	  users:
+//	    - {name: grafana, role: grafana, password_env: CXLAKE_PG_GRAFANA_PASSWORD}
+//	    - {name: ana, role: analyst, scram: "SCRAM-SHA-256$4096:..."}
+type gatewayFile struct {
+	Addr             string `yaml:"addr"`
+	StatementTimeout string `yaml:"statement_timeout"`
+	MaxResultRows    int    `yaml:"max_result_rows"`
+	MaxConnections   int    `yaml:"max_connections"`
+	TLS              struct {
+		CertFile string `yaml:"cert_file"`
+		KeyFile  string `yaml:"key_file"`
+	} `yaml:"tls"`
+	Users []struct {
+		Name        string `yaml:"name"`
+		Role        string `yaml:"role"`
+		Password    string `yaml:"password"`
+		PasswordEnv string `yaml:"password_env"`
+		SCRAM       string `yaml:"scram"`
+	} `yaml:"users"`
+}
+
+// EnvPGAddr overrides gateway.addr.
+const EnvPGAddr = "CXLAKE_PG_ADDR"
+
+// applyGateway decodes the gateway section into c.Gateway. Values are
+// checked by gateway.Config.Validate, from Validate.
+func applyGateway(c *Config, n *yaml.Node) error {
+	var f gatewayFile
+	if err := decodeSection("gateway", n, &f); err != nil {
+		return err
+	}
+	g := &c.Gateway
+	if f.Addr != "" {
+		g.Addr = f.Addr
+	}
+	if err := duration("gateway.statement_timeout", f.StatementTimeout, &g.StatementTimeout); err != nil {
+		return err
+	}
+	if f.MaxResultRows != 0 {
+		g.MaxResultRows = f.MaxResultRows
+	}
+	if f.MaxConnections != 0 {
+		g.MaxConnections = f.MaxConnections
+	}
+	g.TLSCertFile, g.TLSKeyFile = f.TLS.CertFile, f.TLS.KeyFile
+	for i, u := range f.Users {
+		key := fmt.Sprintf("gateway.users[%d]", i)
+		if u.PasswordEnv != "" {
+			if u.Password != "" || u.SCRAM != "" {
+				return fmt.Errorf("%s: set one of password, password_env or scram", key)
+			}
+			u.Password = os.Getenv(u.PasswordEnv)
+			if u.Password == "" {
+				return fmt.Errorf("%s.password_env names %s, which is not set or empty: export it, or use scram", key, u.PasswordEnv)
+			}
+		}
+		g.Users = append(g.Users, gateway.User{Name: u.Name, Role: gateway.Role(u.Role), Password: u.Password, SCRAM: u.SCRAM})
+	}
+	return nil
+}

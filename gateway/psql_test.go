@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// psql runs the real psql client against s as user and returns its output.
+func psql(t *testing.T, s *Server, user string, args ...string) (string, error) {
+	t.Helper()
+	bin, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed (apt-get install -y postgresql-client)")
+	}
+	host, port, _ := net.SplitHostPort(s.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// No -d: libpq then asks for a database named after the user, as
+	// `psql -h 127.0.0.1 -p 5433 -U analyst` does.
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-h", host, "-p", port, "-U", user, "-X", "-v", "ON_ERROR_STOP=1"}, args...)...)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+user+"-pw", "PGCONNECT_TIMEOUT=10", "PGSSLMODE=prefer")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestPsqlQueryAndDescribe(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "ana", "-c", "select channel, sum(conversations) as n from kpi_daily group by channel order by channel limit 3")
+	if err != nil || !strings.Contains(out, "channel") || !strings.Contains(out, "(3 rows)") {
+		t.Fatalf("psql -c: %v\n%s", err, out)
+	}
+
+	out, err = psql(t, s, "ana", "-c", `\dt`)
+	if err != nil {
+		t.Fatalf(`\dt: %v\n%s`, err, out)
+	}
+	for _, want := range []string{"conversations", "contacts", "kpi_daily", "kpi_daily_team"} {
+		if !strings.Contains(out, want) {
+			t.Errorf(`\dt as analyst lacks %s:\n%s`, want, out)
+		}
+	}
+	for _, hidden := range []string{"events", "contact_identities", "stg_", "int_", "gateway_queries"} {
+		if strings.Contains(out, hidden) {
+			t.Errorf(`\dt as analyst shows %s:\n%s`, hidden, out)
+		}
+	}
+
+	out, err = psql(t, s, "ana", "-c", `\dv`)
+	if err != nil || !strings.Contains(out, "timeline") || !strings.Contains(out, "view") {
+		t.Fatalf(`\dv: %v\n%s`, err, out)
+	}
+
+	out, err = psql(t, s, "ana", "-c", `\d conversations`)
+	if err != nil {
+		t.Fatalf(`\d conversations: %v\n%s`, err, out)
+	}
+	for _, want := range []string{`Table "main.conversations"`, "contact_key", "opened_at", "timestamptz", "frt_s", "float8", "bot_handled", "bool"} {
+		if !strings.Contains(out, want) {
+			t.Errorf(`\d conversations lacks %q:\n%s`, want, out)
+		}
+	}
+	out, err = psql(t, s, "ana", "-c", `\d+ timeline`)
+	if err != nil || !strings.Contains(out, `View "main.timeline"`) || !strings.Contains(out, "event_type") {
+		t.Fatalf(`\d+ timeline: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "ana", "-c", `\d`)
+	if err != nil || !strings.Contains(out, "timeline") || !strings.Contains(out, "kpi_daily") {
+		t.Fatalf(`\d: %v\n%s`, err, out)
+	}
+}
+
+func TestPsqlLeadershipSeesKPIsOnly(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "lead", "-c", `\dt`)
+	if err != nil || !strings.Contains(out, "kpi_daily") || strings.Contains(out, "conversations") {
+		t.Fatalf(`\dt as leadership: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "lead", "-c", `\d conversations`)
+	if err == nil || !strings.Contains(out, "Did not find any relation") {
+		t.Fatalf(`\d conversations as leadership should find nothing: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "lead", "-c", "select count(*) from conversations")
+	if err == nil || !strings.Contains(out, `relation "conversations" is not available to role leadership`) {
+		t.Fatalf("leadership read conversations: %v\n%s", err, out)
+	}
+}
+
+func TestPsqlOtherMetaCommands(t *testing.T) {
+	s := testServer(t)
+	for _, cmd := range []string{`\l`, `\dn`, `\du`, `\conninfo`, `\d kpi_daily`} {
+		out, err := psql(t, s, "comp", "-c", cmd)
+		if err != nil || strings.Contains(out, "ERROR") {
+			t.Errorf("%s: %v\n%s", cmd, err, out)
+		}
+	}
+}
