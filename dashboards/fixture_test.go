@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/simulate"
@@ -26,6 +27,7 @@ const fixtureMessages = 4000
 
 type demo struct {
 	wh *warehouse.Warehouse
+	gw *gateway.Server
 	// days spans the simulated conversations (UTC).
 	firstDay, lastDay time.Time
 	// ingestedAt is when the batches were written (the pipeline's minute).
@@ -41,6 +43,11 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if fixtureDemo != nil {
+		if fixtureDemo.gw != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			fixtureDemo.gw.Shutdown(ctx)
+			cancel()
+		}
 		fixtureDemo.wh.Close()
 	}
 	if fixtureDir != "" {
@@ -113,6 +120,21 @@ func buildDemo(ctx context.Context) (*demo, error) {
 	if _, err := models.Rebuild(ctx, wh.DB, models.Config{HashKey: testKey}); err != nil {
 		return nil, fmt.Errorf("building the models: %w", err)
 	}
+	// The gateway creates gateway_queries; the next refresh sees the new
+	// optional source and rebuilds, so the gateway marts read it.
+	if err := startGateway(ctx, d); err != nil {
+		return nil, err
+	}
+	st, err := models.Refresh(ctx, wh.DB, models.Config{HashKey: testKey})
+	if err != nil {
+		return nil, fmt.Errorf("refreshing the models: %w", err)
+	}
+	if !st.Full {
+		return nil, fmt.Errorf("the refresh after gateway_queries appeared did not rebuild")
+	}
+	if err := seedGatewayAudit(ctx, d); err != nil {
+		return nil, err
+	}
 	if err := wh.DB.QueryRowContext(ctx, "select min(day)::timestamp, max(day)::timestamp from kpi_counts_daily").Scan(&d.firstDay, &d.lastDay); err != nil {
 		return nil, err
 	}
@@ -160,4 +182,30 @@ func createGovernance(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	return nil
+}
+
+// seedGatewayAudit queries the gateway as an analyst (allowed), and as
+// grafana for a relation it may not read (refused), so that the
+// compliance dashboard's gateway panels have rows, then flushes the audit.
+func seedGatewayAudit(ctx context.Context, d *demo) error {
+	for _, q := range []struct{ user, sql string }{
+		{"ana", "select count(*) from conversations"},
+		{"ana", "select sum(conversations) from kpi_daily"},
+		{"grafana", "select count(*) from conversations"},
+	} {
+		db, err := gatewayDB(d, q.user)
+		if err != nil {
+			return err
+		}
+		var n any
+		err = db.QueryRowContext(ctx, q.sql).Scan(&n)
+		db.Close()
+		if q.user == "grafana" && err == nil {
+			return fmt.Errorf("the gateway let grafana read conversations")
+		}
+		if q.user != "grafana" && err != nil {
+			return fmt.Errorf("seeding the gateway audit: %w", err)
+		}
+	}
+	return flushAudit(ctx, d)
 }

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -368,6 +367,9 @@ func TestPanelQueries(t *testing.T) {
 	if len(targets) < 30 {
 		t.Fatalf("only %d panel targets", len(targets))
 	}
+	start := time.Now()
+	ran := 0
+	defer func() { checkGrafanaAudit(ctx, t, d, start, ran) }()
 	for uid, dj := range dashboards {
 		for _, sc := range scenarios(ctx, t, db, d, uid, dj) {
 			t.Run(uid+"/"+sc.name, func(t *testing.T) {
@@ -377,6 +379,7 @@ func TestPanelQueries(t *testing.T) {
 					}
 					q := grafanaQuery{From: sc.from, To: sc.to, Interval: effectiveInterval(t, p.MinInterval, sc.interval), Vars: sc.vars}
 					frame, query, err := runPanel(ctx, db, p, q)
+					ran++
 					if err != nil {
 						t.Errorf("%s: %v\n%s", p, err, query)
 						continue
@@ -405,10 +408,33 @@ func TestPanelQueries(t *testing.T) {
 	}
 }
 
-// mayBeEmpty names the panels whose marts the demo warehouse leaves empty.
-func mayBeEmpty(p panelTarget) bool {
-	return gatewayPanelsMayBeEmpty && strings.Contains(p.RawSQL, "gateway_")
+// checkGrafanaAudit reads what the gateway recorded of the test's queries
+// as user grafana: every one audited, none refused or failed, and none
+// referencing a relation outside dashboards.Relations.
+func checkGrafanaAudit(ctx context.Context, t *testing.T, d *demo, since time.Time, ran int) {
+	t.Helper()
+	if err := flushAudit(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	allowed := make([]string, len(Relations))
+	for i, r := range Relations {
+		allowed[i] = "main." + r
+	}
+	var total, failed, outside int
+	err := d.wh.DB.QueryRowContext(ctx, `select count(*), count(*) filter (where outcome <> 'ok'),
+		count(*) filter (where len(list_filter(relations, r -> not list_contains(?::varchar[], r))) > 0)
+		from gateway_queries where user_name = 'grafana' and role = 'grafana' and received_at >= ?`, allowed, since).Scan(&total, &failed, &outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total < ran || failed != 0 || outside != 0 {
+		t.Errorf("gateway audit of the panel queries: %d recorded for %d run, %d not ok, %d outside dashboards.Relations", total, ran, failed, outside)
+	}
 }
+
+// mayBeEmpty names the panels whose marts the demo warehouse leaves
+// empty: none.
+func mayBeEmpty(panelTarget) bool { return false }
 
 // TestPanelsAgreeWithKPIDaily checks the leadership panels' numbers, not just
 // their shape: with every team selected, conversations per channel and the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,6 +42,8 @@ import (
 // prove that a real Grafana accepts every field; the dashboards' JSON is
 // checked separately (dashboards_test.go), and the README says the compose
 // setup was not run here.
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 const (
 	adminToken  = "glsa_admin_token"
@@ -278,7 +281,7 @@ func (f *fakeGrafana) writeCount() int {
 }
 
 func provisionOpts(f *fakeGrafana, token string) ProvisionOptions {
-	return ProvisionOptions{URL: f.srv.URL, Token: token,
+	return ProvisionOptions{URL: f.srv.URL, Token: token, Log: quietLog,
 		DataSource: DataSourceSettings{Gateway: "cxlake:5433", Password: "s3cret"}}
 }
 

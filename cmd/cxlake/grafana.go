@@ -40,7 +40,7 @@ func runGrafana(ctx context.Context, args []string) error {
 	// shared one (every demo user has CXLAKE_DEMO_PASSWORD when it is set).
 	password := os.Getenv(dashboards.EnvGatewayPassword)
 	if password == "" {
-		password = os.Getenv("CXLAKE_DEMO_PASSWORD")
+		password = os.Getenv(EnvDemoPassword)
 	}
 	rep, err := dashboards.Provision(ctx, dashboards.ProvisionOptions{
 		URL:   *url,

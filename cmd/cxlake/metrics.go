@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/ingest"
 )
 
@@ -89,6 +91,22 @@ func (m *metrics) gatewayQuery(role, outcome string, took time.Duration) {
 	}
 	m.queries.WithLabelValues(role, outcome).Inc()
 	m.queryMS.WithLabelValues(role).Observe(took.Seconds())
+}
+
+// countQueries returns an Auditor that counts each query, then hands it
+// to next (which writes gateway_queries).
+func (m *metrics) countQueries(next gateway.Auditor) gateway.Auditor {
+	return countingAuditor{next: next, m: m}
+}
+
+type countingAuditor struct {
+	next gateway.Auditor
+	m    *metrics
+}
+
+func (a countingAuditor) AuditQuery(ctx context.Context, q gateway.QueryRecord) error {
+	a.m.gatewayQuery(string(q.Role), string(q.Outcome), q.Duration)
+	return a.next.AuditQuery(ctx, q)
 }
 
 // ingestCollector reads the running consumer's Stats at each scrape.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/warehouse"
@@ -149,5 +153,32 @@ func TestMetrics(t *testing.T) {
 		if strings.Contains(raw, pii) {
 			t.Errorf("/metrics contains %q", pii)
 		}
+	}
+}
+
+// TestComposeDemoCommandParses: the demo command docker-compose.yml runs
+// uses only flags the demo has, with values it accepts.
+func TestComposeDemoCommandParses(t *testing.T) {
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Services map[string]struct {
+			Command []string `yaml:"command"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	cmd := c.Services["cxlake"].Command
+	if len(cmd) < 2 || cmd[0] != "demo" {
+		t.Fatalf("compose runs %v", cmd)
+	}
+	// Parsing stops at -h with flag.ErrHelp only when every flag before it
+	// is defined and its value parses.
+	_, err = capture(t, func() error { return runDemo(context.Background(), append(cmd[1:], "-h")) })
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("cxlake %v: %v", cmd, err)
 	}
 }

@@ -40,11 +40,13 @@ func runRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m := newMetrics()
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
-		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log,
+		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, metrics: m,
 	}
 	web := newHTTPServer()
+	web.mux.Handle("GET /metrics", m.handler())
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
 	if err != nil {
 		return err
@@ -55,8 +57,8 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
 		cfg.Ingest.Topics, cfg.Ingest.Brokers, cfg.Ingest.GroupID, cfg.Data)
-	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz)\n", web.Addr())
-	gw, err := runGateway(ctx, wh, cfg.Gateway, log)
+	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics)\n", web.Addr())
+	gw, err := runGateway(ctx, wh, cfg.Gateway, log, m)
 	if err != nil {
 		_ = web.shutdown(ctx)
 		return err
