@@ -24,6 +24,9 @@ var optionalFixtures = []string{
 		location varchar not null, rows_removed bigint not null, files_removed integer not null,
 		files_rewritten integer not null, keys_destroyed integer not null, audit_index bigint,
 		primary key (run_id, data_class, location))`,
+	`create table audit_verifications (verified_at timestamptz not null, passed boolean not null, records bigint,
+		pruned bigint, checkpoints integer, checkpoint_size bigint, checkpoint_at timestamptz, uncovered bigint,
+		failure varchar, failure_index bigint)`,
 	`create table gateway_queries (received_at timestamptz not null, session_id bigint not null, user_name varchar not null,
 		role varchar not null, statement varchar not null, relations varchar[] not null, outcome varchar not null,
 		sqlstate varchar not null, reason varchar, row_count bigint not null, duration_ms double not null)`,
@@ -55,7 +58,7 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	optional := p.optionalSources()
-	if strings.Join(optional, ",") != "consent_state,gateway_queries,privacy_requests,retention_runs" {
+	if strings.Join(optional, ",") != "audit_verifications,consent_state,gateway_queries,privacy_requests,retention_runs" {
 		t.Fatalf("optional sources = %v", optional)
 	}
 	var staging []string
@@ -71,7 +74,7 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 			t.Fatalf("%s was not built without its source", m)
 		}
 	}
-	for _, m := range []string{"privacy_requests_daily", "consent_daily", "retention_results", "gateway_access_hourly", "gateway_relations_hourly"} {
+	for _, m := range []string{"privacy_requests_daily", "consent_daily", "retention_results", "gateway_access_hourly", "gateway_relations_hourly", "audit_chain_checks"} {
 		checkCount(t, w.DB, "select count(*) from "+m, 0)
 	}
 
@@ -97,6 +100,8 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 			[]any{now.Add(-day), now.Add(-day), now}},
 		{`insert into retention_runs values ('run1', ?, ?, ?, 'message_text', 180, ?, 'duckdb:events', 12, 0, 0, 0, 7)`,
 			[]any{now.Add(-time.Minute), now, now, now.Add(-180 * day)}},
+		{`insert into audit_verifications values (?, true, 120, 0, 3, 118, ?, 2, null, null), (?, false, 130, 0, 4, 128, ?, 2, 'tampered', 57)`,
+			[]any{now.Add(-time.Hour), now.Add(-time.Hour - time.Minute), now, now.Add(-10 * time.Minute)}},
 		{`insert into gateway_queries values (?, 1, 'grafana', 'grafana', 'select $1', ['main.kpi_daily'], 'ok', '00000', null, 10, 2.5),
 			(?, 1, 'grafana', 'grafana', 'select $1', ['main.conversations'], 'refused', '42501', 'not allowed', 0, 0.1)`,
 			[]any{now, now}},
@@ -126,6 +131,8 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 	checkCount(t, w.DB, "select sum(not_enforced) from consent_daily", 1)
 	checkCount(t, w.DB, "select sum(rows_removed) from retention_results", 12)
 	checkCount(t, w.DB, "select sum(queries) from gateway_access_hourly where role = 'grafana'", 2)
+	checkCount(t, w.DB, "select failure_index from audit_chain_checks where not passed", 57)
+	checkCount(t, w.DB, "select round(checkpoint_age_s) from audit_chain_checks where passed", 60)
 	checkCount(t, w.DB, "select sum(refused) from gateway_relations_hourly where relation = 'main.conversations'", 1)
 	if failures, err := Test(ctx, w.DB); err != nil || len(failures) > 0 {
 		t.Fatalf("data tests: %v %v", failures, err)
