@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/ingest/sources"
 	"github.com/cxlake/cxlake/models"
@@ -40,6 +41,9 @@ type Config struct {
 	HTTPAddr string
 	// Gateway is the SQL gateway (Postgres wire protocol): address, users, limits.
 	Gateway gateway.Config
+	// Governance: retention policy, privacy API token, deadlines, schedules
+	// (config/governance.go).
+	Governance governance.Config
 	// Sources are the source formats besides cx.event/v1 (sources.go).
 	Sources sources.Config
 }
@@ -84,7 +88,7 @@ type file struct {
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
 	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
-		HTTPAddr: DefaultHTTPAddr, Gateway: gateway.DefaultConfig()}
+		HTTPAddr: DefaultHTTPAddr, Gateway: gateway.DefaultConfig(), Governance: governance.Defaults()}
 }
 
 // Load reads path (may be "" for defaults only), applies the environment and validates.
@@ -269,6 +273,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return err
 		}
 	}
+	c.applyGovernanceEnv(getenv)
 	return duration(EnvBatchWait, getenv(EnvBatchWait), &c.Ingest.BatchWait)
 }
 
@@ -278,6 +283,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("data is empty: name the data directory, e.g. data: /var/lib/cxlake")
 	}
 	if err := c.Ingest.Validate(); err != nil {
+		return err
+	}
+	if err := c.Governance.Validate(); err != nil {
 		return err
 	}
 	m := c.Models

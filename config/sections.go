@@ -21,7 +21,7 @@ func (c *Config) applySections(f *file) error {
 		apply func(*Config, *yaml.Node) error
 	}{
 		{"gateway", &f.Gateway, applyGateway},
-		{"governance", &f.Governance, nil},
+		{"governance", &f.Governance, applyGovernance},
 		{"sources", &f.Sources, applySources},
 	} {
 		if s.node.Kind == 0 { // absent

@@ -131,7 +131,7 @@ func TestExactCounts(t *testing.T) {
 		t.Fatalf("events came from %d partitions, want 3", n)
 	}
 	// Phones were normalized on the way in.
-	if n := h.count("select count(*) from events where contact_phone not like '+5511%' or contact_phone like '% %'"); n != 0 {
+	if n := h.count("select count(*) from identifiers where identifier_kind = 'phone' and (cx_identifier_value(identifier_hash, sealed_value) not like '+5511%' or cx_identifier_value(identifier_hash, sealed_value) like '% %')"); n != 0 {
 		t.Fatalf("%d phones not in E.164", n)
 	}
 }
@@ -243,7 +243,7 @@ func TestBadInputBecomesDeadLetters(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := h.wh.DB.Query(`select reason_code, reason, topic, "partition", "offset", raw_size, octet_length(raw) from dead_letters`)
+	rows, err := h.wh.DB.Query(`select reason_code, reason, topic, "partition", "offset", raw_size, octet_length(cx_dead_letter_raw(topic, "partition", "offset", raw)) from dead_letters`)
 	if err != nil {
 		t.Fatal(err)
 	}

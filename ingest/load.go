@@ -15,6 +15,12 @@ import (
 // line number, so dead letters point at the line to fix and a replay of the
 // same file stores nothing twice.
 func Load(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name string, batchSize, maxBytes int, stats *Stats) error {
+	return LoadWith(ctx, wh, r, name, batchSize, maxBytes, stats, nil)
+}
+
+// LoadWith is Load calling after (when not nil) after each durable batch,
+// as Consumer.AfterBatch (the audit log hooks in here).
+func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name string, batchSize, maxBytes int, stats *Stats, after func(warehouse.Result)) error {
 	asm := Assembler{}
 	asm.Decoder.MaxBytes = maxBytes
 	topic := "file:" + name
@@ -30,6 +36,9 @@ func Load(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name string
 			return fmt.Errorf("writing lines %d to %d of %s: %w", msgs[0].Offset, msgs[len(msgs)-1].Offset, name, err)
 		}
 		stats.add(b, res)
+		if after != nil {
+			after(res)
+		}
 		msgs = msgs[:0]
 		return nil
 	}

@@ -16,7 +16,12 @@ type Stats struct {
 	Duplicates  atomic.Int64
 	DeadLetters atomic.Int64
 	Skipped     atomic.Int64 // source messages skipped with a reason (skipped_messages)
-	Batches     atomic.Int64
+	// Suppressed counts messages dropped because they name (or, for a
+	// malformed one, mention) an erased identifier; Expired those older
+	// than the raw-events retention. Neither is stored nor a dead letter.
+	Suppressed atomic.Int64
+	Expired    atomic.Int64
+	Batches    atomic.Int64
 	// CommitFailures counts offset commits that failed for good (the batch was
 	// durable; its messages will be redelivered and skipped as duplicates).
 	CommitFailures atomic.Int64
@@ -43,6 +48,8 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	s.Duplicates.Add(int64(r.Duplicates))
 	s.DeadLetters.Add(int64(r.DeadLetters))
 	s.Skipped.Add(int64(r.Skipped))
+	s.Suppressed.Add(int64(r.Suppressed))
+	s.Expired.Add(int64(r.Expired))
 	s.Batches.Add(1)
 	s.lastBatch.Store(time.Now().UnixNano())
 	s.mu.Lock()

@@ -29,6 +29,10 @@ func Refresh(ctx context.Context, db *sql.DB, cfg Config) (Stats, error) {
 // in one transaction: readers see the models before or after it, never
 // half-way. Builds of the same *sql.DB are serialized.
 func Build(ctx context.Context, db *sql.DB, cfg Config, full bool) (Stats, error) {
+	return buildWith(ctx, db, cfg, full, nil)
+}
+
+func buildWith(ctx context.Context, db *sql.DB, cfg Config, full bool, remove RemoveFunc) (Stats, error) {
 	start := time.Now()
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -57,6 +61,13 @@ func Build(ctx context.Context, db *sql.DB, cfg Config, full bool) (Stats, error
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
+	if remove != nil {
+		r, err := remove(ctx, conn)
+		if err != nil {
+			return Stats{}, err
+		}
+		b.removal = &r
+	}
 	if err := b.plan(ctx, full); err != nil {
 		return Stats{}, err
 	}
@@ -106,6 +117,8 @@ type build struct {
 	next  buildState // the state this build records
 	noop  bool
 	stats Stats
+	// removal is what Remove's callback deleted in this build's transaction.
+	removal *Removal
 }
 
 // step runs f and records its duration under name.
@@ -169,6 +182,14 @@ func (b *build) plan(ctx context.Context, full bool) error {
 		if err != nil {
 			return err
 		}
+		if !ok && b.removal != nil {
+			// Never built: the next build is a full one anyway.
+			b.noop = true
+			return nil
+		}
+		if b.removal != nil {
+			prev.Events -= b.removal.Events // what the build state must now match
+		}
 		b.prev = prev
 		switch {
 		case !ok:
@@ -187,7 +208,7 @@ func (b *build) plan(ctx context.Context, full bool) error {
 				full, b.stats.Reason = true, "events were removed or added behind the last build (erasure, retention)"
 			}
 		}
-		if !full && snap.Batch == prev.Batch {
+		if !full && snap.Batch == prev.Batch && b.removal == nil {
 			b.noop = true
 			b.stats.FromBatch, b.stats.ToBatch = prev.Batch, prev.Batch
 			return nil

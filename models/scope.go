@@ -45,7 +45,7 @@ func (b *build) initScopes(ctx context.Context) error {
 			return fmt.Errorf("creating incremental scopes: %w", err)
 		}
 	}
-	return nil
+	return b.seedRemovalScopes(ctx)
 }
 
 // oldConversationContacts adds the people of the conversations in scope as

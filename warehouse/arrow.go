@@ -28,17 +28,17 @@ type arrowSink struct{}
 var arrowEvents = func() *arrow.Schema {
 	s, ts, b := arrow.BinaryTypes.String, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, arrow.FixedWidthTypes.Boolean
 	i64, i32 := arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Int32
+	bin := arrow.BinaryTypes.Binary
 	types := []arrow.DataType{
 		s, s, ts, s, s, s, // event_id type occurred_at source channel conversation_id
-		s, s, s, s, // contact_phone contact_email contact_ids contact_name
 		s, s, s, // actor
-		s, s, b, s, // message
-		s, s, s, s, s, s, i64, // handoff
-		s, i32, s, // survey
+		s, b, s, // message direction private intent
+		s, s, s, s, i64, b, // handoff reason to_team next_action owner sla_s has_context
+		s, i32, // survey
 		s, b, s, s, // consent
-		s, s, s, // link
-		s, s, s, i32, i64, i64, ts, // extra raw kafka_topic kafka_partition kafka_offset batch_id ingested_at
+		s, i32, i64, i64, ts, // kafka_topic kafka_partition kafka_offset batch_id ingested_at
 		s, s, s, s, s, s, // identifier hashes
+		s, bin, // subject_hash content
 	}
 	fields := make([]arrow.Field, len(types))
 	for i, t := range types {
@@ -47,12 +47,12 @@ var arrowEvents = func() *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }()
 
-func (arrowSink) writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, hs []identifierHashes) error {
+func (arrowSink) writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, ps []personal) error {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, arrowEvents)
 	defer bld.Release()
 	vals := make([]driver.Value, 0, eventColumns)
 	for i := range recs {
-		vals = row(&recs[i], &hs[i], batchID, ingestedAt, vals)
+		vals = row(&recs[i], &ps[i], batchID, ingestedAt, vals)
 		for c, v := range vals {
 			appendArrow(bld.Field(c), v)
 		}
@@ -102,6 +102,8 @@ func appendArrow(b array.Builder, v driver.Value) {
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(x.UnixMicro()))
 	case json.RawMessage:
 		b.(*array.StringBuilder).Append(string(x))
+	case []byte:
+		b.(*array.BinaryBuilder).Append(x)
 	case map[string]string:
 		j, _ := json.Marshal(x) // a string map always marshals
 		b.(*array.StringBuilder).Append(string(j))

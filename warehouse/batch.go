@@ -73,6 +73,12 @@ type Result struct {
 	Duplicates  int // events whose event_id was already stored, or repeated in the batch
 	DeadLetters int
 	Skipped     int // source messages skipped with a reason, not stored before
+	// Suppressed counts events dropped because they name an erased
+	// identifier, and dead letters dropped because they mention one.
+	Suppressed int
+	// Expired counts events dropped because they are older than the
+	// raw-events retention.
+	Expired int
 }
 
 // Write commits b in one transaction. It is idempotent: events whose
@@ -96,10 +102,22 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 	res = Result{BatchID: t.batchID, Accepted: len(t.recs), Duplicates: len(b.Records) - len(t.recs)}
 	now := time.Now().UTC()
 
-	ids := make([]identifierHashes, len(t.recs))
+	ps := make([]personal, len(t.recs))
 	h := w.hashers.Get().(*pseudonym.Hasher)
-	hashIdentifiers(h, t.recs, ids)
-	w.hashers.Put(h)
+	defer w.hashers.Put(h)
+	hashIdentifiers(h, t.recs, ps)
+	ps, dropped := w.applyGate(t, ps, now, &res)
+	res.Accepted = len(t.recs)
+	res.Duplicates = len(b.Records) - len(t.recs) - res.Suppressed - res.Expired
+	idents, keyOf, err := w.seal(t, ps)
+	if err != nil {
+		return res, err
+	}
+	dls, dlDropped, err := w.prepareDeadLetters(h, t.dead, &res)
+	if err != nil {
+		return res, err
+	}
+	dropped = append(dropped, dlDropped...)
 
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -115,15 +133,29 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
 		}
 	}()
-	if len(t.recs) > 0 {
+	// Sealed a slice at a time, so that a batch's sealed contents (a second
+	// copy of its payloads) are never all in memory at once.
+	for lo := 0; lo < len(t.recs); lo += sealSlice {
+		hi := min(lo+sealSlice, len(t.recs))
+		if err := sealContents(t.recs[lo:hi], ps[lo:hi], keyOf); err != nil {
+			return res, err
+		}
 		err = conn.Raw(func(dc any) error {
-			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, t.recs, ids)
+			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, t.recs[lo:hi], ps[lo:hi])
 		})
 		if err != nil {
 			return res, fmt.Errorf("writing %d events of batch %d: %w", len(t.recs), res.BatchID, err)
 		}
+		for i := lo; i < hi; i++ {
+			ps[i].content = nil
+		}
 	}
-	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, t.dead)
+	if len(idents) > 0 {
+		if err := writeIdentifiers(ctx, conn, res.BatchID, idents); err != nil {
+			return res, err
+		}
+	}
+	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, dls)
 	if err != nil {
 		return res, err
 	}
@@ -131,7 +163,7 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 	if res.Skipped, err = w.writeSkipped(ctx, conn, res.BatchID, now, skips); err != nil {
 		return res, err
 	}
-	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, t.recs, dead); err != nil {
+	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, t.recs, dead, dropped); err != nil {
 		return res, err
 	}
 	select { // commit after the batch before this one has finished
@@ -147,17 +179,14 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 }
 
 // writeDeadLetters stores the dead letters not already stored and returns them.
-func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, dls []DeadLetter) ([]DeadLetter, error) {
+func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, dls []sealedDeadLetter) ([]DeadLetter, error) {
 	var stored []DeadLetter
-	for _, d := range dls {
-		raw := d.Raw
-		if len(raw) > MaxDeadLetterBytes {
-			raw = raw[:MaxDeadLetterBytes]
-		}
+	for _, sd := range dls {
+		d := sd.DeadLetter
 		r, err := conn.ExecContext(ctx, `insert or ignore into dead_letters
 			(topic, "partition", "offset", message_key, raw, raw_size, reason_code, reason, batch_id, received_at)
 			values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.Topic, d.Partition, d.Offset, d.Key, raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
+			d.Topic, d.Partition, d.Offset, sd.key, sd.raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
 		if err != nil {
 			return nil, fmt.Errorf("storing dead letter %s/%d@%d: %w", d.Topic, d.Partition, d.Offset, err)
 		}
@@ -169,12 +198,12 @@ func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchI
 }
 
 // writeSpans records one ingest_batches row per topic-partition of the batch.
-func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, b *Batch, accepted []Record, dead []DeadLetter) error {
+func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, b *Batch, accepted []Record, dead []DeadLetter, dropped []droppedRecord) error {
 	type key struct {
 		topic string
 		part  int
 	}
-	type counts struct{ read, accepted, dead int }
+	type counts struct{ read, accepted, dead, suppressed, suppressedDead, expired int }
 	per := map[key]*counts{}
 	for _, s := range b.Spans {
 		per[key{s.Topic, s.Partition}] = &counts{}
@@ -194,15 +223,29 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 	for _, d := range dead {
 		get(key{d.Topic, d.Partition}).dead++
 	}
+	for _, d := range dropped {
+		c := get(key{d.topic, d.partition})
+		switch {
+		case d.deadLetter:
+			c.suppressedDead++
+		case d.verdict == vExpire:
+			c.expired++
+		default:
+			c.suppressed++
+		}
+	}
 	for _, s := range b.Spans {
 		c := per[key{s.Topic, s.Partition}]
 		var lag any
 		if l := s.Lag(); l >= 0 {
 			lag = l
 		}
-		if _, err := conn.ExecContext(ctx, `insert into ingest_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := conn.ExecContext(ctx, `insert into ingest_batches
+			(batch_id, topic, "partition", first_offset, last_offset, messages, accepted, duplicates, dead_letters,
+			 suppressed, expired, started_at, committed_at, lag) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			batchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
-			c.accepted, c.read-c.accepted, c.dead, b.StartedAt.UTC(), now, lag); err != nil {
+			c.accepted, c.read-c.accepted-c.suppressed-c.expired, c.dead, c.suppressed+c.suppressedDead, c.expired,
+			b.StartedAt.UTC(), now, lag); err != nil {
 			return fmt.Errorf("recording batch %d: %w", batchID, err)
 		}
 	}
@@ -212,7 +255,7 @@ func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int6
 // sink appends a batch of new records to the events table. It runs inside
 // the batch transaction; the records were already deduplicated.
 type sink interface {
-	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, hs []identifierHashes) error
+	writeEvents(ctx context.Context, conn driver.Conn, batchID int64, ingestedAt time.Time, recs []Record, ps []personal) error
 }
 
 var sinks = map[string]func() sink{}

@@ -12,15 +12,21 @@ import (
 // LakeDir is the Parquet lake's folder inside a data directory.
 const LakeDir = "lake"
 
-// lakeColumns are the event columns published to Parquet: everything but the
-// raw payload, which stays in DuckDB only.
+// lakeColumns are the event columns published to Parquet: every column but
+// the sealed content. The lake holds no personal data in any form but
+// keyed hashes, so a lake file copied elsewhere never carries an identifier
+// or a text; erasure and retention still rewrite the files holding a
+// person's or an expired day's rows (governance).
 const lakeColumns = `event_id, type, occurred_at, source, conversation_id,
-	contact_phone, contact_email, contact_ids, contact_name, actor_kind, actor_id, actor_team,
-	message_direction, message_text, message_private, message_intent,
-	handoff_reason, handoff_to_team, handoff_summary, handoff_fields, handoff_next_action, handoff_owner, handoff_sla_s,
-	survey_kind, survey_score, survey_comment, consent_purpose, consent_granted, consent_basis, consent_source,
-	link_phone, link_email, link_ids, extra, kafka_topic, kafka_partition, kafka_offset, batch_id, ingested_at,
-	contact_phone_hash, contact_email_hash, contact_ids_hash, link_phone_hash, link_email_hash, link_ids_hash`
+	actor_kind, actor_id, actor_team, message_direction, message_private, message_intent,
+	handoff_reason, handoff_to_team, handoff_next_action, handoff_owner, handoff_sla_s, handoff_has_context,
+	survey_kind, survey_score, consent_purpose, consent_granted, consent_basis, consent_source,
+	kafka_topic, kafka_partition, kafka_offset, batch_id, ingested_at,
+	contact_phone_hash, contact_email_hash, contact_ids_hash, link_phone_hash, link_email_hash, link_ids_hash, subject_hash`
+
+// LakeColumns lists the columns of lake files (plus the date and channel
+// partition columns), for code that rewrites them.
+const LakeColumns = lakeColumns
 
 func (w *Warehouse) initLake(ctx context.Context) error {
 	_, err := w.DB.ExecContext(ctx, `create table if not exists lake_publications (
@@ -46,6 +52,10 @@ type Publication struct {
 // partitioning; events without a channel go to channel=none). Each call adds
 // new files and never rewrites old ones, so readers always see whole files.
 func (w *Warehouse) Publish(ctx context.Context) (Publication, error) {
+	// Erasure and retention rewrite lake files under Exclusive: a
+	// publication must not copy rows they are deleting.
+	w.lakeMu.Lock()
+	defer w.lakeMu.Unlock()
 	var p Publication
 	if err := w.DB.QueryRowContext(ctx, `select coalesce(max(to_batch_id), 0) from lake_publications`).Scan(&p.FromBatchID); err != nil {
 		return p, fmt.Errorf("reading last publication: %w", err)

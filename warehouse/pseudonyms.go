@@ -16,27 +16,37 @@ import (
 type identifierHashes struct {
 	contactPhone, contactEmail, linkPhone, linkEmail string
 	contactIDs, linkIDs                              json.RawMessage
+	// all lists every identifier the event names, contact first, with its
+	// hash: what the governance gate checks and the identifiers table stores.
+	all []namedIdentifier
 }
 
-// hashIdentifiers fills hs[i] for recs[i].
-func hashIdentifiers(h *pseudonym.Hasher, recs []Record, hs []identifierHashes) {
+// namedIdentifier is one identifier with its kind and keyed hash.
+type namedIdentifier struct {
+	kind, value, hash string
+}
+
+// hashIdentifiers fills ps[i]'s identifier hashes for recs[i].
+func hashIdentifiers(h *pseudonym.Hasher, recs []Record, ps []personal) {
 	var b strings.Builder
 	for i := range recs {
 		e := &recs[i].Event
-		x := &hs[i]
-		x.contactPhone, x.contactEmail, x.contactIDs = hashIdentity(h, &b, e.Contact)
+		x := &ps[i].identifierHashes
+		x.contactPhone, x.contactEmail, x.contactIDs = hashIdentity(h, &b, e.Contact, &x.all)
 		if e.Link != nil {
-			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link)
+			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link, &x.all)
 		}
 	}
 }
 
-func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity) (phone, email string, ids json.RawMessage) {
+func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity, all *[]namedIdentifier) (phone, email string, ids json.RawMessage) {
 	if id.Phone != "" {
 		phone = h.Identifier(pseudonym.KindPhone, id.Phone)
+		*all = append(*all, namedIdentifier{pseudonym.KindPhone, id.Phone, phone})
 	}
 	if id.Email != "" {
 		email = h.Identifier(pseudonym.KindEmail, id.Email)
+		*all = append(*all, namedIdentifier{pseudonym.KindEmail, id.Email, email})
 	}
 	if len(id.IDs) == 0 {
 		return phone, email, nil
@@ -63,7 +73,10 @@ func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity) (p
 		b.Write(k)
 		b.WriteByte(':')
 		b.WriteByte('"')
-		b.WriteString(h.Identifier(pseudonym.KindIDPrefix+ch, id.IDs[ch]))
+		kind := pseudonym.KindIDPrefix + ch
+		hash := h.Identifier(kind, id.IDs[ch])
+		*all = append(*all, namedIdentifier{kind, id.IDs[ch], hash})
+		b.WriteString(hash)
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')

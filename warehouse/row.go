@@ -7,7 +7,7 @@ import (
 )
 
 // eventColumns is the number of columns of the events table; row must match it.
-const eventColumns = 47
+const eventColumns = 37
 
 func str(s string) driver.Value {
 	if s == "" {
@@ -25,51 +25,46 @@ func rawJSON(b json.RawMessage) driver.Value {
 	return b
 }
 
-func idsJSON(ids map[string]string) driver.Value {
-	if len(ids) == 0 {
-		return nil
-	}
-	return ids
-}
-
 // row flattens a record into the events table's column order (schema.sql).
-func row(r *Record, h *identifierHashes, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
+// Personal data is not in the record's columns: p carries the identifier
+// hashes and the sealed content (sealing.go).
+func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
 	e := &r.Event
 	dst = append(dst[:0],
 		e.EventID, e.Type, e.OccurredAt, str(e.Source), str(e.Channel), str(e.ConversationID),
-		str(e.Contact.Phone), str(e.Contact.Email), idsJSON(e.Contact.IDs), str(e.ContactName),
 		str(e.Actor.Kind), str(e.Actor.ID), str(e.Actor.Team),
 	)
 	if m := e.Message; m != nil {
-		dst = append(dst, m.Direction, str(m.Text), m.Private, str(m.Intent))
+		dst = append(dst, m.Direction, m.Private, str(m.Intent))
 	} else {
-		dst = append(dst, nil, nil, nil, nil)
+		dst = append(dst, nil, nil, nil)
 	}
 	if h := e.Handoff; h != nil {
 		var sla driver.Value
 		if h.SLASeconds != nil {
 			sla = *h.SLASeconds
 		}
-		dst = append(dst, str(h.Reason), str(h.ToTeam), str(h.Summary), rawJSON(h.Fields), str(h.NextAction), str(h.Owner), sla)
+		dst = append(dst, str(h.Reason), str(h.ToTeam), str(h.NextAction), str(h.Owner), sla, h.HasContext())
 	} else {
-		dst = append(dst, nil, nil, nil, nil, nil, nil, nil)
+		dst = append(dst, nil, nil, nil, nil, nil, nil)
 	}
 	if s := e.Survey; s != nil {
-		dst = append(dst, s.Kind, int32(s.Score), str(s.Comment))
+		dst = append(dst, s.Kind, int32(s.Score))
 	} else {
-		dst = append(dst, nil, nil, nil)
+		dst = append(dst, nil, nil)
 	}
 	if c := e.Consent; c != nil {
 		dst = append(dst, c.Purpose, c.Granted, str(c.Basis), str(c.Source))
 	} else {
 		dst = append(dst, nil, nil, nil, nil)
 	}
-	if l := e.Link; l != nil {
-		dst = append(dst, str(l.Phone), str(l.Email), idsJSON(l.IDs))
-	} else {
-		dst = append(dst, nil, nil, nil)
+	h := &p.identifierHashes
+	var content driver.Value
+	if p.content != nil {
+		content = p.content
 	}
-	dst = append(dst, rawJSON(e.Extra), string(e.Raw), r.Topic, int32(r.Partition), r.Offset, batchID, ingestedAt,
-		str(h.contactPhone), str(h.contactEmail), rawJSON(h.contactIDs), str(h.linkPhone), str(h.linkEmail), rawJSON(h.linkIDs))
+	dst = append(dst, r.Topic, int32(r.Partition), r.Offset, batchID, ingestedAt,
+		str(h.contactPhone), str(h.contactEmail), rawJSON(h.contactIDs), str(h.linkPhone), str(h.linkEmail), rawJSON(h.linkIDs),
+		str(p.subject), content)
 	return dst
 }

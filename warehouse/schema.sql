@@ -13,49 +13,69 @@ create table if not exists events (
     source              varchar,
     channel             varchar,
     conversation_id     varchar,
-    contact_phone       varchar,                -- PII, E.164
-    contact_email       varchar,                -- PII, trimmed lower case
-    contact_ids         json,                   -- PII, {"instagram": "ana.s", ...}
-    contact_name        varchar,                -- PII
     actor_kind          varchar,
     actor_id            varchar,
     actor_team          varchar,
     message_direction   varchar,
-    message_text        varchar,                -- PII (free text)
     message_private     boolean,
     message_intent      varchar,
     handoff_reason      varchar,
     handoff_to_team     varchar,
-    handoff_summary     varchar,                -- PII (free text)
-    handoff_fields      json,                   -- PII (free values)
     handoff_next_action varchar,
     handoff_owner       varchar,
     handoff_sla_s       bigint,
+    handoff_has_context boolean,                -- summary non-empty and at least one field (event.Handoff.HasContext)
     survey_kind         varchar,
     survey_score        integer,
-    survey_comment      varchar,                -- PII (free text)
     consent_purpose     varchar,
     consent_granted     boolean,
     consent_basis       varchar,
     consent_source      varchar,
-    link_phone          varchar,                -- PII
-    link_email          varchar,                -- PII
-    link_ids            json,                   -- PII
-    extra               json,                   -- unknown top-level fields, kept for schema evolution
-    raw                 varchar,                -- PII: the message value as received (secrets stripped)
     kafka_topic         varchar not null,
     kafka_partition     integer not null,
     kafka_offset        bigint not null,
     batch_id            bigint not null,
     ingested_at         timestamptz not null,
-    -- Keyed hashes (pseudonym package) of the identifiers above: what the
-    -- models join people by, so no derived table needs a raw identifier.
+    -- Keyed hashes (pseudonym package) of the identifiers the event names:
+    -- what the models join people by, so no derived table needs a raw identifier.
     contact_phone_hash  varchar,
     contact_email_hash  varchar,
     contact_ids_hash    json,                   -- {"instagram": "<hash>", ...}
     link_phone_hash     varchar,
     link_email_hash     varchar,
-    link_ids_hash       json
+    link_ids_hash       json,
+    -- The hash of the event's primary identifier (phone, else email, else
+    -- the first per-channel id): whose data key seals content.
+    subject_hash        varchar,
+    -- PII, sealed (AES-256-GCM under the subject's key and the day's key,
+    -- see sealing.go): contact name, message text, handoff summary and
+    -- fields, survey comment, unknown fields and the raw payload. Null when
+    -- nothing personal is stored (consent withdrawn, past retention).
+    content             blob
+);
+
+-- One row per identifier ever stored in clear form, sealed under that
+-- identifier's own data key: the raw values behind the *_hash columns.
+-- Erasure and consent withdrawal destroy the key and delete the row.
+create table if not exists identifiers (
+    identifier_hash     varchar not null,
+    identifier_kind     varchar not null,       -- phone, email, id:<channel>
+    sealed_value        blob not null,          -- PII, sealed
+    first_seen_at       timestamptz not null,
+    batch_id            bigint not null
+);
+
+-- Identifier hashes ingest acts on: 'suppress' drops events naming them
+-- (erased people, so that a replay does not bring them back) and dead
+-- letters mentioning them; 'pseudonymize' stores events naming them
+-- without personal data (analytics consent withdrawn). Keyed hashes only.
+create table if not exists identifier_rules (
+    identifier_hash     varchar not null,
+    rule                varchar not null,       -- suppress, pseudonymize
+    reason              varchar not null,       -- erasure, consent_withdrawn
+    ref                 varchar,                -- the privacy request or consent event behind it
+    added_at            timestamptz not null,
+    primary key (identifier_hash, rule)
 );
 
 -- Facts about the data directory itself, e.g. which hash key its hashes use.
@@ -69,8 +89,8 @@ create table if not exists dead_letters (
     topic           varchar not null,
     "partition"     integer not null,
     "offset"        bigint not null,
-    message_key     blob,                       -- PII possible
-    raw             blob,                       -- PII possible: the bytes as received (truncated when oversized)
+    message_key     blob,                       -- PII possible; sealed under the dead letter's own data key
+    raw             blob,                       -- PII possible: the bytes as received (truncated when oversized), sealed likewise
     raw_size        bigint not null,            -- size of the message as received
     reason_code     varchar not null,
     reason          varchar not null,
@@ -90,6 +110,8 @@ create table if not exists ingest_batches (
     accepted        integer not null,
     duplicates      integer not null,
     dead_letters    integer not null,
+    suppressed      integer not null default 0, -- events dropped: they name an erased identifier
+    expired         integer not null default 0, -- events dropped: older than the raw-events retention
     started_at      timestamptz not null,
     committed_at    timestamptz not null,
     primary key (batch_id, topic, "partition")

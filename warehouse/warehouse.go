@@ -18,6 +18,8 @@ import (
 	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/cxlake/cxlake/governance/keys"
 )
 
 //go:embed schema.sql
@@ -36,7 +38,10 @@ type Warehouse struct {
 	// gate: batch writes hold it shared, so several run at once;
 	// Exclusive holds it alone (erasure, retention, checkpoints).
 	gate sync.RWMutex
-	// mu guards the write bookkeeping below (writes.go).
+	// lakeMu is held by Publish and Exclusive: a publication never copies
+	// rows an erasure or a retention run is deleting.
+	lakeMu sync.Mutex
+	// mu guards the write bookkeeping below (writes.go) and known.
 	mu          sync.Mutex
 	seen        seenIDs
 	pending     pendingWrites
@@ -49,6 +54,13 @@ type Warehouse struct {
 	walFile string
 	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
 	checkpointBytes int64
+
+	// Governance (governed.go, sealing.go, rules.go): the data keys that
+	// seal personal data, the identifiers already stored (guarded by mu),
+	// and the rules ingest enforces.
+	keys  *keys.Store
+	known knownIdentifiers
+	rules ruleGate
 }
 
 // Options tune Open.
@@ -147,6 +159,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			return nil, err
 		}
 	}
+	if err := w.initGovernance(ctx, opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -155,6 +171,11 @@ func (w *Warehouse) Close() error {
 	_, cerr := w.DB.Exec("checkpoint")
 	if err := w.DB.Close(); err != nil {
 		return fmt.Errorf("closing warehouse: %w", err)
+	}
+	if w.keys != nil {
+		if err := w.keys.Close(); err != nil {
+			return fmt.Errorf("closing the key store: %w", err)
+		}
 	}
 	if cerr != nil && !strings.Contains(cerr.Error(), "read-only") {
 		return fmt.Errorf("checkpointing warehouse: %w", cerr)
@@ -203,12 +224,15 @@ func IsLocked(err error) bool {
 	return errors.As(err, &le)
 }
 
-// Exclusive runs fn while no batch write is in flight and none can start:
-// erasure and retention use it so that they never race with ingest. fn gets
-// the warehouse's database; it should do its own transactions.
+// Exclusive runs fn while no batch write and no lake publication is in
+// flight and none can start: erasure and retention use it so that they
+// never race with ingest. fn gets the warehouse's database; it should do
+// its own transactions.
 func (w *Warehouse) Exclusive(ctx context.Context, fn func(ctx context.Context, db *sql.DB) error) error {
 	w.gate.Lock()
 	defer w.gate.Unlock()
+	w.lakeMu.Lock()
+	defer w.lakeMu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

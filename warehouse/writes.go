@@ -40,6 +40,9 @@ type turn struct {
 	dead    []DeadLetter
 	prev    <-chan struct{} // closed when the batch before has finished
 	done    chan struct{}   // closed when this one has
+	// idents are the identifiers this batch stores for the first time,
+	// claimed in known (sealing.go) and released if it does not commit.
+	idents []xxh3.Uint128
 }
 
 // reserve takes the next batch id and claims b's new events and dead
@@ -68,6 +71,9 @@ func (w *Warehouse) finish(t *turn, committed bool) {
 	w.mu.Lock()
 	if !committed {
 		w.seen.release(t.hashes)
+		for _, h := range t.idents {
+			delete(w.known, h)
+		}
 	}
 	for _, d := range t.dead {
 		delete(w.pending.dead, deadKey{d.Topic, d.Partition, d.Offset})

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/simulate"
@@ -81,12 +82,22 @@ func runDemo(ctx context.Context, args []string) error {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = broker.Addrs(), []string{demoTopic}, "cxlake-demo"
 	cfg.BatchWait = 200 * time.Millisecond
-	refresh, err := modelRefresher(wh, models.Config{})
+	mc, err := modelConfig(wh, models.Config{})
+	if err != nil {
+		return err
+	}
+	gv, err := openGoverned(ctx, wh, governance.Defaults(), mc, log)
+	if err != nil {
+		return err
+	}
+	defer gv.close()
+	refresh, err := modelRefresher(wh, models.Config{}, gv.refreshed)
 	if err != nil {
 		return err
 	}
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, metrics: m}
+		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m}
+	p.consumer.AfterBatch = gv.batch
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
 	pdone := make(chan error, 1)
@@ -119,15 +130,20 @@ func runDemo(ctx context.Context, args []string) error {
 		return nil
 	}
 	gw.printConnect(os.Stdout)
-	return demoLive(ctx, wh, broker, gen, cfg, refresh, *rate, log, m)
+	return demoLive(ctx, wh, broker, gen, cfg, refresh, gv, *rate, log, m)
 }
 
 // demoLive keeps a trickle of live traffic flowing through the same
 // pipeline until the user stops it.
 func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Broker, gen *simulate.Generator,
-	cfg ingest.Config, refresh func(context.Context) error, rate float64, log *slog.Logger, m *metrics) error {
+	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger, m *metrics) error {
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, metrics: m}
+		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m}
+	p.consumer.AfterBatch = gv.batch
+	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))
+	govDone := make(chan struct{})
+	go func() { gv.gov.Run(gctx); close(govDone) }()
+	defer func() { stopGov(); <-govDone }()
 	pdone := make(chan error, 1)
 	go func() { pdone <- p.run(ctx) }()
 	gen.LiveAt(time.Now)

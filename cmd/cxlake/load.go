@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/warehouse"
@@ -16,7 +18,7 @@ func runLoad(ctx context.Context, args []string) error {
 	fs := newFlags("load", "load --data DIR FILE|-")
 	data := fs.String("data", "cxlake-data", "data directory")
 	batch := fs.Int("batch-size", 20000, "events per transaction")
-	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours)")
+	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours) and governance (retention)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -26,9 +28,12 @@ func runLoad(ctx context.Context, args []string) error {
 	if *batch < 1 {
 		return fmt.Errorf("--batch-size is %d: use a positive number", *batch)
 	}
-	mc, err := loadModelsConfig(*path)
-	if err != nil {
-		return err
+	cfg := config.Defaults()
+	if *path != "" {
+		var err error
+		if cfg, err = config.Load(*path); err != nil {
+			return err
+		}
 	}
 	var in io.Reader = os.Stdin
 	name := "stdin"
@@ -40,20 +45,31 @@ func runLoad(ctx context.Context, args []string) error {
 		defer f.Close()
 		in, name = f, fs.Arg(0)
 	}
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{})
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{HashKey: cfg.Models.HashKey})
 	if err != nil {
 		return err
 	}
 	defer wh.Close()
+	mc, err := modelConfig(wh, cfg.Models)
+	if err != nil {
+		return err
+	}
+	gv, err := openGoverned(ctx, wh, cfg.Governance, mc, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer gv.close()
 	start := time.Now()
 	stats := &ingest.Stats{}
-	if err := ingest.Load(ctx, wh, in, name, *batch, event.DefaultMaxBytes, stats); err != nil {
+	if err := ingest.LoadWith(ctx, wh, in, name, *batch, event.DefaultMaxBytes, stats, gv.batch); err != nil {
 		return err
 	}
-	if _, err := wh.Publish(ctx); err != nil {
+	pub, err := wh.Publish(ctx)
+	if err != nil {
 		return err
 	}
-	refresh, err := modelRefresher(wh, mc)
+	gv.published(pub)
+	refresh, err := modelRefresher(wh, cfg.Models, gv.refreshed)
 	if err != nil {
 		return err
 	}
@@ -63,6 +79,9 @@ func runLoad(ctx context.Context, args []string) error {
 	fmt.Printf("loaded %s in %s: %d lines, %d new events, %d duplicates, %d dead letters\n",
 		name, time.Since(start).Round(time.Millisecond), stats.Messages.Load(), stats.Accepted.Load(),
 		stats.Duplicates.Load(), stats.DeadLetters.Load())
+	if n, m := stats.Suppressed.Load(), stats.Expired.Load(); n+m > 0 {
+		fmt.Printf("  dropped by governance: %d naming erased people, %d older than the raw-events retention\n", n, m)
+	}
 	for code, n := range stats.DeadLettersByReason() {
 		fmt.Printf("  dead letters %-20s %d\n", code, n)
 	}

@@ -168,3 +168,63 @@ func TestBadFlagsSayWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+// The privacy commands on a demo directory: export, erase, the receipt,
+// audit verify and show, a retention run, and bad requests that change nothing.
+func TestPrivacyCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	ctx := context.Background()
+	if out, err := capture(t, func() error { return runDemo(ctx, []string{"--once", "--events", "2000", "--data", dir}) }); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	out, err := capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv",
+			"select cx_identifier_value(identifier_hash, sealed_value) from identifiers where identifier_kind = 'email' order by identifier_hash limit 1"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := strings.TrimSpace(strings.Split(strings.TrimSpace(out), "\n")[1])
+	if !strings.Contains(email, "@") {
+		t.Fatalf("no email to erase: %q", out)
+	}
+	for _, bad := range [][]string{
+		{"--data", dir, "--email", "not-an-email"},
+		{"--data", dir, "--email", "nobody.ever@example.org"},
+		{"--data", dir, "--email", email, "--phone", "+5511999999999"},
+		{"--data", dir},
+	} {
+		if _, err := capture(t, func() error { return runErase(ctx, bad) }); err == nil {
+			t.Errorf("erase %v succeeded", bad)
+		} else if strings.Contains(err.Error(), "nobody.ever") {
+			t.Errorf("the error quotes the identifier: %v", err)
+		}
+	}
+	out, err = capture(t, func() error { return runExport(ctx, []string{"--data", dir, "--email", email}) })
+	if err != nil || !strings.Contains(out, email) || !strings.Contains(out, `"events"`) {
+		t.Fatalf("export: %v\n%.500s", err, out)
+	}
+	out, err = capture(t, func() error {
+		return runErase(ctx, []string{"--data", dir, "--email", strings.ToUpper(email), "--reason", "test", "--verify-bytes"})
+	})
+	if err != nil || !strings.Contains(out, "PASSED") || strings.Contains(out, email) {
+		t.Fatalf("erase: %v\n%s", err, out)
+	}
+	out, err = capture(t, func() error { return runAudit(ctx, []string{"verify", "--data", dir}) })
+	if err != nil || !strings.Contains(out, "ok:") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	out, err = capture(t, func() error {
+		return runAudit(ctx, []string{"show", "--data", dir, "--kind", "privacy_request", "--limit", "0"})
+	})
+	if err != nil || strings.Count(out, "privacy_request") != 2 || strings.Contains(out, email) {
+		t.Fatalf("audit show: %v\n%s", err, out)
+	}
+	out, err = capture(t, func() error { return runRetention(ctx, []string{"run", "--data", dir, "--now", "2030-01-01"}) })
+	if err != nil || !strings.Contains(out, "raw_events") {
+		t.Fatalf("retention run: %v\n%s", err, out)
+	}
+	if _, err := capture(t, func() error { return runRetention(ctx, []string{"run", "--data", dir, "--now", "soon"}) }); err == nil {
+		t.Error("retention accepted --now soon")
+	}
+}

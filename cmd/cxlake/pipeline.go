@@ -21,6 +21,8 @@ type pipeline struct {
 	publishEvery time.Duration
 	log          *slog.Logger
 	metrics      *metrics // nil: not exported
+	// afterPublish, when set, gets each publication (the audit log).
+	afterPublish func(warehouse.Publication)
 }
 
 // run consumes until ctx ends, then flushes the batch in hand, commits,
@@ -64,6 +66,9 @@ func (p *pipeline) publish(ctx context.Context) error {
 	pub, err := p.wh.Publish(ctx)
 	if err != nil {
 		return fmt.Errorf("publishing to the lake: %w", err)
+	}
+	if p.afterPublish != nil {
+		p.afterPublish(pub)
 	}
 	if pub.Events > 0 {
 		p.log.Info("published to lake", "events", pub.Events, "batches", fmt.Sprintf("%d-%d", pub.FromBatchID+1, pub.ToBatchID))

@@ -18,8 +18,9 @@ func modelConfig(wh *warehouse.Warehouse, m models.Config) (models.Config, error
 	return m, nil
 }
 
-// modelRefresher returns the refresh step run while and after batches land.
-func modelRefresher(wh *warehouse.Warehouse, m models.Config) (func(context.Context) error, error) {
+// modelRefresher returns the refresh step run while and after batches land;
+// after, when not nil, gets the stats of each build (the audit log).
+func modelRefresher(wh *warehouse.Warehouse, m models.Config, after func(models.Stats)) (func(context.Context) error, error) {
 	cfg, err := modelConfig(wh, m)
 	if err != nil {
 		return nil, err
@@ -31,6 +32,9 @@ func modelRefresher(wh *warehouse.Warehouse, m models.Config) (func(context.Cont
 		}
 		slog.Debug("models refreshed", "full", st.Full, "reason", st.Reason, "new_events", st.NewEvents,
 			"conversations", st.Conversations, "took", st.Took)
+		if after != nil && (st.Full || st.ToBatch != st.FromBatch) { // a refresh with nothing new is not recorded
+			after(st)
+		}
 		return nil
 	}, nil
 }

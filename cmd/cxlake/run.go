@@ -36,39 +36,67 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	defer wh.Close()
 	log := slog.Default()
-	refresh, err := modelRefresher(wh, cfg.Models)
+	mc, err := modelConfig(wh, cfg.Models)
 	if err != nil {
+		return err
+	}
+	gv, err := openGoverned(ctx, wh, cfg.Governance, mc, log)
+	if err != nil {
+		return err
+	}
+	refresh, err := modelRefresher(wh, cfg.Models, gv.refreshed)
+	if err != nil {
+		gv.close()
 		return err
 	}
 	m := newMetrics()
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
-		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, metrics: m,
+		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m,
 	}
+	p.consumer.AfterBatch = gv.batch
 	web := newHTTPServer()
 	web.mux.Handle("GET /metrics", m.handler())
+	web.mux.Handle("/v1/privacy/", gv.gov.Handler())
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
 	if err != nil {
+		gv.close()
 		return err
 	}
 	defer closeSources()
 	if err := web.start(cfg.HTTPAddr, log); err != nil {
+		gv.close()
 		return err
 	}
 	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
 		cfg.Ingest.Topics, cfg.Ingest.Brokers, cfg.Ingest.GroupID, cfg.Data)
-	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics)\n", web.Addr())
+	api := "disabled: set governance.compliance_token"
+	if cfg.Governance.ComplianceToken != "" {
+		api = "/v1/privacy/erasures, /v1/privacy/exports, /v1/privacy/requests"
+	}
+	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics; privacy API %s)\n", web.Addr(), api)
 	gw, err := runGateway(ctx, wh, cfg.Gateway, log, m)
 	if err != nil {
 		_ = web.shutdown(ctx)
+		gv.close()
 		return err
 	}
+	// Governance's schedule (audit checkpoints, consent, retention) runs
+	// beside the pipeline and stops after it.
+	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))
+	govDone := make(chan error, 1)
+	go func() { govDone <- gv.gov.Run(gctx) }()
 	err = p.run(ctx)
 	if herr := web.shutdown(ctx); err == nil {
 		err = herr
 	}
 	if gerr := gw.stop(ctx); err == nil {
 		err = gerr
+	}
+	stopGov()
+	<-govDone
+	if cerr := gv.close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return err

@@ -4,11 +4,24 @@
 -- Every event of a person across all channels, in time order (contact_key,
 -- occurred_at, event_id). Pseudonymous: no identifier, no free text. A view
 -- over the events and the latest identity resolution, so it is always
--- current and costs nothing to refresh; filter it by contact_key.
+-- current and costs nothing to refresh; filter it by contact_key. People
+-- who withdrew consent to analytics are left out.
 
 with events as (
 
     select * from {{ ref "int_events_attributed" }}
+
+),
+
+-- People who withdrew consent to analytics: their journey is not shown
+-- (their events still count in the KPIs).
+withdrawn as (
+
+    select distinct resolved.contact_key
+    from {{ ref "int_identifiers_resolved" }} as resolved
+    inner join {{ ref "stg_cx__identifier_rules" }} as rules
+        on rules.identifier_hash = resolved.identifier_hash
+    where rules.rule = 'pseudonymize'
 
 ),
 
@@ -35,6 +48,7 @@ final as (
         consent_granted,
         event_source
     from events
+    where contact_key not in (select contact_key from withdrawn)
     order by contact_key, occurred_at, event_id
 
 )

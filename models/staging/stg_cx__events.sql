@@ -20,11 +20,8 @@ unwrapped as (
 
     select
         * replace (
-            case when json_type(contact_ids) = 'VARCHAR' then json(contact_ids ->> '$') else contact_ids end as contact_ids,
-            case when json_type(link_ids) = 'VARCHAR' then json(link_ids ->> '$') else link_ids end as link_ids,
             case when json_type(contact_ids_hash) = 'VARCHAR' then json(contact_ids_hash ->> '$') else contact_ids_hash end as contact_ids_hash,
-            case when json_type(link_ids_hash) = 'VARCHAR' then json(link_ids_hash ->> '$') else link_ids_hash end as link_ids_hash,
-            case when json_type(handoff_fields) = 'VARCHAR' then json(handoff_fields ->> '$') else handoff_fields end as handoff_fields
+            case when json_type(link_ids_hash) = 'VARCHAR' then json(link_ids_hash ->> '$') else link_ids_hash end as link_ids_hash
         )
     from source
 
@@ -71,10 +68,8 @@ renamed as (
             and not coalesce(message_private, false) as is_public_outbound_message,
 
         nullif(handoff_to_team, '') as handoff_to_team,
-        case
-            when type = 'handoff'
-                then coalesce(handoff_summary <> '' and len(json_keys(handoff_fields)) > 0, false)
-        end as handoff_has_context,
+        -- computed at ingest (the summary and fields themselves are sealed)
+        case when type = 'handoff' then coalesce(handoff_has_context, false) end as handoff_has_context,
 
         survey_kind,
         survey_score,

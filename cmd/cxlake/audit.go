@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cxlake/cxlake/governance/audit"
+)
+
+func runAudit(ctx context.Context, args []string) error {
+	const usage = "audit verify|show --data DIR"
+	if len(args) == 0 {
+		return fmt.Errorf("usage: cxlake %s", usage)
+	}
+	switch args[0] {
+	case "verify":
+		return auditVerify(ctx, args[1:])
+	case "show":
+		return auditShow(ctx, args[1:])
+	}
+	return fmt.Errorf("unknown audit command %q: use verify or show", args[0])
+}
+
+// auditVerify reads only the audit files, so it works while a server runs.
+func auditVerify(ctx context.Context, args []string) error {
+	fs := newFlags("audit verify", "audit verify --data DIR [--vkey FILE]")
+	data := fs.String("data", "cxlake-data", "data directory")
+	vkey := fs.String("vkey", "", "verifier key kept outside the data directory (default: DIR/audit/signer.vkey)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := filepath.Join(*data, audit.Dir)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("no audit log in %s: %w", *data, err)
+	}
+	var opts audit.VerifyOptions
+	if *vkey != "" {
+		v, err := audit.ReadVerifierKey(*vkey)
+		if err != nil {
+			return err
+		}
+		opts.Verifier = v
+	}
+	rep, err := audit.Verify(ctx, dir, opts)
+	if err != nil {
+		var te *audit.TamperError
+		if errors.As(err, &te) {
+			fmt.Printf("FAILED: record %d: %s\n", te.Index, te.Problem)
+		}
+		return err
+	}
+	fmt.Printf("ok: %d records verified against %d signed checkpoints (latest: %d records, %s, key %s)\n",
+		rep.Records, rep.Checkpoints, rep.Latest.N, rep.Latest.Time.Format(time.RFC3339), rep.Signer)
+	if rep.Pruned > 0 {
+		fmt.Printf("    %d records before index %d were removed by retention; their hashes still verify\n", rep.Pruned, rep.Pruned)
+	}
+	if rep.Uncovered > 0 {
+		fmt.Printf("    %d records after the latest checkpoint match their recorded hashes but are not signed yet\n", rep.Uncovered)
+	}
+	return nil
+}
+
+func auditShow(ctx context.Context, args []string) error {
+	fs := newFlags("audit show", "audit show --data DIR [--from N] [--limit N] [--kind K] [--json]")
+	data := fs.String("data", "cxlake-data", "data directory")
+	from := fs.Int64("from", 0, "first record index")
+	limit := fs.Int("limit", 100, "records to show (0: all)")
+	kind := fs.String("kind", "", "only records of this kind (ingest_batch, model_refresh, gateway_query, consent_change, retention_run, privacy_request, ...)")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	shown := 0
+	enc := json.NewEncoder(os.Stdout)
+	return audit.ReadRecords(ctx, filepath.Join(*data, audit.Dir), *from, func(r audit.Record) bool {
+		if *kind != "" && r.Kind != *kind {
+			return true
+		}
+		if *asJSON {
+			_ = enc.Encode(r)
+		} else {
+			d, _ := json.Marshal(r.Detail)
+			subject := r.Subject
+			if subject == "" {
+				subject = "-"
+			}
+			fmt.Printf("%6d  %s  %-16s %-10s %-32s %s\n", r.Index, r.Time.Format(time.RFC3339), r.Kind, r.Actor, subject, d)
+		}
+		shown++
+		return *limit == 0 || shown < *limit
+	})
+}

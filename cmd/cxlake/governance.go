@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/cxlake/cxlake/config"
+	"github.com/cxlake/cxlake/governance"
+	"github.com/cxlake/cxlake/governance/audit"
+	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// governed is the governance of a process that holds a warehouse: the audit
+// log every stage appends to, and governance itself.
+type governed struct {
+	audit *audit.Log
+	gov   *governance.Governance
+	log   *slog.Logger
+	// models are the models settings in force (with the warehouse's key).
+	models models.Config
+}
+
+// openGoverned opens the data directory's audit log and governance.
+func openGoverned(ctx context.Context, wh *warehouse.Warehouse, cfg governance.Config, mc models.Config, log *slog.Logger) (*governed, error) {
+	al, err := audit.Open(filepath.Join(wh.Dir, audit.Dir))
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	gov, err := governance.New(ctx, wh, al, cfg, mc, log)
+	if err != nil {
+		al.Close()
+		return nil, err
+	}
+	return &governed{audit: al, gov: gov, log: log, models: mc}, nil
+}
+
+// record appends r; a failure is logged (the work it records is done).
+func (g *governed) record(r audit.Record) {
+	if _, err := g.audit.Append(context.Background(), r); err != nil {
+		g.log.Error("could not append to the audit log", "kind", r.Kind, "err", err)
+	}
+}
+
+func (g *governed) batch(res warehouse.Result) { g.record(governance.IngestBatchRecord(res)) }
+func (g *governed) refreshed(st models.Stats)  { g.record(governance.ModelRefreshRecord(st)) }
+func (g *governed) published(p warehouse.Publication) {
+	if p.Events > 0 {
+		g.record(governance.LakePublishRecord(p))
+	}
+}
+
+// close signs a last checkpoint, mirrors the log into audit_log and closes it.
+func (g *governed) close() error {
+	ctx := context.Background()
+	_, err := g.audit.Checkpoint(ctx)
+	if err == nil {
+		_, err = g.gov.MirrorAudit(ctx)
+	}
+	return errors.Join(err, g.audit.Close())
+}
+
+// openForGovernance opens a data directory for a governance command, with
+// the configuration of an optional config file.
+func openForGovernance(ctx context.Context, data, path string) (*warehouse.Warehouse, *governed, error) {
+	cfg := config.Defaults()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return nil, nil, err
+		}
+	}
+	wh, err := warehouse.Open(ctx, data, warehouse.Options{HashKey: cfg.Models.HashKey})
+	if err != nil {
+		if warehouse.IsLocked(err) {
+			return nil, nil, fmt.Errorf("%w\nA running server takes privacy requests over HTTP: POST /v1/privacy/erasures or /v1/privacy/exports with the compliance token", err)
+		}
+		return nil, nil, err
+	}
+	mc, _ := modelConfig(wh, cfg.Models)
+	g, err := openGoverned(ctx, wh, cfg.Governance, mc, slog.Default())
+	if err != nil {
+		wh.Close()
+		return nil, nil, err
+	}
+	return wh, g, nil
+}

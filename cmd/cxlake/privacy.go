@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cxlake/cxlake/governance"
+)
+
+// identifierFlags are the --phone, --email and --contact flags of the
+// privacy commands: exactly one must be given.
+type identifierFlags struct{ phone, email, contact *string }
+
+func addIdentifierFlags(fs *flag.FlagSet) identifierFlags {
+	return identifierFlags{
+		phone:   fs.String("phone", "", "the person's phone number (any form ingest accepts)"),
+		email:   fs.String("email", "", "the person's e-mail address"),
+		contact: fs.String("contact", "", "a per-channel id as channel:id (webchat:c0ffee-42), or a contact_key"),
+	}
+}
+
+func (f identifierFlags) parse() (governance.Identifier, error) {
+	var kind, value string
+	n := 0
+	for k, v := range map[string]string{"phone": *f.phone, "email": *f.email, "contact": *f.contact} {
+		if v != "" {
+			kind, value = k, v
+			n++
+		}
+	}
+	if n != 1 {
+		return governance.Identifier{}, fmt.Errorf("name the person with exactly one of --phone, --email or --contact")
+	}
+	return governance.ParseIdentifier(kind, value)
+}
+
+func runErase(ctx context.Context, args []string) error {
+	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--config FILE]"
+	fs := newFlags("erase", usage)
+	data := fs.String("data", "cxlake-data", "data directory")
+	idf := addIdentifierFlags(fs)
+	reason := fs.String("reason", "", "why (kept with the request; do not name the person)")
+	asJSON := fs.Bool("json", false, "print the receipt as JSON")
+	verifyBytes := fs.Bool("verify-bytes", false, "also search every file of the data directory for the person's values (reads the whole directory)")
+	path := fs.String("config", "", "config file (governance and models settings)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), usage)
+	}
+	id, err := idf.parse()
+	if err != nil {
+		return err
+	}
+	wh, gv, err := openForGovernance(ctx, *data, *path)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	defer gv.close()
+	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes})
+	if rc.RequestID != "" {
+		if *asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(rc)
+		} else {
+			fmt.Print(rc.Text())
+			fmt.Printf("\nreceipt saved in %s/%s/%s.json\n", *data, governance.ReceiptsDir, rc.RequestID)
+		}
+	}
+	return err
+}
+
+func runExport(ctx context.Context, args []string) error {
+	const usage = "export --data DIR (--phone|--email|--contact) VALUE [--config FILE]"
+	fs := newFlags("export", usage)
+	data := fs.String("data", "cxlake-data", "data directory")
+	idf := addIdentifierFlags(fs)
+	path := fs.String("config", "", "config file (governance and models settings)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), usage)
+	}
+	id, err := idf.parse()
+	if err != nil {
+		return err
+	}
+	wh, gv, err := openForGovernance(ctx, *data, *path)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	defer gv.close()
+	x, err := gv.gov.Export(ctx, governance.ExportRequest{Identifier: id, Actor: "cli"})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(x)
+}
+
+func runRetention(ctx context.Context, args []string) error {
+	const usage = "retention run --data DIR [--now T] [--config FILE]"
+	if len(args) == 0 || args[0] != "run" {
+		return fmt.Errorf("usage: cxlake %s", usage)
+	}
+	fs := newFlags("retention run", usage)
+	data := fs.String("data", "cxlake-data", "data directory")
+	now := fs.String("now", "", "apply the policy as of this time (RFC 3339 or YYYY-MM-DD; default now)")
+	path := fs.String("config", "", "config file with governance.retention (defaults otherwise; see docs/config.md)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), usage)
+	}
+	asOf := time.Now()
+	if *now != "" {
+		var err error
+		if asOf, err = time.Parse(time.RFC3339, *now); err != nil {
+			if asOf, err = time.Parse(time.DateOnly, *now); err != nil {
+				return fmt.Errorf("--now is %q: write RFC 3339 (2026-11-21T00:00:00Z) or a date (2026-11-21)", *now)
+			}
+		}
+	}
+	wh, gv, err := openForGovernance(ctx, *data, *path)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	defer gv.close()
+	rep, err := gv.gov.RunRetention(ctx, asOf)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("retention run %s as of %s (audit record %d)\n", rep.RunID, rep.AsOf.Format(time.RFC3339), rep.AuditIndex)
+	fmt.Printf("  %-13s %-6s %-12s %-22s %10s %6s %6s %5s\n", "class", "policy", "cutoff", "where", "rows", "files-", "files~", "keys")
+	for _, r := range rep.Runs {
+		policy, cut := "forever", "-"
+		if r.PolicyDays > 0 {
+			policy = fmt.Sprintf("%dd", r.PolicyDays)
+			cut = r.Cutoff.Format(time.DateOnly)
+		}
+		fmt.Printf("  %-13s %-6s %-12s %-22s %10d %6d %6d %5d\n", r.Class, policy, cut, r.Location, r.RowsRemoved, r.FilesRemoved, r.FilesRewritten, r.KeysDestroyed)
+	}
+	// Removed events make the next refresh a full rebuild; do it now.
+	refresh, err := modelRefresher(wh, gv.models, gv.refreshed)
+	if err != nil {
+		return err
+	}
+	if err := refresh(ctx); err != nil {
+		return fmt.Errorf("refreshing models after retention: %w", err)
+	}
+	return nil
+}
+
+func runConsent(ctx context.Context, args []string) error {
+	const usage = "consent enforce --data DIR [--config FILE]"
+	if len(args) == 0 || args[0] != "enforce" {
+		return fmt.Errorf("usage: cxlake %s", usage)
+	}
+	fs := newFlags("consent enforce", usage)
+	data := fs.String("data", "cxlake-data", "data directory")
+	path := fs.String("config", "", "config file (governance and models settings)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	wh, gv, err := openForGovernance(ctx, *data, *path)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	defer gv.close()
+	refresh, err := modelRefresher(wh, gv.models, gv.refreshed)
+	if err != nil {
+		return err
+	}
+	if err := refresh(ctx); err != nil { // consent is enforced per person: resolve people first
+		return fmt.Errorf("refreshing models: %w", err)
+	}
+	rep, err := gv.gov.EnforceConsent(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("consent enforced: %d changes, %d people newly withdrawn (%d identifiers, %d events redacted, %d keys destroyed), %d re-granted\n",
+		rep.Changes, rep.Withdrawn, rep.Identifiers, rep.Redacted, rep.Keys, rep.Regranted)
+	return nil
+}

@@ -1,0 +1,231 @@
+package governance_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cxlake/cxlake/governance"
+	"github.com/cxlake/cxlake/governance/audit"
+)
+
+// Ana has a phone, an email, a webchat id, an identity_link between the
+// webchat id and the email, and an event naming her phone and email
+// together; two malformed messages mention her.
+const (
+	anaPhone   = "+5511977771234"
+	anaEmail   = "ana.quixabeira@example.org"
+	anaWebchat = "wc-4f9a77e1"
+)
+
+var anaSecrets = []string{anaPhone, "5511977771234", "97777-1234", anaEmail, anaWebchat, "Quixabeira",
+	"comprovante-88123", "123.456.789-09", "atendimento-pessimo-ana", "sou-a-ana-do-chat"}
+
+func anaMessages(at time.Time) []kafka.Message {
+	phone := `{"phone":"` + anaPhone + `","name":"Ana Quixabeira"}`
+	email := `{"email":"` + anaEmail + `"}`
+	chat := `{"ids":{"webchat":"` + anaWebchat + `"}}`
+	both := `{"phone":"` + anaPhone + `","email":"` + anaEmail + `"}`
+	msg := func(text string) string {
+		return `,"message":{"direction":"inbound","text":"` + text + `"}`
+	}
+	m := []kafka.Message{
+		canonical("ana-1", "message", at, "whatsapp", "ana-wa-1", phone, msg("meu pedido comprovante-88123 nao chegou")),
+		canonical("ana-2", "message", at.Add(time.Minute), "email", "ana-em-1", email, msg("segue o comprovante-88123")),
+		canonical("ana-3", "message", at.Add(2*time.Minute), "webchat", "ana-wc-1", chat, msg("oi sou-a-ana-do-chat")),
+		canonical("ana-4", "identity_link", at.Add(3*time.Minute), "webchat", "ana-wc-1", chat, `,"link":`+email),
+		canonical("ana-5", "message", at.Add(4*time.Minute), "whatsapp", "ana-wa-1", both, msg("pode mandar no email")),
+		canonical("ana-6", "handoff", at.Add(5*time.Minute), "whatsapp", "ana-wa-1", phone,
+			`,"handoff":{"reason":"complaint","to_team":"billing","summary":"Ana Quixabeira reclama","fields":{"cpf":"123.456.789-09"}}`),
+		canonical("ana-7", "survey", at.Add(6*time.Minute), "whatsapp", "ana-wa-1", phone,
+			`,"survey":{"kind":"csat","score":1,"comment":"atendimento-pessimo-ana"}`),
+		canonical("ana-8", "consent", at.Add(7*time.Minute), "", "", email, `,"consent":{"purpose":"analytics","granted":true}`),
+		// Dead letters: a bad timestamp, and bytes that are not JSON at all.
+		{Key: []byte(anaPhone), Value: []byte(`{"schema":"cx.event/v1","event_id":"ana-9","type":"message","occurred_at":"ontem",` +
+			`"contact":{"email":"ANA.Quixabeira@example.org"}}`)},
+		{Key: []byte("x"), Value: []byte(`ligar para +55 11 97777-1234 urgente`)},
+	}
+	// The consent event has no channel: drop the empty channel field.
+	m[7].Value = []byte(strings.Replace(string(m[7].Value), `"channel":"",`, "", 1))
+	return m
+}
+
+func TestErasureEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, governance.Defaults())
+	e.background(1500)
+	at := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -4).Add(15 * time.Hour)
+	ana := anaMessages(at)
+	e.produce(ana...)
+	total := int64(1500 + len(ana))
+	e.consume("first", total)
+	e.refresh()
+
+	// Before: she is everywhere, sealed.
+	anaHash := e.wh.Hasher().Identifier("email", anaEmail)
+	if n := e.count(`select count(*) from contact_identities where identifier_value in (?, ?, ?)`, anaPhone, anaEmail, anaWebchat); n != 3 {
+		t.Fatalf("contact_identities shows %d of Ana's identifiers, want 3", n)
+	}
+	var key string
+	if err := e.wh.DB.QueryRow(`select contact_key from contact_identities where identifier_hash = ?`, anaHash).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`select count(distinct contact_key) from contact_identities where identifier_value in (?, ?, ?)`, anaPhone, anaEmail, anaWebchat); n != 1 {
+		t.Fatalf("Ana's identifiers resolve to %d people, want 1", n)
+	}
+	eventsBefore := e.count(`select count(*) from events where event_id like 'ana-%'`)
+	lakeBefore, err := governance.Lake{Dir: e.dir, Q: e.wh.DB}.Count(ctx, []string{anaHash,
+		e.wh.Hasher().Identifier("phone", anaPhone), e.wh.Hasher().Identifier("id:webchat", anaWebchat)}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eventsBefore != 8 || lakeBefore != 8 {
+		t.Fatalf("before: %d events, %d lake rows of Ana; want 8 and 8", eventsBefore, lakeBefore)
+	}
+	if n := e.count(`select count(*) from conversations where contact_key = ?`, key); n != 3 {
+		t.Fatalf("Ana has %d conversations, want 3", n)
+	}
+	// Positive control: the byte search does see clear bytes in the store
+	// (a non-personal value of her events); her own values it must not see.
+	if hits := grep(t, e.dir, []string{"marker-team-5150"}); len(hits) == 0 {
+		t.Fatal("the byte search finds nothing in clear; it would prove nothing")
+	}
+	if hits := grep(t, e.dir, anaSecrets); len(hits) > 0 {
+		t.Fatalf("before erasure, personal values in clear: %v", hits)
+	}
+	dlBefore := e.count(`select count(*) from dead_letters`)
+
+	// Erase by the email alone.
+	id, err := governance.ParseEmail("  Ana.Quixabeira@Example.org ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: "data subject request", Actor: "test", VerifyBytes: true})
+	if err != nil {
+		t.Fatalf("Erase: %v\n%s", err, rc.Text())
+	}
+	t.Log("\n" + rc.Text())
+
+	// The receipt's counts match what was there.
+	if rc.Identifiers != 3 || rc.RowsRemoved["events"] != eventsBefore || rc.RowsRemoved["lake"] != lakeBefore ||
+		rc.RowsRemoved["dead_letters"] != 2 || rc.RowsRemoved["identifiers"] != 3 || rc.RowsRemoved["conversations"] != 3 ||
+		rc.RowsRemoved["contacts"] != 1 || rc.RowsRemoved["int_identifiers_resolved"] != 3 {
+		t.Errorf("receipt counts %+v, identifiers %d", rc.RowsRemoved, rc.Identifiers)
+	}
+	if e.count(`select count(*) from dead_letters`) != dlBefore-2 {
+		t.Error("dead letter count does not match the receipt")
+	}
+	if !rc.Verification.Passed || rc.Verification.Bytes == nil || len(rc.Verification.Bytes.Hits) != 0 || rc.KeysDestroyed < 5 {
+		t.Errorf("verification %+v, keys destroyed %d", rc.Verification, rc.KeysDestroyed)
+	}
+	if len(rc.FilesRewritten)+len(rc.FilesRemoved) == 0 {
+		t.Error("no lake file rewritten")
+	}
+	if rc.Subject != anaHash || rc.DueAt.Sub(rc.ReceivedAt) != 15*24*time.Hour {
+		t.Errorf("receipt subject %s due %s", rc.Subject, rc.DueAt)
+	}
+	if strings.Contains(rc.Text(), anaEmail) {
+		t.Error("the receipt quotes the email")
+	}
+
+	// No query returns anything of hers.
+	for _, q := range []string{
+		`select count(*) from events where event_id like 'ana-%'`,
+		`select count(*) from contact_identities where identifier_value in ('` + anaPhone + `', '` + anaEmail + `', '` + anaWebchat + `')`,
+		`select count(*) from contact_identities where contact_key = '` + key + `'`,
+		`select count(*) from conversations where contact_key = '` + key + `' or conversation_id like 'ana-%'`,
+		`select count(*) from contacts where contact_key = '` + key + `'`,
+		`select count(*) from timeline where contact_key = '` + key + `'`,
+		`select count(*) from consent_state where contact_key = '` + key + `'`,
+		`select count(*) from events where cx_content(event_id, subject_hash, occurred_at, content) like '%Quixabeira%'`,
+		`select count(*) from dead_letters where lower(cast(cx_dead_letter_raw(topic, "partition", "offset", raw) as varchar)) like '%quixabeira%' or cast(cx_dead_letter_raw(topic, "partition", "offset", raw) as varchar) like '%97777%'`,
+		`select count(*) from read_parquet('` + e.dir + `/lake/events/**/*.parquet') where event_id like 'ana-%'`,
+	} {
+		if n := e.count(q); n != 0 {
+			t.Errorf("%d rows: %s", n, q)
+		}
+	}
+	// An access request now finds only what erasure keeps: the keyed hash
+	// in the suppression rules and the request itself.
+	x, err := e.gov.Export(ctx, governance.ExportRequest{Identifier: id, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !x.Suppressed || len(x.Events)+len(x.DeadLetters)+len(x.Conversations)+len(x.Identifiers) != 0 || len(x.PrivacyRequests) != 1 {
+		t.Errorf("export after erasure: suppressed %v, %d events, %d dead letters, %d conversations, %d identifiers, %d requests",
+			x.Suppressed, len(x.Events), len(x.DeadLetters), len(x.Conversations), len(x.Identifiers), len(x.PrivacyRequests))
+	}
+
+	// A byte search of every file under the data directory finds nothing.
+	if hits := grep(t, e.dir, anaSecrets); len(hits) > 0 {
+		t.Fatalf("after erasure: %v", hits)
+	}
+
+	// The audit chain holds the request, verifies, and names no identifier.
+	rep, err := audit.Verify(ctx, e.dir+"/audit", audit.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Latest.N <= rc.AuditIndex {
+		t.Errorf("checkpoint %d does not cover the record %d", rep.Latest.N, rc.AuditIndex)
+	}
+	var rec audit.Record
+	audit.ReadRecords(ctx, e.dir+"/audit", rc.AuditIndex, func(r audit.Record) bool { rec = r; return false })
+	if rec.Kind != audit.KindPrivacyRequest || rec.Subject != anaHash {
+		t.Errorf("audit record %d: %+v", rc.AuditIndex, rec)
+	}
+	if n := e.count(`select count(*) from privacy_requests where request_id = ? and status = 'completed' and audit_index = ?`, rc.RequestID, rc.AuditIndex); n != 1 {
+		t.Error("privacy_requests does not record the completed request")
+	}
+
+	// Re-consuming the whole topic from offset 0 leaves her absent.
+	st := e.consume("replay", total)
+	if got := st.Suppressed.Load(); got != int64(len(ana)) {
+		t.Errorf("replay suppressed %d messages, want all %d of Ana's", got, len(ana))
+	}
+	e.refresh()
+	if n := e.count(`select count(*) from events where event_id like 'ana-%'`); n != 0 {
+		t.Errorf("replay brought back %d of her events", n)
+	}
+	if e.count(`select count(*) from dead_letters`) != dlBefore-2 {
+		t.Error("replay brought back her dead letters")
+	}
+	if st.Accepted.Load() != 0 {
+		t.Errorf("replay stored %d new events", st.Accepted.Load())
+	}
+	if hits := grep(t, e.dir, anaSecrets); len(hits) > 0 {
+		t.Fatalf("after the replay: %v", hits)
+	}
+}
+
+func TestBadErasureRequestsChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, governance.Defaults())
+	e.background(300)
+	e.consume("g", 300)
+	snapshot := func() [4]int64 {
+		return [4]int64{e.count(`select count(*) from events`), e.count(`select count(*) from privacy_requests`),
+			e.count(`select count(*) from identifier_rules`), int64(e.wh.Keys().Len())}
+	}
+	before, auditBefore := snapshot(), e.audit.Len()
+	for _, bad := range []struct{ kind, value string }{
+		{"email", "not-an-email"}, {"phone", "12ab"}, {"contact", "nochannel"}, {"contact", ""}, {"fax", "123"},
+	} {
+		if _, err := governance.ParseIdentifier(bad.kind, bad.value); err == nil {
+			t.Errorf("%s %q parsed", bad.kind, bad.value)
+		} else if strings.Contains(err.Error(), bad.value) && bad.value != "" {
+			t.Errorf("error quotes the value: %v", err)
+		}
+	}
+	id, _ := governance.ParseEmail("nobody.here@example.org")
+	if _, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Actor: "test"}); !errors.Is(err, governance.ErrUnknownSubject) {
+		t.Fatalf("erasing an unknown identifier = %v", err)
+	}
+	if after := snapshot(); after != before || e.audit.Len() != auditBefore {
+		t.Fatalf("an unknown identifier changed something: %v -> %v", before, after)
+	}
+}

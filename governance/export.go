@@ -1,0 +1,276 @@
+package governance
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cxlake/cxlake/governance/audit"
+	"github.com/cxlake/cxlake/pseudonym"
+)
+
+// Export is everything held about one person (GDPR art. 15, LGPD art. 18
+// II and art. 19), as one JSON document. Values whose keys were destroyed
+// (consent withdrawn, past retention) are marked redacted.
+type Export struct {
+	RequestID   string    `json:"request_id"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Subject     string    `json:"subject"` // keyed hash of the identifier named in the request
+	Law         string    `json:"law"`
+	DueAt       time.Time `json:"due_at"`
+	// Processing says why and how long the data is kept (GDPR art. 15(1)).
+	Processing      Processing         `json:"processing"`
+	ContactKeys     []string           `json:"contact_keys"`
+	Identifiers     []ExportIdentifier `json:"identifiers"`
+	Events          []map[string]any   `json:"events"`
+	DeadLetters     []ExportDeadLetter `json:"dead_letters"`
+	Consent         []map[string]any   `json:"consent"`
+	Conversations   []map[string]any   `json:"conversations"`
+	PrivacyRequests []map[string]any   `json:"privacy_requests"`
+	Suppressed      bool               `json:"suppressed"` // an earlier erasure suppressed one of the identifiers
+}
+
+// Processing describes the processing of the data, for the access export.
+type Processing struct {
+	Purposes  []string          `json:"purposes"`
+	Retention map[string]string `json:"retention"`
+	Source    string            `json:"source"`
+}
+
+// ExportIdentifier is one of the person's identifiers.
+type ExportIdentifier struct {
+	Kind        string     `json:"kind"`
+	Value       *string    `json:"value"` // null when redacted
+	Hash        string     `json:"hash"`
+	FirstSeenAt *time.Time `json:"first_seen_at,omitempty"`
+	Redacted    bool       `json:"redacted,omitempty"`
+}
+
+// ExportDeadLetter is a rejected message that mentions the person.
+type ExportDeadLetter struct {
+	Topic      string    `json:"topic"`
+	Partition  int       `json:"partition"`
+	Offset     int64     `json:"offset"`
+	ReasonCode string    `json:"reason_code"`
+	Reason     string    `json:"reason"`
+	ReceivedAt time.Time `json:"received_at"`
+	Raw        string    `json:"raw"`
+}
+
+// ExportRequest asks for an access export.
+type ExportRequest struct {
+	Identifier Identifier
+	Actor      string
+}
+
+// Export gathers everything held about the person req names, records the
+// access request (completed at once) and its audit record. An identifier
+// that names nothing held returns ErrUnknownSubject and records nothing.
+func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	db := g.wh.DB
+	h := pseudonym.NewHasher(g.wh.HashKey())
+	p, err := g.resolve(ctx, db, req.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	hashes := p.Hashes()
+	values, err := g.identifierValues(ctx, db, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if req.Identifier.Kind != KindContactKey {
+		values[req.Identifier.hash(h)] = req.Identifier.Value
+	}
+	x := &Export{ContactKeys: p.ContactKeys, Identifiers: []ExportIdentifier{}, Events: []map[string]any{},
+		DeadLetters: []ExportDeadLetter{}, Consent: []map[string]any{}, Conversations: []map[string]any{}, PrivacyRequests: []map[string]any{}}
+	if x.ContactKeys == nil {
+		x.ContactKeys = []string{}
+	}
+	if err := g.exportIdentifiers(ctx, db, p, x); err != nil {
+		return nil, err
+	}
+	if err := g.exportEvents(ctx, db, hashes, x); err != nil {
+		return nil, err
+	}
+	dls, err := g.deadLettersMentioning(ctx, db, values)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dls {
+		var e ExportDeadLetter
+		var raw, key []byte
+		if err := db.QueryRowContext(ctx, `select topic, "partition", "offset", reason_code, reason, received_at, raw, message_key
+			from dead_letters where topic = ? and "partition" = ? and "offset" = ?`, d.topic, d.partition, d.offset).
+			Scan(&e.Topic, &e.Partition, &e.Offset, &e.ReasonCode, &e.Reason, &e.ReceivedAt, &raw, &key); err != nil {
+			return nil, fmt.Errorf("reading a dead letter: %w", err)
+		}
+		pr, _, err := g.wh.OpenDeadLetter(e.Topic, e.Partition, e.Offset, raw, key)
+		if err == nil {
+			e.Raw = string(pr)
+		}
+		x.DeadLetters = append(x.DeadLetters, e)
+	}
+	if len(p.ContactKeys) > 0 {
+		for _, t := range []struct {
+			table string
+			dst   *[]map[string]any
+		}{{"consent_state", &x.Consent}, {"conversations", &x.Conversations}} {
+			ok, err := tableExists(ctx, db, t.table)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				if *t.dst, err = queryMaps(ctx, db, `select * from `+t.table+` where contact_key in (select unnest(?::varchar[])) order by all`, p.ContactKeys); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if x.PrivacyRequests, err = queryMaps(ctx, db, `select request_id, kind, status, identifier_kind, law, received_at, due_at, completed_at
+		from privacy_requests where subject_hash in (select unnest(?::varchar[])) order by received_at`, hashes); err != nil {
+		return nil, err
+	}
+	var suppressed int
+	if err := db.QueryRowContext(ctx, `select count(*) from identifier_rules where rule = 'suppress' and identifier_hash in (select unnest(?::varchar[]))`, hashes).Scan(&suppressed); err != nil {
+		return nil, fmt.Errorf("reading suppression rules: %w", err)
+	}
+	x.Suppressed = suppressed > 0
+	if len(x.Identifiers) == 0 && len(x.Events) == 0 && len(x.DeadLetters) == 0 && len(x.Conversations) == 0 &&
+		len(x.PrivacyRequests) == 0 && !x.Suppressed {
+		return nil, ErrUnknownSubject
+	}
+
+	r := g.newRequest(KindAccess, req.Identifier, req.Identifier.hash(h), "")
+	x.RequestID, x.Subject, x.Law, x.DueAt = r.ID, r.Subject, r.Law, r.Due
+	x.GeneratedAt = r.Received
+	x.Processing = g.processing()
+	if err := g.recordRequest(ctx, db, r); err != nil {
+		return nil, err
+	}
+	idx, err := g.audit.Append(ctx, audit.Record{Kind: audit.KindPrivacyRequest, Actor: req.Actor, Subject: r.Subject,
+		Detail: map[string]any{"request_id": r.ID, "type": KindAccess, "status": StatusCompleted,
+			"identifiers": len(x.Identifiers), "events": len(x.Events), "dead_letters": len(x.DeadLetters)}})
+	if err != nil {
+		g.failRequest(ctx, db, r.ID, err)
+		return nil, &StepError{Step: "appending the audit record", Err: err}
+	}
+	if _, err := g.audit.Checkpoint(ctx); err != nil {
+		return nil, &StepError{Step: "signing the audit checkpoint", Err: err}
+	}
+	if err := g.completeRequest(ctx, db, r.ID, g.now(), idx, nil); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func (g *Governance) processing() Processing {
+	r := g.cfg.Retention
+	return Processing{
+		Purposes: []string{"analytics: customer-service quality measures (response times, resolution, satisfaction) across channels"},
+		Retention: map[string]string{"message_text": days(r.MessageText), "raw_events": days(r.RawEvents),
+			"dead_letters": days(r.DeadLetters), "audit": days(r.Audit)},
+		Source: "the customer-service platforms that sent the events (see each event's source and kafka_topic)",
+	}
+}
+
+func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person, x *Export) error {
+	stored := map[string]bool{}
+	rows, err := db.QueryContext(ctx, `select identifier_hash, identifier_kind, sealed_value, first_seen_at from identifiers
+		where identifier_hash in (select unnest(?::varchar[])) order by identifier_kind, first_seen_at`, p.Hashes())
+	if err != nil {
+		return fmt.Errorf("reading identifiers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e ExportIdentifier
+		var sealed []byte
+		var first time.Time
+		if err := rows.Scan(&e.Hash, &e.Kind, &sealed, &first); err != nil {
+			return fmt.Errorf("reading identifiers: %w", err)
+		}
+		e.FirstSeenAt = &first
+		if v, err := g.wh.OpenIdentifier(e.Hash, sealed); err == nil {
+			e.Value = &v
+		} else {
+			e.Redacted = true
+		}
+		stored[e.Hash] = true
+		x.Identifiers = append(x.Identifiers, e)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Identifiers known only as hashes (never stored in clear: consent withdrawn).
+	for _, hash := range p.Hashes() {
+		if !stored[hash] && p.Seen[hash] {
+			x.Identifiers = append(x.Identifiers, ExportIdentifier{Kind: p.Kinds[hash], Hash: hash, Redacted: true})
+		}
+	}
+	return nil
+}
+
+func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []string, x *Export) error {
+	evs, err := queryMaps(ctx, db, `select * from events where `+personOnly+` order by occurred_at, event_id`, hashes)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		sealed, _ := e["content"].([]byte)
+		delete(e, "content")
+		if sealed == nil {
+			e["content"] = nil
+			e["content_redacted"] = true
+		} else {
+			id, _ := e["event_id"].(string)
+			subject, _ := e["subject_hash"].(string)
+			at, _ := e["occurred_at"].(time.Time)
+			c, err := g.wh.OpenContent(id, subject, at, sealed)
+			if err != nil {
+				e["content"] = nil
+				e["content_redacted"] = true
+			} else {
+				e["content"] = c
+				e["raw"] = string(c.Raw)
+			}
+		}
+		x.Events = append(x.Events, e)
+	}
+	return nil
+}
+
+// queryMaps returns each row as a column -> value map.
+func queryMaps(ctx context.Context, q querier, query string, args ...any) ([]map[string]any, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("exporting: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("exporting: %w", err)
+		}
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			m[c] = vals[i]
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errors.Join(fmt.Errorf("exporting"), err)
+	}
+	return out, nil
+}

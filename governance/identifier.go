@@ -1,0 +1,81 @@
+package governance
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/pseudonym"
+)
+
+// Identifier names a person in a privacy request: a phone, an e-mail, a
+// per-channel id, or a contact_key. Values are normalized as ingest stores
+// them. It is personal data: it is never logged, stored or audited; only
+// its keyed hash is.
+type Identifier struct {
+	Kind  string // pseudonym.KindPhone, pseudonym.KindEmail, "id:<channel>", or KindContactKey
+	Value string
+}
+
+// KindContactKey names a person by the contact_key of the models.
+const KindContactKey = "contact_key"
+
+// ParsePhone accepts a phone number in any form ingest accepts (E.164,
+// punctuation, a WhatsApp JID).
+func ParsePhone(s string) (Identifier, error) {
+	p, ok := event.NormalizePhone(s)
+	if !ok {
+		return Identifier{}, &IdentifierError{Kind: "phone", Reason: "not a phone number; give E.164 such as +5511987654321"}
+	}
+	return Identifier{Kind: pseudonym.KindPhone, Value: p}, nil
+}
+
+// ParseEmail accepts an e-mail address.
+func ParseEmail(s string) (Identifier, error) {
+	e, ok := event.NormalizeEmail(s)
+	if !ok {
+		return Identifier{}, &IdentifierError{Kind: "email", Reason: "not an e-mail address (it needs one @ with text on both sides)"}
+	}
+	return Identifier{Kind: pseudonym.KindEmail, Value: e}, nil
+}
+
+var (
+	contactKeyRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	channelRE    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+)
+
+// ParseContact accepts a per-channel id as channel:id (webchat:c0ffee-42),
+// or a contact_key (32 hex characters).
+func ParseContact(s string) (Identifier, error) {
+	s = strings.TrimSpace(s)
+	if contactKeyRE.MatchString(s) {
+		return Identifier{Kind: KindContactKey, Value: s}, nil
+	}
+	ch, id, ok := strings.Cut(s, ":")
+	ch = strings.ToLower(ch)
+	if !ok || !channelRE.MatchString(ch) || id == "" {
+		return Identifier{}, &IdentifierError{Kind: "contact", Reason: "give a per-channel id as channel:id (e.g. webchat:c0ffee-42) or a contact_key (32 hex characters)"}
+	}
+	return Identifier{Kind: pseudonym.KindIDPrefix + ch, Value: id}, nil
+}
+
+// ParseIdentifier parses value as kind "phone", "email" or "contact".
+func ParseIdentifier(kind, value string) (Identifier, error) {
+	switch kind {
+	case "phone":
+		return ParsePhone(value)
+	case "email":
+		return ParseEmail(value)
+	case "contact":
+		return ParseContact(value)
+	}
+	return Identifier{}, &IdentifierError{Kind: kind, Reason: "unknown identifier kind; use phone, email or contact"}
+}
+
+// hash returns the identifier's keyed hash (for a contact_key, the key itself).
+func (id Identifier) hash(h *pseudonym.Hasher) string {
+	if id.Kind == KindContactKey {
+		return id.Value
+	}
+	return h.Identifier(id.Kind, id.Value)
+}

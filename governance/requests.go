@@ -1,0 +1,144 @@
+package governance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Kinds of privacy requests.
+const (
+	KindErasure = "erasure" // GDPR art. 17, LGPD art. 18 VI
+	KindAccess  = "access"  // GDPR art. 15, LGPD art. 18 II and art. 19
+)
+
+// Statuses of privacy requests.
+const (
+	StatusReceived  = "received"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+)
+
+// Deadline returns when a request of kind received at t is due, and which
+// law's deadline that is, under law (LawGDPR, LawLGPD, LawBoth):
+//
+//   - GDPR art. 12(3): one month from receipt, for access and erasure;
+//   - LGPD art. 19 II: access within 15 days. The LGPD sets no fixed term
+//     for erasure (art. 18 §§3-5: promptly, or as regulation sets); cxlake
+//     holds erasure to the same 15 days under LawLGPD, the law's one fixed
+//     term, so the request is never left without a deadline.
+//
+// Under LawBoth the earlier deadline applies.
+func Deadline(law, kind string, t time.Time) (time.Time, string) {
+	gdpr := addMonth(t)
+	lgpd := t.AddDate(0, 0, 15)
+	switch law {
+	case LawGDPR:
+		return gdpr, LawGDPR
+	case LawLGPD:
+		return lgpd, LawLGPD
+	}
+	if lgpd.Before(gdpr) {
+		return lgpd, LawLGPD
+	}
+	return gdpr, LawGDPR
+}
+
+// addMonth is t one calendar month later; when that month is shorter, its
+// last day (Regulation 1182/71 art. 3(2)(c), how EU periods are counted).
+func addMonth(t time.Time) time.Time {
+	m := t.AddDate(0, 1, 0)
+	if m.Day() != t.Day() {
+		m = m.AddDate(0, 0, -m.Day()) // back to the last day of the month before
+	}
+	return m
+}
+
+// request is a privacy_requests row in progress.
+type request struct {
+	ID, Kind, Subject, IdentifierKind, Reason, Law string
+	Received, Due                                  time.Time
+}
+
+func (g *Governance) newRequest(kind string, id Identifier, subject, reason string) request {
+	now := g.now().UTC()
+	due, law := Deadline(g.cfg.Law, kind, now)
+	return request{ID: newID(kind[:3]), Kind: kind, Subject: subject, IdentifierKind: id.Kind, Reason: reason,
+		Law: law, Received: now, Due: due}
+}
+
+func (g *Governance) recordRequest(ctx context.Context, q querier, r request) error {
+	if _, err := q.ExecContext(ctx, `insert into privacy_requests
+		(request_id, kind, status, subject_hash, identifier_kind, reason, law, received_at, due_at)
+		values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.Kind, StatusReceived, r.Subject, r.IdentifierKind, nullable(r.Reason), r.Law, r.Received, r.Due); err != nil {
+		return fmt.Errorf("recording the privacy request: %w", err)
+	}
+	return nil
+}
+
+func (g *Governance) completeRequest(ctx context.Context, q querier, id string, at time.Time, auditIndex int64, receipt any) error {
+	var rj any
+	if receipt != nil {
+		b, err := json.Marshal(receipt)
+		if err != nil {
+			return fmt.Errorf("encoding the receipt: %w", err)
+		}
+		rj = string(b)
+	}
+	if _, err := q.ExecContext(ctx, `update privacy_requests set status = ?, completed_at = ?, audit_index = ?, receipt = ?
+		where request_id = ?`, StatusCompleted, at.UTC(), auditIndex, rj, id); err != nil {
+		return fmt.Errorf("completing the privacy request: %w", err)
+	}
+	return nil
+}
+
+func (g *Governance) failRequest(ctx context.Context, q querier, id string, cause error) {
+	if _, err := q.ExecContext(context.WithoutCancel(ctx), `update privacy_requests set status = ?, error = ? where request_id = ?`,
+		StatusFailed, cause.Error(), id); err != nil {
+		g.log.Error("could not mark a privacy request failed", "request_id", id, "err", err)
+	}
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// PrivacyRequest is a privacy_requests row.
+type PrivacyRequest struct {
+	ID             string     `json:"request_id"`
+	Kind           string     `json:"kind"`
+	Status         string     `json:"status"`
+	Subject        string     `json:"subject_hash"`
+	IdentifierKind string     `json:"identifier_kind"`
+	Law            string     `json:"law"`
+	ReceivedAt     time.Time  `json:"received_at"`
+	DueAt          time.Time  `json:"due_at"`
+	CompletedAt    *time.Time `json:"completed_at,omitempty"`
+	Overdue        bool       `json:"overdue"`
+	Error          string     `json:"error,omitempty"`
+}
+
+// Requests lists privacy requests, newest first.
+func (g *Governance) Requests(ctx context.Context) ([]PrivacyRequest, error) {
+	rows, err := g.wh.DB.QueryContext(ctx, `select request_id, kind, status, subject_hash, identifier_kind, law, received_at, due_at,
+		completed_at, coalesce(completed_at, now()) > due_at, coalesce(error, '') from privacy_requests order by received_at desc`)
+	if err != nil {
+		return nil, fmt.Errorf("listing privacy requests: %w", err)
+	}
+	defer rows.Close()
+	var out []PrivacyRequest
+	for rows.Next() {
+		var r PrivacyRequest
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Status, &r.Subject, &r.IdentifierKind, &r.Law, &r.ReceivedAt, &r.DueAt,
+			&r.CompletedAt, &r.Overdue, &r.Error); err != nil {
+			return nil, fmt.Errorf("listing privacy requests: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,67 @@
+package governance
+
+import (
+	"context"
+	"time"
+)
+
+// Run does governance's scheduled work until ctx ends, then signs a last
+// checkpoint: audit checkpoints (and the audit_log mirror) every
+// CheckpointEvery when records were added, consent enforcement every
+// ConsentEvery, retention every RetentionEvery (also once at start). A
+// failed step is logged and retried at its next turn.
+func (g *Governance) Run(ctx context.Context) error {
+	cp := time.NewTicker(g.cfg.CheckpointEvery)
+	consent := time.NewTicker(g.cfg.ConsentEvery)
+	retention := time.NewTicker(g.cfg.RetentionEvery)
+	defer cp.Stop()
+	defer consent.Stop()
+	defer retention.Stop()
+	g.retention(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			g.checkpoint(context.WithoutCancel(ctx))
+			return nil
+		case <-cp.C:
+			g.checkpoint(ctx)
+		case <-consent.C:
+			if rep, err := g.EnforceConsent(ctx); err != nil && ctx.Err() == nil {
+				g.log.Error("consent enforcement failed; will retry", "err", err)
+			} else if rep.Changes+rep.Withdrawn+rep.Regranted > 0 {
+				g.log.Info("consent enforced", "changes", rep.Changes, "withdrawn", rep.Withdrawn,
+					"regranted", rep.Regranted, "redacted_events", rep.Redacted)
+			}
+		case <-retention.C:
+			g.retention(ctx)
+		}
+	}
+}
+
+func (g *Governance) checkpoint(ctx context.Context) {
+	if g.audit.Len() == g.audit.LastCheckpoint().N {
+		return
+	}
+	if _, err := g.audit.Checkpoint(ctx); err != nil {
+		g.log.Error("audit checkpoint failed; will retry", "err", err)
+		return
+	}
+	if _, err := g.MirrorAudit(ctx); err != nil {
+		g.log.Warn("audit mirror failed; will retry", "err", err)
+	}
+}
+
+func (g *Governance) retention(ctx context.Context) {
+	rep, err := g.RunRetention(ctx, g.now())
+	if err != nil {
+		if ctx.Err() == nil {
+			g.log.Error("retention run failed; will retry", "err", err)
+		}
+		return
+	}
+	var rows int64
+	for _, r := range rep.Runs {
+		rows += r.RowsRemoved
+	}
+	g.log.Info("retention run", "run_id", rep.RunID, "rows_removed", rows)
+}

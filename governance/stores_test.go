@@ -1,0 +1,62 @@
+package governance_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/governance"
+	"github.com/cxlake/cxlake/governance/storetest"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// storeFixture writes events to a new warehouse and publishes them to its lake.
+func storeFixture(t *testing.T, events []event.Event) *warehouse.Warehouse {
+	t.Helper()
+	ctx := context.Background()
+	wh, err := warehouse.Open(ctx, t.TempDir(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	b := &warehouse.Batch{StartedAt: time.Now()}
+	for i, e := range events {
+		b.Records = append(b.Records, warehouse.Record{Event: e, Topic: "storetest", Offset: int64(i)})
+	}
+	if _, err := wh.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wh.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return wh
+}
+
+func TestEventsTableConforms(t *testing.T) {
+	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+		wh := storeFixture(t, events)
+		return storetest.Fixture{Store: governance.EventsTable{Q: wh.DB}, Hash: wh.Hasher().Identifier}
+	})
+}
+
+func TestEventsTableWholePersonConforms(t *testing.T) {
+	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+		wh := storeFixture(t, events)
+		return storetest.Fixture{Store: governance.EventsTable{Q: wh.DB, Whole: true}, Hash: wh.Hasher().Identifier}
+	})
+}
+
+func TestLakeWholePersonConforms(t *testing.T) {
+	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+		wh := storeFixture(t, events)
+		return storetest.Fixture{Store: governance.Lake{Dir: wh.Dir, Q: wh.DB, Whole: true}, Hash: wh.Hasher().Identifier}
+	})
+}
+
+func TestLakeConforms(t *testing.T) {
+	storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+		wh := storeFixture(t, events)
+		return storetest.Fixture{Store: governance.Lake{Dir: wh.Dir, Q: wh.DB}, Hash: wh.Hasher().Identifier}
+	})
+}

@@ -1,0 +1,24 @@
+-- config: materialized=view
+-- test: not_null identifier_hash rule
+--
+-- One row per identifier rule governance keeps (erasure suppressions,
+-- consent-withdrawal pseudonymizations), keyed hashes only. The marts read
+-- it to stop showing people who withdrew consent to analytics.
+
+with source as (
+
+    select * from {{ source "identifier_rules" }}
+
+),
+
+final as (
+
+    select
+        identifier_hash,
+        rule,
+        reason
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,190 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cxlake/cxlake/event"
+)
+
+// The gate applies governance to the write path: which events are stored,
+// stored without personal data, or dropped. Governance decides the rules
+// (identifier_rules, retention); the gate only enforces them, per event,
+// before anything is sealed or written.
+
+// Rules ingest enforces for an identifier hash.
+const (
+	// RuleSuppress drops events naming the identifier and dead letters
+	// mentioning it: the person was erased, and a replay or a late event
+	// must not bring them back.
+	RuleSuppress = "suppress"
+	// RulePseudonymize stores events naming the identifier without
+	// personal data (no content, no identifier values): the person
+	// withdrew consent to analytics.
+	RulePseudonymize = "pseudonymize"
+)
+
+// verdict is what the gate decided for one event.
+type verdict uint8
+
+const (
+	vStore        verdict = iota // everything
+	vNoContent                   // identifiers and facts, no content: past the message-text retention
+	vPseudonymize                // facts and hashes only: consent withdrawn
+	vSuppress                    // dropped: names an erased identifier
+	vExpire                      // dropped: older than the raw-events retention
+)
+
+type ruleGate struct {
+	mu           sync.RWMutex
+	suppress     map[string]struct{}
+	pseudonymize map[string]struct{}
+	raw, text    time.Duration // retention; 0 keeps forever
+}
+
+func (g *ruleGate) verdict(e *event.Event, h *identifierHashes, now time.Time) verdict {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if len(g.suppress) > 0 || len(g.pseudonymize) > 0 {
+		v := vStore
+		for _, id := range h.all {
+			if _, ok := g.suppress[id.hash]; ok {
+				return vSuppress
+			}
+			if _, ok := g.pseudonymize[id.hash]; ok {
+				v = vPseudonymize
+			}
+		}
+		if v != vStore {
+			return v
+		}
+	}
+	if g.raw > 0 && e.OccurredAt.Before(now.Add(-g.raw)) {
+		return vExpire
+	}
+	if g.text > 0 && e.OccurredAt.Before(now.Add(-g.text)) {
+		return vNoContent
+	}
+	return vStore
+}
+
+// suppressedMention reports whether any of hashes (mention hashes of a
+// dead letter's bytes) is suppressed.
+func (g *ruleGate) suppressedMention(hashes []string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for _, h := range hashes {
+		if _, ok := g.suppress[h]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *ruleGate) hasSuppressions() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.suppress) > 0
+}
+
+func (w *Warehouse) loadRules(ctx context.Context) error {
+	w.rules.suppress, w.rules.pseudonymize = map[string]struct{}{}, map[string]struct{}{}
+	rows, err := w.DB.QueryContext(ctx, `select identifier_hash, rule from identifier_rules`)
+	if err != nil {
+		return fmt.Errorf("loading identifier rules: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, rule string
+		if err := rows.Scan(&h, &rule); err != nil {
+			return fmt.Errorf("loading identifier rules: %w", err)
+		}
+		w.rules.add(rule, h)
+	}
+	return rows.Err()
+}
+
+func (g *ruleGate) add(rule, h string) {
+	switch rule {
+	case RuleSuppress:
+		g.suppress[h] = struct{}{}
+	case RulePseudonymize:
+		g.pseudonymize[h] = struct{}{}
+	}
+}
+
+// Execer is a *sql.Tx, *sql.Conn or *sql.DB.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// IdentifierRule is one row of identifier_rules.
+type IdentifierRule struct {
+	Hash   string // identifier hash, or mention hash (MentionHashes)
+	Rule   string // RuleSuppress or RulePseudonymize
+	Reason string // erasure, consent_withdrawn
+	Ref    string // the privacy request or consent event behind it
+}
+
+// AddRules records rules in identifier_rules in tx; call ApplyRules after
+// the commit (or before it, to be safe against a batch slipping in between).
+// Adding an existing rule changes nothing.
+func AddRules(ctx context.Context, tx Execer, rules []IdentifierRule, at time.Time) error {
+	for _, r := range rules {
+		if r.Rule != RuleSuppress && r.Rule != RulePseudonymize {
+			return fmt.Errorf("unknown identifier rule %q", r.Rule)
+		}
+		if _, err := tx.ExecContext(ctx, `insert or ignore into identifier_rules values (?, ?, ?, ?, ?)`,
+			r.Hash, r.Rule, r.Reason, r.Ref, at.UTC()); err != nil {
+			return fmt.Errorf("recording identifier rules: %w", err)
+		}
+	}
+	return nil
+}
+
+// ApplyRules makes ingest enforce rules from now on (they must already be
+// committed to identifier_rules, or be about to be).
+func (w *Warehouse) ApplyRules(rules []IdentifierRule) {
+	w.rules.mu.Lock()
+	defer w.rules.mu.Unlock()
+	for _, r := range rules {
+		w.rules.add(r.Rule, r.Hash)
+	}
+}
+
+// DeleteRules deletes rule for hashes from identifier_rules in tx (consent
+// granted again); call RemoveRules after the commit.
+func DeleteRules(ctx context.Context, tx Execer, rule string, hashes []string) error {
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, `delete from identifier_rules where identifier_hash = ? and rule = ?`, h, rule); err != nil {
+			return fmt.Errorf("deleting identifier rules: %w", err)
+		}
+	}
+	return nil
+}
+
+// RemoveRules stops enforcing rule for hashes.
+func (w *Warehouse) RemoveRules(rule string, hashes []string) {
+	w.rules.mu.Lock()
+	defer w.rules.mu.Unlock()
+	for _, h := range hashes {
+		switch rule {
+		case RuleSuppress:
+			delete(w.rules.suppress, h)
+		case RulePseudonymize:
+			delete(w.rules.pseudonymize, h)
+		}
+	}
+}
+
+// SetRetention tells ingest the retention of raw events and of message
+// text (0 keeps forever): events older than raw are dropped (counted as
+// expired), events older than text are stored without content.
+func (w *Warehouse) SetRetention(raw, text time.Duration) {
+	w.rules.mu.Lock()
+	defer w.rules.mu.Unlock()
+	w.rules.raw, w.rules.text = raw, text
+}

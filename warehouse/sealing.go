@@ -1,0 +1,226 @@
+package warehouse
+
+import (
+	"crypto/cipher"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/zeebo/xxh3"
+
+	"github.com/cxlake/cxlake/governance/keys"
+)
+
+// Sealing is how the warehouse keeps personal data erasable in O(person):
+// nothing personal reaches DuckDB or the lake in clear. Each event's content
+// (texts, name, unknown fields, raw payload) is sealed with AES-256-GCM
+// under a key derived from its subject's key (the primary identifier's) and
+// the day's content key; each identifier value is sealed once, in the
+// identifiers table, under its own key; each dead letter under its own key.
+// Destroying a subject's keys (erasure, consent withdrawal) or a day's key
+// (retention) makes every copy unreadable, wherever DuckDB left the bytes.
+// docs/governance.md has the measurements behind the choice.
+
+// personal is what the write path stores about one event's person.
+type personal struct {
+	identifierHashes
+	subject string // hash of the primary identifier
+	content []byte // sealed content, or nil
+	verdict verdict
+	// the data keys the content is sealed under (set by seal)
+	subjectID, dayID keys.ID
+}
+
+// identifierRow is a new row of the identifiers table.
+type identifierRow struct {
+	hash, kind string
+	sealed     []byte
+	firstSeen  time.Time
+	id         keys.ID
+}
+
+// knownIdentifiers is the set of identifier hashes in the identifiers
+// table (xxh3 of the hash), so each value is sealed and stored once. A
+// batch claims the identifiers it stores first (under Warehouse.mu); they
+// are released if it does not commit.
+type knownIdentifiers map[xxh3.Uint128]struct{}
+
+// dayOf is the UTC day a content key covers.
+func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// contentAAD binds a sealed content to its event.
+func contentAAD(eventID string) []byte { return []byte("cxlake/content/v1\x00" + eventID) }
+
+// identifierAAD binds a sealed identifier value to its hash.
+func identifierAAD(hash string) []byte { return []byte("cxlake/identifier/v1\x00" + hash) }
+
+// deadLetterAAD binds a sealed dead letter part ("raw", "key") to its coordinates.
+func deadLetterAAD(d *DeadLetter, part string) []byte {
+	return fmt.Appendf(nil, "cxlake/dead_letter/v1\x00%s\x00%d\x00%d\x00%s", d.Topic, d.Partition, d.Offset, part)
+}
+
+// sealSlice is how many events are sealed and appended at a time.
+const sealSlice = 8192
+
+// seal makes sure the data keys exist (durably, before the batch commits),
+// and returns the identifiers seen for the first time, sealed, and the keys
+// the records' content is to be sealed under (sealContents).
+func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, map[keys.ID]keys.Key, error) {
+	recs := t.recs
+	var ids []keys.ID
+	var idents []identifierRow
+	inBatch := map[string]bool{}
+	dayIDs := map[int64]keys.ID{}
+	subjectIDs := map[string]keys.ID{}
+	for i := range recs {
+		p := &ps[i]
+		if len(p.all) > 0 {
+			p.subject = p.all[0].hash
+		}
+		if p.verdict == vPseudonymize || p.subject == "" {
+			continue
+		}
+		if p.verdict == vStore {
+			sid, ok := subjectIDs[p.subject]
+			if !ok {
+				sid = keys.SubjectID(p.subject)
+				subjectIDs[p.subject] = sid
+				ids = append(ids, sid)
+			}
+			day := recs[i].Event.OccurredAt.Unix() / 86400
+			did, ok := dayIDs[day]
+			if !ok {
+				did = keys.DayID(keys.ClassContent, dayOf(recs[i].Event.OccurredAt))
+				dayIDs[day] = did
+				ids = append(ids, did)
+			}
+			p.subjectID, p.dayID = sid, did
+		}
+		for _, n := range p.all {
+			if inBatch[n.hash] || !w.claimIdentifier(t, n.hash) {
+				continue
+			}
+			inBatch[n.hash] = true
+			sid, ok := subjectIDs[n.hash]
+			if !ok {
+				sid = keys.SubjectID(n.hash)
+				subjectIDs[n.hash] = sid
+				ids = append(ids, sid)
+			}
+			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, sealed: []byte(n.value), firstSeen: recs[i].Event.OccurredAt, id: sid})
+		}
+	}
+	got, err := w.keys.Ensure(ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making data keys: %w", err)
+	}
+	keyOf := make(map[keys.ID]keys.Key, len(ids))
+	for i, id := range ids {
+		keyOf[id] = got[i]
+	}
+	var nonces keys.Nonces
+	for i := range idents {
+		r := &idents[i]
+		a, err := keys.AEAD(keyOf[r.id])
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.sealed, err = keys.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return idents, keyOf, nil
+}
+
+// claimIdentifier claims hash for t when no stored or in-flight batch has it.
+func (w *Warehouse) claimIdentifier(t *turn, hash string) bool {
+	k := xxh3.HashString128(hash)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.known[k]; ok {
+		return false
+	}
+	w.known[k] = struct{}{}
+	t.idents = append(t.idents, k)
+	return true
+}
+
+// sealContents seals the content of every record whose verdict keeps it,
+// on all cores for large batches.
+func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) error {
+	workers := runtime.GOMAXPROCS(0)
+	if len(recs) < 1024 {
+		workers = 1
+	}
+	chunk := (len(recs) + workers - 1) / max(workers, 1)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for wi := 0; wi < workers; wi++ {
+		lo, hi := wi*chunk, min((wi+1)*chunk, len(recs))
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func(wi, lo, hi int) {
+			defer wg.Done()
+			var nonces keys.Nonces
+			// Only the last cipher is kept: one per subject and day would
+			// hold ~1 KiB of key schedule for most records of a batch at once.
+			var last struct{ subject, day keys.ID }
+			var a cipher.AEAD
+			buf := make([]byte, 0, 4096)
+			for i := lo; i < hi; i++ {
+				p, e := &ps[i], &recs[i].Event
+				if p.verdict != vStore || p.subject == "" {
+					continue
+				}
+				if a == nil || last.subject != p.subjectID || last.day != p.dayID {
+					var err error
+					a, err = keys.AEAD(keys.Derive(keyOf[p.subjectID], keyOf[p.dayID]))
+					if err != nil {
+						errs[wi] = err
+						return
+					}
+					last.subject, last.day = p.subjectID, p.dayID
+				}
+				buf = encodeContent(e, buf[:0])
+				sealed, err := keys.Seal(a, &nonces, make([]byte, 0, len(buf)+keys.Overhead), buf, contentAAD(e.EventID))
+				if err != nil {
+					errs[wi] = err
+					return
+				}
+				p.content = sealed
+			}
+		}(wi, lo, hi)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("sealing event content: %w", err)
+		}
+	}
+	return nil
+}
+
+// sealDeadLetter returns d's key and raw bytes (truncated to
+// MaxDeadLetterBytes) sealed under the dead letter's own key.
+func sealDeadLetter(d *DeadLetter, k keys.Key, nonces *keys.Nonces) (key, raw []byte, err error) {
+	a, err := keys.AEAD(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := d.Raw
+	if len(r) > MaxDeadLetterBytes {
+		r = r[:MaxDeadLetterBytes]
+	}
+	if raw, err = keys.Seal(a, nonces, nil, r, deadLetterAAD(d, "raw")); err != nil {
+		return nil, nil, err
+	}
+	if len(d.Key) > 0 {
+		if key, err = keys.Seal(a, nonces, nil, d.Key, deadLetterAAD(d, "key")); err != nil {
+			return nil, nil, err
+		}
+	}
+	return key, raw, nil
+}
