@@ -2,13 +2,18 @@ package dashboards
 
 import (
 	"context"
-	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance"
+	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/simulate"
@@ -18,16 +23,18 @@ import (
 // The demo-like warehouse every panel test reads: simulated traffic through
 // the same assemble-and-write path as ingest (three partitions, with the
 // high-water marks a consumer would see, so lag is recorded), governance's
-// tables with a few requests, consents and a retention run, and the models
-// built over it.
+// tables filled by governance itself (consent enforcement, an export, an
+// erasure, a retention run, an audit verification), the models built over
+// it, and the SQL gateway in front of it.
 
 var testKey = []byte("dashboards-test-key-0123456789ab")
 
 const fixtureMessages = 4000
 
 type demo struct {
-	wh *warehouse.Warehouse
-	gw *gateway.Server
+	wh    *warehouse.Warehouse
+	gw    *gateway.Server
+	audit *audit.Log
 	// days spans the simulated conversations (UTC).
 	firstDay, lastDay time.Time
 	// ingestedAt is when the batches were written (the pipeline's minute).
@@ -47,6 +54,9 @@ func TestMain(m *testing.M) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			fixtureDemo.gw.Shutdown(ctx)
 			cancel()
+		}
+		if fixtureDemo.audit != nil {
+			fixtureDemo.audit.Close()
 		}
 		fixtureDemo.wh.Close()
 	}
@@ -114,14 +124,15 @@ func buildDemo(ctx context.Context) (*demo, error) {
 			return nil, fmt.Errorf("spreading the batches in time: %w", err)
 		}
 	}
-	if err := createGovernance(ctx, wh.DB); err != nil {
-		return nil, err
-	}
 	if _, err := models.Rebuild(ctx, wh.DB, models.Config{HashKey: testKey}); err != nil {
 		return nil, fmt.Errorf("building the models: %w", err)
 	}
+	if err := runGovernance(ctx, d, emailsOf(msgs, 2)); err != nil {
+		return nil, err
+	}
 	// The gateway creates gateway_queries; the next refresh sees the new
-	// optional source and rebuilds, so the gateway marts read it.
+	// optional source (and governance's tables) and rebuilds, so the marts
+	// read them.
 	if err := startGateway(ctx, d); err != nil {
 		return nil, err
 	}
@@ -141,45 +152,78 @@ func buildDemo(ctx context.Context) (*demo, error) {
 	return d, nil
 }
 
-// createGovernance creates governance's tables as governance/schema.sql
-// does and records a few requests, consents and a retention run.
-func createGovernance(ctx context.Context, db *sql.DB) error {
-	now := time.Now().UTC()
-	day := 24 * time.Hour
-	stmts := []struct {
-		q    string
-		args []any
-	}{
-		{q: `create table if not exists consent_state (contact_key varchar not null, purpose varchar not null,
-			granted boolean not null, basis varchar, source varchar, decided_at timestamptz not null,
-			event_id varchar not null, enforced_at timestamptz, primary key (contact_key, purpose))`},
-		{q: `create table if not exists privacy_requests (request_id varchar primary key, kind varchar not null,
-			status varchar not null, subject_hash varchar not null, identifier_kind varchar not null, reason varchar,
-			law varchar not null, received_at timestamptz not null, due_at timestamptz not null,
-			completed_at timestamptz, audit_index bigint, receipt json, error varchar)`},
-		{q: `create table if not exists retention_runs (run_id varchar not null, started_at timestamptz not null,
-			finished_at timestamptz not null, as_of timestamptz not null, data_class varchar not null,
-			policy_days integer, cutoff timestamptz, location varchar not null, rows_removed bigint not null,
-			files_removed integer not null, files_rewritten integer not null, keys_destroyed integer not null,
-			audit_index bigint, primary key (run_id, data_class, location))`},
-		{q: `insert into privacy_requests (request_id, kind, status, subject_hash, identifier_kind, law, received_at, due_at, completed_at)
-			values ('r1', 'erasure', 'completed', 'h1', 'email', 'lgpd', ?, ?, ?),
-			       ('r2', 'erasure', 'received', 'h2', 'phone', 'gdpr', ?, ?, null),
-			       ('r3', 'access', 'completed', 'h3', 'email', 'lgpd', ?, ?, ?)`,
-			args: []any{now.Add(-10 * day), now.Add(5 * day), now.Add(-10*day + 3*time.Hour),
-				now.Add(-40 * day), now.Add(-10 * day),
-				now.Add(-3 * day), now.Add(12 * day), now.Add(-2 * day)}},
-		{q: `insert into consent_state values
-			('k1', 'analytics', true, 'consent', 'app', ?, 'e1', ?),
-			('k2', 'marketing', false, 'consent', 'app', ?, 'e2', null)`,
-			args: []any{now.Add(-5 * day), now.Add(-5 * day), now.Add(-day)}},
-		{q: `insert into retention_runs values ('run-1', ?, ?, ?, 'message_text', 180, ?, 'duckdb:events', 42, 0, 0, 0, 9)`,
-			args: []any{now.Add(-2*day - time.Minute), now.Add(-2 * day), now.Add(-2 * day), now.Add(-182 * day)}},
-	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s.q, s.args...); err != nil {
-			return fmt.Errorf("creating governance fixtures: %w", err)
+// emailsOf returns up to n distinct contact emails of the messages.
+func emailsOf(msgs []ingest.Message, n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range msgs {
+		var ev struct {
+			Contact struct {
+				Email string `json:"email"`
+			} `json:"contact"`
 		}
+		if json.Unmarshal(m.Value, &ev) != nil || ev.Contact.Email == "" || seen[ev.Contact.Email] {
+			continue
+		}
+		seen[ev.Contact.Email] = true
+		if out = append(out, ev.Contact.Email); len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// runGovernance does what governance does in a running cxlake, for real:
+// consent enforcement (consent_state from the simulated consent events),
+// an access export and an erasure of two simulated people
+// (privacy_requests), a retention run (retention_runs), a checkpoint and a
+// verification of the audit log (audit_verifications). Real requests
+// complete at once, so one erasure request is added directly, received 40
+// days ago and still open past its deadline, for the deadline panels.
+func runGovernance(ctx context.Context, d *demo, emails []string) error {
+	al, err := audit.Open(filepath.Join(d.wh.Dir, audit.Dir))
+	if err != nil {
+		return err
+	}
+	d.audit = al
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	gov, err := governance.New(ctx, d.wh, al, governance.Defaults(), models.Config{HashKey: testKey}, quiet)
+	if err != nil {
+		return err
+	}
+	if _, err := gov.EnforceConsent(ctx); err != nil {
+		return fmt.Errorf("enforcing consent: %w", err)
+	}
+	if len(emails) < 2 {
+		return fmt.Errorf("the simulated traffic has %d people with an email", len(emails))
+	}
+	id0, err := governance.ParseEmail(emails[0])
+	if err != nil {
+		return err
+	}
+	if _, err := gov.Export(ctx, governance.ExportRequest{Identifier: id0, Actor: "test"}); err != nil {
+		return fmt.Errorf("exporting: %w", err)
+	}
+	id1, err := governance.ParseEmail(emails[1])
+	if err != nil {
+		return err
+	}
+	if _, err := gov.Erase(ctx, governance.ErasureRequest{Identifier: id1, Reason: "dashboard test", Actor: "test"}); err != nil {
+		return fmt.Errorf("erasing: %w", err)
+	}
+	now := time.Now().UTC()
+	if _, err := d.wh.DB.ExecContext(ctx, `insert into privacy_requests (request_id, kind, status, subject_hash, identifier_kind, law, received_at, due_at)
+		values ('fixture-overdue', 'erasure', 'received', 'fixture', 'phone', 'gdpr', ?, ?)`, now.Add(-40*24*time.Hour), now.Add(-10*24*time.Hour)); err != nil {
+		return err
+	}
+	if _, err := gov.RunRetention(ctx, now); err != nil {
+		return fmt.Errorf("running retention: %w", err)
+	}
+	if _, err := al.Checkpoint(ctx); err != nil {
+		return err
+	}
+	if c, err := gov.VerifyAudit(ctx); err != nil || !c.Passed {
+		return fmt.Errorf("verifying the audit log: %+v, %v", c, err)
 	}
 	return nil
 }
