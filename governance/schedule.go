@@ -8,16 +8,22 @@ import (
 // Run does governance's scheduled work until ctx ends, then signs a last
 // checkpoint: audit checkpoints (and the audit_log mirror) every
 // CheckpointEvery when records were added, consent enforcement every
-// ConsentEvery, retention every RetentionEvery (also once at start). A
-// failed step is logged and retried at its next turn.
+// ConsentEvery, retention every RetentionEvery (also once at start), and
+// a verification of the audit log every 10 minutes (also at start, after a
+// checkpoint), recorded in audit_verifications. A failed step is logged
+// and retried at its next turn.
 func (g *Governance) Run(ctx context.Context) error {
 	cp := time.NewTicker(g.cfg.CheckpointEvery)
+	verify := time.NewTicker(auditVerifyEvery)
+	defer verify.Stop()
 	consent := time.NewTicker(g.cfg.ConsentEvery)
 	retention := time.NewTicker(g.cfg.RetentionEvery)
 	defer cp.Stop()
 	defer consent.Stop()
 	defer retention.Stop()
 	g.retention(ctx)
+	g.checkpoint(ctx)
+	g.verifyAudit(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -34,6 +40,8 @@ func (g *Governance) Run(ctx context.Context) error {
 			}
 		case <-retention.C:
 			g.retention(ctx)
+		case <-verify.C:
+			g.verifyAudit(ctx)
 		}
 	}
 }

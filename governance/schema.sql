@@ -69,3 +69,20 @@ create table if not exists audit_log (
     subject         varchar,
     detail          json
 );
+
+-- One row per verification of the audit log against its signed checkpoints
+-- (Governance.VerifyAudit, on governance's schedule), for the compliance
+-- dashboard's audit chain status. No personal data: counts, times, and on
+-- failure its class and the first bad record's index.
+create table if not exists audit_verifications (
+    verified_at     timestamptz not null,
+    passed          boolean not null,
+    records         bigint,                 -- records in the log, pruned ones included
+    pruned          bigint,                 -- records dropped by retention (their hashes remain)
+    checkpoints     integer,                -- signed checkpoints verified
+    checkpoint_size bigint,                 -- records the latest checkpoint covers
+    checkpoint_at   timestamptz,            -- when it was signed
+    uncovered       bigint,                 -- records after it, not yet under a signature
+    failure         varchar,                -- tampered, checkpoint, no_checkpoint, error; null when passed
+    failure_index   bigint                  -- for tampered: the first bad record
+);

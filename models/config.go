@@ -141,9 +141,18 @@ func (c Config) scheduleWindows() []window {
 // fingerprint identifies the settings the models' contents depend on, so
 // that Refresh rebuilds fully when they change. The hash key enters only
 // through an HMAC of a constant (pseudonym.Hasher.KeyCheck), never as itself.
-func (c Config) fingerprint() string {
+// sources says which optional source tables exist (see renderVars.Exists).
+func (c Config) fingerprint(sources map[string]bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v%d|key=%s|fcr=%d|", modelsVersion, pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
+	names := make([]string, 0, len(sources))
+	for n := range sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "src.%s=%t|", n, sources[n])
+	}
 	chans := make([]string, 0, len(c.SLA))
 	for ch := range c.SLA {
 		chans = append(chans, ch)
@@ -161,4 +170,4 @@ func (c Config) fingerprint() string {
 
 // modelsVersion changes whenever a model's definition changes in a way that
 // needs a full rebuild of data built by an older binary.
-const modelsVersion = 1
+const modelsVersion = 2

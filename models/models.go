@@ -9,6 +9,14 @@
 // one step, identity resolution (int_identifiers_resolved), is Go: a
 // union-find over identifiers that the runner runs between the staging and
 // intermediate layers. Column documentation lives in docs/models.md.
+//
+// For the dashboards, aggregate marts free of personal data also summarize
+// the operational tables (ingest_minutely, dead_letters_minutely,
+// model_freshness), the KPIs as additive parts (kpi_counts_daily), and the
+// tables of stages a warehouse may not run: governance's and the gateway's
+// (privacy_requests_daily, consent_daily, retention_results, audit_chain_checks,
+// gateway_access_hourly, gateway_relations_hourly). Their staging models
+// branch on renderVars.Exists, so the project builds without those tables.
 package models
 
 import (

@@ -37,6 +37,10 @@ type model struct {
 	tests  []columnTest
 	body   *template.Template
 	build  goStep // matGo only
+	// optional are the source tables the model asks about with
+	// {{ if .Exists "name" }}: tables another stage creates (governance,
+	// the gateway's audit) that a warehouse may not have.
+	optional []string
 }
 
 // columnTest is a generic data test declared in a model's header.
@@ -63,6 +67,23 @@ type renderVars struct {
 	// "day in (select ...)" does not.
 	ScopeDaysFrom, ScopeDaysTo string
 	FCRWindowUS                int64 // microseconds
+
+	existing map[string]bool // optional source tables present in the warehouse
+	probe    map[string]bool // parse only: records the names Exists is asked about
+}
+
+// Exists reports whether the source table name exists in the warehouse.
+// A staging model over a table that another stage creates (governance, the
+// gateway) branches on it, and renders an empty relation with the same
+// columns when the table is missing, so that the models build, and the
+// marts read as empty, in a warehouse where that stage is not configured.
+// Which of these tables exist is part of the build's fingerprint: when one
+// appears, the next Refresh rebuilds fully and the views read it.
+func (v renderVars) Exists(name string) bool {
+	if v.probe != nil {
+		v.probe[name] = true
+	}
+	return v.existing[name]
 }
 
 // project is the parsed set of models, in build order.
@@ -70,6 +91,23 @@ type project struct {
 	models []*model
 	byName map[string]*model
 	tests  []singularTest
+}
+
+// optionalSources returns, sorted, the source tables any model asks about
+// with Exists.
+func (p *project) optionalSources() []string {
+	set := map[string]bool{}
+	for _, m := range p.models {
+		for _, n := range m.optional {
+			set[n] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // singularTest is a query in tests/ that returns the failing rows.
@@ -196,9 +234,12 @@ func parseModel(name, layer, src string) (*model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
-	// Render both ways once to collect the refs of either branch.
+	// Render both ways once to collect the refs of either branch, and the
+	// optional sources it asks about.
+	probe := map[string]bool{}
 	for _, inc := range []bool{false, true} {
-		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null", ScopeDaysFrom: "null", ScopeDaysTo: "null"}); err != nil {
+		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null",
+			ScopeDaysFrom: "null", ScopeDaysTo: "null", probe: probe}); err != nil {
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 	}
@@ -206,6 +247,10 @@ func parseModel(name, layer, src string) (*model, error) {
 		m.deps = append(m.deps, r)
 	}
 	sort.Strings(m.deps)
+	for n := range probe {
+		m.optional = append(m.optional, n)
+	}
+	sort.Strings(m.optional)
 	// Later renders use a ref that does not record.
 	m.body = t.Funcs(template.FuncMap{"ref": func(n string) string { return n }})
 	return m, nil

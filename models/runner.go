@@ -172,7 +172,11 @@ func (b *build) plan(ctx context.Context, full bool) error {
 		return err
 	}
 	b.next = snap
-	b.next.Fingerprint = b.cfg.fingerprint()
+	existing, err := existingSources(ctx, b.conn, b.proj.optionalSources())
+	if err != nil {
+		return err
+	}
+	b.next.Fingerprint = b.cfg.fingerprint(existing)
 	if !full {
 		prev, ok, err := readState(ctx, b.conn)
 		if err != nil {
@@ -216,6 +220,7 @@ func (b *build) plan(ctx context.Context, full bool) error {
 		ToBatch:     snap.Batch,
 		MaxEventAt:  timeLiteral(snap.MaxEventAt),
 		FCRWindowUS: b.cfg.FCRWindow.Microseconds(),
+		existing:    existing,
 	}
 	if !full {
 		b.vars.FromBatch = b.prev.Batch
@@ -223,6 +228,24 @@ func (b *build) plan(ctx context.Context, full bool) error {
 	b.stats.FromBatch, b.stats.ToBatch = b.vars.FromBatch, b.vars.ToBatch
 	b.stats.NewEvents = snap.Events - b.prev.Events
 	return nil
+}
+
+// existingSources returns which of the optional source tables exist in
+// schema main.
+func existingSources(ctx context.Context, conn *sql.Conn, names []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, n := range names {
+		var found int
+		err := conn.QueryRowContext(ctx, `select count(*) from (
+			select table_name as name from duckdb_tables() where schema_name = 'main' and not temporary
+			union all
+			select view_name from duckdb_views() where schema_name = 'main' and not temporary) where name = ?`, n).Scan(&found)
+		if err != nil {
+			return nil, fmt.Errorf("looking for source table %s: %w", n, err)
+		}
+		out[n] = found > 0
+	}
+	return out, nil
 }
 
 func timeLiteral(t sql.NullTime) string {

@@ -22,7 +22,7 @@ import (
 const demoTopic = "cx.events"
 
 func runDemo(ctx context.Context, args []string) error {
-	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]")
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]")
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
 	data := fs.String("data", "cxlake-demo", "data directory (created if missing)")
@@ -30,6 +30,7 @@ func runDemo(ctx context.Context, args []string) error {
 	days := fs.Int("days", 30, "days of history the traffic spans, ending today")
 	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")
 	pgAddr := fs.String("pg-addr", gateway.DefaultAddr, "SQL gateway address (Postgres wire protocol), host:port")
+	httpAddr := fs.String("http-addr", "", "serve GET /metrics (Prometheus) and GET /healthz on host:port, e.g. 127.0.0.1:8080; off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,11 +60,21 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--pg-addr: %w", err)
 	}
-	gw, err := startSQLGateway(ctx, wh, gwCfg, log)
+	m := newMetrics()
+	gw, err := startSQLGateway(ctx, wh, gwCfg, log, m)
 	if err != nil {
 		return err
 	}
 	defer gw.stop(ctx)
+	if *httpAddr != "" {
+		web := newHTTPServer()
+		web.mux.Handle("GET /metrics", m.handler())
+		if err := web.start(*httpAddr, log); err != nil {
+			return fmt.Errorf("--http-addr: %w", err)
+		}
+		defer web.shutdown(ctx)
+		fmt.Printf("  metrics   http://%s/metrics (Prometheus)\n", web.Addr())
+	}
 	abs, _ := filepath.Abs(*data)
 	fmt.Printf("cxlake demo\n  broker    %s (embedded, Kafka protocol over TCP), topic %s\n  data      %s\n\n",
 		broker.Addrs()[0], demoTopic, abs)
@@ -85,7 +96,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published}
+		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m}
 	p.consumer.AfterBatch = gv.batch
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
@@ -119,15 +130,15 @@ func runDemo(ctx context.Context, args []string) error {
 		return nil
 	}
 	gw.printConnect(os.Stdout)
-	return demoLive(ctx, wh, broker, gen, cfg, refresh, gv, *rate, log)
+	return demoLive(ctx, wh, broker, gen, cfg, refresh, gv, *rate, log, m)
 }
 
 // demoLive keeps a trickle of live traffic flowing through the same
 // pipeline until the user stops it.
 func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Broker, gen *simulate.Generator,
-	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger) error {
+	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger, m *metrics) error {
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published}
+		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m}
 	p.consumer.AfterBatch = gv.batch
 	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))
 	govDone := make(chan struct{})

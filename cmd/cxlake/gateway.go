@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cxlake/cxlake/dashboards"
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -30,6 +31,11 @@ const EnvDemoPassword = "CXLAKE_DEMO_PASSWORD"
 // p.Allow(gateway.RoleLeadership, "kpi_weekly").
 func gatewayPolicy() *gateway.Policy {
 	p := gateway.DefaultPolicy()
+	// The Grafana dashboards' aggregate marts (dashboards.Relations); the
+	// additive KPI mart also for the other roles that read KPIs.
+	p.Allow(gateway.RoleGrafana, dashboards.Relations...)
+	p.Allow(gateway.RoleLeadership, "kpi_counts_daily")
+	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily")
 	return p
 }
 
@@ -37,6 +43,7 @@ func gatewayPolicy() *gateway.Policy {
 type sqlGateway struct {
 	srv   *gateway.Server
 	users []gateway.User
+	audit *gateway.TableAuditor // closed after the server, when metrics wrapped it
 }
 
 // minGatewayProcs is the GOMAXPROCS the gateway wants. Each session waits
@@ -58,28 +65,42 @@ func raiseProcs() {
 	}
 }
 
-// startSQLGateway starts the gateway over the warehouse.
-func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger) (*sqlGateway, error) {
+// startSQLGateway starts the gateway over the warehouse. With m, every
+// audited query is also counted for /metrics.
+func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics) (*sqlGateway, error) {
 	raiseProcs()
-	srv, err := gateway.New(ctx, wh.DB, cfg, gateway.Options{Policy: gatewayPolicy(), Log: log})
+	opts := gateway.Options{Policy: gatewayPolicy(), Log: log}
+	var audit *gateway.TableAuditor
+	if m != nil {
+		a, err := gateway.NewTableAuditor(ctx, wh.DB, log)
+		if err != nil {
+			return nil, err
+		}
+		audit, opts.Auditor = a, m.countQueries(a)
+	}
+	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
 	if err != nil {
+		if audit != nil {
+			_ = audit.Close()
+		}
 		return nil, err
 	}
+	g := &sqlGateway{srv: srv, users: cfg.Users, audit: audit}
 	if err := srv.Start(); err != nil {
-		_ = srv.Shutdown(ctx)
+		_ = g.stop(ctx)
 		return nil, err
 	}
-	return &sqlGateway{srv: srv, users: cfg.Users}, nil
+	return g, nil
 }
 
 // runGateway starts the gateway for `run` when the config has users, and
 // says where it listens; without users it says how to turn it on.
-func runGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger) (*sqlGateway, error) {
+func runGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics) (*sqlGateway, error) {
 	if len(cfg.Users) == 0 {
 		fmt.Println("cxlake: SQL gateway off: add gateway.users to the config to serve SQL over the Postgres protocol (docs/gateway.md)")
 		return nil, nil
 	}
-	gw, err := startSQLGateway(ctx, wh, cfg, log)
+	gw, err := startSQLGateway(ctx, wh, cfg, log, m)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +117,13 @@ func (g *sqlGateway) stop(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := g.srv.Shutdown(sctx); err != nil {
+	err := g.srv.Shutdown(sctx)
+	if g.audit != nil {
+		if aerr := g.audit.Close(); err == nil {
+			err = aerr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("stopping the SQL gateway: %w", err)
 	}
 	return nil

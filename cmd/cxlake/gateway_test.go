@@ -4,19 +4,27 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/cxlake/cxlake/dashboards"
+	"github.com/cxlake/cxlake/gateway"
 )
 
 // TestDemoServesSQL runs the live demo and connects with the psql command
 // lines it prints, as a person would: the analyst reads the marts, the
-// grafana user the KPIs only.
+// grafana user the KPIs only. It also scrapes the /metrics the demo serves
+// with --http-addr: ingest, model refreshes, and those gateway queries.
 func TestDemoServesSQL(t *testing.T) {
 	t.Setenv(EnvDemoPassword, "demo-secret")
 	r, w, err := os.Pipe()
@@ -30,11 +38,13 @@ func TestDemoServesSQL(t *testing.T) {
 	defer stop()
 	done := make(chan error, 1)
 	go func() {
-		done <- runDemo(ctx, []string{"--events", "3000", "--data", filepath.Join(t.TempDir(), "demo"), "--pg-addr", "127.0.0.1:0", "--rate", "50"})
+		done <- runDemo(ctx, []string{"--events", "3000", "--data", filepath.Join(t.TempDir(), "demo"), "--pg-addr", "127.0.0.1:0", "--rate", "50", "--http-addr", "127.0.0.1:0"})
 		w.Close()
 	}()
 	// "  analyst     PGPASSWORD=demo-secret psql -h 127.0.0.1 -p 41234 -U analyst cxlake"
 	line := regexp.MustCompile(`^\s+(\w+)\s+PGPASSWORD=(\S+) psql -h (\S+) -p (\d+) -U (\w+) (\w+)$`)
+	metricsLine := regexp.MustCompile(`^\s+metrics\s+(http://\S+/metrics)`)
+	var metricsURL string
 	found := map[string][]string{}
 	lines := make(chan string)
 	go func() {
@@ -53,6 +63,9 @@ func TestDemoServesSQL(t *testing.T) {
 			}
 			if m := line.FindStringSubmatch(l); m != nil {
 				found[m[1]] = m
+			}
+			if m := metricsLine.FindStringSubmatch(l); m != nil {
+				metricsURL = m[1]
 			}
 		case <-timeout:
 			t.Fatalf("no psql lines after 2 minutes; found %v", found)
@@ -94,6 +107,11 @@ func TestDemoServesSQL(t *testing.T) {
 	if _, err := graf.Exec(cctx, "select * from conversations"); err == nil || !strings.Contains(err.Error(), "not available to role grafana") {
 		t.Fatalf("grafana read conversations: %v", err)
 	}
+	var channels int64
+	if err := graf.QueryRow(cctx, "select count(distinct channel) from kpi_counts_daily").Scan(&channels); err != nil || channels == 0 {
+		t.Fatalf("grafana: %d channels in the dashboards' mart, %v", channels, err)
+	}
+	checkDemoMetrics(t, metricsURL)
 	stop()
 	select {
 	case err := <-done:
@@ -140,5 +158,75 @@ func TestPgAddrErrorsSayWhatToDo(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "--pg-addr") || !strings.Contains(err.Error(), "free host:port") {
 		t.Fatalf("demo on a busy port: %v", err)
+	}
+}
+
+// checkDemoMetrics scrapes the demo's /metrics once the gateway has
+// audited the test's queries (the auditor flushes every second).
+func checkDemoMetrics(t *testing.T, url string) {
+	t.Helper()
+	if url == "" {
+		t.Fatal("the demo did not print its metrics address")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		ok := fams["cxlake_ingest_messages_total"] != nil && fams["cxlake_models_refresh_duration_seconds"] != nil &&
+			fams["cxlake_gateway_queries_total"] != nil
+		if ok {
+			// The live phase's consumer counts from its own start.
+			if v := value(t, fams, "cxlake_ingest_messages_total", nil); v <= 0 {
+				ok = false
+			}
+			refused := 0.0
+			for _, m := range fams["cxlake_gateway_queries_total"].Metric {
+				labels := map[string]string{}
+				for _, l := range m.Label {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["role"] == "grafana" && labels["outcome"] == "refused" {
+					refused += m.Counter.GetValue()
+				}
+			}
+			ok = ok && refused >= 1
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var names []string
+			for n := range fams {
+				if strings.HasPrefix(n, "cxlake_") {
+					names = append(names, n)
+				}
+			}
+			t.Fatalf("/metrics still lacks ingest, refresh or the refused grafana query; it has %v", names)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestGatewayPolicyAllowsTheDashboards: the grafana role reads every mart
+// the dashboards read, and still none of the person-level marts.
+func TestGatewayPolicyAllowsTheDashboards(t *testing.T) {
+	allowed := gatewayPolicy().Relations(gateway.RoleGrafana)
+	for _, r := range dashboards.Relations {
+		if !slices.Contains(allowed, r) {
+			t.Errorf("the grafana role may not read %s, which the dashboards read", r)
+		}
+	}
+	for _, r := range []string{"conversations", "timeline", "contacts", "contact_identities", "events", "dead_letters", "gateway_queries", "privacy_requests", "consent_state"} {
+		if slices.Contains(allowed, r) {
+			t.Errorf("the grafana role may read %s", r)
+		}
 	}
 }

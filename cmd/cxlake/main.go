@@ -33,6 +33,7 @@ var commands = []command{
 	{"retention", "retention run --data DIR [--now T]", "apply the retention policy to DuckDB, the lake, the keys and the audit log", runRetention},
 	{"consent", "consent enforce --data DIR", "apply consent decisions to stored data", runConsent},
 	{"audit", "audit verify|show --data DIR", "verify the audit chain against its signed checkpoints, or list records", runAudit},
+	{"grafana", "grafana provision --url URL --token TOKEN [--gateway HOST:PORT]", "create or update the cxlake data source, folder and dashboards in Grafana", runGrafana},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},
 	{"gateway-verifier", "gateway-verifier < password", "print the SCRAM-SHA-256 verifier of a password, for gateway.users[].scram", runGatewayVerifier},
 }

@@ -20,6 +20,7 @@ type pipeline struct {
 	refreshEvery time.Duration
 	publishEvery time.Duration
 	log          *slog.Logger
+	metrics      *metrics // nil: not exported
 	// afterPublish, when set, gets each publication (the audit log).
 	afterPublish func(warehouse.Publication)
 }
@@ -27,6 +28,7 @@ type pipeline struct {
 // run consumes until ctx ends, then flushes the batch in hand, commits,
 // publishes and refreshes once more.
 func (p *pipeline) run(ctx context.Context) error {
+	p.metrics.watchIngest(p.consumer.Stats)
 	done := make(chan error, 1)
 	go func() { done <- p.consumer.Run(ctx) }()
 	refreshT := time.NewTicker(p.refreshEvery)
@@ -79,7 +81,9 @@ func (p *pipeline) doRefresh(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	if err := p.refresh(ctx); err != nil {
+	err := p.refresh(ctx)
+	p.metrics.refreshed(time.Since(start), err)
+	if err != nil {
 		return fmt.Errorf("refreshing models: %w", err)
 	}
 	p.log.Info("models refreshed", "took", time.Since(start).Round(time.Millisecond))

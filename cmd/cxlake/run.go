@@ -49,12 +49,14 @@ func runRun(ctx context.Context, args []string) error {
 		gv.close()
 		return err
 	}
+	m := newMetrics()
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
-		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published,
+		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m,
 	}
 	p.consumer.AfterBatch = gv.batch
 	web := newHTTPServer()
+	web.mux.Handle("GET /metrics", m.handler())
 	web.mux.Handle("/v1/privacy/", gv.gov.Handler())
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
 	if err != nil {
@@ -72,8 +74,8 @@ func runRun(ctx context.Context, args []string) error {
 	if cfg.Governance.ComplianceToken != "" {
 		api = "/v1/privacy/erasures, /v1/privacy/exports, /v1/privacy/requests"
 	}
-	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz; privacy API %s)\n", web.Addr(), api)
-	gw, err := runGateway(ctx, wh, cfg.Gateway, log)
+	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics; privacy API %s)\n", web.Addr(), api)
+	gw, err := runGateway(ctx, wh, cfg.Gateway, log, m)
 	if err != nil {
 		_ = web.shutdown(ctx)
 		gv.close()

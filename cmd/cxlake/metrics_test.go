@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// scrape serves m on the real HTTP server's mux and reads /metrics,
+// checking that it parses as the Prometheus text format.
+func scrape(t *testing.T, m *metrics) (map[string]*dto.MetricFamily, string) {
+	t.Helper()
+	web := newHTTPServer()
+	web.mux.Handle("GET /metrics", m.handler())
+	srv := httptest.NewServer(web.mux)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatalf("/metrics is not Prometheus text format: %v\n%s", err, raw)
+	}
+	return fams, string(raw)
+}
+
+func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	f := fams[name]
+	if f == nil {
+		t.Fatalf("no metric %s", name)
+	}
+next:
+	for _, m := range f.Metric {
+		for k, v := range labels {
+			found := false
+			for _, l := range m.Label {
+				if l.GetName() == k && l.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
+}
+
+// TestMetrics ingests a valid event and a malformed one that carries an
+// email and a phone number, then scrapes /metrics: the counts are there,
+// dead letters by reason code, and no personal data anywhere.
+func TestMetrics(t *testing.T) {
+	ctx := context.Background()
+	wh, err := warehouse.Open(ctx, t.TempDir(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	ndjson := `{"schema":"cx.event/v1","event_id":"m-1","type":"message","occurred_at":"2026-11-21T14:03:05Z","source":"test","channel":"email","conversation_id":"c-1","contact":{"email":"ana.souza@example.com"},"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"Meu pedido não chegou"}}
+{"schema":"cx.event/v1","event_id":"m-2","type":"message","occurred_at":"yesterday","channel":"whatsapp","contact":{"phone":"+5511987654321","email":"bruno.lima@example.com"}}
+`
+	var stats ingest.Stats
+	if err := ingest.Load(ctx, wh, strings.NewReader(ndjson), "t.ndjson", 100, 1<<20, &stats); err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics()
+	fams, _ := scrape(t, m)
+	if _, ok := fams["cxlake_ingest_messages_total"]; ok {
+		t.Errorf("ingest metrics before any consumer runs")
+	}
+	m.watchIngest(&stats)
+	m.refreshed(1500*time.Millisecond, nil)
+	m.refreshed(200*time.Millisecond, context.DeadlineExceeded)
+	m.gatewayQuery("grafana", "ok", 3*time.Millisecond)
+	m.gatewayQuery("grafana", "ok", 5*time.Millisecond)
+	m.gatewayQuery("analyst", "refused", time.Millisecond)
+
+	fams, raw := scrape(t, m)
+	for name, want := range map[string]float64{
+		"cxlake_ingest_messages_total":        2,
+		"cxlake_ingest_events_accepted_total": 1,
+		"cxlake_ingest_batches_total":         1,
+	} {
+		if got := value(t, fams, name, nil); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	dead := fams["cxlake_ingest_dead_letters_total"]
+	if dead == nil || len(dead.Metric) != 1 || dead.Metric[0].Counter.GetValue() != 1 {
+		t.Fatalf("dead letters by reason: %v", dead)
+	}
+	code := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	for _, l := range dead.Metric[0].Label {
+		if l.GetName() != "reason" || !code.MatchString(l.GetValue()) {
+			t.Errorf("dead letter label %s=%q is not a reason code", l.GetName(), l.GetValue())
+		}
+	}
+	if got := value(t, fams, "cxlake_models_refresh_duration_seconds", map[string]string{"result": "ok"}); got != 1 {
+		t.Errorf("ok refreshes = %v", got)
+	}
+	if got := value(t, fams, "cxlake_models_refresh_duration_seconds", map[string]string{"result": "error"}); got != 1 {
+		t.Errorf("failed refreshes = %v", got)
+	}
+	if got := value(t, fams, "cxlake_models_last_refresh_timestamp_seconds", nil); time.Since(time.Unix(int64(got), 0)) > time.Minute {
+		t.Errorf("last refresh at %v", got)
+	}
+	if got := value(t, fams, "cxlake_gateway_queries_total", map[string]string{"role": "grafana", "outcome": "ok"}); got != 2 {
+		t.Errorf("grafana queries = %v", got)
+	}
+	if got := value(t, fams, "cxlake_gateway_queries_total", map[string]string{"role": "analyst", "outcome": "refused"}); got != 1 {
+		t.Errorf("refused analyst queries = %v", got)
+	}
+	if _, ok := fams["cxlake_ingest_lag_messages"]; ok {
+		t.Errorf("a file load has no lag, but /metrics reports one")
+	}
+	for _, pii := range []string{"example.com", "ana.souza", "bruno", "5511987654321", "pedido", "yesterday", "m-1", "m-2", "c-1"} {
+		if strings.Contains(raw, pii) {
+			t.Errorf("/metrics contains %q", pii)
+		}
+	}
+}
+
+// TestComposeDemoCommandParses: the demo command docker-compose.yml runs
+// uses only flags the demo has, with values it accepts.
+func TestComposeDemoCommandParses(t *testing.T) {
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Services map[string]struct {
+			Command []string `yaml:"command"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	cmd := c.Services["cxlake"].Command
+	if len(cmd) < 2 || cmd[0] != "demo" {
+		t.Fatalf("compose runs %v", cmd)
+	}
+	// Parsing stops at -h with flag.ErrHelp only when every flag before it
+	// is defined and its value parses.
+	_, err = capture(t, func() error { return runDemo(context.Background(), append(cmd[1:], "-h")) })
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("cxlake %v: %v", cmd, err)
+	}
+}

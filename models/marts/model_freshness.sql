@@ -1,0 +1,47 @@
+-- config: materialized=view
+-- test: not_null latest_batch_id batches_behind events_behind
+--
+-- How current the models are, one row: the last build, what ingest has
+-- committed since, and ages computed when queried. Empty before the first
+-- build has committed.
+
+with builds as (
+
+    select * from {{ ref "stg_models__builds" }}
+
+),
+
+batches as (
+
+    select * from {{ ref "stg_ingest__batches" }}
+
+),
+
+latest as (
+
+    select
+        max(batch_id) as latest_batch_id,
+        max(committed_at) as latest_committed_at
+    from batches
+
+),
+
+final as (
+
+    select
+        builds.built_at,
+        builds.built_batch_id,
+        builds.built_events,
+        builds.built_max_event_at,
+        coalesce(latest.latest_batch_id, 0) as latest_batch_id,
+        latest.latest_committed_at,
+        (select count(distinct batch_id) from batches where batch_id > builds.built_batch_id) as batches_behind,
+        (select coalesce(sum(accepted), 0)::bigint from batches where batch_id > builds.built_batch_id) as events_behind,
+        epoch(now()) - epoch(builds.built_at) as build_age_s,
+        epoch(now()) - epoch(builds.built_max_event_at) as data_age_s
+    from builds
+    cross join latest
+
+)
+
+select * from final

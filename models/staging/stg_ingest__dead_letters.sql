@@ -1,0 +1,28 @@
+-- config: materialized=view
+-- test: not_null topic kafka_partition kafka_offset reason_code received_at
+--
+-- One row per dead letter (dead_letters), without its payload, key or
+-- free-text reason: those may hold personal data. What is left is where it
+-- came from, how large it was and its reason code.
+
+with source as (
+
+    select * from {{ source "dead_letters" }}
+
+),
+
+final as (
+
+    select
+        topic,
+        "partition" as kafka_partition,
+        "offset" as kafka_offset,
+        reason_code,
+        raw_size as raw_bytes,
+        batch_id,
+        received_at
+    from source
+
+)
+
+select * from final
