@@ -32,7 +32,14 @@ type Hasher struct {
 	mac hash.Hash
 	buf []byte
 	sum []byte
+	// memo remembers identifier hashes: one person's events repeat their
+	// identifiers, and a map lookup costs a fraction of an HMAC. It is
+	// emptied when it reaches memoMax entries, so memory stays bounded.
+	memo map[string]string
 }
+
+// memoMax bounds a Hasher's memo: about 10 MB of identifiers and hashes.
+const memoMax = 1 << 16
 
 // NewHasher returns a Hasher for key.
 func NewHasher(key []byte) *Hasher {
@@ -59,7 +66,17 @@ func (h *Hasher) hex(domain string, parts ...string) string {
 // phone, trimmed lower-case email). It is what events, contact_identities
 // and the suppression list store instead of the identifier.
 func (h *Hasher) Identifier(kind, value string) string {
-	return h.hex(domainIdentifier, kind, value)
+	h.buf = append(append(append(h.buf[:0], kind...), 0), value...)
+	if v, ok := h.memo[string(h.buf)]; ok { // no allocation for the lookup
+		return v
+	}
+	k := string(h.buf)
+	v := h.hex(domainIdentifier, kind, value)
+	if h.memo == nil || len(h.memo) >= memoMax {
+		h.memo = make(map[string]string, 1024)
+	}
+	h.memo[k] = v
+	return v
 }
 
 // ContactKey returns the contact_key of a person whose representative

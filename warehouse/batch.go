@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
 )
 
 // Record is an accepted event with the Kafka coordinates it was read at.
@@ -103,8 +102,8 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error)
 	now := time.Now().UTC()
 
 	ps := make([]personal, len(t.recs))
-	h := w.hashers.Get().(*pseudonym.Hasher)
-	defer w.hashers.Put(h)
+	h := w.hashers.get()
+	defer w.hashers.put(h)
 	hashIdentifiers(h, t.recs, ps)
 	ps, dropped := w.applyGate(t, ps, now, &res)
 	res.Accepted = len(t.recs)

@@ -135,6 +135,29 @@ func (w *Warehouse) initKey(ctx context.Context) error {
 		return fmt.Errorf("the events table in %s predates identifier hashes: move the directory aside and reload it (cxlake load, or replay the topic)", w.Dir)
 	}
 	key := w.hashKey
-	w.hashers.New = func() any { return pseudonym.NewHasher(key) }
+	w.hashers = hasherPool{key: key, free: make(chan *pseudonym.Hasher, 16)}
 	return w.checkKey(ctx)
+}
+
+// hasherPool keeps Hashers, and their memo of identifier hashes, across
+// batches. (A sync.Pool would drop them, memo included, at every GC.)
+type hasherPool struct {
+	key  []byte
+	free chan *pseudonym.Hasher
+}
+
+func (p hasherPool) get() *pseudonym.Hasher {
+	select {
+	case h := <-p.free:
+		return h
+	default:
+		return pseudonym.NewHasher(p.key)
+	}
+}
+
+func (p hasherPool) put(h *pseudonym.Hasher) {
+	select {
+	case p.free <- h:
+	default: // enough kept
+	}
 }

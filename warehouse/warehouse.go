@@ -50,7 +50,7 @@ type Warehouse struct {
 
 	sink    string
 	hashKey []byte
-	hashers sync.Pool // of *pseudonym.Hasher
+	hashers hasherPool
 	walFile string
 	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
 	checkpointBytes int64

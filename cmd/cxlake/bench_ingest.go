@@ -49,7 +49,8 @@ func benchIngest(ctx context.Context, args []string) error {
 	n := fs.Int("events", 1_000_000, "events to produce and ingest")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	parts := fs.Int("partitions", 3, "partitions of the topic")
-	batch := fs.Int("batch-size", 50_000, "events per DuckDB transaction")
+	batch := fs.Int("batch-size", ingest.Defaults().BatchSize, "messages per DuckDB transaction (default: the production default)")
+	writers := fs.Int("writers", ingest.Defaults().Writers, "batches written to DuckDB at once")
 	sink := fs.String("sink", "", "appender (default) or arrow (needs -tags duckdb_arrow)")
 	memLimit := fs.String("duckdb-memory", warehouse.DefaultMemoryLimit, "DuckDB memory_limit for the ingest warehouse")
 	ckpt := fs.String("checkpoint-threshold", warehouse.DefaultCheckpointThreshold, "DuckDB checkpoint_threshold (WAL size between checkpoints)")
@@ -90,7 +91,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	}
 	defer wh.Close()
 	cfg := ingest.Defaults()
-	cfg.Brokers, cfg.Topics, cfg.GroupID, cfg.BatchSize = []string{addr}, []string{demoTopic}, "bench", *batch
+	cfg.Brokers, cfg.Topics, cfg.GroupID, cfg.BatchSize, cfg.Writers = []string{addr}, []string{demoTopic}, "bench", *batch, *writers
 	c := ingest.NewConsumer(cfg, wh, slog.Default())
 	resetPeakRSS()
 	if *cpuprof != "" {
