@@ -56,12 +56,23 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer wh.Close()
+	mc, err := modelConfig(wh, models.Config{})
+	if err != nil {
+		return err
+	}
+	// Governance first: the gateway audits every query into its chain, and
+	// it closes (last checkpoint) after the gateway has stopped.
+	gv, err := openGoverned(ctx, wh, governance.Defaults(), mc, log)
+	if err != nil {
+		return err
+	}
+	defer gv.close()
 	gwCfg, err := demoGatewayConfig(*pgAddr)
 	if err != nil {
 		return fmt.Errorf("--pg-addr: %w", err)
 	}
 	m := newMetrics()
-	gw, err := startSQLGateway(ctx, wh, gwCfg, log, m)
+	gw, err := startSQLGateway(ctx, wh, gwCfg, log, m, gv.audit)
 	if err != nil {
 		return err
 	}
@@ -82,15 +93,6 @@ func runDemo(ctx context.Context, args []string) error {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = broker.Addrs(), []string{demoTopic}, "cxlake-demo"
 	cfg.BatchWait = 200 * time.Millisecond
-	mc, err := modelConfig(wh, models.Config{})
-	if err != nil {
-		return err
-	}
-	gv, err := openGoverned(ctx, wh, governance.Defaults(), mc, log)
-	if err != nil {
-		return err
-	}
-	defer gv.close()
 	refresh, err := modelRefresher(wh, models.Config{}, gv.refreshed)
 	if err != nil {
 		return err

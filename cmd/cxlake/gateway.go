@@ -16,6 +16,7 @@ import (
 
 	"github.com/cxlake/cxlake/dashboards"
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -43,7 +44,8 @@ func gatewayPolicy() *gateway.Policy {
 type sqlGateway struct {
 	srv   *gateway.Server
 	users []gateway.User
-	audit *gateway.TableAuditor // closed after the server, when metrics wrapped it
+	audit *gateway.TableAuditor // closed after the server, when we made it
+	chain *chainAuditor         // flushed after the server, when there is an audit log
 }
 
 // minGatewayProcs is the GOMAXPROCS the gateway wants. Each session waits
@@ -65,27 +67,35 @@ func raiseProcs() {
 	}
 }
 
-// startSQLGateway starts the gateway over the warehouse. With m, every
-// audited query is also counted for /metrics.
-func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics) (*sqlGateway, error) {
+// startSQLGateway starts the gateway over the warehouse. Every query is
+// audited in gateway_queries and, with chain, in the hash-chained audit
+// log; with m, it is also counted for /metrics.
+func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics, chain *audit.Log) (*sqlGateway, error) {
 	raiseProcs()
 	opts := gateway.Options{Policy: gatewayPolicy(), Log: log}
-	var audit *gateway.TableAuditor
-	if m != nil {
-		a, err := gateway.NewTableAuditor(ctx, wh.DB, log)
-		if err != nil {
-			return nil, err
-		}
-		audit, opts.Auditor = a, m.countQueries(a)
-	}
-	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
+	table, err := gateway.NewTableAuditor(ctx, wh.DB, log)
 	if err != nil {
-		if audit != nil {
-			_ = audit.Close()
-		}
 		return nil, err
 	}
-	g := &sqlGateway{srv: srv, users: cfg.Users, audit: audit}
+	var auditor gateway.Auditor = table
+	var ca *chainAuditor
+	if chain != nil {
+		ca = newChainAuditor(table, chain, log)
+		auditor = ca
+	}
+	if m != nil {
+		auditor = m.countQueries(auditor)
+	}
+	opts.Auditor = auditor
+	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
+	if err != nil {
+		if ca != nil {
+			ca.close()
+		}
+		_ = table.Close()
+		return nil, err
+	}
+	g := &sqlGateway{srv: srv, users: cfg.Users, audit: table, chain: ca}
 	if err := srv.Start(); err != nil {
 		_ = g.stop(ctx)
 		return nil, err
@@ -95,12 +105,12 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 
 // runGateway starts the gateway for `run` when the config has users, and
 // says where it listens; without users it says how to turn it on.
-func runGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics) (*sqlGateway, error) {
+func runGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics, chain *audit.Log) (*sqlGateway, error) {
 	if len(cfg.Users) == 0 {
 		fmt.Println("cxlake: SQL gateway off: add gateway.users to the config to serve SQL over the Postgres protocol (docs/gateway.md)")
 		return nil, nil
 	}
-	gw, err := startSQLGateway(ctx, wh, cfg, log, m)
+	gw, err := startSQLGateway(ctx, wh, cfg, log, m, chain)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +128,9 @@ func (g *sqlGateway) stop(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := g.srv.Shutdown(sctx)
+	if g.chain != nil {
+		g.chain.close()
+	}
 	if g.audit != nil {
 		if aerr := g.audit.Close(); err == nil {
 			err = aerr

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"github.com/cxlake/cxlake/governance/audit"
 	"net"
 	"net/http"
 	"os"
@@ -37,8 +38,9 @@ func TestDemoServesSQL(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
+	data := filepath.Join(t.TempDir(), "demo")
 	go func() {
-		done <- runDemo(ctx, []string{"--events", "3000", "--data", filepath.Join(t.TempDir(), "demo"), "--pg-addr", "127.0.0.1:0", "--rate", "50", "--http-addr", "127.0.0.1:0"})
+		done <- runDemo(ctx, []string{"--events", "3000", "--data", data, "--pg-addr", "127.0.0.1:0", "--rate", "50", "--http-addr", "127.0.0.1:0"})
 		w.Close()
 	}()
 	// "  analyst     PGPASSWORD=demo-secret psql -h 127.0.0.1 -p 41234 -U analyst cxlake"
@@ -95,6 +97,9 @@ func TestDemoServesSQL(t *testing.T) {
 	if err := ana.QueryRow(cctx, "select count(*) from conversations").Scan(&conversations); err != nil || conversations == 0 {
 		t.Fatalf("analyst: %d conversations, %v", conversations, err)
 	}
+	if err := ana.QueryRow(cctx, "select count(*) from conversations where channel = 'whatsapp' and frt_s > 4242").Scan(&conversations); err != nil {
+		t.Fatalf("analyst: %v", err)
+	}
 	graf, err := pgx.Connect(cctx, url("grafana"))
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +125,28 @@ func TestDemoServesSQL(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("demo did not stop")
+	}
+	// Every gateway query is in the hash-chained audit log too, with its
+	// literals masked.
+	var analystQueries int
+	err = audit.ReadRecords(context.Background(), filepath.Join(data, audit.Dir), 0, func(r audit.Record) bool {
+		if r.Kind != audit.KindGatewayQuery {
+			return true
+		}
+		st, _ := r.Detail["statement"].(string)
+		if strings.Contains(st, "whatsapp") || strings.Contains(st, "4242") {
+			t.Errorf("audit record %d keeps a literal: %s", r.Index, st)
+		}
+		if r.Actor == "analyst" && strings.Contains(st, "conversations") {
+			analystQueries++
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if analystQueries < 2 {
+		t.Fatalf("the audit chain holds %d of the analyst's 2 queries", analystQueries)
 	}
 }
 

@@ -75,7 +75,7 @@ func runRun(ctx context.Context, args []string) error {
 		api = "/v1/privacy/erasures, /v1/privacy/exports, /v1/privacy/requests"
 	}
 	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics; privacy API %s)\n", web.Addr(), api)
-	gw, err := runGateway(ctx, wh, cfg.Gateway, log, m)
+	gw, err := runGateway(ctx, wh, cfg.Gateway, log, m, gv.audit)
 	if err != nil {
 		_ = web.shutdown(ctx)
 		gv.close()
