@@ -39,7 +39,7 @@ func TestPsqlQueryAndDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatalf(`\dt: %v\n%s`, err, out)
 	}
-	for _, want := range []string{"conversations", "contacts", "kpi_daily", "kpi_daily_team"} {
+	for _, want := range []string{"contacts", "kpi_daily", "kpi_daily_team"} {
 		if !strings.Contains(out, want) {
 			t.Errorf(`\dt as analyst lacks %s:\n%s`, want, out)
 		}
@@ -51,7 +51,7 @@ func TestPsqlQueryAndDescribe(t *testing.T) {
 	}
 
 	out, err = psql(t, s, "ana", "-c", `\dv`)
-	if err != nil || !strings.Contains(out, "timeline") || !strings.Contains(out, "view") {
+	if err != nil || !strings.Contains(out, "timeline") || !strings.Contains(out, "conversations") || !strings.Contains(out, "view") {
 		t.Fatalf(`\dv: %v\n%s`, err, out)
 	}
 
@@ -59,7 +59,7 @@ func TestPsqlQueryAndDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatalf(`\d conversations: %v\n%s`, err, out)
 	}
-	for _, want := range []string{`Table "main.conversations"`, "contact_key", "opened_at", "timestamptz", "frt_s", "float8", "bot_handled", "bool"} {
+	for _, want := range []string{`View "main.conversations"`, "contact_key", "opened_at", "timestamptz", "frt_s", "float8", "bot_handled", "bool"} {
 		if !strings.Contains(out, want) {
 			t.Errorf(`\d conversations lacks %q:\n%s`, want, out)
 		}

@@ -503,7 +503,7 @@ func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contact
 	c := personCounts{places: map[string]int64{}, models: map[string]int64{}}
 	present := map[string]bool{}
 	rows, err := q.QueryContext(ctx, `select table_name from duckdb_tables()
-		where not temporary and table_name in ('int_identifiers_resolved', 'conversations', 'contacts', 'consent_state')`)
+		where not temporary and table_name in ('int_identifiers_resolved', 'int_conversations_joined', 'contacts', 'consent_state')`)
 	if err != nil {
 		return c, fmt.Errorf("listing tables: %w", err)
 	}
@@ -525,9 +525,11 @@ func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contact
 	}
 	args := []any{hashes, hashes}
 	if len(contactKeys) > 0 {
-		for _, t := range []string{"int_identifiers_resolved", "conversations", "contacts", "consent_state"} {
+		// The conversations mart is a view over int_conversations_joined;
+		// the receipt names the mart people know.
+		for _, t := range []string{"int_identifiers_resolved", "int_conversations_joined", "contacts", "consent_state"} {
 			if present[t] {
-				names = append(names, t)
+				names = append(names, strings.Replace(t, "int_conversations_joined", "conversations", 1))
 				parts = append(parts, `(select count(*) from `+t+` where contact_key in (select unnest(?::varchar[])))`)
 				args = append(args, contactKeys)
 			}

@@ -146,3 +146,33 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 	mustBuild(t, inc, cfg, true)
 	compareModels(t, inc.DB, full.DB)
 }
+
+// A data directory built by an earlier version, where conversations was a
+// table (it is now a view) and int_conversations_joined did not exist as a
+// table, rebuilds without error.
+func TestRebuildReplacesARelationOfTheOtherKind(t *testing.T) {
+	ctx := context.Background()
+	w := openWarehouse(t)
+	loadSimulated(t, w, 2000, 500)
+	if _, err := Rebuild(ctx, w.DB, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"drop view conversations",
+		"create table conversations as select 'old' as conversation_id",
+		"drop table int_conversations_joined",
+		"create view int_conversations_joined as select 1 as x",
+	} {
+		if _, err := w.DB.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := Rebuild(ctx, w.DB, testConfig()); err != nil {
+		t.Fatalf("rebuild over relations of the other kind: %v", err)
+	}
+	var kind string
+	if err := w.DB.QueryRow(`select table_type from information_schema.tables where table_name = 'conversations'`).Scan(&kind); err != nil || kind != "VIEW" {
+		t.Fatalf("conversations is %q (%v), want a VIEW", kind, err)
+	}
+	mustPassDataTests(t, w)
+}

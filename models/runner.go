@@ -299,6 +299,11 @@ func (b *build) buildModel(ctx context.Context, m *model) error {
 	if err != nil {
 		return err
 	}
+	if !b.vars.Incremental {
+		if err := b.dropOtherKind(ctx, m); err != nil {
+			return err
+		}
+	}
 	switch {
 	case m.mat == matView && !b.vars.Incremental:
 		return b.exec(ctx, "create or replace view "+m.name+" as\n"+body)
@@ -317,4 +322,28 @@ func (b *build) buildModel(ctx context.Context, m *model) error {
 		return err
 	}
 	return b.exec(ctx, "insert into "+m.name+" by name select * from (\n"+body+"\n)")
+}
+
+// dropOtherKind drops m's relation when an earlier version of the models
+// made it a table and it is now a view, or the other way round: "create or
+// replace" does not replace an object of the other kind. (A full build
+// follows every change of the model definitions.)
+func (b *build) dropOtherKind(ctx context.Context, m *model) error {
+	var kind string
+	err := b.conn.QueryRowContext(ctx, `select 'table' from duckdb_tables() where schema_name = 'main' and table_name = ?
+		union all select 'view' from duckdb_views() where schema_name = 'main' and view_name = ? and not internal`, m.name, m.name).Scan(&kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("looking up %s: %w", m.name, err)
+	}
+	wantView := m.mat == matView
+	switch {
+	case kind == "table" && wantView:
+		return b.exec(ctx, "drop table "+m.name)
+	case kind == "view" && !wantView && m.mat != matEphemeral && m.mat != matTemp && m.mat != matGo:
+		return b.exec(ctx, "drop view "+m.name)
+	}
+	return nil
 }

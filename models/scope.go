@@ -29,7 +29,7 @@ type hook struct {
 
 var hooks = map[string]hook{
 	"int_conversations_aggregated": {before: oldConversationContacts, after: newContacts},
-	"conversations":                {before: keepOldConversations, after: changedDays},
+	"int_conversations_joined":     {before: keepOldConversations, after: changedDays},
 }
 
 func (b *build) initScopes(ctx context.Context) error {

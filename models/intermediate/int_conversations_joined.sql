@@ -1,14 +1,21 @@
--- config: materialized=ephemeral
+-- config: materialized=incremental unique_key=conversation_id scope=contacts:contact_key
+-- test: unique conversation_id
 --
 -- Every fact about a conversation in one row: its own facts, business
 -- time, what followed it, and SLA breach against its channel's expected
--- response time. A conversation answered later than the SLA breached it; an
+-- response time. A table (the conversations mart is a view over it), so
+-- that the KPI facts scan it instead of redoing this four-way join over
+-- the days in scope (196 ms of a 1 s refresh at 5M events). An
+-- incremental build recomputes the people in scope. A conversation answered later than the SLA breached it; an
 -- unanswered one breached it once the SLA has elapsed before the latest
 -- event in the warehouse (until then sla_breached is null).
 
 with conversations as (
 
     select * from {{ ref "int_conversations_aggregated" }}
+    {{- if .Incremental }}
+    where contact_key in (select contact_key from {{ scope "contacts" }})
+    {{- end }}
 
 ),
 

@@ -1,4 +1,4 @@
--- config: materialized=temp after=conversations
+-- config: materialized=temp after=int_conversations_joined
 --
 -- The facts the KPI marts aggregate, one row per conversation (on the UTC
 -- day it opened) plus one per survey answered outside any conversation (on

@@ -1,4 +1,4 @@
--- config: materialized=incremental unique_key=conversation_id scope=contacts:contact_key
+-- config: materialized=view
 -- test: unique conversation_id
 -- test: not_null conversation_id contact_key channel opened_at bot_handled escalated reopened event_count
 -- test: accepted_values channel whatsapp,instagram,telegram,messenger,webchat,email,sms,voice,app,none
@@ -6,13 +6,11 @@
 --
 -- One row per conversation, with its FRT, handoff, resolution, FCR, survey
 -- and SLA facts. Pseudonymous: contact_key, never an identifier or text.
+-- A view over int_conversations_joined, which holds the rows.
 
 with conversations as (
 
     select * from {{ ref "int_conversations_joined" }}
-    {{- if .Incremental }}
-    where contact_key in (select contact_key from {{ scope "contacts" }})
-    {{- end }}
 
 ),
 
