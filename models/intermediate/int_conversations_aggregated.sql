@@ -7,7 +7,9 @@
 -- it belongs to (the one named by its earliest event). Ties in time are
 -- broken by event_id, so the result never depends on arrival order.
 
-with events as (
+-- An incremental build materializes its few events once: they are read
+-- twice, to aggregate and to pick the identities they name.
+with events as {{ if .Incremental }}materialized {{ end }}(
 
     {{- if not .Incremental }}
 
@@ -43,6 +45,11 @@ identities as (
         identifier_hash,
         contact_key
     from {{ ref "int_identifiers_resolved" }}
+    {{- if .Incremental }}
+    -- Only the identities these events name: otherwise DuckDB may build its
+    -- join's hash table from every identity (measured: 0.1 s at 5M events).
+    where identifier_hash in (select contact_hash from events)
+    {{- end }}
 
 ),
 
