@@ -199,10 +199,17 @@ func (c *Consumer) write(ctx context.Context, a assembled) (warehouse.Result, er
 	if err != nil {
 		return res, fmt.Errorf("writing batch of %d messages: %w", a.messages, err)
 	}
-	if _, err := c.wh.CheckpointIfLarge(ctx); err != nil {
+	ckStart := time.Now()
+	ran, err := c.wh.CheckpointIfLarge(ctx)
+	if err != nil {
 		// The batch is durable in the WAL; a failed checkpoint is retried
 		// after the next batch.
 		c.log.Warn("checkpoint failed; will retry", "err", err)
+	} else if ran {
+		took := time.Since(ckStart)
+		c.Stats.Checkpoints.Add(1)
+		c.Stats.CheckpointNanos.Add(int64(took))
+		c.log.Debug("checkpointed between batches", "took", took)
 	}
 	return res, nil
 }

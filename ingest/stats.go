@@ -25,7 +25,11 @@ type Stats struct {
 	// CommitFailures counts offset commits that failed for good (the batch was
 	// durable; its messages will be redelivered and skipped as duplicates).
 	CommitFailures atomic.Int64
-	lastBatch      atomic.Int64 // unix nanos
+	// Checkpoints counts the checkpoints ingest ran between batches, and
+	// CheckpointNanos the time they took (ingest waits for them).
+	Checkpoints     atomic.Int64
+	CheckpointNanos atomic.Int64
+	lastBatch       atomic.Int64 // unix nanos
 
 	mu      sync.Mutex
 	reasons map[string]int64

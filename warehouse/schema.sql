@@ -51,7 +51,9 @@ create table if not exists events (
     -- see sealing.go): contact name, message text, handoff summary and
     -- fields, survey comment, unknown fields and the raw payload. Null when
     -- nothing personal is stored (consent withdrawn, past retention).
-    content             blob
+    -- Ciphertext does not compress, so DuckDB is told not to try: its
+    -- compression analysis of this column at every checkpoint was wasted.
+    content             blob using compression uncompressed
 );
 
 -- One row per identifier ever stored in clear form, sealed under that
@@ -90,7 +92,7 @@ create table if not exists dead_letters (
     "partition"     integer not null,
     "offset"        bigint not null,
     message_key     blob,                       -- PII possible; sealed under the dead letter's own data key
-    raw             blob,                       -- PII possible: the bytes as received (truncated when oversized), sealed likewise
+    raw             blob using compression uncompressed, -- PII possible: the bytes as received (truncated when oversized), sealed likewise
     raw_size        bigint not null,            -- size of the message as received
     reason_code     varchar not null,
     reason          varchar not null,

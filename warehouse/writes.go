@@ -87,16 +87,25 @@ func (w *Warehouse) finish(t *turn, committed bool) {
 // transaction is open, which overlapping batch writes rarely allow, so the
 // ingest loop calls this between batches. It waits for writes in flight.
 func (w *Warehouse) CheckpointIfLarge(ctx context.Context) (bool, error) {
-	if fi, err := os.Stat(w.walFile); err != nil || fi.Size() < w.checkpointBytes {
+	large := func() bool {
+		fi, err := os.Stat(w.walFile)
+		return err == nil && fi.Size() >= w.checkpointBytes
+	}
+	if !large() {
 		return false, nil
 	}
+	ran := false
 	err := w.Exclusive(ctx, func(ctx context.Context, _ *sql.DB) error {
+		if !large() { // another writer checkpointed while this one waited
+			return nil
+		}
 		if _, err := w.DB.ExecContext(ctx, "checkpoint"); err != nil {
 			return fmt.Errorf("checkpointing: %w", err)
 		}
+		ran = true
 		return nil
 	})
-	return err == nil, err
+	return ran, err
 }
 
 // parseBytes reads a DuckDB-style size such as "256MB" or "1GiB".
