@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -39,7 +41,11 @@ func crashChild() int {
 	cfg := Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = []string{os.Getenv("CRASH_BROKER")}, []string{os.Getenv("CRASH_TOPIC")}, "crash"
 	cfg.BatchSize, cfg.BatchWait, cfg.SessionTimeout = 3000, 50*time.Millisecond, 2*time.Second
-	if err := NewConsumer(cfg, wh, nil).Run(ctx); err != nil {
+	c := NewConsumer(cfg, wh, nil)
+	// Tell the parent after each durable batch, so it can kill at a point
+	// where work remains however fast this machine is.
+	c.AfterBatch = func(warehouse.Result) { fmt.Println("batch") }
+	if err := c.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
 	}
@@ -100,20 +106,41 @@ func TestCrashRecovery(t *testing.T) {
 			"CRASH_BROKER="+broker.Addrs()[0], "CRASH_TOPIC="+topic)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Group join takes about a second; kill somewhere in the writing that follows.
-		wait := time.Duration(800+rng.IntN(2200)) * time.Millisecond
-		time.Sleep(wait)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		// Kill after a random number of durable batches (1 to 6, of 3,000
+		// messages) plus a random 0-80 ms, so the kill lands anywhere: in a
+		// fetch, an append, a commit, between a commit and its offsets.
+		// Counting batches instead of waiting a fixed time keeps work left
+		// to interrupt on a fast machine and on a loaded one.
+		batches, delay := 1+rng.IntN(6), time.Duration(rng.IntN(80))*time.Millisecond
+		sc := bufio.NewScanner(out)
+		seen := 0
+		stuck := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Kill() }) // ends the scan below
+		for seen < batches && sc.Scan() {
+			if sc.Text() == "batch" {
+				seen++
+			}
+		}
+		stuck.Stop()
+		time.Sleep(delay)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && seen == batches {
 			t.Fatalf("trial %d: kill: %v", trial, err)
 		}
+		go io.Copy(io.Discard, out)
 		_ = cmd.Wait()
 		if s := stderr.String(); strings.Contains(s, "child:") {
 			t.Fatalf("trial %d: child failed before the kill: %s", trial, s)
 		}
-		t.Logf("trial %d: killed after %s", trial, wait)
+		if seen < batches {
+			t.Fatalf("trial %d: the child ended after %d batches, before the kill", trial, seen)
+		}
+		t.Logf("trial %d: killed %s after its batch %d", trial, delay, batches)
 	}
 
 	// Restart once more and let it finish.
@@ -132,7 +159,7 @@ func TestCrashRecovery(t *testing.T) {
 	cfg.GroupID = "crash"
 	cfg.BatchSize = 5000 // the harness's 500 makes recovering ~150,000 events needlessly slow on a busy machine
 	stop := h.start(NewConsumer(cfg, wh, nil))
-	h.waitRows("select count(*) from events", len(want), 120*time.Second)
+	h.waitRows("select count(*) from events", len(want), 300*time.Second)
 	h.waitRows("select count(*) from dead_letters", malformed, 30*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
