@@ -273,12 +273,14 @@ func (s *Server) Addr() string {
 // every session (clients get "terminating connection" with SQLSTATE 57P01),
 // waits for them up to ctx's deadline, and flushes the default auditor.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Cancel first: serve then reads the listener's closing as the
+	// shutdown it is, not as a failure.
+	s.cancel(errShutdown)
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
 	}
 	s.mu.Unlock()
-	s.cancel(errShutdown)
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	var err error

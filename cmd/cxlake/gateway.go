@@ -114,7 +114,7 @@ func runGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("cxlake: SQL gateway on postgres://%s/%s (%d users; every query audited in %s)\n",
+	fmt.Printf("cxlake: SQL gateway on postgres://%s/%s (%d users; every query audited in %s and the audit chain)\n",
 		gw.srv.Addr(), gateway.DefaultDatabase, len(cfg.Users), gateway.TableAuditorTable)
 	return gw, nil
 }
@@ -174,7 +174,7 @@ func (g *sqlGateway) printConnect(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-11s PGPASSWORD=%s psql -h %s -p %s -U %s %s\n", u.Role, u.Password, host, port, u.Name, gateway.DefaultDatabase)
 	}
-	fmt.Fprintf(w, "  every query is audited in the table %s\n", gateway.TableAuditorTable)
+	fmt.Fprintf(w, "  every query is audited: table %s, and the hash-chained audit log (cxlake audit show)\n", gateway.TableAuditorTable)
 }
 
 // runGatewayVerifier reads a password from stdin and prints the SCRAM
