@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/simulate"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -77,4 +80,39 @@ func (b *warehouseBuilder) fill(ctx context.Context, n int) error {
 		fmt.Fprintf(b.log, "building a warehouse of %d messages…\n", n)
 	}
 	return b.add(ctx, n)
+}
+
+// benchWarehouse is the working warehouse of a benchmark that starts from
+// built models: its folder (kept with --dir, else temporary), the open
+// warehouse, the models settings, and where progress goes (nil with --json).
+type benchWarehouse struct {
+	dir    string
+	wh     *warehouse.Warehouse
+	models models.Config
+	log    io.Writer
+}
+
+// openBenchWarehouse opens the warehouse under keep (or a temporary folder).
+// close closes it and removes a temporary folder.
+func openBenchWarehouse(ctx context.Context, keep string, asJSON bool) (b *benchWarehouse, close func(), err error) {
+	dir, cleanup, err := benchDir(keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	wh, err := warehouse.Open(ctx, filepath.Join(dir, "data"), warehouse.Options{})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	mc, err := modelConfig(wh, models.Config{})
+	if err != nil {
+		wh.Close()
+		cleanup()
+		return nil, nil, err
+	}
+	b = &benchWarehouse{dir: dir, wh: wh, models: mc, log: os.Stderr}
+	if asJSON {
+		b.log = nil
+	}
+	return b, func() { wh.Close(); cleanup() }, nil
 }

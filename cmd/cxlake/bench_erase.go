@@ -53,28 +53,19 @@ func benchErase(ctx context.Context, args []string) error {
 	if *n < 1000 || *people < 1 {
 		return fmt.Errorf("--events must be at least 1000 and --people positive")
 	}
-	dir, cleanup, err := benchDir("")
+	bw, closeBench, err := openBenchWarehouse(ctx, "", *asJSON)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	var log io.Writer = os.Stderr
-	if *asJSON {
-		log = nil
-	}
+	defer closeBench()
+	wh, log, data := bw.wh, bw.log, filepath.Join(bw.dir, "data")
 	say := func(format string, a ...any) {
 		if log != nil {
 			fmt.Fprintf(log, format+"\n", a...)
 		}
 	}
-	data := filepath.Join(dir, "data")
-	wh, err := warehouse.Open(ctx, data, warehouse.Options{})
-	if err != nil {
-		return err
-	}
-	defer wh.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mc, _ := modelConfig(wh, models.Config{})
+	mc := bw.models
 	gv, err := openGoverned(ctx, wh, governance.Defaults(), mc, quiet)
 	if err != nil {
 		return err
@@ -140,10 +131,10 @@ func benchErase(ctx context.Context, args []string) error {
 	r.PeakRSSBytes = peakRSS()
 
 	say("reference: rewriting the whole lake, compacting the DuckDB file…")
-	if r.LakeFullRewriteS, err = rewriteLake(ctx, wh, filepath.Join(dir, "lake-copy")); err != nil {
+	if r.LakeFullRewriteS, err = rewriteLake(ctx, wh, filepath.Join(bw.dir, "lake-copy")); err != nil {
 		return err
 	}
-	if r.DuckDBCompactionS, err = compactDuckDB(ctx, wh, filepath.Join(dir, "compacted.duckdb")); err != nil {
+	if r.DuckDBCompactionS, err = compactDuckDB(ctx, wh, filepath.Join(bw.dir, "compacted.duckdb")); err != nil {
 		return err
 	}
 	r.WarehouseBytes = fileSize(filepath.Join(data, warehouse.DBFile))

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/models"
-	"github.com/cxlake/cxlake/warehouse"
 )
 
 // gatewayPhase is one measured load: the dashboard queries from some
@@ -89,24 +87,12 @@ func benchGateway(ctx context.Context, args []string) error {
 	if *n < 1 || *dur < 100*time.Millisecond {
 		return fmt.Errorf("--events must be positive and --duration at least 100ms")
 	}
-	dir, cleanup, err := benchDir(*keep)
+	bw, closeBench, err := openBenchWarehouse(ctx, *keep, *asJSON)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	var log io.Writer = os.Stderr
-	if *asJSON {
-		log = nil
-	}
-	wh, err := warehouse.Open(ctx, filepath.Join(dir, "data"), warehouse.Options{})
-	if err != nil {
-		return err
-	}
-	defer wh.Close()
-	cfg, err := modelConfig(wh, models.Config{})
-	if err != nil {
-		return err
-	}
+	defer closeBench()
+	wh, cfg, log := bw.wh, bw.models, bw.log
 	if err := newWarehouseBuilder(wh, *n, log).fill(ctx, *n); err != nil {
 		return err
 	}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"time"
 
 	"github.com/cxlake/cxlake/models"
-	"github.com/cxlake/cxlake/warehouse"
 )
 
 type modelsBench struct {
@@ -39,24 +36,12 @@ func benchModels(ctx context.Context, args []string) error {
 	if *n < 1 || *extra < 1 {
 		return fmt.Errorf("--events and --add must be positive")
 	}
-	dir, cleanup, err := benchDir(*keep)
+	bw, closeBench, err := openBenchWarehouse(ctx, *keep, *asJSON)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	var log io.Writer = os.Stderr
-	if *asJSON {
-		log = nil
-	}
-	wh, err := warehouse.Open(ctx, filepath.Join(dir, "data"), warehouse.Options{})
-	if err != nil {
-		return err
-	}
-	defer wh.Close()
-	cfg, err := modelConfig(wh, models.Config{})
-	if err != nil {
-		return err
-	}
+	defer closeBench()
+	wh, cfg, log := bw.wh, bw.models, bw.log
 	b := newWarehouseBuilder(wh, *n+*extra, log)
 	if err := b.fill(ctx, *n); err != nil {
 		return err
