@@ -48,16 +48,21 @@ type sqlGateway struct {
 	chain *chainAuditor         // flushed after the server, when there is an audit log
 }
 
-// minGatewayProcs is the GOMAXPROCS the gateway wants. Each session waits
-// for its query inside a cgo call to DuckDB, and a goroutine in a cgo call
-// keeps its P until the runtime's monitor takes it back, which takes up to
-// milliseconds; with GOMAXPROCS at 2 (this machine's cores), sessions
-// that only need to read a socket or encode rows wait behind those running
-// DuckDB. Measured with `cxlake bench gateway` at 20 clients, 5M events:
-// median latency over the wire 24.7ms at GOMAXPROCS=2, 5.4ms at 8, for the
-// same DuckDB work. More Ps than cores costs nothing here: the CPU-heavy
-// work is DuckDB's own threads.
-const minGatewayProcs = 8
+// minGatewayProcs is the GOMAXPROCS a process serving SQL runs with. Each
+// session waits for its query inside a cgo call to DuckDB, and a goroutine
+// in a cgo call keeps its P until the runtime's monitor takes it back; with
+// GOMAXPROCS at 2 (this machine's cores), sessions that only need to read a
+// socket or encode rows wait behind those running DuckDB. But the setting is
+// process-wide, and ingest shares the process. Measured on 2 cores at 5M
+// events (bench gateway, 20 clients; bench ingest, median ratio):
+//
+//	GOMAXPROCS  wire p50  wire p95  queries/s  ingest ratio
+//	2           21.7 ms   55 ms     803        0.457
+//	4           13.3 ms   71 ms     902        0.455
+//	8            6.3 ms   81 ms     885        0.424
+//
+// 4 takes most of the gateway's gain without slowing ingest.
+const minGatewayProcs = 4
 
 // raiseProcs lifts GOMAXPROCS to minGatewayProcs unless the operator set
 // GOMAXPROCS.
