@@ -81,24 +81,33 @@ func (t EventsTable) Expire(ctx context.Context, cutoff time.Time) (Removal, err
 }
 
 func (t EventsTable) Count(ctx context.Context, hashes []string, before time.Time) (int64, error) {
-	q, args := "select count(*) from events where true", []any{}
+	n, err := countRows(ctx, t.Q, "events", hashes, t.Whole, before)
+	if err != nil {
+		return 0, fmt.Errorf("counting events: %w", err)
+	}
+	return n, nil
+}
+
+// countRows counts the rows of relation that name hashes (nil: any row; an
+// empty list: none) and happened before before (zero: any time). The events
+// table and the lake's files have the same columns, so one query serves both.
+func countRows(ctx context.Context, q querier, relation string, hashes []string, whole bool, before time.Time) (int64, error) {
+	query, args := "select count(*) from "+relation+" where true", []any{}
 	if hashes != nil {
 		if len(hashes) == 0 {
 			return 0, nil
 		}
-		where, a := filter(hashes, t.Whole)
-		q += " and " + where
+		where, a := filter(hashes, whole)
+		query += " and " + where
 		args = append(args, a...)
 	}
 	if !before.IsZero() {
-		q += " and occurred_at < ?"
+		query += " and occurred_at < ?"
 		args = append(args, before.UTC())
 	}
 	var n int64
-	if err := t.Q.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting events: %w", err)
-	}
-	return n, nil
+	err := q.QueryRowContext(ctx, query, args...).Scan(&n)
+	return n, err
 }
 
 // Lake is the Parquet lake under a data directory
@@ -320,21 +329,8 @@ func (l Lake) CountIn(ctx context.Context, files []string, hashes []string, befo
 	for i, f := range files {
 		list[i] = sqlString(f)
 	}
-	q, args := `select count(*) from read_parquet([`+strings.Join(list, ", ")+`], union_by_name = true) where true`, []any{}
-	if hashes != nil {
-		if len(hashes) == 0 {
-			return 0, nil
-		}
-		where, a := filter(hashes, l.Whole)
-		q += " and " + where
-		args = append(args, a...)
-	}
-	if !before.IsZero() {
-		q += " and occurred_at < ?"
-		args = append(args, before.UTC())
-	}
-	var n int64
-	if err := l.Q.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	n, err := countRows(ctx, l.Q, `read_parquet([`+strings.Join(list, ", ")+`], union_by_name = true)`, hashes, l.Whole, before)
+	if err != nil {
 		return 0, fmt.Errorf("counting lake rows: %w", err)
 	}
 	return n, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // identifierFlags are the --phone, --email and --contact flags of the
@@ -38,6 +39,26 @@ func (f identifierFlags) parse() (governance.Identifier, error) {
 	return governance.ParseIdentifier(kind, value)
 }
 
+// openPersonRequest parses the flags of a command about one person (erase,
+// export), then opens the data directory for governance. The caller closes
+// both.
+func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usage string, idf identifierFlags,
+	data, path *string) (governance.Identifier, *warehouse.Warehouse, *governed, error) {
+	var none governance.Identifier
+	if err := fs.Parse(args); err != nil {
+		return none, nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		return none, nil, nil, fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), usage)
+	}
+	id, err := idf.parse()
+	if err != nil {
+		return none, nil, nil, err
+	}
+	wh, gv, err := openForGovernance(ctx, *data, *path) // flag values, read after Parse
+	return id, wh, gv, err
+}
+
 func runErase(ctx context.Context, args []string) error {
 	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--config FILE]"
 	fs := newFlags("erase", usage)
@@ -47,17 +68,7 @@ func runErase(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
 	verifyBytes := fs.Bool("verify-bytes", false, "also search every file of the data directory for the person's values (reads the whole directory)")
 	path := fs.String("config", "", "config file (governance and models settings)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), usage)
-	}
-	id, err := idf.parse()
-	if err != nil {
-		return err
-	}
-	wh, gv, err := openForGovernance(ctx, *data, *path)
+	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path)
 	if err != nil {
 		return err
 	}
@@ -83,17 +94,7 @@ func runExport(ctx context.Context, args []string) error {
 	data := fs.String("data", "cxlake-data", "data directory")
 	idf := addIdentifierFlags(fs)
 	path := fs.String("config", "", "config file (governance and models settings)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), usage)
-	}
-	id, err := idf.parse()
-	if err != nil {
-		return err
-	}
-	wh, gv, err := openForGovernance(ctx, *data, *path)
+	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path)
 	if err != nil {
 		return err
 	}
