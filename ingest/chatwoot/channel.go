@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/ingest"
 )
 
 // inboxChannels maps Chatwoot's inbox channel types
@@ -32,13 +33,13 @@ func (d *Decoder) channelOf(ev string, c *conversation) (string, error) {
 		return ch, nil
 	}
 	if c.Channel == "" {
-		return "", reject(event.CodeMissing, ev, "conversation.channel",
-			"missing conversation.channel, the inbox's channel type; or map inbox %s in sources.chatwoot.inbox_channels", name(string(c.InboxID)))
+		return "", reasons.Reject(event.CodeMissing, ev, "conversation.channel",
+			"missing conversation.channel, the inbox's channel type; or map inbox %s in sources.chatwoot.inbox_channels", ingest.QuoteName(string(c.InboxID)))
 	}
 	ch, ok := inboxChannels[c.Channel]
 	if !ok {
-		return "", reject(event.CodeInvalidValue, ev, "conversation.channel",
-			"inbox channel type %s has no cx.event/v1 channel; map inbox %s in sources.chatwoot.inbox_channels", name(c.Channel), name(string(c.InboxID)))
+		return "", reasons.Reject(event.CodeInvalidValue, ev, "conversation.channel",
+			"inbox channel type %s has no cx.event/v1 channel; map inbox %s in sources.chatwoot.inbox_channels", ingest.QuoteName(c.Channel), ingest.QuoteName(string(c.InboxID)))
 	}
 	if c.Channel == "Channel::FacebookPage" {
 		var attrs struct {

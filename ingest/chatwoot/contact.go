@@ -41,7 +41,7 @@ func identityOf(p *party) event.Identity {
 // of these (an anonymous web visitor) links nothing and is skipped.
 func (d *Decoder) contact(ev string, p *contact, kafkaTime time.Time) ([]event.Event, error) {
 	if p.ID == "" {
-		return nil, missing(ev, "id")
+		return nil, reasons.Missing(ev, "id")
 	}
 	id := identityOf(&p.party)
 	link := event.Identity{Phone: id.Phone, Email: id.Email}
@@ -49,7 +49,7 @@ func (d *Decoder) contact(ev string, p *contact, kafkaTime time.Time) ([]event.E
 		link.IDs = map[string]string{identifierKey: v}
 	}
 	if link.Empty() {
-		return nil, skip(ev, "the contact has no phone, email or identifier to link to its id")
+		return nil, reasons.Skip(ev, "the contact has no phone, email or identifier to link to its id")
 	}
 	at, err := occurred(ev, kafkaTime, p.UpdatedAt.Time, p.CreatedAt.Time)
 	if err != nil {

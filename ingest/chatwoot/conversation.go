@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/ingest"
 )
 
 // conversation decodes the conversation events.
@@ -46,12 +47,12 @@ func (d *Decoder) conversation(ev string, c *conversation, kafkaTime time.Time) 
 		teamID, teamChanged := currentID(c, "team_id")
 		switch {
 		case assignee == "" && teamID == "" && (assigneeChanged || teamChanged):
-			return nil, skip(ev, "the assignee or team was removed; an unassignment is not a timeline event")
+			return nil, reasons.Skip(ev, "the assignee or team was removed; an unassignment is not a timeline event")
 		case assignee == "" && teamID == "":
 			if keys := c.changedKeys(); len(keys) > 0 {
-				return nil, skip(ev, "changed %s, not the assignee or the team", describeKeys(keys))
+				return nil, reasons.Skip(ev, "changed %s, not the assignee or the team", describeKeys(keys))
 			}
-			return nil, skip(ev, "no changed_attributes: nothing says what changed")
+			return nil, reasons.Skip(ev, "no changed_attributes: nothing says what changed")
 		}
 		if !assigneeChanged && c.Meta.Assignee != nil {
 			assignee = string(c.Meta.Assignee.ID) // the team changed; the assignee stays
@@ -97,15 +98,15 @@ func (d *Decoder) conversation(ev string, c *conversation, kafkaTime time.Time) 
 	case status == "open" && previous == "resolved":
 		e.Type = event.TypeReopened
 	case status == "open" && previous == "":
-		return nil, skip(ev, "status open without the previous status (changed_attributes); a reopen cannot be told from a handoff")
+		return nil, reasons.Skip(ev, "status open without the previous status (changed_attributes); a reopen cannot be told from a handoff")
 	case status == "open":
-		return nil, skip(ev, "status open after %s is not a timeline event", name(previous))
+		return nil, reasons.Skip(ev, "status open after %s is not a timeline event", ingest.QuoteName(previous))
 	case status == "pending", status == "snoozed":
-		return nil, skip(ev, "status %s is not a timeline event", name(status))
+		return nil, reasons.Skip(ev, "status %s is not a timeline event", ingest.QuoteName(status))
 	case status == "":
-		return nil, missing(ev, "status")
+		return nil, reasons.Missing(ev, "status")
 	default:
-		return nil, reject(event.CodeInvalidValue, ev, "status", "status %s is not open, pending, resolved or snoozed", name(status))
+		return nil, reasons.Reject(event.CodeInvalidValue, ev, "status", "status %s is not open, pending, resolved or snoozed", ingest.QuoteName(status))
 	}
 	e.EventID = conversationID(c) + ":" + e.Type + ":" + stampID(e.OccurredAt)
 	return []event.Event{e}, nil
@@ -133,7 +134,7 @@ func describeKeys(keys []string) string {
 	slices.Sort(keys)
 	q := make([]string, len(keys))
 	for i, k := range keys {
-		q[i] = name(k)
+		q[i] = ingest.QuoteName(k)
 	}
 	return strings.Join(q, ", ")
 }

@@ -64,13 +64,13 @@ func (d *Decoder) decode(m ingest.Message) ([]event.Event, error) {
 	trimmed := bytes.TrimSpace(m.Value)
 	switch {
 	case len(trimmed) == 0:
-		return nil, reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
+		return nil, reasons.Reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
 	case len(m.Value) > d.maxBytes:
-		return nil, reject(event.CodeTooLarge, "", "", "payload is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes", len(m.Value), d.maxBytes)
+		return nil, reasons.Reject(event.CodeTooLarge, "", "", "payload is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes", len(m.Value), d.maxBytes)
 	case !utf8.Valid(m.Value):
-		return nil, reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
+		return nil, reasons.Reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
 	case trimmed[0] != '{':
-		return nil, reject(event.CodeNotJSON, "", "", "payload is not a JSON object; Chatwoot sends one object per webhook")
+		return nil, reasons.Reject(event.CodeNotJSON, "", "", "payload is not a JSON object; Chatwoot sends one object per webhook")
 	}
 	var head struct {
 		Event string `json:"event"`
@@ -81,7 +81,7 @@ func (d *Decoder) decode(m ingest.Message) ([]event.Event, error) {
 	ev := head.Event
 	switch ev {
 	case "":
-		return nil, missing("", "event")
+		return nil, reasons.Missing("", "event")
 	case "message_created", "message_updated":
 		var p message
 		if err := json.Unmarshal(trimmed, &p); err != nil {
@@ -102,7 +102,7 @@ func (d *Decoder) decode(m ingest.Message) ([]event.Event, error) {
 		}
 		return d.contact(ev, &p, m.Time)
 	}
-	return nil, unknownEvent(ev)
+	return nil, reasons.UnknownEvent(ev)
 }
 
 // jsonError turns encoding/json's errors into rejects that name the field
@@ -117,11 +117,11 @@ func jsonError(ev string, err error) error {
 		case "object", "array", "string", "number", "bool":
 			value = "a JSON " + value
 		}
-		return reject(event.CodeWrongType, ev, te.Field, "%s is %s, which Chatwoot does not send there", te.Field, value)
+		return reasons.Reject(event.CodeWrongType, ev, te.Field, "%s is %s, which Chatwoot does not send there", te.Field, value)
 	case errors.As(err, &se):
-		return reject(event.CodeNotJSON, ev, "", "payload is not valid JSON (at byte %d)", se.Offset)
+		return reasons.Reject(event.CodeNotJSON, ev, "", "payload is not valid JSON (at byte %d)", se.Offset)
 	}
-	return reject(event.CodeNotJSON, ev, "", "payload is not valid JSON")
+	return reasons.Reject(event.CodeNotJSON, ev, "", "payload is not valid JSON")
 }
 
 // validate passes e through the canonical encoder and decoder, so that it
@@ -129,7 +129,7 @@ func jsonError(ev string, err error) error {
 func (d *Decoder) validate(e event.Event, stored []byte) (event.Event, error) {
 	b, err := event.Encode(&e)
 	if err != nil {
-		return e, reject(event.CodeInvalidValue, "", "", "cannot encode the decoded event: %v", err)
+		return e, reasons.Reject(event.CodeInvalidValue, "", "", "cannot encode the decoded event: %v", err)
 	}
 	out, err := d.canon.Decode(b)
 	if err != nil {
@@ -180,13 +180,13 @@ func conversationID(c *conversation) string {
 // channel, conversation and contact.
 func (d *Decoder) base(ev, path string, c *conversation, fallback *party) (event.Event, error) {
 	if c == nil {
-		return event.Event{}, missing(ev, path)
+		return event.Event{}, reasons.Missing(ev, path)
 	}
 	if c.ID == "" {
-		return event.Event{}, missing(ev, join(path, "id"))
+		return event.Event{}, reasons.Missing(ev, join(path, "id"))
 	}
 	if c.InboxID == "" {
-		return event.Event{}, missing(ev, join(path, "inbox_id"))
+		return event.Event{}, reasons.Missing(ev, join(path, "inbox_id"))
 	}
 	ch, err := d.channelOf(ev, c)
 	if err != nil {
@@ -197,7 +197,7 @@ func (d *Decoder) base(ev, path string, c *conversation, fallback *party) (event
 		who = fallback
 	}
 	if who == nil || who.ID == "" {
-		return event.Event{}, missing(ev, join(path, "meta.sender"))
+		return event.Event{}, reasons.Missing(ev, join(path, "meta.sender"))
 	}
 	return event.Event{Source: "chatwoot", Channel: ch, ConversationID: conversationID(c),
 		Contact: identityOf(who), ContactName: who.Name}, nil
@@ -220,5 +220,5 @@ func occurred(ev string, kafka time.Time, times ...time.Time) (time.Time, error)
 	if !kafka.IsZero() {
 		return kafka.UTC(), nil
 	}
-	return time.Time{}, reject(event.CodeBadTime, ev, "", "the payload carries no time and the Kafka record has no timestamp")
+	return time.Time{}, reasons.Reject(event.CodeBadTime, ev, "", "the payload carries no time and the Kafka record has no timestamp")
 }

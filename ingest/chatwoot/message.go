@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/ingest"
 )
 
 // message decodes message_created and message_updated.
@@ -24,7 +25,7 @@ import (
 // delivery status) are skipped.
 func (d *Decoder) message(ev string, p *message, kafkaTime time.Time) ([]event.Event, error) {
 	if p.ID == "" {
-		return nil, missing(ev, "id")
+		return nil, reasons.Missing(ev, "id")
 	}
 	if p.Conversation != nil && p.Conversation.InboxID == "" && p.Inbox != nil {
 		p.Conversation.InboxID = p.Inbox.ID
@@ -37,7 +38,7 @@ func (d *Decoder) message(ev string, p *message, kafkaTime time.Time) ([]event.E
 		return d.csat(ev, p, fallback, kafkaTime)
 	}
 	if p.MessageType == "activity" {
-		return nil, skip(ev, "an activity message restates a conversation event in words; the conversation events are decoded instead")
+		return nil, reasons.Skip(ev, "an activity message restates a conversation event in words; the conversation events are decoded instead")
 	}
 	e, err := d.base(ev, "conversation", p.Conversation, fallback)
 	if err != nil {
@@ -70,9 +71,9 @@ func (d *Decoder) message(ev string, p *message, kafkaTime time.Time) ([]event.E
 	case "template":
 		e.Actor = event.Actor{Kind: "system"}
 	case "":
-		return nil, missing(ev, "message_type")
+		return nil, reasons.Missing(ev, "message_type")
 	default:
-		return nil, reject(event.CodeInvalidValue, ev, "message_type", "message_type %s is not incoming, outgoing, activity or template", name(string(p.MessageType)))
+		return nil, reasons.Reject(event.CodeInvalidValue, ev, "message_type", "message_type %s is not incoming, outgoing, activity or template", ingest.QuoteName(string(p.MessageType)))
 	}
 	e.Extra = extra{Event: ev, InboxID: string(p.Conversation.InboxID), MessageType: string(p.MessageType), ContentType: p.ContentType}.raw()
 	return []event.Event{e}, nil
@@ -92,16 +93,16 @@ func (d *Decoder) csat(ev string, p *message, fallback *party, kafkaTime time.Ti
 	var a csatAnswer
 	if len(p.ContentAttributes) > 0 && string(p.ContentAttributes) != "null" {
 		if err := json.Unmarshal(p.ContentAttributes, &a); err != nil {
-			return nil, reject(event.CodeWrongType, ev, "content_attributes", "content_attributes is not the object Chatwoot sends")
+			return nil, reasons.Reject(event.CodeWrongType, ev, "content_attributes", "content_attributes is not the object Chatwoot sends")
 		}
 	}
 	r := a.SubmittedValues.CSATSurveyResponse
 	if r == nil || r.Rating == "" {
-		return nil, skip(ev, "an update of a message without a CSAT answer (an edit or a delivery status) is not a timeline event")
+		return nil, reasons.Skip(ev, "an update of a message without a CSAT answer (an edit or a delivery status) is not a timeline event")
 	}
 	rating, err := r.Rating.Int64()
 	if err != nil {
-		return nil, reject(event.CodeWrongType, ev, "content_attributes.submitted_values.csat_survey_response.rating", "the CSAT rating is not a whole number")
+		return nil, reasons.Reject(event.CodeWrongType, ev, "content_attributes.submitted_values.csat_survey_response.rating", "the CSAT rating is not a whole number")
 	}
 	e, err := d.base(ev, "conversation", p.Conversation, fallback)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cxlake/cxlake/ingest"
 )
 
 // The shapes below are the webhook payloads as Chatwoot builds them:
@@ -120,7 +122,7 @@ func (r *ref) UnmarshalJSON(b []byte) error {
 	default:
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return &json.UnmarshalTypeError{Value: kindOf(b), Type: typeOfRef}
+			return &json.UnmarshalTypeError{Value: ingest.JSONKind(b), Type: typeOfRef}
 		}
 		*r = ref(n.String())
 	}
@@ -155,7 +157,7 @@ func (s *stamp) UnmarshalJSON(b []byte) error {
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
-		return &json.UnmarshalTypeError{Value: kindOf(b), Type: typeOfStamp}
+		return &json.UnmarshalTypeError{Value: ingest.JSONKind(b), Type: typeOfStamp}
 	}
 	return s.unix(f)
 }
@@ -181,7 +183,7 @@ func (m *messageType) UnmarshalJSON(b []byte) error {
 	}
 	var n int
 	if err := json.Unmarshal(b, &n); err != nil || n < 0 || n > 3 {
-		return &json.UnmarshalTypeError{Value: kindOf(b), Type: typeOfMessageType}
+		return &json.UnmarshalTypeError{Value: ingest.JSONKind(b), Type: typeOfMessageType}
 	}
 	*m = messageType([]string{"incoming", "outgoing", "activity", "template"}[n])
 	return nil
@@ -192,24 +194,3 @@ var (
 	typeOfStamp       = reflect.TypeFor[stamp]()
 	typeOfMessageType = reflect.TypeFor[messageType]()
 )
-
-// kindOf describes a JSON value by its kind, for reasons.
-func kindOf(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}

@@ -2,6 +2,7 @@ package evolution
 
 import (
 	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/ingest"
 )
 
 // call decodes a call event. data is Baileys' WACallEvent:
@@ -21,21 +22,21 @@ func (d *Decoder) call(env envelope) ([]draft, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, missing(ev, "data")
+		return nil, reasons.Missing(ev, "data")
 	}
 	id, err := c.str(ev, "data", "id")
 	if err != nil {
 		return nil, err
 	}
 	if id == "" {
-		return nil, missing(ev, "data.id")
+		return nil, reasons.Missing(ev, "data.id")
 	}
 	status, err := c.str(ev, "data", "status")
 	if err != nil {
 		return nil, err
 	}
 	if status != "offer" {
-		return nil, skip(ev, "call status %s; only the offer, the person calling, is recorded", name(status))
+		return nil, reasons.Skip(ev, "call status %s; only the offer, the person calling, is recorded", ingest.QuoteName(status))
 	}
 	from, err := c.str(ev, "data", "from")
 	if err != nil {
@@ -47,7 +48,7 @@ func (d *Decoder) call(env envelope) ([]draft, error) {
 	}
 	var contact event.Identity
 	if !person(&contact, from, callerPn) {
-		return nil, reject(event.CodeMissing, ev, "data.from", "data.from, the caller, is missing or not a person's WhatsApp JID")
+		return nil, reasons.Reject(event.CodeMissing, ev, "data.from", "data.from, the caller, is missing or not a person's WhatsApp JID")
 	}
 	group := ""
 	if isGroup, err := c.boolean(ev, "data", "isGroup"); err != nil {
@@ -69,7 +70,7 @@ func (d *Decoder) call(env envelope) ([]draft, error) {
 		at = env.at
 	}
 	if at.IsZero() {
-		return nil, reject(event.CodeBadTime, ev, "data.date", "no time: data.date, date_time and timestamp are all absent")
+		return nil, reasons.Reject(event.CodeBadTime, ev, "data.date", "no time: data.date, date_time and timestamp are all absent")
 	}
 	kind := "call"
 	if video, err := c.boolean(ev, "data", "isVideo"); err != nil {

@@ -109,7 +109,7 @@ func (d *Decoder) dispatch(env envelope) ([]draft, error) {
 	case "contacts.upsert", "contacts.update", "chats.upsert":
 		return nil, addressBook(env)
 	}
-	return nil, unknownEvent(env.event)
+	return nil, reasons.UnknownEvent(env.event)
 }
 
 // validate passes e through the canonical encoder and decoder, so that it
@@ -119,7 +119,7 @@ func (d *Decoder) validate(env envelope, e event.Event) (event.Event, error) {
 	e.ConversationID = "pending" // assigned after validation, in time order
 	b, err := event.Encode(&e)
 	if err != nil {
-		return e, reject(event.CodeInvalidValue, env.event, "", "cannot encode the decoded event: %v", err)
+		return e, reasons.Reject(event.CodeInvalidValue, env.event, "", "cannot encode the decoded event: %v", err)
 	}
 	out, err := d.canon.Decode(b)
 	if err != nil {

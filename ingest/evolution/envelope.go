@@ -34,20 +34,20 @@ func parseEnvelope(m ingest.Message, prefix string, maxBytes int) (envelope, err
 	trimmed := bytes.TrimSpace(m.Value)
 	switch {
 	case len(trimmed) == 0:
-		return env, reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
+		return env, reasons.Reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
 	case len(m.Value) > maxBytes:
-		return env, reject(event.CodeTooLarge, "", "", "message is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes, or turn off webhook_base64 in Evolution (media is then sent inline)", len(m.Value), maxBytes)
+		return env, reasons.Reject(event.CodeTooLarge, "", "", "message is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes, or turn off webhook_base64 in Evolution (media is then sent inline)", len(m.Value), maxBytes)
 	case !utf8.Valid(m.Value):
-		return env, reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
+		return env, reasons.Reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
 	case trimmed[0] != '{':
 		if json.Valid(trimmed) {
-			return env, reject(event.CodeWrongType, "", "", "payload is JSON %s, expected the envelope object {event, instance, data, ...}", jsonKind(trimmed))
+			return env, reasons.Reject(event.CodeWrongType, "", "", "payload is JSON %s, expected the envelope object {event, instance, data, ...}", ingest.JSONKind(trimmed))
 		}
-		return env, reject(event.CodeNotJSON, "", "", "payload is not JSON; Evolution API sends one JSON object per message")
+		return env, reasons.Reject(event.CodeNotJSON, "", "", "payload is not JSON; Evolution API sends one JSON object per message")
 	}
 	o, _, err := asObject("", "", trimmed)
 	if err != nil {
-		return env, reject(event.CodeNotJSON, "", "", "payload is not valid JSON")
+		return env, reasons.Reject(event.CodeNotJSON, "", "", "payload is not valid JSON")
 	}
 	topicScope, topicEvent := splitTopic(m.Topic, prefix)
 	name, err := o.str("", "", "event")
@@ -58,7 +58,7 @@ func parseEnvelope(m ingest.Message, prefix string, maxBytes int) (envelope, err
 		env.event = topicEvent
 	}
 	if env.event == "" {
-		return env, missing("", "event")
+		return env, reasons.Missing("", "event")
 	}
 	if env.instance, err = o.str(env.event, "", "instance"); err != nil {
 		return env, err
@@ -67,11 +67,11 @@ func parseEnvelope(m ingest.Message, prefix string, maxBytes int) (envelope, err
 		env.instance = topicScope
 	}
 	if env.instance == "" {
-		return env, missing(env.event, "instance")
+		return env, reasons.Missing(env.event, "instance")
 	}
 	env.data = o["data"]
 	if isNull(env.data) {
-		return env, missing(env.event, "data")
+		return env, reasons.Missing(env.event, "data")
 	}
 	t, ok, err := o.isoTime(env.event, "", "date_time")
 	if err != nil {

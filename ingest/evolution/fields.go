@@ -24,10 +24,10 @@ func asObject(ev, path string, raw json.RawMessage) (o obj, ok bool, err error) 
 		return nil, false, nil
 	}
 	if raw[0] != '{' {
-		return nil, false, wrongType(ev, path, "an object", raw)
+		return nil, false, reasons.WrongType(ev, path, "an object", raw)
 	}
 	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, false, reject(event.CodeNotJSON, ev, path, "%s is not a valid JSON object", path)
+		return nil, false, reasons.Reject(event.CodeNotJSON, ev, path, "%s is not a valid JSON object", path)
 	}
 	return o, true, nil
 }
@@ -36,18 +36,18 @@ func asObject(ev, path string, raw json.RawMessage) (o obj, ok bool, err error) 
 func asList(ev, path string, raw json.RawMessage) ([]obj, error) {
 	raw = bytes.TrimSpace(raw)
 	if isNull(raw) {
-		return nil, missing(ev, path)
+		return nil, reasons.Missing(ev, path)
 	}
 	if raw[0] == '{' {
 		o, _, err := asObject(ev, path, raw)
 		return []obj{o}, err
 	}
 	if raw[0] != '[' {
-		return nil, wrongType(ev, path, "an object or an array of objects", raw)
+		return nil, reasons.WrongType(ev, path, "an object or an array of objects", raw)
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, reject(event.CodeNotJSON, ev, path, "%s is not a valid JSON array", path)
+		return nil, reasons.Reject(event.CodeNotJSON, ev, path, "%s is not a valid JSON array", path)
 	}
 	out := make([]obj, 0, len(items))
 	for i, it := range items {
@@ -72,7 +72,7 @@ func (o obj) str(ev, path, key string) (string, error) {
 	}
 	var s string
 	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", wrongType(ev, join(path, key), "a string", raw)
+		return "", reasons.WrongType(ev, join(path, key), "a string", raw)
 	}
 	return s, nil
 }
@@ -87,7 +87,7 @@ func (o obj) boolean(ev, path, key string) (bool, error) {
 	case "true", `"true"`:
 		return true, nil
 	}
-	return false, wrongType(ev, join(path, key), "a boolean", raw)
+	return false, reasons.WrongType(ev, join(path, key), "a boolean", raw)
 }
 
 // object reads an object member.
@@ -110,19 +110,19 @@ func (o obj) unixTime(ev, path, key string) (t time.Time, ok bool, err error) {
 		var s string
 		_ = json.Unmarshal(raw, &s)
 		if n, err = strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil {
-			return time.Time{}, false, reject(event.CodeBadTime, ev, join(path, key), "%s is a string that is not Unix seconds", join(path, key))
+			return time.Time{}, false, reasons.Reject(event.CodeBadTime, ev, join(path, key), "%s is a string that is not Unix seconds", join(path, key))
 		}
 	case '{':
 		var l struct {
 			Low, High int64
 		}
 		if json.Unmarshal(raw, &l) != nil {
-			return time.Time{}, false, wrongType(ev, join(path, key), "Unix seconds", raw)
+			return time.Time{}, false, reasons.WrongType(ev, join(path, key), "Unix seconds", raw)
 		}
 		n = float64(uint32(l.Low)) + float64(l.High)*math.Exp2(32)
 	default:
 		if json.Unmarshal(raw, &n) != nil {
-			return time.Time{}, false, wrongType(ev, join(path, key), "Unix seconds", raw)
+			return time.Time{}, false, reasons.WrongType(ev, join(path, key), "Unix seconds", raw)
 		}
 	}
 	if n == 0 {
@@ -132,7 +132,7 @@ func (o obj) unixTime(ev, path, key string) (t time.Time, ok bool, err error) {
 		n /= 1000
 	}
 	if n < 0 || n > 1e11 {
-		return time.Time{}, false, reject(event.CodeBadTime, ev, join(path, key), "%s is out of range for Unix seconds", join(path, key))
+		return time.Time{}, false, reasons.Reject(event.CodeBadTime, ev, join(path, key), "%s is out of range for Unix seconds", join(path, key))
 	}
 	sec, frac := math.Modf(n)
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true, nil
@@ -147,7 +147,7 @@ func (o obj) isoTime(ev, path, key string) (t time.Time, ok bool, err error) {
 	}
 	t, perr := time.Parse(time.RFC3339Nano, s)
 	if perr != nil {
-		return time.Time{}, false, reject(event.CodeBadTime, ev, join(path, key), "%s is not an RFC 3339 time", join(path, key))
+		return time.Time{}, false, reasons.Reject(event.CodeBadTime, ev, join(path, key), "%s is not an RFC 3339 time", join(path, key))
 	}
 	return t.UTC(), true, nil
 }

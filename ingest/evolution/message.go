@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/cxlake/cxlake/ingest"
+
 	"github.com/cxlake/cxlake/event"
 )
 
@@ -41,7 +43,7 @@ func (d *Decoder) messages(env envelope) ([]draft, error) {
 	}
 	if len(out) == 0 {
 		if skipped == nil {
-			skipped = skip(env.event, "data holds no message")
+			skipped = reasons.Skip(env.event, "data holds no message")
 		}
 		return nil, skipped
 	}
@@ -55,7 +57,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		return draft{}, err
 	}
 	if !ok {
-		return draft{}, missing(ev, path+".key")
+		return draft{}, reasons.Missing(ev, path+".key")
 	}
 	kp := path + ".key"
 	remoteJid, err := key.str(ev, kp, "remoteJid")
@@ -63,14 +65,14 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		return draft{}, err
 	}
 	if remoteJid == "" {
-		return draft{}, missing(ev, kp+".remoteJid")
+		return draft{}, reasons.Missing(ev, kp+".remoteJid")
 	}
 	id, err := key.str(ev, kp, "id")
 	if err != nil {
 		return draft{}, err
 	}
 	if id == "" {
-		return draft{}, missing(ev, kp+".id")
+		return draft{}, reasons.Missing(ev, kp+".id")
 	}
 	fromMe, err := key.boolean(ev, kp, "fromMe")
 	if err != nil {
@@ -79,11 +81,11 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 	remote := parseJID(remoteJid)
 	switch remote.kind {
 	case jidBroadcast:
-		return draft{}, skip(ev, "a status update (status@broadcast) is not part of a conversation")
+		return draft{}, reasons.Skip(ev, "a status update (status@broadcast) is not part of a conversation")
 	case jidNewsletter:
-		return draft{}, skip(ev, "a channel (newsletter) post is not part of a conversation")
+		return draft{}, reasons.Skip(ev, "a channel (newsletter) post is not part of a conversation")
 	case jidInvalid:
-		return draft{}, reject(event.CodeInvalidValue, ev, kp+".remoteJid", "%s.remoteJid is not a WhatsApp JID (user@s.whatsapp.net, @lid or @g.us)", kp)
+		return draft{}, reasons.Reject(event.CodeInvalidValue, ev, kp+".remoteJid", "%s.remoteJid is not a WhatsApp JID (user@s.whatsapp.net, @lid or @g.us)", kp)
 	}
 
 	content, _, err := m.object(ev, path, "message")
@@ -97,9 +99,9 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 	kind, text := contentOf(content, messageType)
 	switch kind {
 	case "":
-		return draft{}, skip(ev, "the message has no content (a notice WhatsApp sends about a chat, not a message)")
+		return draft{}, reasons.Skip(ev, "the message has no content (a notice WhatsApp sends about a chat, not a message)")
 	case "protocolMessage", "editedMessage", "senderKeyDistributionMessage", "messageContextInfo":
-		return draft{}, skip(ev, "message type %s edits, deletes or sets up another message; it is not a new message", name(kind))
+		return draft{}, reasons.Skip(ev, "message type %s edits, deletes or sets up another message; it is not a new message", ingest.QuoteName(kind))
 	}
 
 	at, ok, err := m.unixTime(ev, path, "messageTimestamp")
@@ -110,7 +112,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		at = env.at
 	}
 	if at.IsZero() {
-		return draft{}, reject(event.CodeBadTime, ev, path+".messageTimestamp", "no time: %s.messageTimestamp, date_time and timestamp are all absent", path)
+		return draft{}, reasons.Reject(event.CodeBadTime, ev, path+".messageTimestamp", "no time: %s.messageTimestamp, date_time and timestamp are all absent", path)
 	}
 
 	var contact event.Identity
@@ -130,7 +132,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 				return draft{}, err
 			}
 			if !person(&contact, participant, alt) {
-				return draft{}, reject(event.CodeMissing, ev, kp+".participant", "a group message needs %s.participant, the member who wrote it, as a WhatsApp JID", kp)
+				return draft{}, reasons.Reject(event.CodeMissing, ev, kp+".participant", "a group message needs %s.participant, the member who wrote it, as a WhatsApp JID", kp)
 			}
 		}
 	} else {
@@ -182,7 +184,7 @@ type extra struct {
 func extraOf(env envelope, messageType, group string) (json.RawMessage, error) {
 	b, err := json.Marshal(map[string]extra{"evolution": {Instance: env.instance, Event: env.event, MessageType: messageType, Group: group != ""}})
 	if err != nil {
-		return nil, reject(event.CodeInvalidValue, env.event, "", "cannot encode the event's extra fields")
+		return nil, reasons.Reject(event.CodeInvalidValue, env.event, "", "cannot encode the event's extra fields")
 	}
 	return b, nil
 }

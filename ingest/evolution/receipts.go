@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/cxlake/cxlake/ingest"
+
 	"github.com/cxlake/cxlake/event"
 )
 
@@ -53,19 +55,19 @@ func receipts(env envelope) error {
 			}
 		}
 		if keyID == "" {
-			return missing(env.event, path+".keyId")
+			return reasons.Missing(env.event, path+".keyId")
 		}
 		if parseJID(remote).kind == jidInvalid {
-			return reject(event.CodeInvalidValue, env.event, path+".remoteJid", "%s.remoteJid is missing or not a WhatsApp JID", path)
+			return reasons.Reject(event.CodeInvalidValue, env.event, path+".remoteJid", "%s.remoteJid is missing or not a WhatsApp JID", path)
 		}
 		if status, err = statusOf(env.event, path, it); err != nil {
 			return err
 		}
 	}
 	if len(items) == 0 {
-		return skip(env.event, "data holds no update")
+		return reasons.Skip(env.event, "data holds no update")
 	}
-	return skip(env.event, "delivery status %s of a message; cx.event/v1 has no delivery receipts, so status updates are counted, not stored", name(status))
+	return reasons.Skip(env.event, "delivery status %s of a message; cx.event/v1 has no delivery receipts, so status updates are counted, not stored", ingest.QuoteName(status))
 }
 
 // statusOf reads an update's status, data.status or data.update.status: a
@@ -83,7 +85,7 @@ func statusOf(ev, path string, it obj) (string, error) {
 			return s, nil
 		}
 	}
-	return "", reject(event.CodeMissing, ev, path+".status", "%s.status, the delivery status, is missing or neither a name nor a number", path)
+	return "", reasons.Reject(event.CodeMissing, ev, path+".status", "%s.status, the delivery status, is missing or neither a name nor a number", path)
 }
 
 func statusName(raw []byte) (string, bool) {
@@ -130,17 +132,17 @@ func addressBook(env envelope) error {
 			}
 		}
 		if jidStr == "" {
-			return missing(env.event, path+".remoteJid")
+			return reasons.Missing(env.event, path+".remoteJid")
 		}
 		if parseJID(jidStr).kind == jidInvalid {
-			return reject(event.CodeInvalidValue, env.event, path+".remoteJid", "%s.remoteJid is not a WhatsApp JID", path)
+			return reasons.Reject(event.CodeInvalidValue, env.event, path+".remoteJid", "%s.remoteJid is not a WhatsApp JID", path)
 		}
 	}
 	what := "contacts"
 	if env.event == "chats.upsert" {
 		what = "chats"
 	}
-	return skip(env.event, "%d %s from the phone's address book or chat list; people are kept only from their messages, which carry their name", len(items), what)
+	return reasons.Skip(env.event, "%d %s from the phone's address book or chat list; people are kept only from their messages, which carry their name", len(items), what)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
