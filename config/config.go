@@ -57,6 +57,7 @@ type file struct {
 		GroupID         string   `yaml:"group_id"`
 		BatchSize       int      `yaml:"batch_size"`
 		BatchWait       string   `yaml:"batch_wait"`
+		FetchSize       int      `yaml:"fetch_size"`
 		MaxMessageBytes int      `yaml:"max_message_bytes"`
 		CommitRetry     string   `yaml:"commit_retry"`
 		SessionTimeout  string   `yaml:"session_timeout"`
@@ -136,6 +137,9 @@ func (c *Config) apply(raw []byte) error {
 	set(&c.Ingest.GroupID, f.Ingest.GroupID)
 	if f.Ingest.BatchSize != 0 {
 		c.Ingest.BatchSize = f.Ingest.BatchSize
+	}
+	if f.Ingest.FetchSize != 0 {
+		c.Ingest.FetchSize = f.Ingest.FetchSize
 	}
 	if f.Ingest.Writers != 0 {
 		c.Ingest.Writers = f.Ingest.Writers
@@ -264,7 +268,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if v := getenv(EnvBatchSize); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return fmt.Errorf("%s is %q, not a whole number: write e.g. 20000", EnvBatchSize, v)
+			return fmt.Errorf("%s is %q, not a whole number: write e.g. 131072", EnvBatchSize, v)
 		}
 		c.Ingest.BatchSize = n
 	}

@@ -9,11 +9,22 @@ import (
 // Config says where to consume from and how to batch. Every field has a
 // default (see Defaults); Validate names the key and the fix for bad values.
 type Config struct {
-	Brokers   []string      `json:"brokers"`
-	Topics    []string      `json:"topics"`
-	GroupID   string        `json:"group_id"`
-	BatchSize int           `json:"batch_size"` // messages per DuckDB transaction
-	BatchWait time.Duration `json:"batch_wait"` // longest wait before a partial batch is written
+	Brokers []string `json:"brokers"`
+	Topics  []string `json:"topics"`
+	GroupID string   `json:"group_id"`
+	// BatchSize is the most messages a batch (one DuckDB transaction)
+	// holds. The default is a little over DuckDB's row group (122,880
+	// rows): a transaction holding a full row group is written straight
+	// into the table file, compressed, instead of into the WAL first and
+	// compressed again at checkpoint (docs/ingest.md).
+	BatchSize int `json:"batch_size"`
+	// BatchWait is how long a batch stays open once ingest has caught up:
+	// a partial batch commits this long after it began. While a backlog
+	// is behind it, it stays open to fill, up to 10 BatchWaits.
+	BatchWait time.Duration `json:"batch_wait"`
+	// FetchSize is the most messages fetched, decoded and appended to a
+	// batch at a time: what ingest holds in Go memory per writer.
+	FetchSize int `json:"fetch_size"`
 	// MaxMessageBytes is the largest message accepted; larger ones become dead letters.
 	MaxMessageBytes int `json:"max_message_bytes"`
 	// CommitRetry bounds how long a failed offset commit is retried before
@@ -22,8 +33,8 @@ type Config struct {
 	// SessionTimeout is how long the group waits for a silent member before
 	// giving its partitions to others.
 	SessionTimeout time.Duration `json:"session_timeout"`
-	// Writers is how many batches are written to DuckDB at once. They
-	// append in parallel and commit in order; each holds a batch in memory.
+	// Writers is how many batches are open at once. They append in
+	// parallel and commit in order.
 	Writers int `json:"writers"`
 }
 
@@ -33,8 +44,9 @@ func Defaults() Config {
 		Brokers:         []string{"127.0.0.1:9092"},
 		Topics:          []string{"cx.events"},
 		GroupID:         "cxlake",
-		BatchSize:       20000,
+		BatchSize:       131072,
 		BatchWait:       500 * time.Millisecond,
+		FetchSize:       8192,
 		MaxMessageBytes: 256 << 10,
 		CommitRetry:     30 * time.Second,
 		SessionTimeout:  10 * time.Second,
@@ -52,7 +64,9 @@ func (c Config) Validate() error {
 	case strings.TrimSpace(c.GroupID) == "":
 		return fmt.Errorf("ingest.group_id is empty: name the consumer group, e.g. cxlake")
 	case c.BatchSize < 1 || c.BatchSize > 1_000_000:
-		return fmt.Errorf("ingest.batch_size is %d: use 1 to 1000000 (default 20000)", c.BatchSize)
+		return fmt.Errorf("ingest.batch_size is %d: use 1 to 1000000 (default 131072)", c.BatchSize)
+	case c.FetchSize < 1 || c.FetchSize > 1_000_000:
+		return fmt.Errorf("ingest.fetch_size is %d: use 1 to 1000000 (default 8192)", c.FetchSize)
 	case c.BatchWait < time.Millisecond || c.BatchWait > time.Minute:
 		return fmt.Errorf("ingest.batch_wait is %s: use 1ms to 1m (default 500ms)", c.BatchWait)
 	case c.SessionTimeout < time.Second || c.SessionTimeout > 5*time.Minute:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -25,6 +26,9 @@ type Consumer struct {
 	// AfterBatch, when set, is called after each durable batch (before its
 	// offsets are committed); the model refresher hooks in here.
 	AfterBatch func(warehouse.Result)
+
+	// behind: the last part fetched had a backlog behind it (writer).
+	behind atomic.Bool
 
 	// beforeCommit lets tests stop between a durable write and its commit.
 	beforeCommit func() error
@@ -70,10 +74,12 @@ func (c *Consumer) reader() *kafka.Reader {
 // in hand and returns nil. It returns an error only when a batch cannot be
 // made durable; its offsets are then not committed, so nothing is lost.
 //
-// Three stages overlap: Run fetches and decodes the next batch while up to
-// Config.Writers batches are written to DuckDB at once, and one committer
-// commits offsets strictly in fetch order, each only after its batch and
-// every batch before it is durable.
+// Three stages overlap. Run fetches and decodes parts of up to FetchSize
+// messages. Up to Config.Writers writers each hold an open batch (a DuckDB
+// transaction, warehouse.Txn) and append the parts they are handed to it,
+// committing when it holds BatchSize messages or BatchWait has passed since
+// it began. One committer commits offsets strictly in fetch order, each
+// part's only after its batch, and every part fetched before it, is durable.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := c.reader()
 	defer r.Close()
@@ -85,17 +91,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer stopFetch()
 
 	writers := max(c.cfg.Writers, 1)
-	work := make(chan *inflight)           // to the writers
-	order := make(chan *inflight, writers) // to the committer, in fetch order
+	work := make(chan *inflight) // to the writers
+	// To the committer, in fetch order. It must hold every part of the
+	// open batches, or fetching would wait for a batch that waits for parts.
+	order := make(chan *inflight, writers*(c.cfg.BatchSize/c.fetchSize()+2))
 	var wg sync.WaitGroup
 	for range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for f := range work {
-				f.res, f.err = c.write(wctx, f.a)
-				close(f.done)
-			}
+			c.writer(wctx, work)
 		}()
 	}
 	committerErr := make(chan error, 1)
@@ -106,8 +111,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if err != nil {
 				continue // a batch before failed: commit nothing after it
 			}
-			if f.err != nil {
-				err = f.err
+			if f.b.err != nil {
+				err = f.b.err
 				stopFetch() // uncommitted offsets will be redelivered
 				continue
 			}
@@ -125,16 +130,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 		msgs, last, ferr = c.fetch(fetchCtx, r)
 		if len(msgs) > 0 {
 			f := &inflight{a: assembled{batch: c.asm.Assemble(msgs), messages: len(msgs), last: last}, done: make(chan struct{})}
-			order <- f // blocks while `writers` batches are in flight
-			work <- f
+			f.backlog = backlog(f.a.batch.Spans) >= int64(c.fetchSize())
+			c.behind.Store(f.backlog)
+			order <- f
+			work <- f // blocks until a writer is free
 		}
 		if ferr != nil {
 			break
 		}
 	}
 	close(work)
-	close(order)
 	wg.Wait()
+	close(order)
 	if err := <-committerErr; err != nil {
 		return err
 	}
@@ -145,59 +152,137 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// inflight is a batch between fetch and offset commit.
-type inflight struct {
-	a    assembled
-	res  warehouse.Result
-	err  error
-	done chan struct{} // closed when the write has finished, well or not
+// backlog is how many messages were behind the spans' last ones when they
+// were fetched (unknown lags count as none).
+func backlog(spans []warehouse.Span) int64 {
+	var n int64
+	for _, s := range spans {
+		n += max(s.Lag(), 0)
+	}
+	return n
 }
 
-// assembled is a decoded batch on its way to the writer.
+// fetchSize is how many messages a part holds at most.
+func (c *Consumer) fetchSize() int { return max(min(c.cfg.FetchSize, c.cfg.BatchSize), 1) }
+
+// inflight is a part: messages fetched together, between fetch and offset
+// commit. Its records are dropped once appended.
+type inflight struct {
+	a assembled
+	// backlog: at least a part's worth of messages was behind this one
+	// in its partitions when it was fetched.
+	backlog bool
+	res     warehouse.Result // what the part changed
+	b       *openBatch       // the batch it was appended to
+	done    chan struct{}    // closed when that batch has committed or failed
+}
+
+// openBatch is a writer's batch: a warehouse.Txn and the parts in it.
+type openBatch struct {
+	tx       *warehouse.Txn
+	parts    []*inflight
+	messages int
+	began    time.Time
+	res      warehouse.Result // the whole batch's, once committed
+	err      error
+}
+
+// assembled is a decoded part on its way to the writer.
 type assembled struct {
 	batch    *warehouse.Batch
 	messages int
 	last     map[string]map[int]kafka.Message // newest message per topic-partition, to commit
 }
 
-// fetch waits for a first message, then collects more until the batch is
-// full or BatchWait has passed. last holds the newest message per partition.
-func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]Message, map[string]map[int]kafka.Message, error) {
-	var msgs []Message
-	last := map[string]map[int]kafka.Message{}
-	fctx := ctx
-	for len(msgs) < c.cfg.BatchSize {
-		m, err := r.FetchMessage(fctx)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-				return msgs, last, nil
+// maxBatchWaits bounds how long a batch stays open while the partitions
+// hold a backlog, in BatchWaits.
+const maxBatchWaits = 10
+
+// writer appends the parts it is handed to its open batch, and commits the
+// batch when it is full, when work is closed, or when BatchWait has passed
+// since it began, unless the last part fetched had a backlog behind it:
+// then the batch stays open to fill, for up to maxBatchWaits BatchWaits.
+// So batches are large while ingest catches up, which is when their size
+// matters (docs/ingest.md), and commit within BatchWait once it has.
+func (c *Consumer) writer(ctx context.Context, work <-chan *inflight) {
+	var cur *openBatch
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
+	for {
+		var expired <-chan time.Time
+		if cur != nil {
+			expired = wait.C
+		}
+		select {
+		case f, ok := <-work:
+			if !ok {
+				if cur != nil {
+					c.end(ctx, cur)
+				}
+				return
 			}
-			return msgs, last, err
-		}
-		if len(msgs) == 0 {
-			var cancel context.CancelFunc
-			fctx, cancel = context.WithTimeout(ctx, c.cfg.BatchWait)
-			defer cancel()
-			msgs = make([]Message, 0, min(c.cfg.BatchSize, 4096))
-		}
-		msgs = append(msgs, Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value,
-			HighWaterMark: m.HighWaterMark, Time: m.Time})
-		if last[m.Topic] == nil {
-			last[m.Topic] = map[int]kafka.Message{}
-		}
-		if prev, ok := last[m.Topic][m.Partition]; !ok || m.Offset > prev.Offset {
-			last[m.Topic][m.Partition] = m
+			if cur == nil {
+				cur = c.begin(ctx)
+				wait.Reset(c.cfg.BatchWait)
+			}
+			c.appendPart(ctx, cur, f)
+			if cur.err != nil || cur.messages >= c.cfg.BatchSize || (!f.backlog && time.Since(cur.began) >= c.cfg.BatchWait) {
+				wait.Stop()
+				c.end(ctx, cur)
+				cur = nil
+			}
+		case <-expired:
+			// While the partitions hold a backlog, committing early would
+			// not make the data fresher, only the batches smaller.
+			if c.behind.Load() && time.Since(cur.began) < maxBatchWaits*c.cfg.BatchWait {
+				wait.Reset(c.cfg.BatchWait)
+				continue
+			}
+			c.end(ctx, cur)
+			cur = nil
 		}
 	}
-	return msgs, last, nil
 }
 
-// write makes one batch durable.
-func (c *Consumer) write(ctx context.Context, a assembled) (warehouse.Result, error) {
-	a.batch.StartedAt = time.Now()
-	res, err := c.wh.Write(ctx, a.batch)
-	if err != nil {
-		return res, fmt.Errorf("writing batch of %d messages: %w", a.messages, err)
+func (c *Consumer) begin(ctx context.Context) *openBatch {
+	b := &openBatch{began: time.Now()}
+	if b.tx, b.err = c.wh.Begin(ctx); b.err != nil {
+		b.err = fmt.Errorf("beginning a batch: %w", b.err)
+	}
+	return b
+}
+
+func (c *Consumer) appendPart(ctx context.Context, b *openBatch, f *inflight) {
+	f.b = b
+	b.parts = append(b.parts, f)
+	b.messages += f.a.messages
+	if b.err != nil {
+		return
+	}
+	f.a.batch.StartedAt = time.Now()
+	var err error
+	if f.res, err = b.tx.Append(ctx, f.a.batch); err != nil {
+		b.err = fmt.Errorf("writing %d messages to batch %d: %w", f.a.messages, b.tx.BatchID(), err)
+	}
+	f.a.batch.Records, f.a.batch.Skipped = nil, nil // appended: only counts are needed now
+}
+
+// end commits b (or rolls it back after a failed part), tells its parts,
+// and checkpoints when the WAL has grown large.
+func (c *Consumer) end(ctx context.Context, b *openBatch) {
+	if b.tx != nil {
+		if b.err != nil {
+			b.tx.Rollback()
+		} else if b.res, b.err = b.tx.Commit(ctx); b.err != nil {
+			b.err = fmt.Errorf("writing batch of %d messages: %w", b.messages, b.err)
+		}
+	}
+	for _, f := range b.parts {
+		close(f.done)
+	}
+	if b.err != nil {
+		return
 	}
 	ckStart := time.Now()
 	ran, err := c.wh.CheckpointIfLarge(ctx)
@@ -211,16 +296,54 @@ func (c *Consumer) write(ctx context.Context, a assembled) (warehouse.Result, er
 		c.Stats.CheckpointNanos.Add(int64(took))
 		c.log.Debug("checkpointed between batches", "took", took)
 	}
-	return res, nil
 }
 
-// acknowledge runs after a batch, and every batch fetched before it, is
-// durable: it counts it, calls AfterBatch and commits its offsets.
+// fetch waits for a first message, then collects more until the part is
+// full or a quarter of BatchWait has passed (so that a batch gets several
+// parts in its wait when traffic is light). last holds the newest message
+// per partition.
+func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]Message, map[string]map[int]kafka.Message, error) {
+	var msgs []Message
+	last := map[string]map[int]kafka.Message{}
+	size := c.fetchSize()
+	fctx := ctx
+	for len(msgs) < size {
+		m, err := r.FetchMessage(fctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+				return msgs, last, nil
+			}
+			return msgs, last, err
+		}
+		if len(msgs) == 0 {
+			var cancel context.CancelFunc
+			fctx, cancel = context.WithTimeout(ctx, max(c.cfg.BatchWait/4, time.Millisecond))
+			defer cancel()
+			msgs = make([]Message, 0, min(size, 4096))
+		}
+		msgs = append(msgs, Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value,
+			HighWaterMark: m.HighWaterMark, Time: m.Time})
+		if last[m.Topic] == nil {
+			last[m.Topic] = map[int]kafka.Message{}
+		}
+		if prev, ok := last[m.Topic][m.Partition]; !ok || m.Offset > prev.Offset {
+			last[m.Topic][m.Partition] = m
+		}
+	}
+	return msgs, last, nil
+}
+
+// acknowledge runs after a part's batch, and every part fetched before it,
+// is durable: it counts the part, commits its offsets and, after the
+// batch's last part, calls AfterBatch.
 func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight) error {
 	b, res := f.a.batch, f.res
 	c.Stats.add(b, res)
-	if c.AfterBatch != nil {
-		c.AfterBatch(res)
+	if f == f.b.parts[len(f.b.parts)-1] {
+		c.Stats.batchDone()
+		if c.AfterBatch != nil {
+			c.AfterBatch(f.b.res)
+		}
 	}
 	if c.beforeCommit != nil {
 		if err := c.beforeCommit(); err != nil {
@@ -235,7 +358,7 @@ func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight
 	}
 	written := time.Now()
 	c.commit(ctx, r, commits)
-	c.log.Debug("batch committed", "batch", res.BatchID, "messages", f.a.messages, "accepted", res.Accepted,
+	c.log.Debug("part committed", "batch", res.BatchID, "messages", f.a.messages, "accepted", res.Accepted,
 		"duplicates", res.Duplicates, "dead_letters", res.DeadLetters,
 		"write", written.Sub(b.StartedAt), "commit", time.Since(written))
 	return nil

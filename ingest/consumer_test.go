@@ -50,7 +50,8 @@ func newHarness(t *testing.T, partitions int) *harness {
 func (h *harness) config() Config {
 	c := Defaults()
 	c.Brokers, c.Topics, c.GroupID = h.broker.Addrs(), []string{h.topic}, "g-"+h.t.Name()
-	c.BatchSize, c.BatchWait, c.SessionTimeout = 500, 100*time.Millisecond, 2*time.Second
+	// Parts of 100 in batches of 500: every test writes batches of several parts.
+	c.BatchSize, c.FetchSize, c.BatchWait, c.SessionTimeout = 500, 100, 100*time.Millisecond, 2*time.Second
 	return c
 }
 
@@ -133,6 +134,49 @@ func TestExactCounts(t *testing.T) {
 	// Phones were normalized on the way in.
 	if n := h.count("select count(*) from identifiers where identifier_kind = 'phone' and (cx_identifier_value(identifier_hash, sealed_value) not like '+5511%' or cx_identifier_value(identifier_hash, sealed_value) like '% %')"); n != 0 {
 		t.Fatalf("%d phones not in E.164", n)
+	}
+}
+
+// While a backlog is behind them, batches fill to BatchSize from several
+// parts; each commits once: one batch id, one AfterBatch, one count.
+func TestBatchesFillFromSeveralParts(t *testing.T) {
+	h := newHarness(t, 3)
+	var vals [][]byte
+	for i := 0; i < 3000; i++ {
+		vals = append(vals, canonical(i))
+	}
+	h.produce(vals...)
+	cfg := h.config()
+	cfg.BatchSize, cfg.FetchSize, cfg.BatchWait = 1000, 100, 2*time.Second
+	c := NewConsumer(cfg, h.wh, nil)
+	var mu sync.Mutex
+	var after []warehouse.Result
+	c.AfterBatch = func(r warehouse.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		after = append(after, r)
+	}
+	stop := h.start(c)
+	h.waitRows("select count(*) from events", 3000, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	batches := h.count("select count(distinct batch_id) from ingest_batches")
+	if largest := h.count("select max(m) from (select sum(messages) as m from ingest_batches group by batch_id)"); largest <= cfg.FetchSize || largest > cfg.BatchSize {
+		t.Errorf("largest batch holds %d messages, want more than a part (%d) and at most a batch (%d)", largest, cfg.FetchSize, cfg.BatchSize)
+	}
+	if batches > 3000/cfg.FetchSize/2 {
+		t.Errorf("%d batches for 3000 messages in parts of %d: batches are not filling", batches, cfg.FetchSize)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	accepted := 0
+	for _, r := range after {
+		accepted += r.Accepted
+	}
+	if len(after) != batches || int(c.Stats.Batches.Load()) != batches || accepted != 3000 {
+		t.Errorf("AfterBatch ran %d times for %d accepted, Stats counts %d batches; the warehouse has %d batches and 3000 events",
+			len(after), accepted, c.Stats.Batches.Load(), batches)
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 )
 
 // Load reads NDJSON (one message per line) from r and writes it through the
-// same decode, validate and dedupe path as the consumer, in batches of
-// batchSize. Lines are addressed as topic "file:NAME", partition 0, offset =
-// line number, so dead letters point at the line to fix and a replay of the
-// same file stores nothing twice.
+// same decode, validate and dedupe path as the consumer, in transactions of
+// batchSize lines, each appended a part at a time (Config.FetchSize lines,
+// by default) so that a transaction never sits whole in memory. Lines are
+// addressed as topic "file:NAME", partition 0, offset = line number, so
+// dead letters point at the line to fix and a replay of the same file
+// stores nothing twice.
 func Load(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name string, batchSize, maxBytes int, stats *Stats) error {
 	return LoadWith(ctx, wh, r, name, batchSize, maxBytes, stats, nil)
 }
@@ -25,21 +27,60 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 	asm.Decoder.MaxBytes = maxBytes
 	topic := "file:" + name
 	br := bufio.NewReaderSize(r, 1<<20)
-	var msgs []Message
+	partSize := max(min(batchSize, Defaults().FetchSize), 1)
+	var (
+		msgs    []Message
+		tx      *warehouse.Txn
+		inBatch int
+		parts   []*warehouse.Batch
+		results []warehouse.Result
+	)
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	commit := func() error {
+		if tx == nil {
+			return nil
+		}
+		res, err := tx.Commit(ctx)
+		tx = nil
+		if err != nil {
+			return fmt.Errorf("committing lines up to %d of %s: %w", parts[len(parts)-1].Spans[0].LastOffset, name, err)
+		}
+		for i := range parts {
+			stats.add(parts[i], results[i])
+		}
+		stats.batchDone()
+		if after != nil {
+			after(res)
+		}
+		parts, results, inBatch = parts[:0], results[:0], 0
+		return nil
+	}
 	flush := func() error {
 		if len(msgs) == 0 {
 			return nil
 		}
+		if tx == nil {
+			var err error
+			if tx, err = wh.Begin(ctx); err != nil {
+				return err
+			}
+		}
 		b := asm.Assemble(msgs)
-		res, err := wh.Write(ctx, b)
+		res, err := tx.Append(ctx, b)
 		if err != nil {
 			return fmt.Errorf("writing lines %d to %d of %s: %w", msgs[0].Offset, msgs[len(msgs)-1].Offset, name, err)
 		}
-		stats.add(b, res)
-		if after != nil {
-			after(res)
-		}
+		b.Records, b.Skipped = nil, nil // appended: only counts are needed now
+		parts, results = append(parts, b), append(results, res)
+		inBatch += len(msgs)
 		msgs = msgs[:0]
+		if inBatch >= batchSize {
+			return commit()
+		}
 		return nil
 	}
 	for line := int64(1); ; line++ {
@@ -55,14 +96,17 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 				b = b[:n-1]
 			}
 			msgs = append(msgs, Message{Topic: topic, Offset: line, Value: b})
-			if len(msgs) >= batchSize {
+			if len(msgs) >= partSize {
 				if err := flush(); err != nil {
 					return err
 				}
 			}
 		}
 		if err == io.EOF {
-			return flush()
+			if err := flush(); err != nil {
+				return err
+			}
+			return commit()
 		}
 		if err != nil {
 			return fmt.Errorf("reading %s at line %d: %w", name, line, err)

@@ -42,6 +42,7 @@ type TopicPartition struct {
 	Partition int
 }
 
+// add counts what one part (or a file batch) read and changed.
 func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	n := 0
 	for _, sp := range b.Spans {
@@ -54,8 +55,6 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	s.Skipped.Add(int64(r.Skipped))
 	s.Suppressed.Add(int64(r.Suppressed))
 	s.Expired.Add(int64(r.Expired))
-	s.Batches.Add(1)
-	s.lastBatch.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sp := range b.Spans {
@@ -75,6 +74,12 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	for _, d := range b.DeadLetters {
 		s.reasons[d.ReasonCode]++
 	}
+}
+
+// batchDone counts a committed batch.
+func (s *Stats) batchDone() {
+	s.Batches.Add(1)
+	s.lastBatch.Store(time.Now().UnixNano())
 }
 
 // DeadLettersByReason returns a copy of the dead-letter counts by reason code

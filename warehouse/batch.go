@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
+	"github.com/cxlake/cxlake/pseudonym"
 )
 
 // Record is an accepted event with the Kafka coordinates it was read at.
@@ -54,8 +55,10 @@ func (s Span) Lag() int64 {
 	return max(s.HighWaterMark-1-s.LastOffset, 0)
 }
 
-// Batch is the unit of durability: everything in it commits in one DuckDB
-// transaction, and its offsets may be committed to Kafka only after Write returns.
+// Batch is what Append takes: decoded messages read from Kafka (or lines
+// of a file). A Txn commits one or more of them in one DuckDB transaction,
+// the unit of durability: their offsets may be committed to Kafka only
+// after the Txn has committed.
 type Batch struct {
 	Records     []Record
 	DeadLetters []DeadLetter
@@ -65,7 +68,7 @@ type Batch struct {
 	StartedAt time.Time
 }
 
-// Result counts what a committed batch changed.
+// Result counts what a batch changed: one Append, or a whole Txn.
 type Result struct {
 	BatchID     int64
 	Accepted    int // new events stored
@@ -80,101 +83,196 @@ type Result struct {
 	Expired int
 }
 
-// Write commits b in one transaction. It is idempotent: events whose
-// event_id is already stored (or repeated in b, or in a batch being written
-// right now) and dead letters whose coordinates are already stored are
-// skipped, so a redelivered batch changes nothing but the count of
-// duplicates.
+func (r *Result) add(o Result) {
+	r.Accepted += o.Accepted
+	r.Duplicates += o.Duplicates
+	r.DeadLetters += o.DeadLetters
+	r.Skipped += o.Skipped
+	r.Suppressed += o.Suppressed
+	r.Expired += o.Expired
+}
+
+// Write commits b alone in one transaction: Begin, Append, Commit.
+func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
+	tx, err := w.Begin(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := tx.Append(ctx, b); err != nil {
+		tx.Rollback()
+		return Result{}, err
+	}
+	return tx.Commit(ctx)
+}
+
+// Txn is one batch being written: a DuckDB transaction with its own batch
+// id, which takes one or more Batches (Append) and makes them durable
+// together (Commit). Ingest appends each fetch as it arrives, so a large
+// transaction never sits whole in Go memory, and a transaction holding at
+// least a row group (122,880 rows) is written by DuckDB straight into the
+// table file, compressed, instead of through the WAL (docs/ingest.md).
 //
-// Concurrent calls overlap: each appends on its own connection, and they
-// commit one at a time in the order they called Write, which is the order of
-// their batch ids. A batch id therefore never becomes visible before a
-// smaller one, so readers that remember "everything up to batch N" (the
-// model refresh, lake publication) never skip a batch.
-func (w *Warehouse) Write(ctx context.Context, b *Batch) (res Result, err error) {
+// Writes are idempotent: events whose event_id is already stored (or
+// repeated, or in a batch being written right now) and dead letters whose
+// coordinates are already stored are skipped, so a redelivery changes
+// nothing but the count of duplicates.
+//
+// Several Txns may be open at once, each on its own connection; they commit
+// one at a time in the order they began, which is the order of their batch
+// ids. A batch id therefore never becomes visible before a smaller one, so
+// readers that remember "everything up to batch N" (the model refresh, lake
+// publication) never skip a batch. A Txn is not safe for concurrent use.
+type Txn struct {
+	w       *Warehouse
+	conn    *sql.Conn
+	t       *turn
+	h       *pseudonym.Hasher
+	started time.Time
+	res     Result
+	spans   []spanCounts
+	failed  error // set when an Append failed: the Txn can only be rolled back
+	ended   bool
+}
+
+// spanCounts is what a Txn read and stored from one topic-partition: its
+// ingest_batches row.
+type spanCounts struct {
+	Span
+	accepted, read, dead, suppressed, expired int
+}
+
+// Begin opens a Txn. It holds off Exclusive (erasure, retention,
+// checkpoints) until it commits or rolls back, so it must end soon: ingest
+// ends it when it is full or its batch wait has passed.
+func (w *Warehouse) Begin(ctx context.Context) (*Txn, error) {
 	w.gate.RLock()
-	defer w.gate.RUnlock()
-	t := w.reserve(b)
-	defer func() { w.finish(t, err == nil) }()
-	skips := w.claimSkips(b.Skipped)
-	defer w.releaseSkips(skips)
-	res = Result{BatchID: t.batchID, Accepted: len(t.recs), Duplicates: len(b.Records) - len(t.recs)}
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		w.gate.RUnlock()
+		return nil, fmt.Errorf("getting warehouse connection: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
+		conn.Close()
+		w.gate.RUnlock()
+		return nil, fmt.Errorf("beginning batch transaction: %w", err)
+	}
+	return &Txn{w: w, conn: conn, t: w.reserve(), h: w.hashers.get(), started: time.Now()}, nil
+}
+
+// BatchID is the id the Txn's rows carry.
+func (x *Txn) BatchID() int64 { return x.t.batchID }
+
+// Append writes b in the transaction and returns what b changed. After an
+// error the Txn can only be rolled back.
+func (x *Txn) Append(ctx context.Context, b *Batch) (res Result, err error) {
+	if x.failed != nil || x.ended {
+		return res, fmt.Errorf("appending to batch %d: the transaction has ended or failed", x.t.batchID)
+	}
+	defer func() {
+		if err != nil {
+			x.failed = err
+		}
+	}()
+	w, t := x.w, x.t
+	p := w.claim(t, b)
+	skips := w.claimSkips(t, b.Skipped)
+	res = Result{BatchID: t.batchID}
 	now := time.Now().UTC()
 
-	ps := make([]personal, len(t.recs))
-	h := w.hashers.get()
-	defer w.hashers.put(h)
-	hashIdentifiers(h, t.recs, ps)
-	ps, dropped := w.applyGate(t, ps, now, &res)
-	res.Accepted = len(t.recs)
-	res.Duplicates = len(b.Records) - len(t.recs) - res.Suppressed - res.Expired
-	idents, keyOf, err := w.seal(t, ps)
+	ps := make([]personal, len(p.recs))
+	hashIdentifiers(x.h, p.recs, ps)
+	ps, dropped := w.applyGate(&p, ps, now, &res)
+	t.claimed = append(t.claimed, p.hashes...)
+	res.Accepted = len(p.recs)
+	res.Duplicates = len(b.Records) - len(p.recs) - res.Suppressed - res.Expired
+	idents, keyOf, err := w.seal(t, p.recs, ps)
 	if err != nil {
 		return res, err
 	}
-	dls, dlDropped, err := w.prepareDeadLetters(h, t.dead, &res)
+	dls, dlDropped, err := w.prepareDeadLetters(x.h, p.dead, &res)
 	if err != nil {
 		return res, err
 	}
 	dropped = append(dropped, dlDropped...)
 
-	conn, err := w.DB.Conn(ctx)
-	if err != nil {
-		return res, fmt.Errorf("getting warehouse connection: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "begin transaction"); err != nil {
-		return res, fmt.Errorf("beginning batch transaction: %w", err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "rollback")
-		}
-	}()
 	// Sealed a slice at a time, so that a batch's sealed contents (a second
 	// copy of its payloads) are never all in memory at once.
-	for lo := 0; lo < len(t.recs); lo += sealSlice {
-		hi := min(lo+sealSlice, len(t.recs))
-		if err := sealContents(t.recs[lo:hi], ps[lo:hi], keyOf); err != nil {
+	for lo := 0; lo < len(p.recs); lo += sealSlice {
+		hi := min(lo+sealSlice, len(p.recs))
+		if err := sealContents(p.recs[lo:hi], ps[lo:hi], keyOf); err != nil {
 			return res, err
 		}
-		err = conn.Raw(func(dc any) error {
-			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), res.BatchID, now, t.recs[lo:hi], ps[lo:hi])
+		err = x.conn.Raw(func(dc any) error {
+			return sinks[w.sink]().writeEvents(ctx, dc.(driver.Conn), t.batchID, now, p.recs[lo:hi], ps[lo:hi])
 		})
 		if err != nil {
-			return res, fmt.Errorf("writing %d events of batch %d: %w", len(t.recs), res.BatchID, err)
+			return res, fmt.Errorf("writing %d events of batch %d: %w", len(p.recs), t.batchID, err)
 		}
 		for i := lo; i < hi; i++ {
 			ps[i].content = nil
 		}
 	}
 	if len(idents) > 0 {
-		if err := writeIdentifiers(ctx, conn, res.BatchID, idents); err != nil {
+		if err := writeIdentifiers(ctx, x.conn, t.batchID, idents); err != nil {
 			return res, err
 		}
 	}
-	dead, err := w.writeDeadLetters(ctx, conn, res.BatchID, now, dls)
+	dead, err := w.writeDeadLetters(ctx, x.conn, t.batchID, now, dls)
 	if err != nil {
 		return res, err
 	}
 	res.DeadLetters = len(dead)
-	if res.Skipped, err = w.writeSkipped(ctx, conn, res.BatchID, now, skips); err != nil {
+	if res.Skipped, err = w.writeSkipped(ctx, x.conn, t.batchID, now, skips); err != nil {
 		return res, err
 	}
-	if err := w.writeSpans(ctx, conn, res.BatchID, now, b, t.recs, dead, dropped); err != nil {
+	x.count(b, p.recs, dead, dropped)
+	x.res.add(res)
+	return res, nil
+}
+
+// Commit writes the Txn's ingest_batches rows, waits until the batch before
+// it has finished, commits, and returns what the whole Txn changed.
+func (x *Txn) Commit(ctx context.Context) (Result, error) {
+	if x.failed != nil || x.ended {
+		x.Rollback()
+		return x.res, fmt.Errorf("committing batch %d: the transaction has ended or failed", x.t.batchID)
+	}
+	res := x.res
+	res.BatchID = x.t.batchID
+	if err := x.writeSpans(ctx, time.Now().UTC()); err != nil {
+		x.Rollback()
 		return res, err
 	}
 	select { // commit after the batch before this one has finished
-	case <-t.prev:
+	case <-x.t.prev:
 	case <-ctx.Done():
+		x.Rollback()
 		return res, fmt.Errorf("waiting to commit batch %d: %w", res.BatchID, ctx.Err())
 	}
-	if _, err := conn.ExecContext(ctx, "commit"); err != nil {
+	if _, err := x.conn.ExecContext(ctx, "commit"); err != nil {
+		x.Rollback()
 		return res, fmt.Errorf("committing batch %d: %w", res.BatchID, err)
 	}
-	committed = true
+	x.end(true)
 	return res, nil
+}
+
+// Rollback abandons the Txn and releases its claims; the batch after it may
+// then commit. It does nothing after Commit or Rollback.
+func (x *Txn) Rollback() {
+	if x.ended {
+		return
+	}
+	_, _ = x.conn.ExecContext(context.Background(), "rollback")
+	x.end(false)
+}
+
+func (x *Txn) end(committed bool) {
+	x.ended = true
+	x.conn.Close()
+	x.w.hashers.put(x.h)
+	x.w.finish(x.t, committed)
+	x.w.gate.RUnlock()
 }
 
 // writeDeadLetters stores the dead letters not already stored and returns them.
@@ -196,56 +294,73 @@ func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchI
 	return stored, nil
 }
 
-// writeSpans records one ingest_batches row per topic-partition of the batch.
-func (w *Warehouse) writeSpans(ctx context.Context, conn *sql.Conn, batchID int64, now time.Time, b *Batch, accepted []Record, dead []DeadLetter, dropped []droppedRecord) error {
-	type key struct {
-		topic string
-		part  int
+// count adds one Append to the Txn's per-partition counts.
+func (x *Txn) count(b *Batch, accepted []Record, dead []DeadLetter, dropped []droppedRecord) {
+	find := func(topic string, part int) *spanCounts {
+		for i := range x.spans {
+			if s := &x.spans[i]; s.Topic == topic && s.Partition == part {
+				return s
+			}
+		}
+		return nil
 	}
-	type counts struct{ read, accepted, dead, suppressed, suppressedDead, expired int }
-	per := map[key]*counts{}
 	for _, s := range b.Spans {
-		per[key{s.Topic, s.Partition}] = &counts{}
+		if c := find(s.Topic, s.Partition); c != nil {
+			c.FirstOffset, c.LastOffset = min(c.FirstOffset, s.FirstOffset), max(c.LastOffset, s.LastOffset)
+			c.HighWaterMark = max(c.HighWaterMark, s.HighWaterMark)
+			c.Messages += s.Messages
+		} else {
+			x.spans = append(x.spans, spanCounts{Span: s})
+		}
 	}
-	get := func(k key) *counts {
-		if c := per[k]; c != nil {
+	var ignored spanCounts // a record outside every span (none, from the assembler)
+	get := func(topic string, part int) *spanCounts {
+		if c := find(topic, part); c != nil {
 			return c
 		}
-		return &counts{} // not in a span: ignored
+		return &ignored
 	}
-	for _, r := range b.Records {
-		get(key{r.Topic, r.Partition}).read++
+	for i := range b.Records {
+		get(b.Records[i].Topic, b.Records[i].Partition).read++
 	}
-	for _, r := range accepted {
-		get(key{r.Topic, r.Partition}).accepted++
+	for i := range accepted {
+		get(accepted[i].Topic, accepted[i].Partition).accepted++
 	}
-	for _, d := range dead {
-		get(key{d.Topic, d.Partition}).dead++
+	for i := range dead {
+		get(dead[i].Topic, dead[i].Partition).dead++
 	}
 	for _, d := range dropped {
-		c := get(key{d.topic, d.partition})
+		c := get(d.topic, d.partition)
 		switch {
 		case d.deadLetter:
-			c.suppressedDead++
+			c.suppressed++
 		case d.verdict == vExpire:
 			c.expired++
+			c.read--
 		default:
 			c.suppressed++
+			c.read--
 		}
 	}
-	for _, s := range b.Spans {
-		c := per[key{s.Topic, s.Partition}]
+}
+
+// writeSpans records one ingest_batches row per topic-partition the Txn
+// read from. With several writers, Txns interleave: a row's offsets lie
+// between first_offset and last_offset, but other batches may hold
+// offsets in between.
+func (x *Txn) writeSpans(ctx context.Context, now time.Time) error {
+	for _, c := range x.spans {
 		var lag any
-		if l := s.Lag(); l >= 0 {
+		if l := c.Lag(); l >= 0 {
 			lag = l
 		}
-		if _, err := conn.ExecContext(ctx, `insert into ingest_batches
+		if _, err := x.conn.ExecContext(ctx, `insert into ingest_batches
 			(batch_id, topic, "partition", first_offset, last_offset, messages, accepted, duplicates, dead_letters,
 			 suppressed, expired, started_at, committed_at, lag) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			batchID, s.Topic, s.Partition, s.FirstOffset, s.LastOffset, s.Messages,
-			c.accepted, c.read-c.accepted-c.suppressed-c.expired, c.dead, c.suppressed+c.suppressedDead, c.expired,
-			b.StartedAt.UTC(), now, lag); err != nil {
-			return fmt.Errorf("recording batch %d: %w", batchID, err)
+			x.t.batchID, c.Topic, c.Partition, c.FirstOffset, c.LastOffset, c.Messages,
+			c.accepted, c.read-c.accepted, c.dead, c.suppressed, c.expired,
+			x.started.UTC(), now, lag); err != nil {
+			return fmt.Errorf("recording batch %d: %w", x.t.batchID, err)
 		}
 	}
 	return nil

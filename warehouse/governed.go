@@ -23,11 +23,11 @@ type droppedRecord struct {
 	deadLetter bool
 }
 
-// applyGate removes from t the records the gate drops (erased
+// applyGate removes from p the records the gate drops (erased
 // identifiers, past retention), releasing their claims on the seen set so
 // that a replay meets the gate again rather than counting as a duplicate,
 // and records each kept record's verdict in ps.
-func (w *Warehouse) applyGate(t *turn, ps []personal, now time.Time, res *Result) ([]personal, []droppedRecord) {
+func (w *Warehouse) applyGate(t *part, ps []personal, now time.Time, res *Result) ([]personal, []droppedRecord) {
 	var dropped []droppedRecord
 	var released []xxh3.Uint128
 	keep := 0

@@ -68,8 +68,7 @@ const sealSlice = 8192
 // seal makes sure the data keys exist (durably, before the batch commits),
 // and returns the identifiers seen for the first time, sealed, and the keys
 // the records' content is to be sealed under (sealContents).
-func (w *Warehouse) seal(t *turn, ps []personal) ([]identifierRow, map[keys.ID]keys.Key, error) {
-	recs := t.recs
+func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow, map[keys.ID]keys.Key, error) {
 	var ids []keys.ID
 	var idents []identifierRow
 	inBatch := map[string]bool{}

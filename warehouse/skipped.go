@@ -24,10 +24,10 @@ type Skip struct {
 }
 
 // claimSkips returns the skips no batch in flight is writing, and claims
-// them, as reserve does for dead letters (they share its set of claimed
+// them for t, as claim does for dead letters (they share its set of claimed
 // coordinates: a message is a dead letter or a skip, never both). Two
 // overlapping transactions inserting the same key would fail to commit.
-func (w *Warehouse) claimSkips(skips []Skip) []Skip {
+func (w *Warehouse) claimSkips(t *turn, skips []Skip) []Skip {
 	if len(skips) == 0 {
 		return nil
 	}
@@ -40,21 +40,10 @@ func (w *Warehouse) claimSkips(skips []Skip) []Skip {
 			continue
 		}
 		w.pending.dead[k] = struct{}{}
+		t.dead = append(t.dead, k)
 		out = append(out, s)
 	}
 	return out
-}
-
-// releaseSkips releases the claims of claimSkips once the batch committed or failed.
-func (w *Warehouse) releaseSkips(skips []Skip) {
-	if len(skips) == 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, s := range skips {
-		delete(w.pending.dead, deadKey{s.Topic, s.Partition, s.Offset})
-	}
 }
 
 // writeSkipped stores the skips not already stored (a redelivered batch

@@ -32,37 +32,56 @@ func newPendingWrites() pendingWrites {
 	return pendingWrites{dead: map[deadKey]struct{}{}}
 }
 
-// turn is one batch's place in the write order.
+// turn is one batch's place in the write order, with what it has claimed
+// so far: the claims are released when it finishes without committing.
 type turn struct {
 	batchID int64
-	recs    []Record
-	hashes  []xxh3.Uint128
-	dead    []DeadLetter
 	prev    <-chan struct{} // closed when the batch before has finished
 	done    chan struct{}   // closed when this one has
+	// claimed are the event-id hashes the batch stores; dead the
+	// dead-letter and skip coordinates it writes.
+	claimed []xxh3.Uint128
+	dead    []deadKey
 	// idents are the identifiers this batch stores for the first time,
-	// claimed in known (sealing.go) and released if it does not commit.
+	// claimed in known (sealing.go).
 	idents []xxh3.Uint128
 }
 
-// reserve takes the next batch id and claims b's new events and dead
-// letters, so that no concurrent batch writes them too.
-func (w *Warehouse) reserve(b *Batch) *turn {
+// part is one Append's records and dead letters after claiming: the ones
+// no stored or in-flight batch has.
+type part struct {
+	recs   []Record
+	hashes []xxh3.Uint128
+	dead   []DeadLetter
+}
+
+// reserve takes the next batch id and its place in the commit order.
+func (w *Warehouse) reserve() *turn {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	t := &turn{batchID: w.nextBatchID, prev: w.lastTurn, done: make(chan struct{})}
 	w.nextBatchID++
 	w.lastTurn = t.done
-	t.recs, t.hashes = w.seen.claim(b.Records)
+	return t
+}
+
+// claim claims b's new events and dead letters for t, so that no
+// concurrent batch writes them too.
+func (w *Warehouse) claim(t *turn, b *Batch) part {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var p part
+	p.recs, p.hashes = w.seen.claim(b.Records)
 	for _, d := range b.DeadLetters {
 		k := deadKey{d.Topic, d.Partition, d.Offset}
 		if _, ok := w.pending.dead[k]; ok {
 			continue
 		}
 		w.pending.dead[k] = struct{}{}
-		t.dead = append(t.dead, d)
+		t.dead = append(t.dead, k)
+		p.dead = append(p.dead, d)
 	}
-	return t
+	return p
 }
 
 // finish releases t's claims: when its batch did not commit, its event ids
@@ -70,13 +89,13 @@ func (w *Warehouse) reserve(b *Batch) *turn {
 func (w *Warehouse) finish(t *turn, committed bool) {
 	w.mu.Lock()
 	if !committed {
-		w.seen.release(t.hashes)
+		w.seen.release(t.claimed)
 		for _, h := range t.idents {
 			delete(w.known, h)
 		}
 	}
-	for _, d := range t.dead {
-		delete(w.pending.dead, deadKey{d.Topic, d.Partition, d.Offset})
+	for _, k := range t.dead {
+		delete(w.pending.dead, k)
 	}
 	w.mu.Unlock()
 	close(t.done)

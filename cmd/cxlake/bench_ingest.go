@@ -42,6 +42,7 @@ type ingestBench struct {
 	NDJSONBytes       int64   `json:"ndjson_bytes"`
 	Sink              string  `json:"sink"`
 	BatchSize         int     `json:"batch_size"`
+	FetchSize         int     `json:"fetch_size"`
 	Partitions        int     `json:"partitions"`
 }
 
@@ -53,7 +54,8 @@ func benchIngest(ctx context.Context, args []string) error {
 	n := fs.Int("events", 1_000_000, "events to produce and ingest")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	parts := fs.Int("partitions", 3, "partitions of the topic")
-	batch := fs.Int("batch-size", ingest.Defaults().BatchSize, "messages per DuckDB transaction (default: the production default)")
+	batch := fs.Int("batch-size", ingest.Defaults().BatchSize, "most messages per DuckDB transaction (default: the production default)")
+	fetch := fs.Int("fetch-size", ingest.Defaults().FetchSize, "most messages fetched and appended at a time (default: the production default)")
 	writers := fs.Int("writers", ingest.Defaults().Writers, "batches written to DuckDB at once")
 	sink := fs.String("sink", "", "appender (default) or arrow (needs -tags duckdb_arrow)")
 	memLimit := fs.String("duckdb-memory", warehouse.DefaultMemoryLimit, "DuckDB memory_limit for the ingest warehouse")
@@ -95,7 +97,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	}
 	defer wh.Close()
 	cfg := ingest.Defaults()
-	cfg.Brokers, cfg.Topics, cfg.GroupID, cfg.BatchSize, cfg.Writers = []string{addr}, []string{demoTopic}, "bench", *batch, *writers
+	cfg.Brokers, cfg.Topics, cfg.GroupID, cfg.BatchSize, cfg.FetchSize, cfg.Writers = []string{addr}, []string{demoTopic}, "bench", *batch, *fetch, *writers
 	c := ingest.NewConsumer(cfg, wh, slog.Default())
 	resetPeakRSS()
 	if *cpuprof != "" {
@@ -153,7 +155,7 @@ func benchIngest(ctx context.Context, args []string) error {
 	r := ingestBench{
 		Events: *n, IngestS: ingestTook.Seconds(), ReadJSONS: refTook.Seconds(),
 		IngestEventsPerS: float64(*n) / ingestTook.Seconds(), ReadJSONEventsPerS: float64(*n) / refTook.Seconds(),
-		PeakRSSBytes: peak, NDJSONBytes: size, Sink: *sink, BatchSize: *batch, Partitions: *parts,
+		PeakRSSBytes: peak, NDJSONBytes: size, Sink: *sink, BatchSize: *batch, FetchSize: *fetch, Partitions: *parts,
 		FinalCheckpointS: checkpointTook.Seconds(), CheckpointThreshold: *ckpt,
 		IngestCheckpoints: int(c.Stats.Checkpoints.Load()), IngestCheckpointS: time.Duration(c.Stats.CheckpointNanos.Load()).Seconds(),
 	}

@@ -17,7 +17,7 @@ import (
 func runLoad(ctx context.Context, args []string) error {
 	fs := newFlags("load", "load --data DIR FILE|-")
 	data := fs.String("data", "cxlake-data", "data directory")
-	batch := fs.Int("batch-size", 20000, "events per transaction")
+	batch := fs.Int("batch-size", ingest.Defaults().BatchSize, "lines per transaction")
 	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours) and governance (retention)")
 	if err := fs.Parse(args); err != nil {
 		return err
