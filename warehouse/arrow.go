@@ -102,8 +102,12 @@ func appendArrow(b array.Builder, v driver.Value) {
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(x.UnixMicro()))
 	case json.RawMessage:
 		b.(*array.StringBuilder).Append(string(x))
-	case []byte:
-		b.(*array.BinaryBuilder).Append(x)
+	case []byte: // text (row.go) gives string columns as bytes too
+		if sb, ok := b.(*array.StringBuilder); ok {
+			sb.Append(string(x))
+		} else {
+			b.(*array.BinaryBuilder).Append(x)
+		}
 	case map[string]string:
 		j, _ := json.Marshal(x) // a string map always marshals
 		b.(*array.StringBuilder).Append(string(j))
