@@ -29,6 +29,9 @@ type Consumer struct {
 
 	// behind: the last part fetched had a backlog behind it (writer).
 	behind atomic.Bool
+	// rowGroup is the events a batch ends at: warehouse.RowGroupRows
+	// (tests make it small).
+	rowGroup int
 
 	// beforeCommit lets tests stop between a durable write and its commit.
 	beforeCommit func() error
@@ -39,7 +42,7 @@ func NewConsumer(cfg Config, wh *warehouse.Warehouse, log *slog.Logger) *Consume
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Consumer{cfg: cfg, wh: wh, log: log, Stats: &Stats{}}
+	c := &Consumer{cfg: cfg, wh: wh, log: log, Stats: &Stats{}, rowGroup: warehouse.RowGroupRows}
 	c.asm.Decoder.MaxBytes = cfg.MaxMessageBytes
 	return c
 }
@@ -111,8 +114,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if err != nil {
 				continue // a batch before failed: commit nothing after it
 			}
-			if f.b.err != nil {
-				err = f.b.err
+			if ferr := f.err(); ferr != nil {
+				err = ferr
 				stopFetch() // uncommitted offsets will be redelivered
 				continue
 			}
@@ -130,7 +133,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		msgs, last, ferr = c.fetch(fetchCtx, r)
 		if len(msgs) > 0 {
 			f := &inflight{a: assembled{batch: c.asm.Assemble(msgs), messages: len(msgs), last: last}, done: make(chan struct{})}
-			f.backlog = backlog(f.a.batch.Spans) >= int64(c.fetchSize())
+			behind := backlog(f.a.batch.Spans)
+			f.backlog = behind >= int64(c.fetchSize()) || (behind > 0 && len(msgs) == c.fetchSize())
 			c.behind.Store(f.backlog)
 			order <- f
 			work <- f // blocks until a writer is free
@@ -169,12 +173,30 @@ func (c *Consumer) fetchSize() int { return max(min(c.cfg.FetchSize, c.cfg.Batch
 // commit. Its records are dropped once appended.
 type inflight struct {
 	a assembled
-	// backlog: at least a part's worth of messages was behind this one
-	// in its partitions when it was fetched.
+	// backlog: when the part was fetched, at least a part's worth of
+	// messages was behind it in its partitions, or it filled up and some
+	// were: ingest is in a burst, not keeping up with a trickle.
 	backlog bool
-	res     warehouse.Result // what the part changed
-	b       *openBatch       // the batch it was appended to
-	done    chan struct{}    // closed when that batch has committed or failed
+	// The batches the part was appended to: one, or two when it was split
+	// on a row-group boundary (split.go), and what each piece changed.
+	batches []*openBatch
+	pieces  []*warehouse.Batch
+	results []warehouse.Result
+	// Kept by its writer: batches not yet ended, and whether pieces are
+	// still to be appended.
+	open int
+	more bool
+	done chan struct{} // closed when every batch of the part has committed or failed
+}
+
+// err is the first error of the part's batches.
+func (f *inflight) err() error {
+	for _, b := range f.batches {
+		if b.err != nil {
+			return b.err
+		}
+	}
+	return nil
 }
 
 // openBatch is a writer's batch: a warehouse.Txn and the parts in it.
@@ -182,6 +204,7 @@ type openBatch struct {
 	tx       *warehouse.Txn
 	parts    []*inflight
 	messages int
+	rows     int // events appended
 	began    time.Time
 	res      warehouse.Result // the whole batch's, once committed
 	err      error
@@ -222,16 +245,28 @@ func (c *Consumer) writer(ctx context.Context, work <-chan *inflight) {
 				}
 				return
 			}
-			if cur == nil {
-				cur = c.begin(ctx)
-				wait.Reset(c.cfg.BatchWait)
+			// A batch ends on a row group where it can: the part is cut
+			// at the batch's last row, and the rest opens the next batch.
+			for rest := f.a.batch; rest != nil; {
+				if cur == nil {
+					cur = c.begin(ctx)
+					wait.Reset(c.cfg.BatchWait)
+				}
+				var piece *warehouse.Batch
+				piece, rest = splitAt(rest, c.rowGroup-cur.rows)
+				f.more = rest != nil
+				c.appendPiece(ctx, cur, f, piece)
+				if cur.err != nil {
+					f.more, rest = false, nil // the part fails with the batch
+				}
+				if cur.err != nil || cur.rows >= c.rowGroup || cur.messages >= c.cfg.BatchSize ||
+					(rest == nil && !f.backlog && time.Since(cur.began) >= c.cfg.BatchWait) {
+					wait.Stop()
+					c.end(ctx, cur)
+					cur = nil
+				}
 			}
-			c.appendPart(ctx, cur, f)
-			if cur.err != nil || cur.messages >= c.cfg.BatchSize || (!f.backlog && time.Since(cur.began) >= c.cfg.BatchWait) {
-				wait.Stop()
-				c.end(ctx, cur)
-				cur = nil
-			}
+			f.a.batch.Records, f.a.batch.Skipped = nil, nil // appended: only counts are needed now
 		case <-expired:
 			// While the partitions hold a backlog, committing early would
 			// not make the data fresher, only the batches smaller.
@@ -253,19 +288,27 @@ func (c *Consumer) begin(ctx context.Context) *openBatch {
 	return b
 }
 
-func (c *Consumer) appendPart(ctx context.Context, b *openBatch, f *inflight) {
-	f.b = b
+// appendPiece appends piece, all or part of f, to b.
+func (c *Consumer) appendPiece(ctx context.Context, b *openBatch, f *inflight, piece *warehouse.Batch) {
+	f.batches = append(f.batches, b)
+	f.open++
 	b.parts = append(b.parts, f)
-	b.messages += f.a.messages
-	if b.err != nil {
-		return
+	for _, s := range piece.Spans {
+		b.messages += s.Messages
 	}
-	f.a.batch.StartedAt = time.Now()
-	var err error
-	if f.res, err = b.tx.Append(ctx, f.a.batch); err != nil {
-		b.err = fmt.Errorf("writing %d messages to batch %d: %w", f.a.messages, b.tx.BatchID(), err)
+	var res warehouse.Result
+	if b.err == nil {
+		piece.StartedAt = time.Now()
+		var err error
+		if res, err = b.tx.Append(ctx, piece); err != nil {
+			b.err = fmt.Errorf("writing %d messages to batch %d: %w", f.a.messages, b.tx.BatchID(), err)
+		}
+		b.rows += res.Accepted
 	}
-	f.a.batch.Records, f.a.batch.Skipped = nil, nil // appended: only counts are needed now
+	if piece != f.a.batch {
+		piece.Records, piece.Skipped = nil, nil
+	}
+	f.pieces, f.results = append(f.pieces, piece), append(f.results, res)
 }
 
 // end commits b (or rolls it back after a failed part), tells its parts,
@@ -279,7 +322,9 @@ func (c *Consumer) end(ctx context.Context, b *openBatch) {
 		}
 	}
 	for _, f := range b.parts {
-		close(f.done)
+		if f.open--; f.open == 0 && !f.more {
+			close(f.done)
+		}
 	}
 	if b.err != nil {
 		return
@@ -337,12 +382,15 @@ func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]Message, map[s
 // is durable: it counts the part, commits its offsets and, after the
 // batch's last part, calls AfterBatch.
 func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight) error {
-	b, res := f.a.batch, f.res
-	c.Stats.add(b, res)
-	if f == f.b.parts[len(f.b.parts)-1] {
-		c.Stats.batchDone()
-		if c.AfterBatch != nil {
-			c.AfterBatch(f.b.res)
+	for i, piece := range f.pieces {
+		c.Stats.add(piece, f.results[i])
+	}
+	for _, b := range f.batches {
+		if f == b.parts[len(b.parts)-1] {
+			c.Stats.batchDone()
+			if c.AfterBatch != nil {
+				c.AfterBatch(b.res)
+			}
 		}
 	}
 	if c.beforeCommit != nil {
@@ -358,9 +406,13 @@ func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight
 	}
 	written := time.Now()
 	c.commit(ctx, r, commits)
-	c.log.Debug("part committed", "batch", res.BatchID, "messages", f.a.messages, "accepted", res.Accepted,
-		"duplicates", res.Duplicates, "dead_letters", res.DeadLetters,
-		"write", written.Sub(b.StartedAt), "commit", time.Since(written))
+	var res warehouse.Result
+	for _, r := range f.results {
+		res.Add(r)
+	}
+	c.log.Debug("part committed", "batch", f.batches[len(f.batches)-1].tx.BatchID(), "messages", f.a.messages,
+		"accepted", res.Accepted, "duplicates", res.Duplicates, "dead_letters", res.DeadLetters,
+		"offset_commit", time.Since(written))
 	return nil
 }
 

@@ -137,9 +137,11 @@ func TestExactCounts(t *testing.T) {
 	}
 }
 
-// While a backlog is behind them, batches fill to BatchSize from several
-// parts; each commits once: one batch id, one AfterBatch, one count.
-func TestBatchesFillFromSeveralParts(t *testing.T) {
+// While a backlog is behind them, batches fill from several parts and end
+// exactly on a row group (here made 250 events), cutting a part in two
+// where the boundary falls inside it; each batch commits once: one batch
+// id, one AfterBatch, one count, and every message counted once.
+func TestBatchesFillFromSeveralPartsAndEndOnARowGroup(t *testing.T) {
 	h := newHarness(t, 3)
 	var vals [][]byte
 	for i := 0; i < 3000; i++ {
@@ -149,6 +151,7 @@ func TestBatchesFillFromSeveralParts(t *testing.T) {
 	cfg := h.config()
 	cfg.BatchSize, cfg.FetchSize, cfg.BatchWait = 1000, 100, 2*time.Second
 	c := NewConsumer(cfg, h.wh, nil)
+	c.rowGroup = 250
 	var mu sync.Mutex
 	var after []warehouse.Result
 	c.AfterBatch = func(r warehouse.Result) {
@@ -162,11 +165,17 @@ func TestBatchesFillFromSeveralParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	batches := h.count("select count(distinct batch_id) from ingest_batches")
-	if largest := h.count("select max(m) from (select sum(messages) as m from ingest_batches group by batch_id)"); largest <= cfg.FetchSize || largest > cfg.BatchSize {
-		t.Errorf("largest batch holds %d messages, want more than a part (%d) and at most a batch (%d)", largest, cfg.FetchSize, cfg.BatchSize)
+	if n := h.count("select count(*) from (select batch_id from events group by 1 having count(*) <> 250)"); n != 0 {
+		t.Errorf("%d of %d batches do not hold exactly a row group (250 events)", n, batches)
 	}
-	if batches > 3000/cfg.FetchSize/2 {
-		t.Errorf("%d batches for 3000 messages in parts of %d: batches are not filling", batches, cfg.FetchSize)
+	if n := h.count("select sum(messages) from ingest_batches"); n != 3000 {
+		t.Errorf("ingest_batches counts %d messages, want 3000", n)
+	}
+	if n := h.count("select count(*) from ingest_batches where messages <> accepted"); n != 0 {
+		t.Errorf("%d ingest_batches rows count messages and events differently", n)
+	}
+	if n := c.Stats.Messages.Load(); n != 3000 {
+		t.Errorf("stats count %d messages, want 3000", n)
 	}
 	mu.Lock()
 	defer mu.Unlock()

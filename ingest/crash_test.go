@@ -40,7 +40,8 @@ func crashChild() int {
 	}
 	cfg := Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = []string{os.Getenv("CRASH_BROKER")}, []string{os.Getenv("CRASH_TOPIC")}, "crash"
-	cfg.BatchSize, cfg.BatchWait, cfg.SessionTimeout = 3000, 50*time.Millisecond, 2*time.Second
+	// Batches of three parts: kills land between parts of an open batch too.
+	cfg.BatchSize, cfg.FetchSize, cfg.BatchWait, cfg.SessionTimeout = 3000, 1000, 50*time.Millisecond, 2*time.Second
 	c := NewConsumer(cfg, wh, nil)
 	// Tell the parent after each durable batch, so it can kill at a point
 	// where work remains however fast this machine is.
@@ -157,7 +158,8 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	cfg := h.config()
 	cfg.GroupID = "crash"
-	cfg.BatchSize = 5000 // the harness's 500 makes recovering ~150,000 events needlessly slow on a busy machine
+	// The harness's 500 makes recovering ~150,000 events needlessly slow on a busy machine.
+	cfg.BatchSize, cfg.FetchSize = 5000, 1000
 	stop := h.start(NewConsumer(cfg, wh, nil))
 	h.waitRows("select count(*) from events", len(want), 300*time.Second)
 	h.waitRows("select count(*) from dead_letters", malformed, 30*time.Second)

@@ -83,7 +83,8 @@ type Result struct {
 	Expired int
 }
 
-func (r *Result) add(o Result) {
+// Add adds o's counts to r's (not the batch id).
+func (r *Result) Add(o Result) {
 	r.Accepted += o.Accepted
 	r.Duplicates += o.Duplicates
 	r.DeadLetters += o.DeadLetters
@@ -104,6 +105,12 @@ func (w *Warehouse) Write(ctx context.Context, b *Batch) (Result, error) {
 	}
 	return tx.Commit(ctx)
 }
+
+// RowGroupRows is the number of rows in a DuckDB row group. A Txn that
+// appends at least this many events is written into the table file at
+// commit, not through the WAL; ingest ends its batches on a row group
+// (docs/ingest.md).
+const RowGroupRows = 122880
 
 // Txn is one batch being written: a DuckDB transaction with its own batch
 // id, which takes one or more Batches (Append) and makes them durable
@@ -226,7 +233,7 @@ func (x *Txn) Append(ctx context.Context, b *Batch) (res Result, err error) {
 		return res, err
 	}
 	x.count(b, p.recs, dead, dropped)
-	x.res.add(res)
+	x.res.Add(res)
 	return res, nil
 }
 

@@ -29,7 +29,7 @@ func TestTxnCommitsPartsAsOneBatch(t *testing.T) {
 		if res.BatchID != tx.BatchID() {
 			t.Fatalf("part result carries batch %d, the transaction is %d", res.BatchID, tx.BatchID())
 		}
-		sum.add(res)
+		sum.Add(res)
 	}
 	if sum.Accepted != 200 || sum.Duplicates != 50 {
 		t.Fatalf("parts: accepted %d duplicates %d, want 200 and 50", sum.Accepted, sum.Duplicates)
