@@ -13,10 +13,11 @@ type Config struct {
 	Topics  []string `json:"topics"`
 	GroupID string   `json:"group_id"`
 	// BatchSize is the most messages a batch (one DuckDB transaction)
-	// holds. The default is a little over DuckDB's row group (122,880
-	// rows): a transaction holding a full row group is written straight
-	// into the table file, compressed, instead of into the WAL first and
-	// compressed again at checkpoint (docs/ingest.md).
+	// holds. A batch also ends when it holds a DuckDB row group of events
+	// (warehouse.RowGroupRows), cut exactly there: such a transaction is
+	// written straight into the table file, compressed, instead of into
+	// the WAL first and compressed again at checkpoint (docs/ingest.md).
+	// The default leaves room for some duplicates and dead letters.
 	BatchSize int `json:"batch_size"`
 	// BatchWait is how long a batch stays open once ingest has caught up:
 	// a partial batch commits this long after it began. While a backlog

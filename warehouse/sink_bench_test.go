@@ -30,15 +30,16 @@ func BenchmarkSink(b *testing.B) {
 	}
 }
 
-// BenchmarkBatchSize writes the same 393,216 events in transactions of
-// 20,000 and of 131,072 (parts of 8,192 each, as ingest does), then
+// BenchmarkBatchSize writes the same 368,640 events in transactions of
+// 20,000 and of 122,880, a DuckDB row group (parts of 8,192, as ingest
+// appends them), then
 // checkpoints, and reports events/s with and without the checkpoint. A
 // transaction of a full DuckDB row group or more is written into the table
 // file at commit instead of the WAL (docs/ingest.md, "Batches and row
 // groups"). Run it with: go test -run - -bench BatchSize -benchtime 1x ./warehouse/
 func BenchmarkBatchSize(b *testing.B) {
-	const events, part = 393216, 8192
-	for _, size := range []int{20000, 131072} {
+	const events, part = 3 * RowGroupRows, 8192
+	for _, size := range []int{20000, RowGroupRows} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			ctx := context.Background()
 			var commitS, totalS float64
@@ -50,7 +51,7 @@ func BenchmarkBatchSize(b *testing.B) {
 				}
 				parts := make([]*Batch, 0, events/part)
 				for lo := 0; lo < events; lo += part {
-					p := batchOf(lo, lo+part, "t")
+					p := batchOf(lo, min(lo+part, events), "t")
 					for j := range p.Records {
 						// A payload the size of a simulated event's (390 bytes on average),
 						// kept sealed in the content column as ingest does.
