@@ -11,8 +11,9 @@ import (
 
 // Load reads NDJSON (one message per line) from r and writes it through the
 // same decode, validate and dedupe path as the consumer, in transactions of
-// batchSize lines, each appended a part at a time (Config.FetchSize lines,
-// by default) so that a transaction never sits whole in memory. Lines are
+// at most batchSize lines that end on a DuckDB row group as the consumer's
+// do, each appended a part at a time (Config.FetchSize lines) so that a
+// transaction never sits whole in memory. Lines are
 // addressed as topic "file:NAME", partition 0, offset = line number, so
 // dead letters point at the line to fix and a replay of the same file
 // stores nothing twice.
@@ -28,6 +29,7 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 	topic := "file:" + name
 	br := bufio.NewReaderSize(r, 1<<20)
 	partSize := max(min(batchSize, Defaults().FetchSize), 1)
+	rows := 0 // events in the open transaction
 	var (
 		msgs    []Message
 		tx      *warehouse.Txn
@@ -47,7 +49,7 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 		res, err := tx.Commit(ctx)
 		tx = nil
 		if err != nil {
-			return fmt.Errorf("committing lines up to %d of %s: %w", parts[len(parts)-1].Spans[0].LastOffset, name, err)
+			return fmt.Errorf("committing a batch of %d lines of %s: %w", inBatch, name, err)
 		}
 		for i := range parts {
 			stats.add(parts[i], results[i])
@@ -56,31 +58,41 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 		if after != nil {
 			after(res)
 		}
-		parts, results, inBatch = parts[:0], results[:0], 0
+		parts, results, inBatch, rows = parts[:0], results[:0], 0, 0
 		return nil
 	}
 	flush := func() error {
 		if len(msgs) == 0 {
 			return nil
 		}
-		if tx == nil {
-			var err error
-			if tx, err = wh.Begin(ctx); err != nil {
-				return err
+		// As the consumer does: a transaction ends on a DuckDB row group,
+		// cutting the part there (split.go).
+		for rest := asm.Assemble(msgs); rest != nil; {
+			if tx == nil {
+				var err error
+				if tx, err = wh.Begin(ctx); err != nil {
+					return err
+				}
+			}
+			var piece *warehouse.Batch
+			piece, rest = splitAt(rest, warehouse.RowGroupRows-rows)
+			res, err := tx.Append(ctx, piece)
+			if err != nil {
+				return fmt.Errorf("writing lines %d to %d of %s: %w", msgs[0].Offset, msgs[len(msgs)-1].Offset, name, err)
+			}
+			piece.Records, piece.Skipped = nil, nil // appended: only counts are needed now
+			parts, results = append(parts, piece), append(results, res)
+			for _, sp := range piece.Spans {
+				inBatch += sp.Messages
+			}
+			rows += res.Accepted
+			if rows >= warehouse.RowGroupRows || inBatch >= batchSize {
+				if err := commit(); err != nil {
+					return err
+				}
 			}
 		}
-		b := asm.Assemble(msgs)
-		res, err := tx.Append(ctx, b)
-		if err != nil {
-			return fmt.Errorf("writing lines %d to %d of %s: %w", msgs[0].Offset, msgs[len(msgs)-1].Offset, name, err)
-		}
-		b.Records, b.Skipped = nil, nil // appended: only counts are needed now
-		parts, results = append(parts, b), append(results, res)
-		inBatch += len(msgs)
 		msgs = msgs[:0]
-		if inBatch >= batchSize {
-			return commit()
-		}
 		return nil
 	}
 	for line := int64(1); ; line++ {
