@@ -10,15 +10,7 @@ import (
 // repeated in a later part counted as a duplicate.
 func TestTxnCommitsPartsAsOneBatch(t *testing.T) {
 	ctx := context.Background()
-	w, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	tx, err := w.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, tx := beginTxn(t)
 	var sum Result
 	// Parts [0,100), [50,150) and [150,200): 50 ids of the second repeat the first.
 	for _, r := range [][2]int{{0, 100}, {50, 150}, {150, 200}} {
@@ -76,15 +68,7 @@ func TestTxnCommitsPartsAsOneBatch(t *testing.T) {
 // commit: a redelivery stores everything.
 func TestTxnRollbackReleasesAllParts(t *testing.T) {
 	ctx := context.Background()
-	w, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	tx, err := w.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, tx := beginTxn(t)
 	for _, r := range [][2]int{{0, 100}, {100, 200}} {
 		if _, err := tx.Append(ctx, batchOf(r[0], r[1], "t")); err != nil {
 			t.Fatal(err)
@@ -105,6 +89,21 @@ func TestTxnRollbackReleasesAllParts(t *testing.T) {
 	if n := count(t, w, "select count(*) from events"); n != 200 {
 		t.Fatalf("events = %d, want 200", n)
 	}
+}
+
+// beginTxn opens a warehouse in a temporary folder and begins a Txn on it.
+func beginTxn(t *testing.T) (*Warehouse, *Txn) {
+	t.Helper()
+	w, err := Open(context.Background(), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	tx, err := w.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, tx
 }
 
 // The reason batches are large: a transaction holding a full row group
