@@ -80,9 +80,9 @@ func (c *Consumer) reader() *kafka.Reader {
 // Three stages overlap. Run fetches and decodes parts of up to FetchSize
 // messages. Up to Config.Writers writers each hold an open batch (a DuckDB
 // transaction, warehouse.Txn) and append the parts they are handed to it,
-// committing when it holds BatchSize messages or BatchWait has passed since
-// it began. One committer commits offsets strictly in fetch order, each
-// part's only after its batch, and every part fetched before it, is durable.
+// committing it as writer says. One committer commits offsets strictly in
+// fetch order, each part's only after its batches, and those of every part
+// fetched before it, are durable.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := c.reader()
 	defer r.Close()
@@ -222,11 +222,13 @@ type assembled struct {
 const maxBatchWaits = 10
 
 // writer appends the parts it is handed to its open batch, and commits the
-// batch when it is full, when work is closed, or when BatchWait has passed
+// batch when it holds a row group of events (the part in which that falls
+// is cut there, and its rest opens the next batch), when it holds
+// BatchSize messages, when work is closed, or when BatchWait has passed
 // since it began, unless the last part fetched had a backlog behind it:
 // then the batch stays open to fill, for up to maxBatchWaits BatchWaits.
-// So batches are large while ingest catches up, which is when their size
-// matters (docs/ingest.md), and commit within BatchWait once it has.
+// So batches are a row group while ingest catches up, which is when their
+// size matters (docs/ingest.md), and commit within BatchWait once it has.
 func (c *Consumer) writer(ctx context.Context, work <-chan *inflight) {
 	var cur *openBatch
 	wait := time.NewTimer(time.Hour)
