@@ -63,20 +63,30 @@ func TestDemoOnceThenQuery(t *testing.T) {
 			t.Errorf("demo summary lacks %q:\n%s", want, out)
 		}
 	}
+	var summaryBatches int
+	if i := strings.Index(out, "batches "); i < 0 {
+		t.Fatalf("demo summary lacks its batches line:\n%s", out)
+	} else if _, err := fmt.Sscanf(out[i:], "batches %d", &summaryBatches); err != nil {
+		t.Fatalf("parsing the batches line: %v", err)
+	}
 	out, err = capture(t, func() error {
 		return runQuery(ctx, []string{"--data", dir, "--format", "csv",
-			"select (select count(*) from events) as events, (select count(*) from dead_letters) as dead, (select sum(messages) from ingest_batches) as messages"})
+			"select (select count(*) from events) as events, (select count(*) from dead_letters) as dead, (select sum(messages) from ingest_batches) as messages, " +
+				"(select count(distinct batch_id) from ingest_batches) as batches"})
 	})
 	if err != nil {
 		t.Fatalf("query: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || lines[0] != "events,dead,messages" {
+	if len(lines) != 2 || lines[0] != "events,dead,messages,batches" {
 		t.Fatalf("query output:\n%s", out)
 	}
-	var events, dead, messages int
-	if _, err := fmt.Sscanf(strings.ReplaceAll(lines[1], ",", " "), "%d %d %d", &events, &dead, &messages); err != nil {
+	var events, dead, messages, batches int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(lines[1], ",", " "), "%d %d %d %d", &events, &dead, &messages, &batches); err != nil {
 		t.Fatalf("parsing %q: %v", lines[1], err)
+	}
+	if summaryBatches != batches {
+		t.Errorf("the summary says %d batches, the warehouse has %d", summaryBatches, batches)
 	}
 	// Every produced message is accounted for: stored, dead-lettered, or a duplicate (≤ 1% by design).
 	if messages != 4000 || events == 0 || dead == 0 || events+dead > 4000 || events+dead < 3900 {

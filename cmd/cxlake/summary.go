@@ -18,7 +18,7 @@ func summarize(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, data s
 	var events, dead, batches int64
 	var from, to time.Time
 	if err := wh.DB.QueryRowContext(ctx, `select (select count(*) from events), (select count(*) from dead_letters),
-		(select count(*) from ingest_batches), (select min(occurred_at) from events), (select max(occurred_at) from events)`).
+		(select count(distinct batch_id) from ingest_batches), (select min(occurred_at) from events), (select max(occurred_at) from events)`).
 		Scan(&events, &dead, &batches, &from, &to); err != nil {
 		return fmt.Errorf("summarizing: %w", err)
 	}
