@@ -177,14 +177,14 @@ type inflight struct {
 	// messages was behind it in its partitions, or it filled up and some
 	// were: ingest is in a burst, not keeping up with a trickle.
 	backlog bool
-	// The batches the part was appended to: one, or two when it was split
-	// on a row-group boundary (split.go), and what each piece changed.
+	// The batches the part was appended to, each once: one, or two when
+	// it was cut on a row-group boundary (split.go); and its pieces with
+	// what each changed (two pieces may go to one batch, when the first
+	// held duplicates and left the batch short of its row group).
 	batches []*openBatch
 	pieces  []*warehouse.Batch
 	results []warehouse.Result
-	// Kept by its writer: batches not yet ended, and whether pieces are
-	// still to be appended.
-	open int
+	// more: pieces are still to be appended (kept by its writer).
 	more bool
 	done chan struct{} // closed when every batch of the part has committed or failed
 }
@@ -292,9 +292,10 @@ func (c *Consumer) begin(ctx context.Context) *openBatch {
 
 // appendPiece appends piece, all or part of f, to b.
 func (c *Consumer) appendPiece(ctx context.Context, b *openBatch, f *inflight, piece *warehouse.Batch) {
-	f.batches = append(f.batches, b)
-	f.open++
-	b.parts = append(b.parts, f)
+	if len(f.batches) == 0 || f.batches[len(f.batches)-1] != b {
+		f.batches = append(f.batches, b)
+		b.parts = append(b.parts, f)
+	}
 	for _, s := range piece.Spans {
 		b.messages += s.Messages
 	}
@@ -307,9 +308,7 @@ func (c *Consumer) appendPiece(ctx context.Context, b *openBatch, f *inflight, p
 		}
 		b.rows += res.Accepted
 	}
-	if piece != f.a.batch {
-		piece.Records, piece.Skipped = nil, nil
-	}
+	piece.Records, piece.Skipped = nil, nil // appended: only counts are needed now
 	f.pieces, f.results = append(f.pieces, piece), append(f.results, res)
 }
 
@@ -324,7 +323,7 @@ func (c *Consumer) end(ctx context.Context, b *openBatch) {
 		}
 	}
 	for _, f := range b.parts {
-		if f.open--; f.open == 0 && !f.more {
+		if !f.more && f.batches[len(f.batches)-1] == b { // the part's last batch
 			close(f.done)
 		}
 	}

@@ -194,6 +194,41 @@ func TestBatchesFillFromSeveralPartsAndEndOnARowGroup(t *testing.T) {
 	}
 }
 
+// When a cut piece holds duplicates, the batch is short of its row group
+// and the rest of the part goes into the same batch: the batch still
+// counts once and the part is acknowledged once.
+func TestPartAppendedTwiceToOneBatchCountsOnce(t *testing.T) {
+	h := newHarness(t, 1)
+	var vals [][]byte
+	for i := 0; i < 1000; i++ {
+		vals = append(vals, canonical(i-i%2)) // every other message repeats the one before
+	}
+	h.produce(vals...)
+	cfg := h.config()
+	cfg.BatchSize, cfg.FetchSize, cfg.BatchWait = 1000, 100, 2*time.Second
+	c := NewConsumer(cfg, h.wh, nil)
+	c.rowGroup = 120
+	var mu sync.Mutex
+	calls := 0
+	c.AfterBatch = func(warehouse.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+	}
+	stop := h.start(c)
+	h.waitRows("select count(*) from events", 500, 60*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	batches := h.count("select count(distinct batch_id) from ingest_batches")
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != batches || int(c.Stats.Batches.Load()) != batches || c.Stats.Messages.Load() != 1000 {
+		t.Errorf("AfterBatch ran %d times, Stats count %d batches and %d messages; the warehouse has %d batches of 1000 messages",
+			calls, c.Stats.Batches.Load(), c.Stats.Messages.Load(), batches)
+	}
+}
+
 func TestRedeliveryAfterStopBeforeCommit(t *testing.T) {
 	h := newHarness(t, 2)
 	var vals [][]byte
