@@ -96,7 +96,7 @@ timed as (
 
     select
         *,
-        list_min(list_filter(response_times, t -> t >= first_inbound_at)) as first_response_at,
+        list_min(list_filter(response_times, lambda t: t >= first_inbound_at)) as first_response_at,
         -- a conversation waits for a human from the handoff, or from the
         -- first inbound message when there was no handoff
         case when reached_human then coalesce(handoff_at, first_inbound_at) end as human_wait_started_at
@@ -108,7 +108,7 @@ resolved as (
 
     select
         *,
-        list_min(list_filter(agent_response_times, t -> t >= human_wait_started_at)) as agent_first_response_at,
+        list_min(list_filter(agent_response_times, lambda t: t >= human_wait_started_at)) as agent_first_response_at,
         -- resolved now: resolved, and no reopen or inbound message after the last resolution
         case
             when last_resolved_at is not null
