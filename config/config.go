@@ -59,6 +59,7 @@ type file struct {
 		BatchWait       string   `yaml:"batch_wait"`
 		FetchSize       int      `yaml:"fetch_size"`
 		MaxMessageBytes int      `yaml:"max_message_bytes"`
+		MaxFutureSkew   string   `yaml:"max_future_skew"`
 		CommitRetry     string   `yaml:"commit_retry"`
 		SessionTimeout  string   `yaml:"session_timeout"`
 		Writers         int      `yaml:"writers"`
@@ -155,6 +156,7 @@ func (c *Config) apply(raw []byte) error {
 		{"ingest.batch_wait", f.Ingest.BatchWait, &c.Ingest.BatchWait},
 		{"ingest.commit_retry", f.Ingest.CommitRetry, &c.Ingest.CommitRetry},
 		{"ingest.session_timeout", f.Ingest.SessionTimeout, &c.Ingest.SessionTimeout},
+		{"ingest.max_future_skew", f.Ingest.MaxFutureSkew, &c.Ingest.MaxFutureSkew},
 		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
 		{"models.fcr_window", f.Models.FCRWindow, &c.Models.FCRWindow},
 		{"lake.publish_every", f.Lake.PublishEvery, &c.PublishEvery},
