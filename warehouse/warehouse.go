@@ -8,6 +8,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -90,6 +91,16 @@ const DefaultCheckpointThreshold = "256MB"
 // process is allowed; DuckDB's own default is 80% of RAM.
 const DefaultMemoryLimit = "512MB"
 
+// initConn runs on every connection DuckDB opens for the warehouse: days,
+// casts to date and date_trunc follow UTC whatever the process's TZ
+// (DESIGN.md: every DuckDB session runs in UTC).
+func initConn(execer driver.ExecerContext) error {
+	if _, err := execer.ExecContext(context.Background(), "set TimeZone = 'UTC'", nil); err != nil {
+		return fmt.Errorf("setting the connection's time zone to UTC: %w", err)
+	}
+	return nil
+}
+
 // Open opens or creates the warehouse in dir and applies the schema.
 // If another process holds the file, the error is a *LockedError.
 func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
@@ -97,11 +108,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		return nil, fmt.Errorf("creating data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, DBFile)
-	dsn := path
+	// No extension is ever installed or loaded on demand: a cast to an
+	// extension's type must fail, not download code (DuckDB 2.0 tried for
+	// inet). parquet, json and icu are linked in.
+	dsn := path + "?autoinstall_known_extensions=false&autoload_known_extensions=false"
 	if opts.ReadOnly {
-		dsn += "?access_mode=read_only"
+		dsn += "&access_mode=read_only"
 	}
-	conn, err := duckdb.NewConnector(dsn, nil)
+	conn, err := duckdb.NewConnector(dsn, initConn)
 	if err != nil {
 		return nil, lockedOr(dir, fmt.Errorf("opening %s: %w", path, err))
 	}
