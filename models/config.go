@@ -170,4 +170,4 @@ func (c Config) fingerprint(sources map[string]bool) string {
 
 // modelsVersion changes whenever a model's definition changes in a way that
 // needs a full rebuild of data built by an older binary.
-const modelsVersion = 2
+const modelsVersion = 3

@@ -122,15 +122,15 @@ func checkBeforeLink(t *testing.T, db *sql.DB) {
 	checkRows(t, db, "kpi_daily", "day || '|' || channel", map[string]row{
 		"2026-11-01|email": {"fcr_rate": 1.0, "recontact_rate": 0.0},
 	})
-	checkCount(t, db, "select count(*) from contacts", 12)
+	checkCount(t, db, "select count(*) from contacts", 13)
 }
 
 func checkGolden(t *testing.T, db *sql.DB) {
-	checkCount(t, db, "select count(*) from events", 75) // 78 delivered, 3 duplicates
-	checkCount(t, db, "select count(*) from conversations", 14)
-	checkCount(t, db, "select sum(event_count) from conversations", 72)
-	checkCount(t, db, "select count(*) from contacts", 11)
-	checkCount(t, db, "select count(*) from kpi_daily", 14)
+	checkCount(t, db, "select count(*) from events", 80) // 83 delivered, 3 duplicates
+	checkCount(t, db, "select count(*) from conversations", 15)
+	checkCount(t, db, "select sum(event_count) from conversations", 77)
+	checkCount(t, db, "select count(*) from contacts", 12)
+	checkCount(t, db, "select count(*) from kpi_daily", 15)
 
 	checkRows(t, db, "conversations", "conversation_id", map[string]row{
 		// A: bot-only resolution.
@@ -182,6 +182,10 @@ func checkGolden(t *testing.T, db *sql.DB) {
 			"frt_business_s": 2.0, "resolution_s": 8.0, "fcr": true, "recontact_other_channel": false},
 		// J: FCR window still open.
 		"wa-13": {"frt_s": 3.0, "resolved_at": ts("2026-11-18T10:05:00Z"), "fcr": nil, "recontact_other_channel": nil},
+		// W: the agent's private note at 10:00:30 is no reply and no escalation;
+		// the bot answered at 10:00:04 (3 s) and resolved at 10:01:00 (59 s).
+		"wa-15": {"contact_key": keyOf("phone", "+5511900000015"), "frt_s": 3.0, "agent_frt_s": nil,
+			"bot_handled": true, "escalated": false, "handoff_at": nil, "resolution_s": 59.0, "sla_breached": false},
 		// V: unanswered past the voice SLA.
 		"vo-14": {"frt_s": nil, "sla_breached": true, "resolved_at": nil, "fcr": nil, "reopened": false,
 			"bot_handled": false, "escalated": false},
@@ -203,6 +207,8 @@ func checkGolden(t *testing.T, db *sql.DB) {
 		"2026-11-05|whatsapp": {"fcr_rate": 0.0, "recontact_rate": 1.0},
 		"2026-11-06|email":    {"sla_breach_rate": 1.0, "frt_p50_s": 234000.0},
 		"2026-11-07|email":    {"fcr_rate": 1.0, "sla_breach_rate": 0.0},
+		"2026-11-11|whatsapp": {"conversations": 1.0, "frt_p50_s": 3.0, "escalation_rate": 0.0, "containment_rate": 1.0,
+			"agent_frt_p50_s": nil, "sla_breach_rate": 0.0},
 		"2026-11-18|whatsapp": {"conversations": 1.0, "fcr_rate": nil, "recontact_rate": nil, "containment_rate": 1.0},
 		"2026-11-19|voice": {"sla_breach_rate": 1.0, "frt_p50_s": nil, "reopen_rate": nil, "containment_rate": nil,
 			"escalation_rate": nil},

@@ -70,8 +70,13 @@ aggregated as (
         list(occurred_at) filter (where is_public_outbound_message and actor_kind in ('bot', 'agent')) as response_times,
         list(occurred_at) filter (where is_public_outbound_message and actor_kind = 'agent') as agent_response_times,
 
-        count(*) filter (where event_type = 'message' and actor_kind = 'bot') > 0 as bot_handled,
-        count(*) filter (where event_type = 'handoff' or (event_type = 'message' and actor_kind = 'agent')) > 0 as reached_human,
+        -- A private note (or a system message) is never a reply: it makes no
+        -- conversation bot-handled and escalates none (DESIGN.md, edges).
+        count(*) filter (where event_type = 'message' and actor_kind = 'bot' and not is_private_message) > 0 as bot_handled,
+        count(*) filter (
+            where event_type = 'handoff'
+               or (event_type = 'message' and actor_kind = 'agent' and not is_private_message)
+        ) > 0 as reached_human,
         min(occurred_at) filter (where event_type = 'handoff') as handoff_at,
         arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
 
