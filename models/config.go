@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // schedules name IANA zones; do not depend on the host's zoneinfo
 
@@ -144,7 +146,7 @@ func (c Config) scheduleWindows() []window {
 // sources says which optional source tables exist (see renderVars.Exists).
 func (c Config) fingerprint(sources map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v%d|key=%s|fcr=%d|", modelsVersion, pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
+	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
 	names := make([]string, 0, len(sources))
 	for n := range sources {
 		names = append(names, n)
@@ -168,6 +170,29 @@ func (c Config) fingerprint(sources map[string]bool) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// modelsVersion changes whenever a model's definition changes in a way that
-// needs a full rebuild of data built by an older binary.
+// modelsVersion changes whenever the Go side of the models (the identity
+// closure, the runner's incremental logic) changes in a way that needs a
+// full rebuild of data built by an older binary. A change to a model's SQL
+// needs no bump: the fingerprint holds a digest of every model file
+// (sqlDigest), so a binary with changed SQL rebuilds in full.
 const modelsVersion = 3
+
+// sqlDigest is a digest of every embedded model and data-test file, names
+// and bytes: part of the fingerprint, so that derived state follows its
+// definition.
+var sqlDigest = sync.OnceValue(func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)[:16])
+})

@@ -12,6 +12,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,9 +23,6 @@ import (
 
 	"github.com/cxlake/cxlake/governance/keys"
 )
-
-//go:embed schema.sql
-var schemaSQL string
 
 // DBFile is the DuckDB file's name inside a data directory.
 const DBFile = "cxlake.duckdb"
@@ -149,12 +147,26 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		db.Close()
 		return nil, fmt.Errorf("unknown ingest sink %q: this build has %s", w.sink, strings.Join(sinkNames(), ", "))
 	}
+	// Schema versions first, before anything is written (migrate.go).
+	plan, err := planMigrations(ctx, db, dir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.ReadOnly && len(plan.Pending) > 0 {
+		db.Close()
+		return nil, &MigrationsPendingError{Dir: dir, Pending: plan.Pending}
+	}
+	if err := checkLakeFormat(dir, !opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if !opts.ReadOnly {
-		if _, err := db.ExecContext(ctx, schemaSQL+skippedSQL); err != nil {
+		if err := applyMigrations(ctx, db, plan, slog.Default()); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("applying warehouse schema: %w", err)
+			return nil, err
 		}
-		if err := w.initLake(ctx); err != nil {
+		if err := checkShapes(ctx, db); err != nil {
 			db.Close()
 			return nil, err
 		}
