@@ -62,6 +62,8 @@ type file struct {
 		CommitRetry     string   `yaml:"commit_retry"`
 		SessionTimeout  string   `yaml:"session_timeout"`
 		Writers         int      `yaml:"writers"`
+		TopicGrace      string   `yaml:"topic_grace"`
+		ShutdownTimeout string   `yaml:"shutdown_timeout"`
 	} `yaml:"ingest"`
 	Models struct {
 		RefreshEvery string            `yaml:"refresh_every"`
@@ -155,6 +157,8 @@ func (c *Config) apply(raw []byte) error {
 		{"ingest.batch_wait", f.Ingest.BatchWait, &c.Ingest.BatchWait},
 		{"ingest.commit_retry", f.Ingest.CommitRetry, &c.Ingest.CommitRetry},
 		{"ingest.session_timeout", f.Ingest.SessionTimeout, &c.Ingest.SessionTimeout},
+		{"ingest.topic_grace", f.Ingest.TopicGrace, &c.Ingest.TopicGrace},
+		{"ingest.shutdown_timeout", f.Ingest.ShutdownTimeout, &c.Ingest.ShutdownTimeout},
 		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
 		{"models.fcr_window", f.Models.FCRWindow, &c.Models.FCRWindow},
 		{"lake.publish_every", f.Lake.PublishEvery, &c.PublishEvery},
