@@ -39,6 +39,9 @@ type Config struct {
 	// HTTPAddr is where the running server listens for HTTP: the privacy
 	// API, source webhooks and /metrics.
 	HTTPAddr string
+	// HTTP: separate addresses per kind of route, timeouts, connection cap
+	// (http.go).
+	HTTP HTTP
 	// Gateway is the SQL gateway (Postgres wire protocol): address, users, limits.
 	Gateway gateway.Config
 	// Governance: retention policy, privacy API token, deadlines, schedules
@@ -78,9 +81,7 @@ type file struct {
 	Lake struct {
 		PublishEvery string `yaml:"publish_every"`
 	} `yaml:"lake"`
-	HTTP struct {
-		Addr string `yaml:"addr"`
-	} `yaml:"http"`
+	HTTP httpFile `yaml:"http"`
 	// Sections owned by other stages are decoded by their own files in this
 	// package (sections.go), so each stage's keys sit next to its parser.
 	Gateway    yaml.Node `yaml:"gateway"`
@@ -91,7 +92,7 @@ type file struct {
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
 	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
-		HTTPAddr: DefaultHTTPAddr, Gateway: gateway.DefaultConfig(), Governance: governance.Defaults()}
+		HTTPAddr: DefaultHTTPAddr, HTTP: DefaultHTTP(), Gateway: gateway.DefaultConfig(), Governance: governance.Defaults()}
 }
 
 // Load reads path (may be "" for defaults only), applies the environment and validates.
@@ -129,7 +130,9 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	set(&c.Data, f.Data)
-	set(&c.HTTPAddr, f.HTTP.Addr)
+	if err := c.applyHTTP(f.HTTP); err != nil {
+		return err
+	}
 	if len(f.Ingest.Brokers) > 0 {
 		c.Ingest.Brokers = f.Ingest.Brokers
 	}
@@ -308,6 +311,9 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		return fmt.Errorf("http.addr is %q: write host:port, e.g. %s", c.HTTPAddr, DefaultHTTPAddr)
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		return err
 	}
 	if err := c.Gateway.Validate(); err != nil {
 		return err
