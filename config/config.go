@@ -39,6 +39,9 @@ type Config struct {
 	// HTTPAddr is where the running server listens for HTTP: the privacy
 	// API, source webhooks and /metrics.
 	HTTPAddr string
+	// HTTP: separate addresses per kind of route, timeouts, connection cap
+	// (http.go).
+	HTTP HTTP
 	// Gateway is the SQL gateway (Postgres wire protocol): address, users, limits.
 	Gateway gateway.Config
 	// Governance: retention policy, privacy API token, deadlines, schedules
@@ -63,6 +66,8 @@ type file struct {
 		CommitRetry     string   `yaml:"commit_retry"`
 		SessionTimeout  string   `yaml:"session_timeout"`
 		Writers         int      `yaml:"writers"`
+		TopicGrace      string   `yaml:"topic_grace"`
+		ShutdownTimeout string   `yaml:"shutdown_timeout"`
 	} `yaml:"ingest"`
 	Models struct {
 		RefreshEvery string            `yaml:"refresh_every"`
@@ -77,9 +82,7 @@ type file struct {
 	Lake struct {
 		PublishEvery string `yaml:"publish_every"`
 	} `yaml:"lake"`
-	HTTP struct {
-		Addr string `yaml:"addr"`
-	} `yaml:"http"`
+	HTTP httpFile `yaml:"http"`
 	// Sections owned by other stages are decoded by their own files in this
 	// package (sections.go), so each stage's keys sit next to its parser.
 	Gateway    yaml.Node `yaml:"gateway"`
@@ -90,7 +93,7 @@ type file struct {
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
 	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
-		HTTPAddr: DefaultHTTPAddr, Gateway: gateway.DefaultConfig(), Governance: governance.Defaults()}
+		HTTPAddr: DefaultHTTPAddr, HTTP: DefaultHTTP(), Gateway: gateway.DefaultConfig(), Governance: governance.Defaults()}
 }
 
 // Load reads path (may be "" for defaults only), applies the environment and validates.
@@ -128,7 +131,9 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	set(&c.Data, f.Data)
-	set(&c.HTTPAddr, f.HTTP.Addr)
+	if err := c.applyHTTP(f.HTTP); err != nil {
+		return err
+	}
 	if len(f.Ingest.Brokers) > 0 {
 		c.Ingest.Brokers = f.Ingest.Brokers
 	}
@@ -157,6 +162,8 @@ func (c *Config) apply(raw []byte) error {
 		{"ingest.commit_retry", f.Ingest.CommitRetry, &c.Ingest.CommitRetry},
 		{"ingest.session_timeout", f.Ingest.SessionTimeout, &c.Ingest.SessionTimeout},
 		{"ingest.max_future_skew", f.Ingest.MaxFutureSkew, &c.Ingest.MaxFutureSkew},
+		{"ingest.topic_grace", f.Ingest.TopicGrace, &c.Ingest.TopicGrace},
+		{"ingest.shutdown_timeout", f.Ingest.ShutdownTimeout, &c.Ingest.ShutdownTimeout},
 		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
 		{"models.fcr_window", f.Models.FCRWindow, &c.Models.FCRWindow},
 		{"lake.publish_every", f.Lake.PublishEvery, &c.PublishEvery},
@@ -306,6 +313,9 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		return fmt.Errorf("http.addr is %q: write host:port, e.g. %s", c.HTTPAddr, DefaultHTTPAddr)
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		return err
 	}
 	if err := c.Gateway.Validate(); err != nil {
 		return err

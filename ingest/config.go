@@ -42,6 +42,13 @@ type Config struct {
 	// Writers is how many batches are open at once. They append in
 	// parallel and commit in order.
 	Writers int `json:"writers"`
+	// TopicGrace is how long a topic may be missing while running before
+	// the consumer stops with an error (a broker outage is ridden out).
+	TopicGrace time.Duration `json:"topic_grace"`
+	// ShutdownTimeout is the one deadline of a shutdown: after SIGINT or
+	// SIGTERM, the batches in hand, their offset commits and the rest of
+	// the shutdown get this long in total.
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 }
 
 // Defaults returns the configuration used when a key is not set.
@@ -58,6 +65,8 @@ func Defaults() Config {
 		CommitRetry:     30 * time.Second,
 		SessionTimeout:  10 * time.Second,
 		Writers:         2,
+		TopicGrace:      2 * time.Minute,
+		ShutdownTimeout: 30 * time.Second,
 	}
 }
 
@@ -82,6 +91,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest.writers is %d: use 1 to 16 (default 2)", c.Writers)
 	case c.MaxFutureSkew < time.Second || c.MaxFutureSkew > 24*time.Hour:
 		return fmt.Errorf("ingest.max_future_skew is %s: use 1s to 24h (default 5m)", c.MaxFutureSkew)
+	case c.TopicGrace < 0 || c.TopicGrace > 24*time.Hour:
+		return fmt.Errorf("ingest.topic_grace is %s: use 0 to 24h (default 2m)", c.TopicGrace)
+	case c.ShutdownTimeout < time.Second || c.ShutdownTimeout > time.Hour:
+		return fmt.Errorf("ingest.shutdown_timeout is %s: use 1s to 1h (default 30s)", c.ShutdownTimeout)
 	case c.MaxMessageBytes < 1024:
 		return fmt.Errorf("ingest.max_message_bytes is %d: use at least 1024 (default 262144)", c.MaxMessageBytes)
 	}

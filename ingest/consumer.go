@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cxlake/cxlake/internal/ratelog"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -35,6 +36,11 @@ type Consumer struct {
 
 	// beforeCommit lets tests stop between a durable write and its commit.
 	beforeCommit func() error
+
+	// WaitForBroker is how long Run waits at start for Kafka to answer;
+	// zero fails at once (faults.go).
+	WaitForBroker time.Duration
+	health        health
 }
 
 // NewConsumer returns a consumer for cfg, which must be valid.
@@ -50,6 +56,7 @@ func NewConsumer(cfg Config, wh *warehouse.Warehouse, log *slog.Logger) *Consume
 
 func (c *Consumer) reader() *kafka.Reader {
 	errLog := c.log.With("component", "kafka")
+	limit := ratelog.New(backoffMax)
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           c.cfg.Brokers,
 		GroupID:           c.cfg.GroupID,
@@ -67,16 +74,24 @@ func (c *Consumer) reader() *kafka.Reader {
 		ReadBackoffMin:    100 * time.Millisecond,
 		ReadBackoffMax:    5 * time.Second,
 		MaxAttempts:       5,
-		// kafka-go reports broker outages here and keeps retrying with back-off.
+		// kafka-go reports broker outages here and keeps retrying with
+		// back-off: one line per kind of message per interval.
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			errLog.Warn("kafka client", "detail", fmt.Sprintf(msg, args...))
+			if ok, n := limit.Allow(msg); ok {
+				errLog.Warn("kafka client", "detail", fmt.Sprintf(msg, args...), "suppressed", n)
+			}
 		}),
 	})
 }
 
 // Run consumes until ctx is cancelled, then writes and commits the batches
-// in hand and returns nil. It returns an error only when a batch cannot be
-// made durable; its offsets are then not committed, so nothing is lost.
+// in hand, within Config.ShutdownTimeout, and returns nil. It returns an
+// error when a batch cannot be made durable (its offsets are then not
+// committed, so nothing is lost), when the shutdown deadline passes first
+// (the error names the offsets left uncommitted), and when Kafka fails in
+// a way that retrying cannot cure (a *BrokerError). Kafka at start must
+// answer within WaitForBroker; after that, outages are ridden out with
+// back-off (faults.go) and shown by Health.
 //
 // Three stages overlap. Run fetches and decodes parts of up to FetchSize
 // messages. Up to Config.Writers writers each hold an open batch (a DuckDB
@@ -84,13 +99,23 @@ func (c *Consumer) reader() *kafka.Reader {
 // committing it as writer says. One committer commits offsets strictly in
 // fetch order, each part's only after its batches, and those of every part
 // fetched before it, are durable.
-func (c *Consumer) Run(ctx context.Context) error {
+func (c *Consumer) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			c.stopped(err)
+		}
+	}()
+	if err := c.waitForBroker(ctx); err != nil {
+		return err
+	}
 	r := c.reader()
 	defer r.Close()
 	c.log.Info("consuming", "brokers", c.cfg.Brokers, "topics", c.cfg.Topics, "group", c.cfg.GroupID, "writers", c.cfg.Writers)
 
-	// Writers finish the batches in hand even when shutdown has begun.
-	wctx := context.WithoutCancel(ctx)
+	// Writers and the committer finish what is in hand when shutdown has
+	// begun, until its deadline.
+	wctx, stopW := ShutdownContext(ctx, c.cfg.ShutdownTimeout)
+	defer stopW()
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
 
@@ -110,9 +135,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	committerErr := make(chan error, 1)
 	go func() {
 		var err error
+		var left []*inflight // not committed, after err
 		for f := range order {
 			<-f.done
 			if err != nil {
+				left = append(left, f)
 				continue // a batch before failed: commit nothing after it
 			}
 			if ferr := f.err(); ferr != nil {
@@ -121,18 +148,32 @@ func (c *Consumer) Run(ctx context.Context) error {
 				continue
 			}
 			if err = c.acknowledge(wctx, r, f); err != nil {
+				left = append(left, f)
 				stopFetch()
 			}
+		}
+		if err != nil && context.Cause(wctx) == ErrShutdownDeadline {
+			err = fmt.Errorf("%w after %s; offsets left uncommitted: %s (their messages will be redelivered, and stored once): %w",
+				ErrShutdownDeadline, c.cfg.ShutdownTimeout, offsets(left), err)
 		}
 		committerErr <- err
 	}()
 
+	watchErr := make(chan error, 1)
+	go func() {
+		err := c.watch(fetchCtx)
+		if err != nil {
+			stopFetch()
+		}
+		watchErr <- err
+	}()
 	var ferr error
 	for fetchCtx.Err() == nil {
 		var msgs []Message
 		var last map[string]map[int]kafka.Message
 		msgs, last, ferr = c.fetch(fetchCtx, r)
 		if len(msgs) > 0 {
+			c.fetched()
 			f := &inflight{a: assembled{batch: c.asm.Assemble(msgs), messages: len(msgs), last: last}, done: make(chan struct{})}
 			behind := backlog(f.a.batch.Spans)
 			f.backlog = behind >= int64(c.fetchSize()) || (behind > 0 && len(msgs) == c.fetchSize())
@@ -141,8 +182,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 			work <- f // blocks until a writer is free
 		}
 		if ferr != nil {
-			break
+			if ferr = c.rideOut(fetchCtx, ferr); ferr != nil {
+				break
+			}
 		}
+	}
+	stopFetch()
+	if werr := <-watchErr; werr != nil && ferr == nil {
+		ferr = werr
 	}
 	close(work)
 	wg.Wait()
@@ -150,7 +197,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err := <-committerErr; err != nil {
 		return err
 	}
-	if ferr != nil && ctx.Err() == nil {
+	if ferr != nil {
 		return fmt.Errorf("fetching from kafka: %w", ferr)
 	}
 	c.log.Info("consumer stopped", "messages", c.Stats.Messages.Load(), "accepted", c.Stats.Accepted.Load())
@@ -407,7 +454,9 @@ func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight
 		}
 	}
 	written := time.Now()
-	c.commit(ctx, r, commits)
+	if err := c.commit(ctx, r, commits); err != nil {
+		return err
+	}
 	var res warehouse.Result
 	for _, r := range f.results {
 		res.Add(r)
@@ -421,25 +470,32 @@ func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight
 // commit retries with back-off for up to CommitRetry. A commit that still
 // fails is logged and counted, not fatal: the data is durable, the next
 // commit covers these offsets, and a redelivery is skipped as duplicates.
-func (c *Consumer) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message) {
+// It returns an error only when ctx ends first (the shutdown deadline).
+func (c *Consumer) commit(ctx context.Context, r *kafka.Reader, msgs []kafka.Message) error {
 	deadline := time.Now().Add(c.cfg.CommitRetry)
-	wait := 100 * time.Millisecond
+	wait := backoffMin
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := r.CommitMessages(cctx, msgs...)
 		cancel()
+		c.committed(err)
 		if err == nil {
-			return
+			return nil
 		}
-		if lostGeneration(err) || time.Now().Add(wait).After(deadline) {
+		if ctx.Err() != nil {
+			return fmt.Errorf("committing offsets: %w", context.Cause(ctx))
+		}
+		if lostGeneration(err) || !curable(err) || time.Now().Add(wait).After(deadline) {
 			c.Stats.CommitFailures.Add(1)
 			c.log.Warn("offset commit failed; the batch is durable and will be skipped as duplicates if redelivered",
 				"attempts", attempt, "err", err)
-			return
+			return nil
 		}
 		c.log.Warn("offset commit failed, retrying", "attempt", attempt, "wait", wait, "err", err)
-		time.Sleep(wait)
-		wait = min(wait*2, 5*time.Second)
+		if !sleep(ctx, wait) {
+			return fmt.Errorf("committing offsets: %w", context.Cause(ctx))
+		}
+		wait = min(wait*2, backoffMax)
 	}
 }
 

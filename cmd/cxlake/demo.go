@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
@@ -77,10 +79,17 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer gw.stop(ctx)
+	var consumer atomic.Pointer[ingest.Consumer] // the running one, for /healthz
 	if *httpAddr != "" {
-		web := newHTTPServer()
-		web.mux.Handle("GET /metrics", m.handler())
-		if err := web.start(*httpAddr, log); err != nil {
+		web := newHTTPServer(config.DefaultHTTP(), log)
+		web.ops.Handle("GET /metrics", m.handler())
+		web.watch(func() ingest.Health {
+			if c := consumer.Load(); c != nil {
+				return c.Health()
+			}
+			return ingest.Health{}
+		})
+		if err := web.start(*httpAddr); err != nil {
 			return fmt.Errorf("--http-addr: %w", err)
 		}
 		defer web.shutdown(ctx)
@@ -100,6 +109,7 @@ func runDemo(ctx context.Context, args []string) error {
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
 		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m}
 	p.consumer.AfterBatch = gv.batch
+	consumer.Store(p.consumer)
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
 	pdone := make(chan error, 1)
@@ -111,6 +121,7 @@ func runDemo(ctx context.Context, args []string) error {
 	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -*days-7)
 	gen := simulate.New(simulate.Config{Seed: *seed, Start: start, Days: *days, PerDay: simulate.PerDayFor(int64(*events), *days)})
 	prog := newProgress(os.Stderr, int64(*events), p.consumer.Stats)
+	prog.health = p.consumer.Health
 	began := time.Now()
 	if err := simulate.Produce(ctx, broker.Addrs(), demoTopic, gen, *events, prog.produced); err != nil {
 		return stopOn(ctx, err)
@@ -132,16 +143,18 @@ func runDemo(ctx context.Context, args []string) error {
 		return nil
 	}
 	gw.printConnect(os.Stdout)
-	return demoLive(ctx, wh, broker, gen, cfg, refresh, gv, *rate, log, m)
+	return demoLive(ctx, wh, broker, gen, cfg, refresh, gv, *rate, log, m, &consumer)
 }
 
 // demoLive keeps a trickle of live traffic flowing through the same
 // pipeline until the user stops it.
 func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Broker, gen *simulate.Generator,
-	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger, m *metrics) error {
+	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger, m *metrics,
+	running *atomic.Pointer[ingest.Consumer]) error {
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
 		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m}
 	p.consumer.AfterBatch = gv.batch
+	running.Store(p.consumer)
 	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))
 	govDone := make(chan struct{})
 	go func() { gv.gov.Run(gctx); close(govDone) }()

@@ -171,6 +171,10 @@ func TestBadFlagsSayWhatIsWrong(t *testing.T) {
 		{runBench, []string{"nothing"}, "unknown benchmark"},
 		{runBroker, []string{"--addr", "10.0.0.1:9092"}, "loopback only"},
 		{runRun, []string{"--config", "/nonexistent.yaml"}, "reading config"},
+		// Without --config, run would consume 127.0.0.1:9092 into ./cxlake-data.
+		{runRun, nil, "--config is required"},
+		{runRun, nil, "Usage: cxlake run --config FILE"},
+		{runRun, []string{"--config", "x.yaml", "--wait-for-broker", "-1s"}, "--wait-for-broker is -1s"},
 	} {
 		_, err := capture(t, func() error { return tc.run(ctx, tc.args) })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

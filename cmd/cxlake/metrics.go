@@ -28,6 +28,9 @@ type metrics struct {
 	lastRef prometheus.Gauge
 	queries *prometheus.CounterVec
 	queryMS *prometheus.HistogramVec
+	refused *prometheus.CounterVec
+	// health is the running consumer's (broker reachability, last fetch).
+	health atomic.Pointer[func() ingest.Health]
 }
 
 func newMetrics() *metrics {
@@ -52,7 +55,11 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}, []string{"role"}),
 	}
-	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, ingestCollector{m},
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cxlake_http_refused_total",
+		Help: "HTTP requests refused before they did anything (webhooks: no or wrong credentials, too large, slow, busy), by endpoint and reason.",
+	}, []string{"endpoint", "reason"})
+	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, ingestCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,6 +75,22 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) watchIngest(s *ingest.Stats) {
 	if m != nil {
 		m.ingest.Store(s)
+	}
+}
+
+// watchHealth makes /metrics report the consumer's broker reachability and
+// the age of its last fetch.
+func (m *metrics) watchHealth(h func() ingest.Health) {
+	if m != nil {
+		m.health.Store(&h)
+	}
+}
+
+// refusedWebhook counts a refused request to a source's webhook. Labels
+// are the source and a fixed reason, never the client's address.
+func (m *metrics) refusedWebhook(source, reason string) {
+	if m != nil {
+		m.refused.WithLabelValues(source+"_webhook", reason).Inc()
 	}
 }
 
@@ -122,15 +145,28 @@ var (
 	descDead     = prometheus.NewDesc("cxlake_ingest_dead_letters_total", "Messages rejected as dead letters, by reason code.", []string{"reason"}, nil)
 	descLag      = prometheus.NewDesc("cxlake_ingest_lag_messages", "Messages behind the partition's high-water mark when its last batch was fetched.", []string{"topic", "partition"}, nil)
 	descLastB    = prometheus.NewDesc("cxlake_ingest_last_batch_timestamp_seconds", "When the last batch committed (Unix time).", nil, nil)
+	descBroker   = prometheus.NewDesc("cxlake_ingest_broker_reachable", "1 while Kafka answers the consumer, 0 from a failed fetch, commit or probe to the next that works.", nil, nil)
+	descFetchAge = prometheus.NewDesc("cxlake_ingest_last_fetch_age_seconds", "Seconds since messages were last fetched from Kafka (grows on an idle topic too; read it with cxlake_ingest_broker_reachable).", nil, nil)
+	descState    = prometheus.NewDesc("cxlake_ingest_up", "1 while ingest runs (ok or degraded), 0 once it has stopped on an error.", nil, nil)
 )
 
 func (c ingestCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descMessages, descAccepted, descDups, descSkipped, descBatches, descCommitF, descDead, descLag, descLastB} {
+	for _, d := range []*prometheus.Desc{descMessages, descAccepted, descDups, descSkipped, descBatches, descCommitF, descDead, descLag, descLastB,
+		descBroker, descFetchAge, descState} {
 		ch <- d
 	}
 }
 
 func (c ingestCollector) Collect(ch chan<- prometheus.Metric) {
+	if hf := c.m.health.Load(); hf != nil {
+		h := (*hf)()
+		gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+		gauge(descBroker, b2f(h.BrokerReachable))
+		gauge(descState, b2f(h.State != ingest.StateStopped))
+		if !h.LastFetch.IsZero() {
+			gauge(descFetchAge, time.Since(h.LastFetch).Seconds())
+		}
+	}
 	s := c.m.ingest.Load()
 	if s == nil {
 		return
@@ -153,4 +189,11 @@ func (c ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	if t := s.LastBatchAt(); !t.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descLastB, prometheus.GaugeValue, float64(t.UnixNano())/1e9)
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

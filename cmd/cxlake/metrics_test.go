@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -26,9 +28,9 @@ import (
 // checking that it parses as the Prometheus text format.
 func scrape(t *testing.T, m *metrics) (map[string]*dto.MetricFamily, string) {
 	t.Helper()
-	web := newHTTPServer()
-	web.mux.Handle("GET /metrics", m.handler())
-	srv := httptest.NewServer(web.mux)
+	web := newHTTPServer(config.DefaultHTTP(), slog.Default())
+	web.ops.Handle("GET /metrics", m.handler())
+	srv := httptest.NewServer(web.ops)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

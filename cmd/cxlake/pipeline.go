@@ -23,12 +23,16 @@ type pipeline struct {
 	metrics      *metrics // nil: not exported
 	// afterPublish, when set, gets each publication (the audit log).
 	afterPublish func(warehouse.Publication)
+	// shutdownTimeout bounds the last publish and refresh, from the moment
+	// ctx ends (ingest.ShutdownContext); zero: no bound.
+	shutdownTimeout time.Duration
 }
 
 // run consumes until ctx ends, then flushes the batch in hand, commits,
 // publishes and refreshes once more.
 func (p *pipeline) run(ctx context.Context) error {
 	p.metrics.watchIngest(p.consumer.Stats)
+	p.metrics.watchHealth(p.consumer.Health)
 	done := make(chan error, 1)
 	go func() { done <- p.consumer.Run(ctx) }()
 	refreshT := time.NewTicker(p.refreshEvery)
@@ -43,6 +47,11 @@ func (p *pipeline) run(ctx context.Context) error {
 				return fmt.Errorf("ingest stopped: %w", err)
 			}
 			final := context.WithoutCancel(ctx)
+			if p.shutdownTimeout > 0 {
+				var cancel context.CancelFunc
+				final, cancel = ingest.ShutdownContext(ctx, p.shutdownTimeout)
+				defer cancel()
+			}
 			if err := p.publish(final); err != nil {
 				return err
 			}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +24,9 @@ type progress struct {
 	start    time.Time
 	last     time.Time
 	lastSeen int64
+	// health, when set, is the consumer's: the line says when ingest is
+	// degraded or has stopped, instead of showing 0 msg/s.
+	health func() ingest.Health
 }
 
 func newProgress(w io.Writer, total int64, stats *ingest.Stats) *progress {
@@ -50,6 +55,11 @@ func (p *progress) tick(force bool) {
 	p.last, p.lastSeen = now, seen
 	line := fmt.Sprintf("produced %d/%d · ingested %d (%.0f msg/s) · lag %d · dead letters %d",
 		p.sent.Load(), p.total, seen, rate, p.sent.Load()-seen, p.stats.DeadLetters.Load())
+	if p.health != nil {
+		if h := p.health(); h.State != ingest.StateOK {
+			line = fmt.Sprintf("produced %d/%d · ingested %d · INGEST %s: %s", p.sent.Load(), p.total, seen, strings.ToUpper(h.State), h.Reason)
+		}
+	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 	} else {
@@ -57,11 +67,19 @@ func (p *progress) tick(force bool) {
 	}
 }
 
-// waitIngested returns once every produced message is durable in the warehouse.
+// waitIngested returns once every produced message is durable in the
+// warehouse, or with the reason when ingest has stopped.
 func (p *progress) waitIngested(ctx context.Context) error {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for p.stats.Messages.Load() < p.total {
+		if p.health != nil {
+			if h := p.health(); h.State == ingest.StateStopped {
+				p.tick(true)
+				fmt.Fprintln(p.w)
+				return errors.New(h.Reason)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -10,15 +11,26 @@ import (
 	"github.com/cxlake/cxlake/warehouse"
 )
 
+const runUsage = "run --config FILE [--pg-addr HOST:PORT] [--wait-for-broker DURATION]"
+
 func runRun(ctx context.Context, args []string) error {
-	fs := newFlags("run", "run --config FILE [--pg-addr HOST:PORT]")
+	fs := newFlags("run", runUsage)
 	path := fs.String("config", "", "YAML config file (see docs/config.md); CXLAKE_* environment variables override it")
 	pgAddr := fs.String("pg-addr", "", "SQL gateway address, host:port (overrides gateway.addr)")
+	waitBroker := fs.Duration("wait-for-broker", 0, "wait this long at start for Kafka to answer (e.g. 2m, for orchestrated starts); 0 fails at once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: run takes only --config", fs.Arg(0))
+	}
+	if *path == "" {
+		// Built-in defaults would create ./cxlake-data and consume
+		// 127.0.0.1:9092: never what a deployment means.
+		return fmt.Errorf("--config is required (docs/config.md; an empty file takes every default)\nUsage: cxlake %s", runUsage)
+	}
+	if *waitBroker < 0 {
+		return fmt.Errorf("--wait-for-broker is %s: give a duration such as 2m, or 0 to fail at once", *waitBroker)
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -53,18 +65,25 @@ func runRun(ctx context.Context, args []string) error {
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
 		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m,
+		shutdownTimeout: cfg.Ingest.ShutdownTimeout,
 	}
 	p.consumer.AfterBatch = gv.batch
-	web := newHTTPServer()
-	web.mux.Handle("GET /metrics", m.handler())
-	web.mux.Handle("/v1/privacy/", gv.gov.Handler())
-	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
+	p.consumer.WaitForBroker = *waitBroker
+	// The one deadline of the shutdown: it starts when ctx ends (SIGINT,
+	// SIGTERM), and the consumer's own runs from the same moment.
+	stopCtx, stopDone := ingest.ShutdownContext(ctx, cfg.Ingest.ShutdownTimeout)
+	defer stopDone()
+	web := newHTTPServer(cfg.HTTP, log)
+	web.watch(p.consumer.Health)
+	web.ops.Handle("GET /metrics", m.handler())
+	web.api.Handle("/v1/privacy/", gv.gov.Handler())
+	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, m, log)
 	if err != nil {
 		gv.close()
 		return err
 	}
 	defer closeSources()
-	if err := web.start(cfg.HTTPAddr, log); err != nil {
+	if err := web.start(cfg.HTTPAddr); err != nil {
 		gv.close()
 		return err
 	}
@@ -74,10 +93,10 @@ func runRun(ctx context.Context, args []string) error {
 	if cfg.Governance.ComplianceToken != "" {
 		api = "/v1/privacy/erasures, /v1/privacy/exports, /v1/privacy/requests"
 	}
-	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics; privacy API %s)\n", web.Addr(), api)
+	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics); privacy API on http://%s: %s\n", web.Addr(), web.AddrOf("api"), api)
 	gw, err := runGateway(ctx, wh, cfg.Gateway, log, m, gv.audit)
 	if err != nil {
-		_ = web.shutdown(ctx)
+		_ = web.shutdown(stopCtx)
 		gv.close()
 		return err
 	}
@@ -87,10 +106,13 @@ func runRun(ctx context.Context, args []string) error {
 	govDone := make(chan error, 1)
 	go func() { govDone <- gv.gov.Run(gctx) }()
 	err = p.run(ctx)
-	if herr := web.shutdown(ctx); err == nil {
+	if ctx.Err() != nil {
+		fmt.Println("cxlake: stopping on SIGINT/SIGTERM")
+	}
+	if herr := web.shutdown(stopCtx); err == nil {
 		err = herr
 	}
-	if gerr := gw.stop(ctx); err == nil {
+	if gerr := gw.stop(stopCtx); err == nil {
 		err = gerr
 	}
 	stopGov()
@@ -99,7 +121,10 @@ func runRun(ctx context.Context, args []string) error {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		if errors.Is(err, ingest.ErrShutdownDeadline) || context.Cause(stopCtx) == ingest.ErrShutdownDeadline {
+			return fmt.Errorf("stopped unclean: %w", err)
+		}
+		return fmt.Errorf("stopped on an error retrying cannot cure: %w", err)
 	}
 	s := p.consumer.Stats
 	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters, %d skipped)\n",

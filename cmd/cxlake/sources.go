@@ -17,7 +17,7 @@ import (
 // to a running pipeline: their decoders to the consumer, which then also
 // subscribes to their topics, and their webhook endpoints to the HTTP
 // server. Call the returned close after the HTTP server has shut down.
-func withSources(ctx context.Context, cfg config.Config, wh *warehouse.Warehouse, c *ingest.Consumer, web *httpServer, log *slog.Logger) (func() error, error) {
+func withSources(ctx context.Context, cfg config.Config, wh *warehouse.Warehouse, c *ingest.Consumer, web *httpServer, m *metrics, log *slog.Logger) (func() error, error) {
 	srcs, err := sources.Decoders(ctx, cfg.Sources, wh.DB, event.Decoder{MaxBytes: cfg.Ingest.MaxMessageBytes, MaxFutureSkew: cfg.Ingest.MaxFutureSkew}, wh.HashKey(), log)
 	if err != nil {
 		return nil, err
@@ -29,5 +29,5 @@ func withSources(ctx context.Context, cfg config.Config, wh *warehouse.Warehouse
 	if cfg.Sources.Chatwoot.Enabled() {
 		fmt.Printf("cxlake: Chatwoot webhooks on POST %s, published to %s\n", chatwoot.Path, cfg.Sources.Chatwoot.WithDefaults().Topic)
 	}
-	return sources.Mount(web.mux, cfg.Sources, cfg.Ingest.Brokers, log), nil
+	return sources.Mount(web.webhooks, cfg.Sources, cfg.Ingest.Brokers, m.refusedWebhook, log), nil
 }

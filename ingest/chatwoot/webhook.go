@@ -9,12 +9,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cxlake/cxlake/internal/ratelog"
 )
 
 // Path is where the running server takes Chatwoot's webhooks.
@@ -31,12 +35,24 @@ const Path = "/v1/sources/chatwoot"
 //   - its URL carries ?token=<Config.Token>, for Chatwoot versions that do
 //     not sign webhooks.
 //
+// Everything that can be checked without the body is checked before it is
+// read: the credentials' presence, the token, the timestamp, the declared
+// length. A body is then read only within BodyTimeout, into a buffer of at
+// most Config.MaxBodyBytes taken from a budget of MaxBufferedBytes shared
+// by every request in flight, with the signature computed as it streams
+// in. So unauthenticated clients hold little memory, in total.
+//
 // It then publishes the body, as it came, and answers 202 only once Kafka
 // has it. Answers are JSON {"status": ...} or {"error": ...}:
 //
 //	401 no signature and no token       403 a wrong signature or token
 //	400 a body that is not a JSON object with an event
-//	413 a body over Config.MaxBodyBytes 503 Kafka did not take it (Retry-After; nothing was stored)
+//	408 a body not received within BodyTimeout
+//	413 a body over Config.MaxBodyBytes 503 Kafka did not take it, or the
+//	                                        body budget is spent (Retry-After; nothing was stored)
+//
+// Refusals are logged at most once a minute per source address and
+// reason, with a count of those suppressed, and counted by Refused.
 type Handler struct {
 	cfg Config
 	pub Publisher
@@ -44,14 +60,50 @@ type Handler struct {
 	now func() time.Time
 	// PublishTimeout bounds the wait for Kafka (default 10s).
 	PublishTimeout time.Duration
+	// BodyTimeout bounds reading the body, from the end of the checks
+	// that need none (default 10s).
+	BodyTimeout time.Duration
+	// Refused, when set, is called with the reason of each refusal (one
+	// of the Refused* constants): the count in /metrics.
+	Refused func(reason string)
+
+	budget   chan struct{} // one token per KiB of buffered body
+	refusals *ratelog.Limiter
 }
+
+// Reasons a webhook is refused, for Handler.Refused (metric labels).
+const (
+	RefusedNoCredentials = "no_credentials"
+	RefusedBadToken      = "bad_token"
+	RefusedBadTimestamp  = "bad_timestamp"
+	RefusedBadSignature  = "bad_signature"
+	RefusedTooLarge      = "too_large"
+	RefusedSlowBody      = "slow_body"
+	RefusedBusy          = "busy"
+	RefusedBadBody       = "bad_body"
+)
+
+// DefaultMaxBufferedBytes is the most body bytes that all requests in
+// flight may hold together: 8 bodies of the default largest size, or
+// hundreds of Chatwoot's usual few-KiB ones.
+const DefaultMaxBufferedBytes = 8 * DefaultMaxBodyBytes
 
 // NewHandler returns the endpoint for cfg (which must be valid), publishing with pub.
 func NewHandler(cfg Config, pub Publisher, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg.WithDefaults(), pub: pub, log: log.With("component", "chatwoot-webhook"), now: time.Now, PublishTimeout: 10 * time.Second}
+	h := &Handler{cfg: cfg.WithDefaults(), pub: pub, log: log.With("component", "chatwoot-webhook"), now: time.Now,
+		PublishTimeout: 10 * time.Second, BodyTimeout: 10 * time.Second, refusals: ratelog.New(time.Minute)}
+	h.SetMaxBufferedBytes(DefaultMaxBufferedBytes)
+	return h
+}
+
+// SetMaxBufferedBytes sets the budget of body bytes that all requests in
+// flight may hold together (at least one largest body). Call it before
+// serving.
+func (h *Handler) SetMaxBufferedBytes(n int) {
+	h.budget = make(chan struct{}, max(n, h.cfg.MaxBodyBytes)/1024+1)
 }
 
 // RetryAfter is the Retry-After of a 503, in seconds.
@@ -63,24 +115,56 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, "error", "use POST")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.cfg.MaxBodyBytes)))
+	mac, status, reason, msg := h.precheck(r)
+	if status != 0 {
+		h.refuse(w, r, status, reason, msg)
+		return
+	}
+	// The declared length is checked before reading; a body with none
+	// (chunked) is cut at the limit as it streams.
+	if r.ContentLength > int64(h.cfg.MaxBodyBytes) {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, RefusedTooLarge,
+			"body is over "+strconv.Itoa(h.cfg.MaxBodyBytes)+" bytes (sources.chatwoot.max_body_bytes)")
+		return
+	}
+	size := h.cfg.MaxBodyBytes
+	if r.ContentLength >= 0 {
+		size = int(r.ContentLength)
+	}
+	release, ok := h.reserve(r.Context(), size)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		h.refuse(w, r, http.StatusServiceUnavailable, RefusedBusy, "too many webhook bodies in flight; retry later")
+		return
+	}
+	defer release()
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.BodyTimeout))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, int64(h.cfg.MaxBodyBytes)), size, mac)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			reply(w, http.StatusRequestEntityTooLarge, "error", "body is over "+strconv.Itoa(h.cfg.MaxBodyBytes)+" bytes (sources.chatwoot.max_body_bytes)")
+		var nerr net.Error
+		switch {
+		case errors.As(err, &tooBig):
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, RefusedTooLarge,
+				"body is over "+strconv.Itoa(h.cfg.MaxBodyBytes)+" bytes (sources.chatwoot.max_body_bytes)")
+		case errors.As(err, &nerr) && nerr.Timeout():
+			h.refuse(w, r, http.StatusRequestTimeout, RefusedSlowBody, "the body did not arrive within "+h.BodyTimeout.String())
+		default:
+			h.refuse(w, r, http.StatusBadRequest, RefusedBadBody, "reading the body failed")
+		}
+		return
+	}
+	if mac != nil {
+		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		if !hmac.Equal([]byte(strings.ToLower(r.Header.Get("X-Chatwoot-Signature"))), []byte(want)) {
+			h.refuse(w, r, http.StatusForbidden, RefusedBadSignature,
+				"X-Chatwoot-Signature does not match: sources.chatwoot.secret must be the webhook's secret in Chatwoot")
 			return
 		}
-		reply(w, http.StatusBadRequest, "error", "reading the body failed")
-		return
 	}
-	if status, msg := h.authenticate(r, body); status != 0 {
-		h.log.Warn("webhook refused", "status", status, "reason", msg)
-		reply(w, status, "error", msg)
-		return
-	}
-	ev, key, msg := inspect(body)
-	if msg != "" {
-		reply(w, http.StatusBadRequest, "error", msg)
+	ev, key, problem := inspect(body)
+	if problem != "" {
+		reply(w, http.StatusBadRequest, "error", problem)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.PublishTimeout)
@@ -95,9 +179,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusAccepted, "status", "accepted")
 }
 
-// authenticate returns 0 for a request signed with the secret or carrying
-// the token, else the status and why.
-func (h *Handler) authenticate(r *http.Request, body []byte) (int, string) {
+// precheck does every check that needs no body. It returns the MAC to
+// feed the body to when the request is signed, nil when it carries the
+// right token; or the status, reason and message of a refusal.
+func (h *Handler) precheck(r *http.Request) (mac hash.Hash, status int, reason, msg string) {
 	sig := r.Header.Get("X-Chatwoot-Signature")
 	token := r.URL.Query().Get("token")
 	switch {
@@ -105,30 +190,85 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (int, string) {
 		ts := r.Header.Get("X-Chatwoot-Timestamp")
 		sec, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil {
-			return http.StatusUnauthorized, "X-Chatwoot-Timestamp is missing or not Unix seconds; it is signed with the body"
+			return nil, http.StatusUnauthorized, RefusedBadTimestamp, "X-Chatwoot-Timestamp is missing or not Unix seconds; it is signed with the body"
 		}
 		if d := h.now().Sub(time.Unix(sec, 0)); d > h.cfg.SignatureTolerance || d < -h.cfg.SignatureTolerance {
-			return http.StatusUnauthorized, "X-Chatwoot-Timestamp is more than " + h.cfg.SignatureTolerance.String() + " from now: a replayed request, or a clock to fix"
+			return nil, http.StatusUnauthorized, RefusedBadTimestamp, "X-Chatwoot-Timestamp is more than " + h.cfg.SignatureTolerance.String() + " from now: a replayed request, or a clock to fix"
+		}
+		if !strings.HasPrefix(strings.ToLower(sig), "sha256=") || len(sig) != len("sha256=")+2*sha256.Size {
+			return nil, http.StatusForbidden, RefusedBadSignature, "X-Chatwoot-Signature does not match: sources.chatwoot.secret must be the webhook's secret in Chatwoot"
 		}
 		mac := hmac.New(sha256.New, []byte(h.cfg.Secret))
 		mac.Write([]byte(ts))
 		mac.Write([]byte("."))
-		mac.Write(body)
-		want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-		if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(want)) {
-			return http.StatusForbidden, "X-Chatwoot-Signature does not match: sources.chatwoot.secret must be the webhook's secret in Chatwoot"
-		}
-		return 0, ""
+		return mac, 0, "", ""
 	case h.cfg.Token != "" && token != "":
 		if subtle.ConstantTimeCompare([]byte(token), []byte(h.cfg.Token)) != 1 {
-			return http.StatusForbidden, "the token in the URL does not match sources.chatwoot.token"
+			return nil, http.StatusForbidden, RefusedBadToken, "the token in the URL does not match sources.chatwoot.token"
 		}
-		return 0, ""
+		return nil, 0, "", ""
 	case h.cfg.Secret != "":
-		return http.StatusUnauthorized, "missing X-Chatwoot-Signature: give the webhook a secret in Chatwoot and set it as sources.chatwoot.secret"
+		return nil, http.StatusUnauthorized, RefusedNoCredentials, "missing X-Chatwoot-Signature: give the webhook a secret in Chatwoot and set it as sources.chatwoot.secret"
 	default:
-		return http.StatusUnauthorized, "missing ?token= in the webhook URL (sources.chatwoot.token)"
+		return nil, http.StatusUnauthorized, RefusedNoCredentials, "missing ?token= in the webhook URL (sources.chatwoot.token)"
 	}
+}
+
+// reserve takes size bytes (rounded up to KiB) from the body budget,
+// waiting up to a second; release gives them back.
+func (h *Handler) reserve(ctx context.Context, size int) (release func(), ok bool) {
+	n := size/1024 + 1
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case h.budget <- struct{}{}:
+		case <-t.C:
+			h.giveBack(i)
+			return nil, false
+		case <-ctx.Done():
+			h.giveBack(i)
+			return nil, false
+		}
+	}
+	return func() { h.giveBack(n) }, true
+}
+
+func (h *Handler) giveBack(n int) {
+	for range n {
+		<-h.budget
+	}
+}
+
+// readBody reads r whole into a buffer sized for size bytes, writing it to
+// mac (when not nil) as it arrives.
+func readBody(r io.Reader, size int, mac hash.Hash) ([]byte, error) {
+	// Sized once: the budget has room for it, and no growth leaves garbage.
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	var dst io.Writer = buf
+	if mac != nil {
+		dst = io.MultiWriter(buf, mac)
+	}
+	if _, err := io.Copy(dst, r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// refuse answers a refusal, counts it, and logs it at most once a minute
+// per source address and reason.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
+	if h.Refused != nil {
+		h.Refused(reason)
+	}
+	src, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		src = r.RemoteAddr
+	}
+	if ok, suppressed := h.refusals.Allow(src + " " + reason); ok {
+		h.log.Warn("webhook refused", "status", status, "reason", reason, "source", src, "suppressed_last_minute", suppressed)
+	}
+	reply(w, status, "error", msg)
 }
 
 // inspect checks that body is a JSON object with an event name, and picks

@@ -125,7 +125,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Chatwoot posts its webhooks to the endpoint, which publishes them.
 	mux := http.NewServeMux()
-	closePub := Mount(mux, cfg, broker.Addrs(), nil)
+	closePub := Mount(mux, cfg, broker.Addrs(), nil, nil)
 	defer closePub()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

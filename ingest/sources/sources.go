@@ -80,13 +80,18 @@ func Decoders(ctx context.Context, c Config, db *sql.DB, canon event.Decoder, ha
 }
 
 // Mount adds the webhook endpoints of the sources that are on to mux
-// (POST /v1/sources/chatwoot), publishing to Kafka at brokers. Call the
-// returned close after the HTTP server has shut down.
-func Mount(mux *http.ServeMux, c Config, brokers []string, log *slog.Logger) (close func() error) {
+// (POST /v1/sources/chatwoot), publishing to Kafka at brokers; refused,
+// when set, is called with the source and reason of each refused request.
+// Call the returned close after the HTTP server has shut down.
+func Mount(mux *http.ServeMux, c Config, brokers []string, refused func(source, reason string), log *slog.Logger) (close func() error) {
 	if !c.Chatwoot.Enabled() {
 		return func() error { return nil }
 	}
 	pub := chatwoot.NewKafkaPublisher(brokers, c.Chatwoot.WithDefaults().Topic)
-	mux.Handle("POST "+chatwoot.Path, chatwoot.NewHandler(c.Chatwoot, pub, log))
+	h := chatwoot.NewHandler(c.Chatwoot, pub, log)
+	if refused != nil {
+		h.Refused = func(reason string) { refused("chatwoot", reason) }
+	}
+	mux.Handle("POST "+chatwoot.Path, h)
 	return pub.Close
 }
