@@ -75,8 +75,9 @@ type file struct {
 		SLA          map[string]string `yaml:"sla"`
 		HashKey      string            `yaml:"hash_key"` // hex; default: DATA/contact_key.secret
 		Schedules    map[string]struct {
-			TZ     string              `yaml:"tz"`
-			Weekly map[string][]string `yaml:"weekly"` // mon: ["09:00-18:00"]
+			TZ       string              `yaml:"tz"`
+			Weekly   map[string][]string `yaml:"weekly"`   // mon: ["09:00-18:00"]
+			Holidays []string            `yaml:"holidays"` // ["2026-12-25", "01-01"]
 		} `yaml:"schedules"`
 	} `yaml:"models"`
 	Lake struct {
@@ -188,7 +189,7 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	for name, sc := range f.Models.Schedules {
-		s := models.Schedule{TZ: sc.TZ, Weekly: map[time.Weekday][][2]string{}}
+		s := models.Schedule{TZ: sc.TZ, Weekly: map[time.Weekday][][2]string{}, Holidays: sc.Holidays}
 		for day, spans := range sc.Weekly {
 			wd, ok := weekdays[strings.ToLower(day)]
 			if !ok {

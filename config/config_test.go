@@ -45,6 +45,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ingest:\n  brokers: [kafka]\n", "has no port"},
 		{"ingest:\n  bathc_size: 10\n", "bathc_size"},
 		{"models:\n  refresh_every: 1ms\n", "models.refresh_every"},
+		{"models:\n  schedules:\n    default:\n      holidays: [12/25]\n", "models.schedules.default.holidays"},
 	} {
 		_, err := Load(write(t, tc.body))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -51,6 +51,9 @@ func (c Config) Validate() error {
 		if _, err := s.windows(key); err != nil {
 			return err
 		}
+		if _, err := s.holidays(key); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -114,6 +117,38 @@ func (s Schedule) windows(key string) ([]window, error) {
 	return out, nil
 }
 
+// holiday is a closed local date of a schedule; year 0 recurs every year.
+type holiday struct {
+	scope            string
+	year, month, day int
+}
+
+// holidays validates s's holidays and returns them.
+func (s Schedule) holidays(key string) ([]holiday, error) {
+	var out []holiday
+	for _, h := range s.Holidays {
+		layout, year := "2006-01-02", true
+		if len(h) == 5 {
+			layout, year = "01-02", false
+		}
+		d, err := time.Parse(layout, h)
+		if err != nil {
+			return nil, &ConfigError{Key: "models.schedules." + key + ".holidays",
+				Problem: fmt.Sprintf("has %q: write a date of one year, 2026-12-25, or one that recurs every year, 12-25", h)}
+		}
+		hd := holiday{scope: key, month: int(d.Month()), day: d.Day()}
+		if year {
+			hd.year = d.Year()
+		}
+		out = append(out, hd)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.year < b.year || a.year == b.year && (a.month < b.month || a.month == b.month && a.day < b.day)
+	})
+	return out, nil
+}
+
 // clock parses "HH:MM" (00:00 to 24:00) into seconds from midnight.
 func clock(s string) (int, error) {
 	hh, mm, ok := strings.Cut(s, ":")
@@ -123,6 +158,21 @@ func clock(s string) (int, error) {
 		return 0, fmt.Errorf("not HH:MM")
 	}
 	return h*3600 + m*60, nil
+}
+
+// scheduleHolidays returns all holidays of all schedules, in a stable order.
+func (c Config) scheduleHolidays() []holiday {
+	keys := make([]string, 0, len(c.Schedules))
+	for k := range c.Schedules {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []holiday
+	for _, k := range keys {
+		h, _ := c.Schedules[k].holidays(k) // validated before
+		out = append(out, h...)
+	}
+	return out
 }
 
 // scheduleWindows returns all windows of all schedules, in a stable order.
@@ -165,6 +215,9 @@ func (c Config) fingerprint(sources map[string]bool) string {
 	}
 	for _, w := range c.scheduleWindows() {
 		fmt.Fprintf(&b, "win.%s.%s.%d.%d.%d|", w.scope, w.tz, w.weekday, w.start, w.end)
+	}
+	for _, h := range c.scheduleHolidays() {
+		fmt.Fprintf(&b, "hol.%s.%d.%d.%d|", h.scope, h.year, h.month, h.day)
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])

@@ -81,6 +81,7 @@ var (
 	personJ    = obj{"phone": "+5511900000013"}
 	personV    = obj{"phone": "+5511900000014"}
 	personW    = obj{"phone": "+5511900000015"}
+	personX    = obj{"email": "xavier@example.com"}
 )
 
 // goldenBatches are written in this order; batch 2 and 3 arrive late (see
@@ -195,6 +196,14 @@ func goldenBatches() [][]string {
 		outbound("w3", "2026-11-11T10:00:04Z", "whatsapp", "wa-15", personW, bot),
 		note("w4", "2026-11-11T10:00:30Z", "whatsapp", "wa-15", personW, agent("support")),
 		resolved("w5", "2026-11-11T10:01:00Z", "whatsapp", "wa-15", personW, bot),
+
+		// X, em-16: email on Friday 17:00 in São Paulo answered on Tuesday
+		// 10:00, over a recurring holiday (Monday 11-16) and a holiday of
+		// 2026 (Tuesday 11-17); a holiday of 2025 on 11-13 closes nothing.
+		opened("x1", "2026-11-13T17:00:00-03:00", "email", "em-16", personX),
+		inbound("x2", "2026-11-13T17:00:00-03:00", "email", "em-16", personX),
+		outbound("x3", "2026-11-17T10:00:00-03:00", "email", "em-16", personX, agent("support")),
+		resolved("x4", "2026-11-17T10:30:00-03:00", "email", "em-16", personX, agent("support")),
 	}
 	batch2 := []string{
 		// E's answer (Monday 10:00 in São Paulo, written in +09:00) and
