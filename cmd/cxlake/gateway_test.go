@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"github.com/cxlake/cxlake/governance/audit"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cxlake/cxlake/governance/audit"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/common/expfmt"
@@ -171,7 +172,11 @@ func TestGatewayVerifierCommand(t *testing.T) {
 
 func TestPgAddrErrorsSayWhatToDo(t *testing.T) {
 	ctx := context.Background()
-	_, err := capture(t, func() error { return runRun(ctx, []string{"--pg-addr", "nowhere"}) })
+	cfg := filepath.Join(t.TempDir(), "cxlake.yaml")
+	if err := os.WriteFile(cfg, []byte("data: "+filepath.Join(t.TempDir(), "data")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := capture(t, func() error { return runRun(ctx, []string{"--config", cfg, "--pg-addr", "nowhere"}) })
 	if err == nil || !strings.Contains(err.Error(), "--pg-addr") || !strings.Contains(err.Error(), "host:port") {
 		t.Fatalf("run --pg-addr nowhere: %v", err)
 	}
