@@ -46,7 +46,7 @@ type Server struct {
 	secret []byte // keys the mock salts of unknown users
 
 	dbName  string          // DuckDB's name of the warehouse database
-	funcs   map[string]bool // DuckDB's function names, for the sandbox
+	funcs   map[string]bool // DuckDB's own (internal) function names, for the sandbox
 	types   map[string]bool // DuckDB's type names, lower case, for the sandbox
 	pgFuncs map[string]bool // functions DuckDB has in pg_catalog
 	plans   *planCache
@@ -142,8 +142,10 @@ func (s *Server) loadCatalog(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "select current_database()").Scan(&s.dbName); err != nil {
 		return fmt.Errorf("gateway: reading the database name: %w", err)
 	}
+	// DuckDB's own functions only (internal): a function the application
+	// registered (the unsealing functions) is granted per role by the Policy.
 	rows, err := s.db.QueryContext(ctx, `select distinct function_name, schema_name = 'pg_catalog'
-		from duckdb_functions() where function_type in ('scalar', 'aggregate', 'macro') and not starts_with(function_name, 'gw_')`)
+		from duckdb_functions() where function_type in ('scalar', 'aggregate', 'macro') and internal`)
 	if err != nil {
 		return fmt.Errorf("gateway: listing DuckDB's functions: %w", err)
 	}
