@@ -444,8 +444,11 @@ func (w *walker) cteBody(v any, name string, sc *scope) {
 func (w *walker) tableRef(m map[string]any, kind string, sc *scope) {
 	switch kind {
 	case "ref:BASE_TABLE":
+		if m["at_clause"] != nil {
+			w.refuse(codeFeature, "AT (time travel) is not supported by the cxlake gateway", "")
+			return
+		}
 		w.baseTable(m, sc)
-		return
 	case "ref:TABLE_FUNCTION":
 		w.tableFunction(m, sc)
 		return
