@@ -155,6 +155,8 @@ func escapeCorpus(dir, lakeDir string) []escape {
 	add("B1 anchor subquery", "with recursive t as (select * from (select * from identifiers) union all select * from t where false) select * from t", comp...)
 	add("B1 anchor scalar subquery", "with recursive t as (select (select count(*) from events) as n union all select n from t where false) select * from t", comp...)
 	add("B1 in a VALUES subquery", "values ((with recursive e as (select * from events union all select * from e where false) select count(*) from e))", comp...)
+	add("B1 inside another recursive CTE's branch", "with recursive t as (select channel from kpi_daily union all select * from ("+
+		"with recursive events as (select channel from events union all select channel from events where false) select * from events) where false) select * from t", comp...)
 	add("B1 in a window", "select count(*) over (), * from ("+rec("events", "events")+") limit 1", comp...)
 
 	// A second CTE or a CTE body naming a relation the role may not read.
@@ -217,6 +219,9 @@ func escapeCorpus(dir, lakeDir string) []escape {
 	}
 	add("query", "select * from query('select * from events')")
 	add("query_table", "select * from query_table('events')")
+	add("json_serialize_plan of a relation", "select json_serialize_plan('select * from events')")
+	add("json_serialize_plan of a file", fmt.Sprintf("select json_serialize_plan('select * from read_parquet(''%s'')')", parquet))
+	add("json_execute_serialized_sql", "select * from json_execute_serialized_sql(json_serialize_sql('select * from events'))")
 	add("duckdb_settings", "select * from duckdb_settings()")
 	add("duckdb_secrets", "select * from duckdb_secrets()")
 	add("which_secret", "select * from which_secret('s3://x', 's3')")

@@ -56,7 +56,8 @@ var tableFunctions = map[string]bool{
 
 // deniedFunctions are DuckDB functions that act outside the query: they
 // write (write_log), change state (nextval, setval), bypass the relation
-// check (json_execute_serialized_sql, query, query_table), or reveal the
+// check (json_execute_serialized_sql, json_serialize_plan, query,
+// query_table), or reveal the
 // server's environment and configuration (getenv, getvariable, the
 // settings and secrets functions). current_setting is answered for
 // PostgreSQL's client settings only (walk.go).
@@ -66,6 +67,9 @@ var deniedFunctions = map[string]bool{
 	"getenv": true, "read_text": true, "read_blob": true, "glob": true,
 	"getvariable": true, "duckdb_settings": true, "which_secret": true, "duckdb_secrets": true,
 	"current_setting_value": true, "get_block_size": true, "duckdb_profiling_settings": true,
+	// Binds the SQL string it is given: its plan names the columns and
+	// types of any relation or file, whatever the role.
+	"json_serialize_plan": true,
 }
 
 // catalogFunctions are DuckDB catalog functions replaced by the session's
