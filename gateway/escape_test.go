@@ -238,6 +238,7 @@ func escapeCorpus(dir, lakeDir string) []escape {
 		"TEMP_DIRECTORY", "max_temp_directory_size", "threads", "custom_extension_repository"} {
 		add("current_setting "+name, "select current_setting('"+name+"')")
 	}
+	add("current_setting missing_ok", "select current_setting('temp_directory', true)")
 	add("current_setting qualified", "select pg_catalog.current_setting('temp_directory')")
 	add("current_setting of a column", "select current_setting(s) from (values ('temp_directory')) v(s)")
 	add("current_setting in a subquery", "select (select current_setting('memory_limit'))")
@@ -291,7 +292,7 @@ func ordinaryQueries(role Role) []string {
 		"select * from kpi_daily pivot (sum(conversations) for channel in ('whatsapp', 'email')) limit 2",
 		"from kpi_daily select day limit 1",
 		"describe kpi_daily",
-		"select current_setting('server_version_num'), current_setting('search_path'), version()",
+		"select current_setting('server_version_num'), current_setting('search_path', true), version()",
 		"select '{\"a\": 1}'::json, [1, 2]::integer[], {'a': 1}::struct(a int), 1.5::decimal(4,1), '2026-01-01'::timestamptz",
 		"select relname from pg_class where relkind in ('r', 'v') order by 1",
 		"select table_name from information_schema.tables order by 1",

@@ -786,11 +786,11 @@ func isOperatorName(s string) bool {
 	return s != ""
 }
 
-// settingConstant answers current_setting('name') for the PostgreSQL
-// settings DuckDB does not have.
+// settingConstant answers current_setting('name'[, missing_ok]) for the
+// PostgreSQL settings the gateway reports; false for any other call.
 func (w *walker) settingConstant(m map[string]any) (string, bool) {
 	args, _ := m["children"].([]any)
-	if len(args) != 1 {
+	if len(args) != 1 && len(args) != 2 { // (name) or (name, missing_ok)
 		return "", false
 	}
 	a, _ := args[0].(map[string]any)
