@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -164,7 +165,6 @@ func TestRecursiveCTEScope(t *testing.T) {
 // that is no relation.
 func TestRefusedQueriesRecordRelations(t *testing.T) {
 	s := testServer(t)
-	c := connect(t, s, "ana")
 	ctx := context.Background()
 	queries := []struct {
 		sql  string
@@ -175,24 +175,27 @@ func TestRefusedQueriesRecordRelations(t *testing.T) {
 		{"select * from conversations c join events e using (conversation_id)", "main.conversations,main.events"},
 		{"select * from events, '/etc/passwd', dead_letters", "main.dead_letters,main.events"},
 	}
-	for _, q := range queries {
-		if _, err := c.Exec(ctx, q.sql); err == nil {
-			t.Fatalf("%s: ran", q.sql)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeDescribeExec} {
+		c := connect(t, s, "ana")
+		for _, q := range queries {
+			if _, err := c.Exec(ctx, q.sql, mode); err == nil {
+				t.Fatalf("%s: ran", q.sql)
+			}
 		}
-	}
-	recs := auditRows(t, s, c.PgConn().PID())
-	if len(recs) != len(queries) {
-		t.Fatalf("%d audit records, want %d", len(recs), len(queries))
-	}
-	for i, r := range recs {
-		if r.Outcome != OutcomeRefused {
-			t.Errorf("%s: outcome %s", queries[i].sql, r.Outcome)
+		recs := auditRows(t, s, c.PgConn().PID())
+		if len(recs) != len(queries) {
+			t.Fatalf("%s: %d audit records, want %d", mode, len(recs), len(queries))
 		}
-		if got := strings.Join(r.Relations, ","); got != queries[i].want {
-			t.Errorf("%s: relations %q, want %q", queries[i].sql, got, queries[i].want)
-		}
-		if strings.Contains(r.Statement, "passwd") {
-			t.Errorf("the audit kept a name that is no relation: %q", r.Statement)
+		for i, r := range recs {
+			if r.Outcome != OutcomeRefused {
+				t.Errorf("%s: %s: outcome %s", mode, queries[i].sql, r.Outcome)
+			}
+			if got := strings.Join(r.Relations, ","); got != queries[i].want {
+				t.Errorf("%s: %s: relations %q, want %q", mode, queries[i].sql, got, queries[i].want)
+			}
+			if strings.Contains(r.Statement, "passwd") {
+				t.Errorf("the audit kept a name that is no relation: %q", r.Statement)
+			}
 		}
 	}
 }
