@@ -51,6 +51,9 @@ var compatRelations = map[string]string{
 	"pg_catalog.pg_trigger":                      "gw_pg_trigger",
 	"pg_catalog.pg_foreign_table":                "gw_pg_foreign_table",
 	"pg_catalog.pg_partitioned_table":            "gw_pg_partitioned_table",
+	"pg_catalog.pg_attrdef":                      "gw_pg_attrdef",
+	"pg_catalog.pg_description":                  "gw_pg_description",
+	"pg_catalog.pg_depend":                       "gw_pg_depend",
 	"information_schema.tables":                  "gw_information_schema_tables",
 	"information_schema.columns":                 "gw_information_schema_columns",
 	"information_schema.views":                   "gw_information_schema_views",
@@ -61,12 +64,11 @@ var compatRelations = map[string]string{
 
 // catalogRelations are DuckDB's own catalog views every role may read as
 // they are: they describe types, schemas and functions, not the relations
-// a role may not see.
+// a role may not see. (pg_attrdef, pg_description and pg_depend name
+// relations and columns: they are compatRelations, filtered by role.)
 var catalogRelations = map[string]bool{
 	"pg_catalog.pg_namespace": true, "pg_catalog.pg_type": true, "pg_catalog.pg_proc": true,
-	"pg_catalog.pg_attrdef": true, "pg_catalog.pg_collation": true,
-	"pg_catalog.pg_enum": true, "pg_catalog.pg_tablespace": true,
-	"pg_catalog.pg_description": true, "pg_catalog.pg_depend": true,
+	"pg_catalog.pg_collation": true, "pg_catalog.pg_enum": true, "pg_catalog.pg_tablespace": true,
 	"information_schema.schemata": true, "information_schema.character_sets": true,
 }
 
@@ -78,6 +80,7 @@ var compatFunctions = map[string]bool{
 	"pg_table_size": true, "pg_indexes_size": true, "session_user": true, "current_user": true,
 	"gw_regclass": true, "gw_regtype": true, "gw_regnamespace": true, "gw_regproc": true,
 	"pg_get_indexdef": true, "pg_get_statisticsobjdef_columns": true, "pg_get_partkeydef": true,
+	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true,
 }
 
 // maxArgs trims PostgreSQL's optional trailing arguments DuckDB's
@@ -140,6 +143,12 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			db, nameCol, strings.Join(names, ", "))
 	}
 	u := sqlString(user)
+	viewSQL := func(col string) string {
+		if p.allowsAll(role) {
+			return col
+		}
+		return "null::varchar"
+	}
 	empty := func(name, cols string) string {
 		return fmt.Sprintf("create or replace temp view %s as select * from (select %s) where false", name, cols)
 	}
@@ -175,7 +184,21 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		"create or replace temp view gw_pg_index as select * from pg_catalog.pg_index where indrelid in (select oid from temp.main.gw_visible)",
 		"create or replace temp view gw_pg_constraint as select * from pg_catalog.pg_constraint where conrelid in (select oid from temp.main.gw_visible)",
 		byTable("gw_pg_tables", "pg_catalog.pg_tables", "", "schemaname", "tablename"),
-		byTable("gw_pg_views", "pg_catalog.pg_views", "", "schemaname", "viewname"),
+		// A view's SQL names the relations it reads and can hold literal
+		// values: only a role that reads every relation sees it.
+		fmt.Sprintf(`create or replace temp view gw_pg_views as select t.* replace (%s as definition)
+			from pg_catalog.pg_views t where exists (select 1 from temp.main.gw_visible v
+			where v.schema_name = t.schemaname and v.name = t.viewname)`, viewSQL("t.definition")),
+		fmt.Sprintf(`create or replace temp macro gw_pg_get_viewdef(gw_oid) as
+			(select %s from duckdb_views() v where v.view_oid = gw_oid
+			and v.view_oid in (select oid from temp.main.gw_visible))`, viewSQL("v.sql")),
+		`create or replace temp macro gw_pg_get_constraintdef(gw_oid) as
+			(select constraint_text from duckdb_constraints() d where d.table_oid = gw_oid // 1000000
+			and d.constraint_index = gw_oid % 1000000 and d.table_oid in (select oid from temp.main.gw_visible))`,
+		"create or replace temp view gw_pg_attrdef as select * from pg_catalog.pg_attrdef where adrelid in (select oid from temp.main.gw_visible)",
+		"create or replace temp view gw_pg_description as select * from pg_catalog.pg_description where objoid in (select oid from temp.main.gw_visible)",
+		`create or replace temp view gw_pg_depend as select * from pg_catalog.pg_depend
+			where objid in (select oid from temp.main.gw_visible) and refobjid in (select oid from temp.main.gw_visible)`,
 		byTable("gw_pg_indexes", "pg_catalog.pg_indexes", "", "schemaname", "tablename"),
 		byTable("gw_information_schema_tables", "information_schema.tables", "table_catalog", "table_schema", "table_name"),
 		`create or replace temp macro gw_pg_data_type(t) as case t
@@ -198,7 +221,10 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			select t.* replace (gw_pg_data_type(t.data_type) as data_type, gw_pg_udt_name(t.data_type) as udt_name)
 			from information_schema.columns t where exists (select 1 from temp.main.gw_visible v
 			where v.schema_name = t.table_schema and v.name = t.table_name and v.database_name = t.table_catalog)`,
-		byTable("gw_information_schema_views", "information_schema.views", "table_catalog", "table_schema", "table_name"),
+		fmt.Sprintf(`create or replace temp view gw_information_schema_views as select t.* replace (%s as view_definition)
+			from information_schema.views t where exists (select 1 from temp.main.gw_visible v
+			where v.schema_name = t.table_schema and v.name = t.table_name and v.database_name = t.table_catalog)`,
+			viewSQL("t.view_definition")),
 		byTable("gw_information_schema_table_constraints", "information_schema.table_constraints", "table_catalog", "table_schema", "table_name"),
 		byTable("gw_information_schema_key_column_usage", "information_schema.key_column_usage", "table_catalog", "table_schema", "table_name"),
 		byTable("gw_information_schema_constraint_column_usage", "information_schema.constraint_column_usage", "table_catalog", "table_schema", "table_name"),

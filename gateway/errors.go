@@ -55,6 +55,10 @@ type RefusedError struct {
 	// Statement is the refused query with its constants masked, for the
 	// audit; empty when it could not be parsed.
 	Statement string
+	// Relations are the relations of the warehouse the refused query
+	// named ("main.events"), read or refused, for the audit. Names that are
+	// no relation of the warehouse are never among them.
+	Relations []string
 }
 
 func (e *RefusedError) Error() string { return e.Reason }

@@ -82,7 +82,7 @@ func (sess *session) auditParseFailure(err error, start time.Time) bool {
 	rec := QueryRecord{At: start, Code: pe.Code, Duration: time.Since(start), Statement: statementKindsOf(err)}
 	var re *RefusedError
 	if errors.As(err, &re) {
-		rec.Outcome, rec.Reason = OutcomeRefused, re.auditReason()
+		rec.Outcome, rec.Reason, rec.Relations = OutcomeRefused, re.auditReason(), re.Relations
 		if re.Statement != "" {
 			rec.Statement = re.Statement
 		}

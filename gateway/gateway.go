@@ -31,6 +31,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // Server is a running gateway.
@@ -46,7 +48,7 @@ type Server struct {
 	secret []byte // keys the mock salts of unknown users
 
 	dbName  string          // DuckDB's name of the warehouse database
-	funcs   map[string]bool // DuckDB's function names, for the sandbox
+	funcs   map[string]bool // DuckDB's own function names, for the sandbox
 	types   map[string]bool // DuckDB's type names, lower case, for the sandbox
 	pgFuncs map[string]bool // functions DuckDB has in pg_catalog
 	plans   *planCache
@@ -142,25 +144,7 @@ func (s *Server) loadCatalog(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "select current_database()").Scan(&s.dbName); err != nil {
 		return fmt.Errorf("gateway: reading the database name: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `select distinct function_name, schema_name = 'pg_catalog'
-		from duckdb_functions() where function_type in ('scalar', 'aggregate', 'macro') and not starts_with(function_name, 'gw_')`)
-	if err != nil {
-		return fmt.Errorf("gateway: listing DuckDB's functions: %w", err)
-	}
-	defer rows.Close()
-	s.funcs, s.pgFuncs = map[string]bool{}, map[string]bool{}
-	for rows.Next() {
-		var name string
-		var pg bool
-		if err := rows.Scan(&name, &pg); err != nil {
-			return err
-		}
-		s.funcs[name] = true
-		if pg {
-			s.pgFuncs[name] = true
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := s.loadFunctions(ctx); err != nil {
 		return err
 	}
 	trows, err := s.db.QueryContext(ctx, "select distinct lower(type_name) from duckdb_types()")
@@ -177,6 +161,40 @@ func (s *Server) loadCatalog(ctx context.Context) error {
 		s.types[name] = true
 	}
 	return trows.Err()
+}
+
+// loadFunctions lists DuckDB's own functions: those of a fresh in-memory
+// DuckDB, which has none the application registered. (The warehouse's
+// unsealing functions are listed by the warehouse's duckdb_functions() as
+// internal, like DuckDB's own, so that list cannot tell them apart.) A
+// function the application registers is callable only by the roles the
+// Policy grants it to.
+func (s *Server) loadFunctions(ctx context.Context) error {
+	conn, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return fmt.Errorf("gateway: opening DuckDB to list its own functions: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `select distinct function_name, schema_name = 'pg_catalog'
+		from duckdb_functions() where function_type in ('scalar', 'aggregate', 'macro')`)
+	if err != nil {
+		return fmt.Errorf("gateway: listing DuckDB's functions: %w", err)
+	}
+	defer rows.Close()
+	s.funcs, s.pgFuncs = map[string]bool{}, map[string]bool{}
+	for rows.Next() {
+		var name string
+		var pg bool
+		if err := rows.Scan(&name, &pg); err != nil {
+			return err
+		}
+		s.funcs[name] = true
+		if pg {
+			s.pgFuncs[name] = true
+		}
+	}
+	return rows.Err()
 }
 
 // mainRelations lists the tables and views of schema main (for roles that

@@ -33,7 +33,7 @@ func (sess *session) fail(err error, start time.Time, ctl control, ai *auditInfo
 	var re *RefusedError
 	switch {
 	case errors.As(err, &re):
-		rec.Outcome, rec.Reason, rec.Statement = OutcomeRefused, re.auditReason(), re.Statement
+		rec.Outcome, rec.Reason, rec.Statement, rec.Relations = OutcomeRefused, re.auditReason(), re.Statement, re.Relations
 	case errors.As(err, new(errTooManyRows)):
 		rec.Outcome, rec.Reason = OutcomeTooLarge, pe.Message
 	case ctx != nil && context.Cause(ctx) == errStatementTimeout:

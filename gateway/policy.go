@@ -15,11 +15,21 @@ import (
 // Catalog relations (pg_catalog, information_schema) are open to every
 // role, filtered so that each role sees only the relations it may read.
 // A role marked with AllowAll reads every relation of the warehouse.
+//
+// Functions: every role may call DuckDB's own functions (less those the
+// sandbox denies to all). A function the application registered in
+// DuckDB, such as the unsealing functions of package warehouse, is callable
+// only by the roles AllowFunctions names.
 type Policy struct {
 	mu    sync.RWMutex
 	roles map[Role]map[string]bool
 	all   map[Role]bool
+	funcs map[Role]map[string]bool
 }
+
+// UnsealFunctions are the SQL functions package warehouse registers to
+// decrypt personal data (warehouse/unseal.go).
+var UnsealFunctions = []string{"cx_identifier_value", "cx_content", "cx_dead_letter_raw"}
 
 // isRelationName reports whether s is what Allow accepts: a plain
 // lower-case SQL identifier, so that a name can never be read as a file path
@@ -36,7 +46,7 @@ func isRelationName(s string) bool {
 // DefaultPolicy returns DESIGN.md's roles over today's marts:
 //   - leadership, grafana: kpi_daily, kpi_daily_team;
 //   - analyst: the pseudonymized marts conversations, timeline, contacts, and the KPI marts;
-//   - compliance: everything.
+//   - compliance: everything, and the unsealing functions.
 func DefaultPolicy() *Policy {
 	p := NewPolicy()
 	kpis := []string{"kpi_daily", "kpi_daily_team"}
@@ -45,12 +55,49 @@ func DefaultPolicy() *Policy {
 	p.Allow(RoleAnalyst, kpis...)
 	p.Allow(RoleAnalyst, "conversations", "timeline", "contacts")
 	p.AllowAll(RoleCompliance)
+	p.AllowFunctions(RoleCompliance, UnsealFunctions...)
 	return p
 }
 
 // NewPolicy returns a policy under which no role reads anything but the catalogs.
 func NewPolicy() *Policy {
-	return &Policy{roles: map[Role]map[string]bool{}, all: map[Role]bool{}}
+	return &Policy{roles: map[Role]map[string]bool{}, all: map[Role]bool{}, funcs: map[Role]map[string]bool{}}
+}
+
+// AllowFunctions lets role call the named functions the application
+// registered in DuckDB. It panics on a name that is not a lower-case
+// identifier.
+func (p *Policy) AllowFunctions(role Role, functions ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.funcs[role] == nil {
+		p.funcs[role] = map[string]bool{}
+	}
+	for _, f := range functions {
+		if !isRelationName(f) {
+			panic(fmt.Sprintf("gateway.Policy.AllowFunctions(%s, %q): a function is a lower-case identifier", role, f))
+		}
+		p.funcs[role][f] = true
+	}
+}
+
+// allowsFunction reports whether role was granted function name.
+func (p *Policy) allowsFunction(role Role, name string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.funcs[role][name]
+}
+
+// grantsFunction reports whether some role was granted function name.
+func (p *Policy) grantsFunction(name string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, fs := range p.funcs {
+		if fs[name] {
+			return true
+		}
+	}
+	return false
 }
 
 // Allow lets role reference the named relations of schema main. It panics

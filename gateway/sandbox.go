@@ -27,11 +27,16 @@ import (
 //     generate_series, unnest, json_each, json_tree). read_csv, read_parquet,
 //     read_json, read_text, read_blob, glob, query, query_table,
 //     parquet_metadata and the rest are refused.
-//   - Scalar functions: they must be DuckDB's own (listed at start-up, so a
-//     name never triggers an extension to be installed or loaded) and not
-//     one of the few that act outside the query (write_log, nextval, ...).
-//   - Anything in the tree the gateway does not know (a new kind of table
-//     reference or query node) is refused rather than guessed at.
+//   - Scalar functions: they must be DuckDB's own (listed at start-up as
+//     internal, so a name never triggers an extension to be installed or
+//     loaded, and a function the application registered is not among them)
+//     and not one of those that act outside the query or reveal the
+//     server (write_log, nextval, getenv, getvariable, ...), or granted to
+//     the role by the Policy (the unsealing functions, compliance only).
+//   - Types: DuckDB's built-in types; GEOMETRY and extension types are refused.
+//   - Anything in the tree the gateway does not know (a kind of node, table
+//     reference or expression, or a key of one, that walk.go does not
+//     list) is refused rather than guessed at.
 //
 // The same walk rewrites the few catalog spellings DuckDB lacks (catalog.go)
 // and, on a second copy of the tree, replaces every constant with a $n
@@ -50,12 +55,28 @@ var tableFunctions = map[string]bool{
 }
 
 // deniedFunctions are DuckDB functions that act outside the query: they
-// write (write_log), change state (nextval, setval) or bypass the
-// relation check (json_execute_serialized_sql, query, query_table).
+// write (write_log), change state (nextval, setval), bypass the relation
+// check (json_execute_serialized_sql, json_serialize_plan, query,
+// query_table), or reveal the
+// server's environment and configuration (getenv, getvariable, the
+// settings and secrets functions). current_setting is answered for
+// PostgreSQL's client settings only (walk.go).
 var deniedFunctions = map[string]bool{
 	"write_log": true, "nextval": true, "setval": true, "currval": true,
 	"json_execute_serialized_sql": true, "query": true, "query_table": true,
 	"getenv": true, "read_text": true, "read_blob": true, "glob": true,
+	"getvariable": true, "duckdb_settings": true, "which_secret": true, "duckdb_secrets": true,
+	"current_setting_value": true, "get_block_size": true, "duckdb_profiling_settings": true,
+	// Binds the SQL string it is given: its plan names the columns and
+	// types of any relation or file, whatever the role.
+	"json_serialize_plan": true,
+}
+
+// catalogFunctions are DuckDB catalog functions replaced by the session's
+// role-filtered macros (catalog.go): DuckDB's own read the SQL of every
+// view and the constraints of every table, whatever the role.
+var catalogFunctions = map[string]string{
+	"pg_get_viewdef": "gw_pg_get_viewdef", "pg_get_constraintdef": "gw_pg_get_constraintdef",
 }
 
 // specialFunctions are names DuckDB's binder handles itself, not listed
@@ -94,10 +115,10 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		return nil, &pgError{Code: codeSyntax, Message: msg}
 	}
 	stmts, _ := root["statements"].([]any)
-	w := &walker{c: c, rels: map[string]bool{}, unknown: map[string]bool{}}
-	for _, st := range stmts {
-		if w.walk(st, nil); w.err != nil {
-			break
+	w := &walker{c: c, rels: map[string]bool{}, refused: map[string]bool{}, unknown: map[string]bool{}}
+	if w.knownShape(root, "root", "", "") {
+		for _, st := range stmts {
+			w.walk(st, nil, "root", "statements")
 		}
 	}
 	// The masked text comes from a fresh copy of the tree as parsed, so the
@@ -110,6 +131,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	maskNames(orig, w.unknown)
 	if w.err != nil {
 		if re, ok := w.err.(*RefusedError); ok {
+			re.Relations = w.auditRelations()
 			if out, derr := c.deserialize(ctx, []string{encodeAST(orig)}); derr == nil {
 				re.Statement = out[0]
 			}
