@@ -58,6 +58,10 @@ type Server struct {
 	ln       net.Listener
 	sessions map[uint32]*session
 	nextPID  uint32
+	// Connections not logged in yet, oldest first (limits.go, admit).
+	unauth      *list.List
+	evicted     int64
+	evictLogged time.Time
 	wg       sync.WaitGroup
 }
 
@@ -85,7 +89,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, db: db, policy: opts.Policy, audit: opts.Auditor, log: opts.Log,
-		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048)}
+		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048), unauth: list.New()}
 	if s.policy == nil {
 		s.policy = DefaultPolicy()
 	}
@@ -237,20 +241,35 @@ func (s *Server) setListener(ln net.Listener) error {
 	return nil
 }
 
+// serve accepts until Shutdown or until ln is closed. Any other Accept
+// error (EMFILE, ENFILE, ECONNABORTED, a timeout) is waited out, as
+// net/http's Server.Serve does: 5 ms, doubling to 1 s, logged at most once
+// a second, and the listener keeps going.
 func (s *Server) serve(ln net.Listener) error {
+	var delay time.Duration
+	var logged time.Time
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			if now := time.Now(); now.Sub(logged) >= time.Second {
+				logged = now
+				s.log.Warn("SQL gateway: accepting a connection failed; retrying", "err", err, "retry_in", delay)
+			}
+			select {
+			case <-time.After(delay):
+			case <-s.ctx.Done():
+				return nil
+			}
+			continue
 		}
+		delay = 0
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
