@@ -62,7 +62,7 @@ type Server struct {
 	unauth      *list.List
 	evicted     int64
 	evictLogged time.Time
-	wg       sync.WaitGroup
+	wg          sync.WaitGroup
 }
 
 type credential struct {

@@ -3,8 +3,8 @@ package gateway
 import (
 	"container/list"
 	"errors"
-	"net"
 	"fmt"
+	"net"
 	"runtime"
 	"time"
 
