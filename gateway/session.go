@@ -40,6 +40,7 @@ type session struct {
 	portals  map[string]*portal
 	txStatus byte // 'I' idle, 'T' in a transaction block, 'E' in a failed one
 	skipping bool // extended protocol: an error occurred, skip until Sync
+	ended    bool // the session must end (an audit failed outside a reply)
 
 	runMu     sync.Mutex
 	runCancel context.CancelCauseFunc // the running query's, for cancel requests
@@ -258,6 +259,7 @@ func (sess *session) open() error {
 }
 
 func (sess *session) close() {
+	sess.closePortals()
 	if sess.conn != nil {
 		sess.conn.Close()
 	}
@@ -315,7 +317,7 @@ func (sess *session) loop() {
 			}
 			return
 		}
-		if !sess.dispatch(msg) {
+		if !sess.dispatch(msg) || sess.ended {
 			return
 		}
 		if sess.srv.ctx.Err() != nil {
@@ -334,9 +336,9 @@ func (sess *session) dispatch(msg pgproto3.FrontendMessage) bool {
 		return false
 	case *pgproto3.Sync:
 		sess.skipping = false
-		delete(sess.portals, "")
+		sess.closePortal("")
 		if sess.txStatus == 'I' {
-			sess.portals = map[string]*portal{}
+			sess.closePortals()
 		}
 		sess.be.Send(&pgproto3.ReadyForQuery{TxStatus: sess.txStatus})
 		return sess.be.Flush() == nil
@@ -360,7 +362,7 @@ func (sess *session) dispatch(msg pgproto3.FrontendMessage) bool {
 		if m.ObjectType == 'S' {
 			delete(sess.stmts, m.Name)
 		} else {
-			delete(sess.portals, m.Name)
+			sess.closePortal(m.Name)
 		}
 		sess.be.Send(&pgproto3.CloseComplete{})
 	case *pgproto3.FunctionCall:

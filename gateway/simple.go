@@ -23,7 +23,7 @@ func (sess *session) simpleQuery(q string) bool {
 func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	// A simple Query closes the unnamed statement and portal.
 	delete(sess.stmts, "")
-	delete(sess.portals, "")
+	sess.closePortal("")
 	ctl := parseControl(q)
 	if ctl.kind == ctlEmpty {
 		sess.be.Send(&pgproto3.EmptyQueryResponse{})
@@ -106,7 +106,7 @@ func (sess *session) runControl(ctl control, pt *portal, start time.Time) bool {
 		tag = "SHOW"
 	case ctlDiscard:
 		sess.stmts = map[string]*prepared{}
-		sess.portals = map[string]*portal{}
+		sess.closePortals()
 	case ctlDeallocate:
 		if ctl.name == "" {
 			sess.stmts = map[string]*prepared{}
