@@ -40,6 +40,9 @@ type Server struct {
 	policy *Policy
 	audit  Auditor
 	owned  *TableAuditor // the default auditor, closed by Shutdown
+	logins LoginRecorder
+	ownedL *TableLoginRecorder // the default login recorder, closed by Shutdown
+	thr    *throttle
 	log    *slog.Logger
 	users  map[string]credential
 	tls    *tls.Config
@@ -79,6 +82,9 @@ type Options struct {
 	Auditor Auditor
 	// Log receives operational messages (never query text or values).
 	Log *slog.Logger
+	// Logins records failed and throttled logins; nil means a
+	// TableLoginRecorder on the warehouse, which the Server closes on Shutdown.
+	Logins LoginRecorder
 }
 
 // New validates cfg and prepares a server over db (the warehouse's
@@ -88,7 +94,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, db: db, policy: opts.Policy, audit: opts.Auditor, log: opts.Log,
+	s := &Server{cfg: cfg, db: db, policy: opts.Policy, audit: opts.Auditor, log: opts.Log, logins: opts.Logins, thr: newThrottle(cfg.Limits),
 		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048), unauth: list.New()}
 	if s.policy == nil {
 		s.policy = DefaultPolicy()
@@ -136,6 +142,16 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 			return nil, err
 		}
 		s.audit, s.owned = a, a
+	}
+	if s.logins == nil {
+		r, err := NewTableLoginRecorder(ctx, db, s.log)
+		if err != nil {
+			if s.owned != nil {
+				_ = s.owned.Close()
+			}
+			return nil, err
+		}
+		s.logins, s.ownedL = r, r
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	return s, nil
@@ -311,6 +327,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.owned != nil {
 		if aerr := s.owned.Close(); err == nil {
 			err = aerr
+		}
+	}
+	if s.ownedL != nil {
+		if lerr := s.ownedL.Close(); err == nil {
+			err = lerr
 		}
 	}
 	return err

@@ -176,6 +176,11 @@ func (sess *session) authenticate(startup *pgproto3.StartupMessage) error {
 		return fatal(codeInvalidAuth, "no user name given: connect with a user from the gateway's configuration")
 	}
 	cred, known := sess.srv.users[user]
+	host := sourceHost(sess.nc.RemoteAddr())
+	if wait := sess.srv.thr.blocked(user, host); wait > 0 {
+		sess.srv.recordLogin(user, known, host, LoginThrottled, "throttle")
+		return errThrottled(wait)
+	}
 	v := &cred.v
 	if !known {
 		v = mockVerifier(sess.srv.secret, user)
@@ -217,8 +222,13 @@ func (sess *session) authenticate(startup *pgproto3.StartupMessage) error {
 		return fatal(codeProtocol, "%v", err)
 	}
 	if !ok {
+		if sess.srv.thr.failed(user, host) {
+			sess.srv.log.Warn("SQL gateway: failed logins throttled", "source", host, "configured_user", known)
+		}
+		sess.srv.recordLogin(user, known, host, LoginFailed, "wrong password or unknown user")
 		return errAuthFailed(user)
 	}
+	sess.srv.thr.succeeded(user, host)
 	_ = be.SetAuthType(pgproto3.AuthTypeOk)
 	if db := startup.Parameters["database"]; db != "" && db != DefaultDatabase && db != user {
 		return fatal(codeNoDatabase, "database %q does not exist: connect to database %q", db, DefaultDatabase)
