@@ -66,6 +66,13 @@ type Server struct {
 	evicted     int64
 	evictLogged time.Time
 	wg          sync.WaitGroup
+
+	// Gateway statements' places and the memory watchdog (memwatch.go).
+	slots    chan struct{}
+	runMu    sync.Mutex
+	running  map[*runningQuery]struct{}
+	memWake  chan struct{}
+	memLimit int64 // DuckDB's memory_limit at start, 0 if unknown
 }
 
 type credential struct {
@@ -95,7 +102,8 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, db: db, policy: opts.Policy, audit: opts.Auditor, log: opts.Log, logins: opts.Logins, thr: newThrottle(cfg.Limits),
-		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048), unauth: list.New()}
+		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048), unauth: list.New(),
+		slots: make(chan struct{}, cfg.Limits.MaxConcurrentQueries), running: map[*runningQuery]struct{}{}, memWake: make(chan struct{}, 1)}
 	if s.policy == nil {
 		s.policy = DefaultPolicy()
 	}
@@ -154,6 +162,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 		s.logins, s.ownedL = r, r
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	if s.memLimit = s.readMemoryLimit(ctx); s.memLimit > 0 {
+		go s.watchMemory()
+	}
 	return s, nil
 }
 

@@ -282,3 +282,76 @@ func TestAcceptErrorsAreWaitedOut(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
+
+func TestQueryTextLimits(t *testing.T) {
+	s := testServer(t, func(c *Config, _ *Options) { c.Limits.MaxQueryBytes = 2048; c.Limits.MaxStatements = 3 })
+	c := connect(t, s, "ana")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	long := "select '" + strings.Repeat("x", 3000) + "'"
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement} {
+		_, err := c.Exec(ctx, long, mode)
+		if pgCode(err) != codeProgramLimit || !strings.Contains(err.Error(), "gateway.limits.max_query_bytes") {
+			t.Fatalf("%s: a 3 kB query under a 2 kB limit: %v", mode, err)
+		}
+	}
+	_, err := c.Exec(ctx, "select 1; select 2; select 3; select 4", pgx.QueryExecModeSimpleProtocol)
+	if pgCode(err) != codeProgramLimit || !strings.Contains(err.Error(), "gateway.limits.max_statements") {
+		t.Fatalf("4 statements under a limit of 3: %v", err)
+	}
+	// Semicolons inside literals are not statements.
+	if _, err := c.Exec(ctx, "select ';;;;'; select 2; select 3", pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatalf("3 statements, one with semicolons in a literal: %v", err)
+	}
+}
+
+func TestConcurrentQueriesWaitForAPlace(t *testing.T) {
+	s := testServer(t, func(c *Config, _ *Options) { c.Limits.MaxConcurrentQueries = 1 })
+	a, b := connect(t, s, "ana"), connect(t, s, "graf")
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	go func() { _, err := a.Exec(ctx, "select pg_sleep(2)"); errc <- err }()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Running() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first query never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The second waits for the place; its client's cancel ends the wait.
+	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := b.Exec(wctx, "select 1")
+	if err == nil {
+		t.Fatal("a second query ran beside the first with max_concurrent_queries 1")
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("the waiting query's cancel took %s", d)
+	}
+	select {
+	case err := <-errc:
+		t.Fatalf("the first query ended (%v) before the second gave up: the wait proves nothing", err)
+	default:
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("the first query: %v", err)
+	}
+	var one int // pgx closes a connection whose context ended mid-query
+	if err := connect(t, s, "graf").QueryRow(ctx, "select 1").Scan(&one); err != nil {
+		t.Fatalf("the second session once the place is free: %v", err)
+	}
+}
+
+func TestParseDuckDBBytes(t *testing.T) {
+	for in, want := range map[string]int64{"488.2 MiB": 511_914_803, "256.0 MiB": 256 << 20, "1.5 GiB": 3 << 29, "512.0 MB": 512_000_000, "0 bytes": 0} {
+		if got, err := parseDuckDBBytes(in); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "12 furlongs", "-1 MiB"} {
+		if _, err := parseDuckDBBytes(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -29,7 +30,7 @@ const (
 	DefaultMaxStatements      = 64
 	DefaultMaxUnauthenticated = 32
 	DefaultAuthTimeout        = 10 * time.Second
-	DefaultMemoryShare        = 0.25
+	DefaultMemoryShare        = 0.4
 	DefaultLoginFailures      = 5
 	DefaultLoginWindow        = time.Minute
 	DefaultLoginMaxDelay      = 5 * time.Minute
@@ -182,4 +183,18 @@ func (s *Server) Unauthenticated() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.unauth.Len()
+}
+
+// checkQuerySize refuses a query text over Limits.MaxQueryBytes or with
+// more than Limits.MaxStatements statements, before anything parses it.
+func checkQuerySize(l Limits, q string) error {
+	if len(q) > l.MaxQueryBytes {
+		return errorf(codeProgramLimit, "the query text is %d bytes, over gateway.limits.max_query_bytes (%d)", len(q), l.MaxQueryBytes)
+	}
+	if strings.Count(q, ";") >= l.MaxStatements {
+		if n := len(splitStatements(lex(q))); n > l.MaxStatements {
+			return errorf(codeProgramLimit, "the query has %d statements, over gateway.limits.max_statements (%d): send them as separate queries", n, l.MaxStatements)
+		}
+	}
+	return nil
 }

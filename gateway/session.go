@@ -295,14 +295,19 @@ func (sess *session) cancelRunning(cause error) {
 }
 
 // queryContext returns the context one statement runs under: the statement
-// timeout, cancel requests and shutdown all end it, each with its cause.
+// timeout, cancel requests, shutdown and the memory watchdog all end it,
+// each with its cause. It waits for one of Limits.MaxConcurrentQueries
+// places first; a cancel or timeout while waiting ends the wait, and the
+// statement then fails with that cause.
 func (sess *session) queryContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(sess.srv.ctx)
 	tctx, tcancel := context.WithTimeoutCause(ctx, sess.srv.cfg.StatementTimeout, errStatementTimeout)
 	sess.runMu.Lock()
 	sess.runCancel = cancel
 	sess.runMu.Unlock()
+	run := sess.srv.startQuery(tctx, cancel)
 	return tctx, func() {
+		sess.srv.endQuery(run)
 		sess.runMu.Lock()
 		sess.runCancel = nil
 		sess.runMu.Unlock()

@@ -57,8 +57,12 @@ func errFailedTx() error {
 	return errorf(codeInFailedTx, "current transaction is aborted, commands ignored until end of transaction block")
 }
 
-// checkQuery runs the sandbox on q with a short context of its own.
+// checkQuery runs the sandbox on q with a short context of its own, after
+// the size limits, so that no oversized text reaches DuckDB's parser.
 func (sess *session) checkQuery(q string) (*plan, error) {
+	if err := checkQuerySize(sess.srv.cfg.Limits, q); err != nil {
+		return nil, err
+	}
 	ctx, done := sess.queryContext()
 	defer done()
 	return sess.chk.check(ctx, q)
