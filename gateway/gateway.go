@@ -5,7 +5,9 @@
 // read (Policy), the sandbox that keeps every role read-only and inside the
 // warehouse (sandbox.go), the catalog compatibility layer those tools need
 // (catalog.go), limits (statement timeout, result size, connections,
-// cancel requests) and the query audit (Auditor).
+// cancel requests, message and query sizes, the login throttle, concurrent
+// queries and their memory share: limits.go, throttle.go, memwatch.go) and
+// the query audit (Auditor).
 //
 // Queries run on DuckDB through the warehouse's *sql.DB, one DuckDB
 // connection per session. Each statement reads one consistent snapshot:
