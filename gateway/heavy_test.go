@@ -77,6 +77,7 @@ func TestHeavyReadersDoNotStopIngest(t *testing.T) {
 		}
 	}()
 
+	rssBefore := vmRSS(t)
 	c, err := pgx.Connect(ctx, connString(s, "ana", "ana-pw"))
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +89,10 @@ func TestHeavyReadersDoNotStopIngest(t *testing.T) {
 	_, manyErr := c.Exec(ctx, strings.Repeat("select 1;", 20_000), pgx.QueryExecModeSimpleProtocol)
 	var one int
 	sessionErr := c.QueryRow(ctx, "select 1").Scan(&one)
+	rssAfter := vmRSS(t)
 	close(readersDone)
 	wg.Wait()
+	t.Logf("VmRSS %d MiB before the heavy queries, %d MiB after", rssBefore>>20, rssAfter>>20)
 
 	t.Logf("heavy list query ended after %s: %v", heavyTook, heavyErr)
 	if pgCode(heavyErr) != codeOutOfMemory || !strings.Contains(heavyErr.Error(), "gateway.limits.memory_share") {
