@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,6 +21,7 @@ import (
 //	  users:
 //	    - {name: grafana, role: grafana, password_env: CXLAKE_PG_GRAFANA_PASSWORD}
 //	    - {name: ana, role: analyst, scram: "SCRAM-SHA-256$4096:..."}
+//	  limits: {max_message_bytes: 8388608, max_query_bytes: 1048576, ...}
 type gatewayFile struct {
 	Addr             string `yaml:"addr"`
 	StatementTimeout string `yaml:"statement_timeout"`
@@ -36,6 +38,54 @@ type gatewayFile struct {
 		PasswordEnv string `yaml:"password_env"`
 		SCRAM       string `yaml:"scram"`
 	} `yaml:"users"`
+	Limits gatewayLimitsFile `yaml:"limits"`
+}
+
+// gatewayLimitsFile mirrors gateway.limits (gateway.Limits; zero or absent
+// means the default).
+type gatewayLimitsFile struct {
+	MaxMessageBytes      int     `yaml:"max_message_bytes"`
+	MaxQueryBytes        int     `yaml:"max_query_bytes"`
+	MaxStatements        int     `yaml:"max_statements"`
+	MaxUnauthenticated   int     `yaml:"max_unauthenticated"`
+	AuthTimeout          string  `yaml:"auth_timeout"`
+	MaxConcurrentQueries int     `yaml:"max_concurrent_queries"`
+	MemoryShare          float64 `yaml:"memory_share"`
+	LoginFailures        int     `yaml:"login_failures"`
+	LoginWindow          string  `yaml:"login_window"`
+	LoginMaxDelay        string  `yaml:"login_max_delay"`
+}
+
+// applyGatewayLimits copies the set keys of gateway.limits; the values
+// are checked by gateway.Config.Validate.
+func applyGatewayLimits(l *gateway.Limits, f gatewayLimitsFile) error {
+	for _, v := range []struct {
+		val int
+		dst *int
+	}{
+		{f.MaxMessageBytes, &l.MaxMessageBytes}, {f.MaxQueryBytes, &l.MaxQueryBytes}, {f.MaxStatements, &l.MaxStatements},
+		{f.MaxUnauthenticated, &l.MaxUnauthenticated}, {f.MaxConcurrentQueries, &l.MaxConcurrentQueries}, {f.LoginFailures, &l.LoginFailures},
+	} {
+		if v.val != 0 {
+			*v.dst = v.val
+		}
+	}
+	if f.MemoryShare != 0 {
+		l.MemoryShare = f.MemoryShare
+	}
+	for _, d := range []struct {
+		key, val string
+		dst      *time.Duration
+	}{
+		{"gateway.limits.auth_timeout", f.AuthTimeout, &l.AuthTimeout},
+		{"gateway.limits.login_window", f.LoginWindow, &l.LoginWindow},
+		{"gateway.limits.login_max_delay", f.LoginMaxDelay, &l.LoginMaxDelay},
+	} {
+		if err := duration(d.key, d.val, d.dst); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EnvPGAddr overrides gateway.addr.
@@ -62,6 +112,9 @@ func applyGateway(c *Config, n *yaml.Node) error {
 		g.MaxConnections = f.MaxConnections
 	}
 	g.TLSCertFile, g.TLSKeyFile = f.TLS.CertFile, f.TLS.KeyFile
+	if err := applyGatewayLimits(&g.Limits, f.Limits); err != nil {
+		return err
+	}
 	for i, u := range f.Users {
 		key := fmt.Sprintf("gateway.users[%d]", i)
 		if u.PasswordEnv != "" {

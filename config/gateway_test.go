@@ -23,6 +23,8 @@ func TestGatewaySection(t *testing.T) {
     - {name: grafana, role: grafana, password_env: CXLAKE_TEST_PG_PW}
     - {name: ana, role: analyst, scram: "`+v+`"}
     - {name: lead, role: leadership, password: clear}
+  limits: {max_message_bytes: 1048576, max_query_bytes: 65536, max_statements: 8, max_unauthenticated: 4,
+    auth_timeout: 2s, max_concurrent_queries: 3, memory_share: 0.3, login_failures: 2, login_window: 30s, login_max_delay: 1m}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +33,11 @@ func TestGatewaySection(t *testing.T) {
 	if g.Addr != "0.0.0.0:6543" || g.StatementTimeout != 5*time.Second || g.MaxResultRows != 500 || g.MaxConnections != 8 ||
 		len(g.Users) != 3 || g.Users[0].Password != "from-env" || g.Users[1].SCRAM != v || g.Users[2].Role != gateway.RoleLeadership {
 		t.Fatalf("gateway section: %+v", g)
+	}
+	want := gateway.Limits{MaxMessageBytes: 1 << 20, MaxQueryBytes: 64 << 10, MaxStatements: 8, MaxUnauthenticated: 4,
+		AuthTimeout: 2 * time.Second, MaxConcurrentQueries: 3, MemoryShare: 0.3, LoginFailures: 2, LoginWindow: 30 * time.Second, LoginMaxDelay: time.Minute}
+	if g.Limits != want {
+		t.Fatalf("gateway.limits: %+v, want %+v", g.Limits, want)
 	}
 	d, err := Load(write(t, "data: /x\n"))
 	if err != nil || d.Gateway.Addr != gateway.DefaultAddr || d.Gateway.MaxConnections != gateway.DefaultMaxConnections {
@@ -45,6 +52,11 @@ func TestGatewaySection(t *testing.T) {
 func TestGatewaySectionErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"gateway:\n  adr: x\n", "adr"},
+		{"gateway:\n  limits: {max_statements: -1}\n", "gateway.limits.max_statements"},
+		{"gateway:\n  limits: {memory_share: 2}\n", "gateway.limits.memory_share"},
+		{"gateway:\n  limits: {auth_timeout: later}\n", "gateway.limits.auth_timeout"},
+		{"gateway:\n  limits: {max_message_bytes: 100}\n", "gateway.limits.max_message_bytes"},
+		{"gateway:\n  limits: {max_messages: 100}\n", "max_messages"},
 		{"gateway:\n  addr: nowhere\n", "gateway.addr"},
 		{"gateway:\n  statement_timeout: soon\n", "gateway.statement_timeout"},
 		{"gateway:\n  max_connections: -1\n", "gateway.max_connections"},

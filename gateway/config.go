@@ -50,7 +50,10 @@ type Config struct {
 	// ends with an error that says so.
 	MaxResultRows int
 	// MaxConnections bounds concurrent sessions; more are refused with SQLSTATE 53300.
+	// Only logged-in sessions count (see Limits.MaxUnauthenticated).
 	MaxConnections int
+	// Limits bound what one client may take of the process (limits.go).
+	Limits Limits
 }
 
 // User is one login. Password is a clear-text password, or SCRAM a
@@ -85,6 +88,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnections == 0 {
 		c.MaxConnections = d.MaxConnections
 	}
+	c.Limits = c.Limits.withDefaults()
 	return c
 }
 
@@ -116,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 1 || c.MaxConnections > 10_000 {
 		return fmt.Errorf("gateway.max_connections is %d: use 1 to 10000 (default %d)", c.MaxConnections, DefaultMaxConnections)
+	}
+	if err := c.Limits.validate(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, u := range c.Users {

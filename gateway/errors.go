@@ -24,6 +24,7 @@ const (
 	codeNoDatabase       = "3D000" // invalid_catalog_name
 	codeTooManyConns     = "53300" // too_many_connections
 	codeProgramLimit     = "54000" // program_limit_exceeded
+	codeOutOfMemory      = "53200" // out_of_memory
 	codeCanceled         = "57014" // query_canceled
 	codeAdminShutdown    = "57P01" // admin_shutdown
 	codeProtocol         = "08P01" // protocol_violation
@@ -149,6 +150,9 @@ func toPG(ctx context.Context, err error) *pgError {
 			return &pgError{Code: codeCanceled, Message: "canceling statement due to user request"}
 		case errShutdown:
 			return &pgError{Severity: "FATAL", Code: codeAdminShutdown, Message: "terminating connection: the gateway is shutting down"}
+		}
+		if pe, ok := context.Cause(ctx).(*pgError); ok { // e.g. the memory watchdog's (limits.go)
+			return pe
 		}
 	}
 	var de *duckdb.Error

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -13,8 +14,8 @@ import (
 
 // The extended query protocol: Parse (the sandbox, then DuckDB describes
 // the statement), Bind (parameters decoded in their described types),
-// Describe, Execute (streamed, or collected when the client asks for rows
-// in chunks) and the portals between them.
+// Describe, Execute (streamed; with a row limit the portal keeps its cursor
+// open and is suspended) and the portals between them.
 
 // prepared is a statement of the extended protocol (Parse), or the one a
 // simple Query runs.
@@ -32,11 +33,20 @@ type portal struct {
 	args    []any
 	formats []int16 // result format per column
 
-	// Set once a row-limited Execute ran the query: the remaining rows.
-	buffered  bool
-	rows      [][][]byte
-	sent      int
-	completed string // CommandComplete tag once all rows are sent
+	// Set once a row-limited Execute ran the query: its open cursor, and
+	// done once all its rows were sent.
+	cur  *cursor
+	done bool
+}
+
+// cursor is the open result of a suspended portal. Only the rows the
+// client asked for are encoded and sent; the others stay in DuckDB.
+type cursor struct {
+	ctx    context.Context // lives as long as the portal
+	cancel context.CancelCauseFunc
+	rows   *sql.Rows
+	w      rowWriter
+	start  time.Time
 }
 
 // parse handles Parse: check the query and describe it with DuckDB.
@@ -194,6 +204,8 @@ func (sess *session) bind(m *pgproto3.Bind) error {
 		if _, exists := sess.portals[m.DestinationPortal]; exists {
 			return errorf("42P03", "portal %q already exists", m.DestinationPortal)
 		}
+	} else {
+		sess.closePortal("")
 	}
 	sess.portals[m.DestinationPortal] = &portal{stmt: st, args: args, formats: formats}
 	sess.be.Send(&pgproto3.BindComplete{})
@@ -252,8 +264,12 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 		}
 		return nil
 	}
-	if pt.buffered {
-		return sess.sendBuffered(pt, int(m.MaxRows))
+	if pt.cur != nil {
+		return sess.fetch(pt, int64(m.MaxRows))
+	}
+	if pt.done {
+		sess.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT 0")})
+		return nil
 	}
 	if sess.txStatus == 'E' {
 		if !sess.fail(errFailedTx(), start, st.ctl, nil) {
@@ -266,15 +282,12 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 	for i, f := range st.fields {
 		oids[i] = f.DataTypeOID
 	}
+	if m.MaxRows > 0 {
+		return sess.openCursor(pt, oids, int64(m.MaxRows), start)
+	}
 	ctx, done := sess.queryContext()
 	defer done()
-	var n int64
-	var err error
-	if m.MaxRows > 0 {
-		n, err = sess.collect(ctx, pt, oids)
-	} else {
-		n, err = sess.runRows(ctx, st.plan.stmts[0], pt.args, oids, pt.formats, false)
-	}
+	n, err := sess.runRows(ctx, st.plan.stmts[0], pt.args, oids, pt.formats, false)
 	if err != nil {
 		if !sess.fail(err, start, st.ctl, &auditInfo{plan: st.plan, rows: n, ctx: ctx}) {
 			return errSessionEnded
@@ -286,46 +299,99 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 		Outcome: OutcomeOK, Code: "00000", Rows: n, Duration: time.Since(start)}) {
 		return errSessionEnded
 	}
-	if m.MaxRows > 0 {
-		return sess.sendBuffered(pt, int(m.MaxRows))
-	}
 	return nil
 }
 
-// collect runs a portal's query to the end and keeps its encoded rows, for
-// an Execute with a row limit (JDBC's fetch size). Results are bounded by
-// max_result_rows either way.
-func (sess *session) collect(ctx context.Context, pt *portal, oids []uint32) (int64, error) {
-	rows, err := sess.conn.QueryContext(ctx, pt.stmt.plan.stmts[0], pt.args...)
+// openCursor runs a portal's query for an Execute with a row limit (JDBC's
+// fetch size, psql's FETCH_COUNT) and sends its first max rows. The cursor
+// stays open in the portal until its rows are all sent or it is closed;
+// its context outlives the Execute, so that database/sql keeps the rows.
+func (sess *session) openCursor(pt *portal, oids []uint32, max int64, start time.Time) error {
+	ctx, cancel := context.WithCancelCause(sess.srv.ctx)
+	c := &cursor{ctx: ctx, cancel: cancel, start: start,
+		w: rowWriter{sess: sess, oids: oids, formats: pt.formats, limit: sess.srv.cfg.MaxResultRows}}
+	var err error
+	sess.during(c, func() {
+		c.rows, err = sess.conn.QueryContext(ctx, pt.stmt.plan.stmts[0], pt.args...)
+	})
 	if err != nil {
-		return 0, err
+		defer cancel(nil)
+		if !sess.fail(err, start, pt.stmt.ctl, &auditInfo{plan: pt.stmt.plan, ctx: ctx}) {
+			return errSessionEnded
+		}
+		sess.skipping = true
+		return nil
 	}
-	defer rows.Close()
-	w := rowWriter{sess: sess, oids: oids, formats: pt.formats, limit: sess.srv.cfg.MaxResultRows}
-	n, err := w.stream(rows, &pt.rows)
-	if err != nil {
-		return n, err
-	}
-	pt.buffered = true
-	pt.completed = fmt.Sprintf("SELECT %d", n)
-	return n, nil
+	pt.cur = c
+	return sess.fetch(pt, max)
 }
 
-// sendBuffered sends up to max rows of a collected portal, then
-// PortalSuspended, or CommandComplete when none remain.
-func (sess *session) sendBuffered(pt *portal, max int) error {
-	end := len(pt.rows)
-	if max > 0 && pt.sent+max < end {
-		end = pt.sent + max
-	}
-	for ; pt.sent < end; pt.sent++ {
-		sess.be.Send(&pgproto3.DataRow{Values: pt.rows[pt.sent]})
-		pt.rows[pt.sent] = nil
-	}
-	if pt.sent < len(pt.rows) {
+// during runs f as the session's running statement: the statement timeout
+// and cancel requests end the cursor's context with their cause.
+func (sess *session) during(c *cursor, f func()) {
+	qctx, done := sess.queryContext()
+	stop := context.AfterFunc(qctx, func() { c.cancel(context.Cause(qctx)) })
+	f()
+	stop()
+	done()
+}
+
+// fetch sends up to max rows of a portal's open cursor (0: all), then
+// PortalSuspended, or CommandComplete when none remain; the query is
+// audited once, when it completes or fails.
+func (sess *session) fetch(pt *portal, max int64) error {
+	c := pt.cur
+	var suspended bool
+	var err error
+	sess.during(c, func() { suspended, err = c.w.next(c.rows, max) })
+	if err == nil && suspended {
 		sess.be.Send(&pgproto3.PortalSuspended{})
 		return nil
 	}
-	sess.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(pt.completed)})
+	st := pt.stmt
+	pt.cur, pt.done = nil, true
+	defer c.cancel(nil)
+	defer c.rows.Close()
+	if err != nil {
+		if !sess.fail(err, c.start, st.ctl, &auditInfo{plan: st.plan, rows: c.w.count, ctx: c.ctx}) {
+			return errSessionEnded
+		}
+		sess.skipping = true
+		return nil
+	}
+	if !sess.record(QueryRecord{At: c.start, Statement: st.plan.masked, Relations: st.plan.relations,
+		Outcome: OutcomeOK, Code: "00000", Rows: c.w.count, Duration: time.Since(c.start)}) {
+		return errSessionEnded
+	}
+	sess.be.Send(&pgproto3.CommandComplete{CommandTag: fmt.Appendf(nil, "SELECT %d", c.w.count)})
 	return nil
+}
+
+// closePortal drops a portal. A cursor closed before its end is audited
+// with the rows sent so far: what the client read is on record either way.
+func (sess *session) closePortal(name string) {
+	pt, ok := sess.portals[name]
+	if !ok {
+		return
+	}
+	delete(sess.portals, name)
+	c := pt.cur
+	if c == nil {
+		return
+	}
+	pt.cur = nil
+	c.rows.Close()
+	c.cancel(nil)
+	st := pt.stmt
+	if !sess.record(QueryRecord{At: c.start, Statement: st.plan.masked, Relations: st.plan.relations,
+		Outcome: OutcomeOK, Code: "00000", Rows: c.w.count, Duration: time.Since(c.start)}) {
+		sess.ended = true
+	}
+}
+
+// closePortals drops every portal (end of a transaction, DISCARD, close).
+func (sess *session) closePortals() {
+	for name := range sess.portals {
+		sess.closePortal(name)
+	}
 }

@@ -5,7 +5,9 @@
 // read (Policy), the sandbox that keeps every role read-only and inside the
 // warehouse (sandbox.go), the catalog compatibility layer those tools need
 // (catalog.go), limits (statement timeout, result size, connections,
-// cancel requests) and the query audit (Auditor).
+// cancel requests, message and query sizes, the login throttle, concurrent
+// queries and their memory share: limits.go, throttle.go, memwatch.go) and
+// the query audit (Auditor).
 //
 // Queries run on DuckDB through the warehouse's *sql.DB, one DuckDB
 // connection per session. Each statement reads one consistent snapshot:
@@ -42,6 +44,9 @@ type Server struct {
 	policy *Policy
 	audit  Auditor
 	owned  *TableAuditor // the default auditor, closed by Shutdown
+	logins LoginRecorder
+	ownedL *TableLoginRecorder // the default login recorder, closed by Shutdown
+	thr    *throttle
 	log    *slog.Logger
 	users  map[string]credential
 	tls    *tls.Config
@@ -60,7 +65,18 @@ type Server struct {
 	ln       net.Listener
 	sessions map[uint32]*session
 	nextPID  uint32
-	wg       sync.WaitGroup
+	// Connections not logged in yet, oldest first (limits.go, admit).
+	unauth      *list.List
+	evicted     int64
+	evictLogged time.Time
+	wg          sync.WaitGroup
+
+	// Gateway statements' places and the memory watchdog (memwatch.go).
+	slots    chan struct{}
+	runMu    sync.Mutex
+	running  map[*runningQuery]struct{}
+	memWake  chan struct{}
+	memLimit int64 // DuckDB's memory_limit at start, 0 if unknown
 }
 
 type credential struct {
@@ -77,6 +93,9 @@ type Options struct {
 	Auditor Auditor
 	// Log receives operational messages (never query text or values).
 	Log *slog.Logger
+	// Logins records failed and throttled logins; nil means a
+	// TableLoginRecorder on the warehouse, which the Server closes on Shutdown.
+	Logins LoginRecorder
 }
 
 // New validates cfg and prepares a server over db (the warehouse's
@@ -86,8 +105,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, db: db, policy: opts.Policy, audit: opts.Auditor, log: opts.Log,
-		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048)}
+	s := &Server{cfg: cfg, db: db, policy: opts.Policy, audit: opts.Auditor, log: opts.Log, logins: opts.Logins, thr: newThrottle(cfg.Limits),
+		users: map[string]credential{}, sessions: map[uint32]*session{}, plans: newPlanCache(2048), unauth: list.New(),
+		slots: make(chan struct{}, cfg.Limits.MaxConcurrentQueries), running: map[*runningQuery]struct{}{}, memWake: make(chan struct{}, 1)}
 	if s.policy == nil {
 		s.policy = DefaultPolicy()
 	}
@@ -135,7 +155,20 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 		}
 		s.audit, s.owned = a, a
 	}
+	if s.logins == nil {
+		r, err := NewTableLoginRecorder(ctx, db, s.log)
+		if err != nil {
+			if s.owned != nil {
+				_ = s.owned.Close()
+			}
+			return nil, err
+		}
+		s.logins, s.ownedL = r, r
+	}
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	if s.memLimit = s.readMemoryLimit(ctx); s.memLimit > 0 {
+		go s.watchMemory()
+	}
 	return s, nil
 }
 
@@ -255,20 +288,35 @@ func (s *Server) setListener(ln net.Listener) error {
 	return nil
 }
 
+// serve accepts until Shutdown or until ln is closed. Any other Accept
+// error (EMFILE, ENFILE, ECONNABORTED, a timeout) is waited out, as
+// net/http's Server.Serve does: 5 ms, doubling to 1 s, logged at most once
+// a second, and the listener keeps going.
 func (s *Server) serve(ln net.Listener) error {
+	var delay time.Duration
+	var logged time.Time
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			if now := time.Now(); now.Sub(logged) >= time.Second {
+				logged = now
+				s.log.Warn("SQL gateway: accepting a connection failed; retrying", "err", err, "retry_in", delay)
+			}
+			select {
+			case <-time.After(delay):
+			case <-s.ctx.Done():
+				return nil
+			}
+			continue
 		}
+		delay = 0
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -310,6 +358,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.owned != nil {
 		if aerr := s.owned.Close(); err == nil {
 			err = aerr
+		}
+	}
+	if s.ownedL != nil {
+		if lerr := s.ownedL.Close(); err == nil {
+			err = lerr
 		}
 	}
 	return err

@@ -43,7 +43,7 @@ func (sess *session) runRows(ctx context.Context, text string, args []any, oids 
 		sess.be.Send(&pgproto3.RowDescription{Fields: fields})
 	}
 	w := rowWriter{sess: sess, oids: oids, formats: formats, limit: sess.srv.cfg.MaxResultRows}
-	n, err := w.stream(rows, nil)
+	n, err := w.stream(rows)
 	if err != nil {
 		return n, err
 	}
@@ -56,39 +56,62 @@ func field(name string, oid uint32, format int16) pgproto3.FieldDescription {
 		TypeModifier: -1, Format: format}
 }
 
-// rowWriter encodes rows and sends them, or collects them for a portal.
+// flushBytes is how much encoded row data a session holds before it
+// writes it to the socket: rows go out as they are read, never collected.
+const flushBytes = 64 << 10
+
+// rowWriter encodes rows and sends them as DataRows. One writer may serve
+// several calls of next on the same rows (a portal read max_rows at a
+// time); limit bounds the rows of all of them.
 type rowWriter struct {
 	sess    *session
 	oids    []uint32
 	formats []int16
 	limit   int
+
+	count int64 // rows sent so far
+	vals  []any
+	ptrs  []any
+	out   [][]byte
+	arena []byte
 }
 
-// stream reads all rows. With collect non-nil, encoded rows are appended
-// there instead of being sent.
-func (w *rowWriter) stream(rows *sql.Rows, collect *[][][]byte) (int64, error) {
+// stream sends every remaining row.
+func (w *rowWriter) stream(rows *sql.Rows) (int64, error) {
+	_, err := w.next(rows, 0)
+	return w.count, err
+}
+
+// next sends up to max rows (0: all) and reports whether it stopped at max
+// with rows possibly left. The socket is written every flushBytes.
+func (w *rowWriter) next(rows *sql.Rows, max int64) (suspended bool, err error) {
 	n := len(w.oids)
-	vals := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
+	if w.vals == nil {
+		w.vals, w.ptrs, w.out = make([]any, n), make([]any, n), make([][]byte, n)
+		for i := range w.vals {
+			w.ptrs[i] = &w.vals[i]
+		}
 	}
-	var count int64
+	var sent int64
 	var pending int
-	var arena []byte
-	out := make([][]byte, n)
-	for rows.Next() {
-		if count >= int64(w.limit) {
-			return count, errTooManyRows{w.limit}
+	for {
+		if max > 0 && sent >= max {
+			return true, nil
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return count, err
+		if !rows.Next() {
+			return false, rows.Err()
 		}
-		arena = arena[:0]
+		if w.count >= int64(w.limit) {
+			return false, errTooManyRows{w.limit}
+		}
+		if err := rows.Scan(w.ptrs...); err != nil {
+			return false, err
+		}
+		w.arena = w.arena[:0]
 		offs := make([]int, n+1)
 		nulls := make([]bool, n)
-		for i, v := range vals {
-			offs[i] = len(arena)
+		for i, v := range w.vals {
+			offs[i] = len(w.arena)
 			if v == nil {
 				nulls[i] = true
 				continue
@@ -100,37 +123,30 @@ func (w *rowWriter) stream(rows *sql.Rows, collect *[][][]byte) (int64, error) {
 				f = w.formats[i]
 			}
 			var err error
-			if arena, err = appendValue(arena, w.oids[i], f, v); err != nil {
-				return count, fmt.Errorf("column %d: %w", i+1, err)
+			if w.arena, err = appendValue(w.arena, w.oids[i], f, v); err != nil {
+				return false, fmt.Errorf("column %d: %w", i+1, err)
 			}
 		}
-		offs[n] = len(arena)
-		for i := range out {
+		offs[n] = len(w.arena)
+		for i := range w.out {
 			if nulls[i] {
-				out[i] = nil
+				w.out[i] = nil
 			} else {
-				out[i] = arena[offs[i]:offs[i+1]:offs[i+1]]
+				w.out[i] = w.arena[offs[i]:offs[i+1]:offs[i+1]]
 			}
 		}
-		if collect != nil {
-			row := make([][]byte, n)
-			for i := range out {
-				if out[i] != nil {
-					row[i] = append([]byte{}, out[i]...)
-				}
+		w.sess.be.Send(&pgproto3.DataRow{Values: w.out})
+		pending += len(w.arena) + 4*n
+		if pending > flushBytes {
+			if err := w.sess.be.Flush(); err != nil {
+				return false, err
 			}
-			*collect = append(*collect, row)
-		} else {
-			w.sess.be.Send(&pgproto3.DataRow{Values: out})
-			pending += len(arena) + 4*n
-			if pending > 64<<10 {
-				if err := w.sess.be.Flush(); err != nil {
-					return count, err
-				}
-				pending = 0
-			}
+			pending = 0
 		}
-		count++
+		if cap(w.arena) > 4*flushBytes {
+			w.arena = nil // one huge value does not stay with the session
+		}
+		w.count++
+		sent++
 	}
-	return count, rows.Err()
 }

@@ -40,19 +40,27 @@ type session struct {
 	portals  map[string]*portal
 	txStatus byte // 'I' idle, 'T' in a transaction block, 'E' in a failed one
 	skipping bool // extended protocol: an error occurred, skip until Sync
+	ended    bool // the session must end (an audit failed outside a reply)
 
 	runMu     sync.Mutex
 	runCancel context.CancelCauseFunc // the running query's, for cancel requests
 }
 
-// startupTimeout bounds the time from connect to an authenticated session.
-const startupTimeout = 30 * time.Second
+// openTimeout bounds getting and preparing a logged-in session's DuckDB connection.
+const openTimeout = 30 * time.Second
 
-// handle serves one connection until it closes.
+// handle serves one connection until it closes. Until the client has
+// logged in, the connection holds one of Limits.MaxUnauthenticated places
+// (not a session slot), every message is bounded by maxStartupBodyLen and
+// the whole exchange by Limits.AuthTimeout.
 func (s *Server) handle(nc net.Conn) {
 	defer nc.Close()
+	place := s.admit(nc)
+	defer s.leave(place)
+	lim := s.cfg.Limits
 	sess := &session{srv: s, nc: nc, be: pgproto3.NewBackend(nc, nc), log: s.log,
 		stmts: map[string]*prepared{}, portals: map[string]*portal{}, txStatus: 'I', types: newTypeMap()}
+	sess.be.SetMaxBodyLen(maxStartupBodyLen)
 	// Shutdown wakes a session blocked on its client, whatever it is doing:
 	// starting up, idle, or sending rows to a client that stopped reading.
 	stopWatch := context.AfterFunc(s.ctx, func() {
@@ -60,30 +68,31 @@ func (s *Server) handle(nc net.Conn) {
 		_ = nc.SetWriteDeadline(time.Now().Add(time.Second)) // time to say why, not to hang
 	})
 	defer stopWatch()
-	_ = nc.SetDeadline(time.Now().Add(startupTimeout))
+	_ = nc.SetDeadline(time.Now().Add(lim.AuthTimeout))
 	startup, err := sess.startup()
 	if err != nil || startup == nil {
+		if isMessageTooLarge(err) {
+			sess.sendFatal(errMessageTooLarge(maxStartupBodyLen, false))
+		}
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			s.log.Debug("SQL gateway: connection ended during start-up", "remote", nc.RemoteAddr().String(), "err", err)
 		}
 		return
 	}
+	if _, err := rand.Read(sess.secret[:]); err != nil {
+		return
+	}
+	if err := sess.login(startup); err != nil {
+		return
+	}
+	s.leave(place)
 	if !s.register(sess) {
 		sess.sendFatal(fatal(codeTooManyConns, "sorry, too many clients already (gateway max_connections is %d)", s.cfg.MaxConnections))
 		return
 	}
 	defer s.unregister(sess)
-	if _, err := rand.Read(sess.secret[:]); err != nil {
-		return
-	}
-	if err := sess.authenticate(startup); err != nil {
-		var pe *pgError
-		if errors.As(err, &pe) {
-			sess.sendFatal(pe)
-			s.log.Info("SQL gateway: login refused", "remote", nc.RemoteAddr().String(), "code", pe.Code)
-		}
-		return
-	}
+	sess.log = s.log.With("session", sess.pid, "user", sess.user, "role", sess.role)
+	sess.be.SetMaxBodyLen(lim.MaxMessageBytes)
 	_ = nc.SetDeadline(time.Time{})
 	if s.ctx.Err() != nil {
 		return
@@ -97,6 +106,25 @@ func (s *Server) handle(nc net.Conn) {
 	s.log.Debug("SQL gateway: session opened", "session", sess.pid, "user", sess.user, "role", sess.role, "tls", sess.isTLS)
 	sess.loop()
 	s.log.Debug("SQL gateway: session closed", "session", sess.pid, "user", sess.user)
+}
+
+// login authenticates the start-up's user and tells the client why when it
+// fails. The error, if any, has been answered already.
+func (sess *session) login(startup *pgproto3.StartupMessage) error {
+	err := sess.authenticate(startup)
+	if err == nil {
+		return nil
+	}
+	var pe *pgError
+	switch {
+	case isMessageTooLarge(err):
+		sess.sendFatal(errMessageTooLarge(maxStartupBodyLen, false))
+		sess.srv.log.Info("SQL gateway: login refused: message too large", "remote", sess.nc.RemoteAddr().String())
+	case errors.As(err, &pe):
+		sess.sendFatal(pe)
+		sess.srv.log.Info("SQL gateway: login refused", "remote", sess.nc.RemoteAddr().String(), "code", pe.Code)
+	}
+	return err
 }
 
 // startup reads the start-up packet, answering SSL and GSS requests and
@@ -127,6 +155,7 @@ func (sess *session) startup() (*pgproto3.StartupMessage, error) {
 			}
 			sess.nc, sess.isTLS = tc, true
 			sess.be = pgproto3.NewBackend(tc, tc)
+			sess.be.SetMaxBodyLen(maxStartupBodyLen)
 		case *pgproto3.GSSEncRequest:
 			if _, err := sess.nc.Write([]byte{'N'}); err != nil {
 				return nil, err
@@ -147,6 +176,11 @@ func (sess *session) authenticate(startup *pgproto3.StartupMessage) error {
 		return fatal(codeInvalidAuth, "no user name given: connect with a user from the gateway's configuration")
 	}
 	cred, known := sess.srv.users[user]
+	host := sourceHost(sess.nc.RemoteAddr())
+	if wait := sess.srv.thr.blocked(user, host); wait > 0 {
+		sess.srv.recordLogin(user, known, host, LoginThrottled, "throttle")
+		return errThrottled(wait)
+	}
 	v := &cred.v
 	if !known {
 		v = mockVerifier(sess.srv.secret, user)
@@ -188,8 +222,13 @@ func (sess *session) authenticate(startup *pgproto3.StartupMessage) error {
 		return fatal(codeProtocol, "%v", err)
 	}
 	if !ok {
+		if sess.srv.thr.failed(user, host) {
+			sess.srv.log.Warn("SQL gateway: failed logins throttled", "source", host, "configured_user", known)
+		}
+		sess.srv.recordLogin(user, known, host, LoginFailed, "wrong password or unknown user")
 		return errAuthFailed(user)
 	}
+	sess.srv.thr.succeeded(user, host)
 	_ = be.SetAuthType(pgproto3.AuthTypeOk)
 	if db := startup.Parameters["database"]; db != "" && db != DefaultDatabase && db != user {
 		return fatal(codeNoDatabase, "database %q does not exist: connect to database %q", db, DefaultDatabase)
@@ -203,14 +242,13 @@ func (sess *session) authenticate(startup *pgproto3.StartupMessage) error {
 			_ = setParam(sess.params, k, v)
 		}
 	}
-	sess.log = sess.srv.log.With("session", sess.pid, "user", user, "role", cred.role)
 	return nil
 }
 
 // open gets the session's DuckDB connection, prepares its catalog and
 // tells the client it is ready.
 func (sess *session) open() error {
-	ctx, cancel := context.WithTimeout(sess.srv.ctx, startupTimeout)
+	ctx, cancel := context.WithTimeout(sess.srv.ctx, openTimeout)
 	defer cancel()
 	conn, err := sess.srv.db.Conn(ctx)
 	if err != nil {
@@ -231,6 +269,7 @@ func (sess *session) open() error {
 }
 
 func (sess *session) close() {
+	sess.closePortals()
 	if sess.conn != nil {
 		sess.conn.Close()
 	}
@@ -256,14 +295,19 @@ func (sess *session) cancelRunning(cause error) {
 }
 
 // queryContext returns the context one statement runs under: the statement
-// timeout, cancel requests and shutdown all end it, each with its cause.
+// timeout, cancel requests, shutdown and the memory watchdog all end it,
+// each with its cause. It waits for one of Limits.MaxConcurrentQueries
+// places first; a cancel or timeout while waiting ends the wait, and the
+// statement then fails with that cause.
 func (sess *session) queryContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(sess.srv.ctx)
 	tctx, tcancel := context.WithTimeoutCause(ctx, sess.srv.cfg.StatementTimeout, errStatementTimeout)
 	sess.runMu.Lock()
 	sess.runCancel = cancel
 	sess.runMu.Unlock()
+	run := sess.srv.startQuery(tctx, cancel)
 	return tctx, func() {
+		sess.srv.endQuery(run)
 		sess.runMu.Lock()
 		sess.runCancel = nil
 		sess.runMu.Unlock()
@@ -278,12 +322,17 @@ func (sess *session) loop() {
 	for {
 		msg, err := sess.be.Receive()
 		if err != nil {
+			if isMessageTooLarge(err) {
+				sess.log.Warn("SQL gateway: message over gateway.limits.max_message_bytes; closing the session")
+				sess.sendFatal(errMessageTooLarge(sess.srv.cfg.Limits.MaxMessageBytes, true))
+				return
+			}
 			if sess.srv.ctx.Err() != nil {
 				sess.sendFatal(fatal(codeAdminShutdown, "terminating connection: the gateway is shutting down"))
 			}
 			return
 		}
-		if !sess.dispatch(msg) {
+		if !sess.dispatch(msg) || sess.ended {
 			return
 		}
 		if sess.srv.ctx.Err() != nil {
@@ -302,9 +351,9 @@ func (sess *session) dispatch(msg pgproto3.FrontendMessage) bool {
 		return false
 	case *pgproto3.Sync:
 		sess.skipping = false
-		delete(sess.portals, "")
+		sess.closePortal("")
 		if sess.txStatus == 'I' {
-			sess.portals = map[string]*portal{}
+			sess.closePortals()
 		}
 		sess.be.Send(&pgproto3.ReadyForQuery{TxStatus: sess.txStatus})
 		return sess.be.Flush() == nil
@@ -328,7 +377,7 @@ func (sess *session) dispatch(msg pgproto3.FrontendMessage) bool {
 		if m.ObjectType == 'S' {
 			delete(sess.stmts, m.Name)
 		} else {
-			delete(sess.portals, m.Name)
+			sess.closePortal(m.Name)
 		}
 		sess.be.Send(&pgproto3.CloseComplete{})
 	case *pgproto3.FunctionCall:

@@ -23,7 +23,7 @@ func (sess *session) simpleQuery(q string) bool {
 func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	// A simple Query closes the unnamed statement and portal.
 	delete(sess.stmts, "")
-	delete(sess.portals, "")
+	sess.closePortal("")
 	ctl := parseControl(q)
 	if ctl.kind == ctlEmpty {
 		sess.be.Send(&pgproto3.EmptyQueryResponse{})
@@ -57,8 +57,12 @@ func errFailedTx() error {
 	return errorf(codeInFailedTx, "current transaction is aborted, commands ignored until end of transaction block")
 }
 
-// checkQuery runs the sandbox on q with a short context of its own.
+// checkQuery runs the sandbox on q with a short context of its own, after
+// the size limits, so that no oversized text reaches DuckDB's parser.
 func (sess *session) checkQuery(q string) (*plan, error) {
+	if err := checkQuerySize(sess.srv.cfg.Limits, q); err != nil {
+		return nil, err
+	}
 	ctx, done := sess.queryContext()
 	defer done()
 	return sess.chk.check(ctx, q)
@@ -106,7 +110,7 @@ func (sess *session) runControl(ctl control, pt *portal, start time.Time) bool {
 		tag = "SHOW"
 	case ctlDiscard:
 		sess.stmts = map[string]*prepared{}
-		sess.portals = map[string]*portal{}
+		sess.closePortals()
 	case ctlDeallocate:
 		if ctl.name == "" {
 			sess.stmts = map[string]*prepared{}

@@ -45,7 +45,9 @@ type sqlGateway struct {
 	srv   *gateway.Server
 	users []gateway.User
 	audit *gateway.TableAuditor // closed after the server, when we made it
-	chain *chainAuditor         // flushed after the server, when there is an audit log
+	// logins records refused logins in gateway_logins; closed after the server.
+	logins *gateway.TableLoginRecorder
+	chain  *chainAuditor // flushed after the server, when there is an audit log
 }
 
 // minGatewayProcs is the GOMAXPROCS a process serving SQL runs with. Each
@@ -92,7 +94,7 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 		auditor = m.countQueries(auditor)
 	}
 	opts.Auditor = auditor
-	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
+	logins, err := gateway.NewTableLoginRecorder(ctx, wh.DB, log)
 	if err != nil {
 		if ca != nil {
 			ca.close()
@@ -100,7 +102,20 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 		_ = table.Close()
 		return nil, err
 	}
-	g := &sqlGateway{srv: srv, users: cfg.Users, audit: table, chain: ca}
+	opts.Logins = logins
+	if m != nil {
+		opts.Logins = m.countLogins(logins)
+	}
+	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
+	if err != nil {
+		if ca != nil {
+			ca.close()
+		}
+		_ = table.Close()
+		_ = logins.Close()
+		return nil, err
+	}
+	g := &sqlGateway{srv: srv, users: cfg.Users, audit: table, chain: ca, logins: logins}
 	if err := srv.Start(); err != nil {
 		_ = g.stop(ctx)
 		return nil, err
@@ -139,6 +154,11 @@ func (g *sqlGateway) stop(ctx context.Context) error {
 	if g.audit != nil {
 		if aerr := g.audit.Close(); err == nil {
 			err = aerr
+		}
+	}
+	if g.logins != nil {
+		if lerr := g.logins.Close(); err == nil {
+			err = lerr
 		}
 	}
 	if err != nil {

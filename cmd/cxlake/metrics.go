@@ -29,6 +29,7 @@ type metrics struct {
 	queries *prometheus.CounterVec
 	queryMS *prometheus.HistogramVec
 	refused *prometheus.CounterVec
+	logins  *prometheus.CounterVec
 	// health is the running consumer's (broker reachability, last fetch).
 	health atomic.Pointer[func() ingest.Health]
 }
@@ -54,12 +55,16 @@ func newMetrics() *metrics {
 			Help:    "Time from receiving a gateway query to its last row, by role.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}, []string{"role"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxlake_gateway_logins_refused_total",
+			Help: "Gateway logins refused, by outcome (failed: wrong password or unknown user; throttled: refused by the login throttle).",
+		}, []string{"outcome"}),
 	}
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cxlake_http_refused_total",
 		Help: "HTTP requests refused before they did anything (webhooks: no or wrong credentials, too large, slow, busy), by endpoint and reason.",
 	}, []string{"endpoint", "reason"})
-	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, ingestCollector{m},
+	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, m.logins, ingestCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -130,6 +135,22 @@ type countingAuditor struct {
 func (a countingAuditor) AuditQuery(ctx context.Context, q gateway.QueryRecord) error {
 	a.m.gatewayQuery(string(q.Role), string(q.Outcome), q.Duration)
 	return a.next.AuditQuery(ctx, q)
+}
+
+// countLogins returns a LoginRecorder that counts each refused login, then
+// hands it to next (which writes gateway_logins).
+func (m *metrics) countLogins(next gateway.LoginRecorder) gateway.LoginRecorder {
+	return countingLogins{next: next, m: m}
+}
+
+type countingLogins struct {
+	next gateway.LoginRecorder
+	m    *metrics
+}
+
+func (c countingLogins) RecordLogin(r gateway.LoginRecord) {
+	c.m.logins.WithLabelValues(string(r.Outcome)).Inc()
+	c.next.RecordLogin(r)
 }
 
 // ingestCollector reads the running consumer's Stats at each scrape.

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cxlake/cxlake/config"
+	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -112,8 +113,25 @@ func TestMetrics(t *testing.T) {
 	m.gatewayQuery("grafana", "ok", 3*time.Millisecond)
 	m.gatewayQuery("grafana", "ok", 5*time.Millisecond)
 	m.gatewayQuery("analyst", "refused", time.Millisecond)
+	var recorded []gateway.LoginRecord
+	lr := m.countLogins(loginFunc(func(r gateway.LoginRecord) { recorded = append(recorded, r) }))
+	for _, o := range []gateway.LoginOutcome{gateway.LoginFailed, gateway.LoginThrottled, gateway.LoginThrottled} {
+		lr.RecordLogin(gateway.LoginRecord{At: time.Now(), User: "ana", Source: "10.1.2.3", Outcome: o})
+	}
 
 	fams, raw := scrape(t, m)
+	if len(recorded) != 3 {
+		t.Errorf("the login counter handed on %d of 3 records", len(recorded))
+	}
+	if got := value(t, fams, "cxlake_gateway_logins_refused_total", map[string]string{"outcome": "throttled"}); got != 2 {
+		t.Errorf("throttled logins = %v", got)
+	}
+	if got := value(t, fams, "cxlake_gateway_logins_refused_total", map[string]string{"outcome": "failed"}); got != 1 {
+		t.Errorf("failed logins = %v", got)
+	}
+	if strings.Contains(raw, "10.1.2.3") {
+		t.Errorf("/metrics names a source address")
+	}
 	for name, want := range map[string]float64{
 		"cxlake_ingest_messages_total":        2,
 		"cxlake_ingest_events_accepted_total": 1,
@@ -157,6 +175,10 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+type loginFunc func(gateway.LoginRecord)
+
+func (f loginFunc) RecordLogin(r gateway.LoginRecord) { f(r) }
 
 // TestComposeDemoCommandParses: the demo command docker-compose.yml runs
 // uses only flags the demo has, with values it accepts.
