@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -27,15 +28,26 @@ func parseTree(t *testing.T, query string) map[string]any {
 	return root
 }
 
+// walkServer is a Server with DuckDB's functions and types loaded, shared
+// by the walk tests.
+var walkServer struct {
+	once sync.Once
+	s    *Server
+	err  error
+}
+
 // walkTree walks root as role analyst on a server that knows DuckDB's
 // functions and types, without a session.
 func walkTree(t *testing.T, root map[string]any) error {
 	t.Helper()
-	s := &Server{policy: DefaultPolicy(), dbName: "cxlake"}
-	s.db = testWarehouse(t).DB
-	if err := s.loadCatalog(context.Background()); err != nil {
-		t.Fatal(err)
+	walkServer.once.Do(func() {
+		walkServer.s = &Server{policy: DefaultPolicy(), dbName: "cxlake", db: testWarehouse(t).DB}
+		walkServer.err = walkServer.s.loadCatalog(context.Background())
+	})
+	if walkServer.err != nil {
+		t.Fatal(walkServer.err)
 	}
+	s := walkServer.s
 	conn, err := s.db.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +331,64 @@ func TestComplianceUnseals(t *testing.T) {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != codeInsufficientPriv || !strings.Contains(pe.Message, "cx_identifier_value is not available to role") {
 			t.Errorf("%s calling cx_identifier_value: %v", user, err)
+		}
+	}
+}
+
+// TestWalkKnowsOrdinaryConstructs: the shapes the walker lists cover the
+// SQL analysts write, so failing closed does not refuse ordinary queries.
+func TestWalkKnowsOrdinaryConstructs(t *testing.T) {
+	queries := []string{
+		"select count(*) filter (where x > 1) over (partition by y order by z rows between 1 preceding and current row) from (select 1 x, 2 y, 3 z) t",
+		"select row_number() over w, lag(x, 1, 0) over (order by x), first_value(x ignore nulls) over (order by x range between unbounded preceding and unbounded following exclude current row) from (select 1 x) t window w as (order by x) qualify row_number() over w = 1",
+		"select sum(x) over (order by x groups between 1 preceding and 1 following), ntile(2) over (order by x), nth_value(x, 1) over (order by x) from (select 1 x) t",
+		"select x, sum(y) from (select 1 x, 2 y) t group by grouping sets ((x), ()) having sum(y) > 0",
+		"select x, sum(y) from (select 1 x, 2 y) t group by rollup (x)",
+		"select x, sum(y) from (select 1 x, 2 y) t group by cube (x)",
+		"select x, sum(y) from (select 1 x, 2 y) t group by all order by all",
+		"select distinct on (x) x from (select 1 x) t",
+		"select * from (select 1 x) a join (select 1 x) b using (x)",
+		"select * from (select 1 x) a left join (select 1 x) b on a.x = b.x",
+		"select * from (select 1 x) a natural join (select 1 x) b",
+		"select * from (select 1 x) a positional join (select 1 y) b",
+		"select * from (select 1 x) a asof join (select 1 x) b on a.x >= b.x",
+		"select * from (select 1 x) a semi join (select 1 x) b on a.x = b.x",
+		"select * from (select 1 x) a anti join (select 1 x) b on a.x = b.x",
+		"select * from (select 1 x) a, lateral (select a.x + 1 y) b",
+		"select 1 union select 2 except select 3 intersect select 4",
+		"select 1 as a union all by name select 2 as a",
+		"select x from (select 1 x) t order by x nulls first limit 10 offset 1",
+		"select x from (select 1 x) t limit 10 %",
+		"select x::decimal(10,2), x::varchar, x::timestamptz, '{}'::json, [1]::int[3], {'a': 1}::struct(a int), map {'a': 1}, x::map(varchar, int), x::union(a int, b varchar) from (select 1 x) t",
+		"select 'x' collate nocase, -x, 1 is distinct from 2, #1, [y for y in [1, 2] if y > 1], x.a from (select {'a': 1} x) t",
+		"select 1 where 1 in (select 1) and exists (select 1) and 1 = any (select 1) and 1 > all (select 1) or not exists (select 1)",
+		"select * from (values (1, 'a'), (2, 'b')) v(a, b)",
+		"from (select 1 x) t select x",
+		"select * from (select 1 x, 2 y) unpivot (v for k in (x, y))",
+		"select * from (select 1 x, 2 y) pivot (sum(y) for x in (1, 2))",
+		"describe select 1",
+		"summarize select 1",
+		"select count(distinct x order by x), string_agg(x::varchar, ',' order by x desc) from (select 1 x) t",
+		"select * exclude (x) replace (y + 1 as y) from (select 1 x, 2 y) t",
+		"select * rename (x as z) from (select 1 x) t",
+		"select columns(c -> c like 'x%') from (select 1 x) t",
+		"with a as (select 1 x), b as (select * from a) select * from b",
+		"with a as materialized (select 1 x) select * from a",
+		"with a(x) as (select 1) select * from a",
+		"select interval '1 day', date '2024-01-01', x::date + interval (x) day from (select 1 x) t",
+		"select * from (select 1 x) t using sample 10",
+		"select * from (select 1 x) t tablesample bernoulli (10 percent) repeatable (42)",
+		"select extract(year from now()), date_part(['year', 'month'], now()), trim(both 'x' from 'xax'), position('a' in 'ba')",
+		"select coalesce(null, 1), nullif(1, 2), greatest(1, 2), case when true then 1 else 2 end, 1 between 0 and 2",
+		"select $1::int, $2",
+		"select list(x) filter (x > 0), arg_max(x, x), quantile_cont(x, 0.5), percentile_cont(0.5) within group (order by x), mode() within group (order by x) from (select 1 x) t",
+		"select list_transform([1, 2], lambda v: v * 2)",
+		"select * from range(3) r(i), generate_series(1, 2) g, unnest([1, 2]) u(v)",
+		"select * from kpi_daily where day > (select max(day) from kpi_daily) - interval 7 day",
+	}
+	for _, q := range queries {
+		if err := walkTree(t, parseTree(t, q)); err != nil {
+			t.Errorf("%s: %v", q, err)
 		}
 	}
 }
