@@ -51,6 +51,11 @@ type Config struct {
 	MaxResultRows int
 	// MaxConnections bounds concurrent sessions; more are refused with SQLSTATE 53300.
 	MaxConnections int
+	// AuditBeforeRun lists the roles whose queries are appended to the
+	// audit chain before they run; a query is refused when that fails.
+	// nil means compliance only, an empty list none. Queries that call an
+	// unsealing function are audited before they run whatever the role.
+	AuditBeforeRun []Role
 }
 
 // User is one login. Password is a clear-text password, or SCRAM a
@@ -67,8 +72,12 @@ type User struct {
 // DefaultConfig returns the defaults, with no users.
 func DefaultConfig() Config {
 	return Config{Addr: DefaultAddr, StatementTimeout: DefaultStatementTimeout,
-		MaxResultRows: DefaultMaxResultRows, MaxConnections: DefaultMaxConnections}
+		MaxResultRows: DefaultMaxResultRows, MaxConnections: DefaultMaxConnections,
+		AuditBeforeRun: []Role{RoleCompliance}}
 }
+
+// AuditBeforeRunRoles is AuditBeforeRun with its default applied.
+func (c Config) AuditBeforeRunRoles() []Role { return c.withDefaults().AuditBeforeRun }
 
 // withDefaults fills zero values.
 func (c Config) withDefaults() Config {
@@ -84,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnections == 0 {
 		c.MaxConnections = d.MaxConnections
+	}
+	if c.AuditBeforeRun == nil {
+		c.AuditBeforeRun = d.AuditBeforeRun
 	}
 	return c
 }
@@ -116,6 +128,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 1 || c.MaxConnections > 10_000 {
 		return fmt.Errorf("gateway.max_connections is %d: use 1 to 10000 (default %d)", c.MaxConnections, DefaultMaxConnections)
+	}
+	for i, r := range c.AuditBeforeRun {
+		if !validRole(r) {
+			return fmt.Errorf("gateway.audit_before_run[%d] is %q: use %s", i, r, roleList())
+		}
 	}
 	seen := map[string]bool{}
 	for i, u := range c.Users {

@@ -80,6 +80,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if *httpAddr != "" {
 		web := newHTTPServer()
 		web.mux.Handle("GET /metrics", m.handler())
+		web.addCheck("gateway_audit", m.gatewayAuditHealth)
 		if err := web.start(*httpAddr, log); err != nil {
 			return fmt.Errorf("--http-addr: %w", err)
 		}

@@ -45,7 +45,7 @@ type sqlGateway struct {
 	srv   *gateway.Server
 	users []gateway.User
 	audit *gateway.TableAuditor // closed after the server, when we made it
-	chain *chainAuditor         // flushed after the server, when there is an audit log
+	chain *gateway.ChainAuditor // flushed after the server, when there is an audit log
 }
 
 // minGatewayProcs is the GOMAXPROCS a process serving SQL runs with. Each
@@ -83,19 +83,20 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 		return nil, err
 	}
 	var auditor gateway.Auditor = table
-	var ca *chainAuditor
+	var ca *gateway.ChainAuditor
 	if chain != nil {
-		ca = newChainAuditor(table, chain, log)
+		ca = gateway.NewChainAuditor(table, chain, cfg.AuditBeforeRunRoles(), log)
 		auditor = ca
 	}
 	if m != nil {
+		m.watchGatewayAudit(ca)
 		auditor = m.countQueries(auditor)
 	}
 	opts.Auditor = auditor
 	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
 	if err != nil {
 		if ca != nil {
-			ca.close()
+			ca.Close()
 		}
 		_ = table.Close()
 		return nil, err
@@ -134,7 +135,7 @@ func (g *sqlGateway) stop(ctx context.Context) error {
 	defer cancel()
 	err := g.srv.Shutdown(sctx)
 	if g.chain != nil {
-		g.chain.close()
+		g.chain.Close()
 	}
 	if g.audit != nil {
 		if aerr := g.audit.Close(); err == nil {

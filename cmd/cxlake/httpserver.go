@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -15,19 +18,51 @@ import (
 // webhooks, /metrics. Handlers live in their stage's package; this file only
 // listens, serves and shuts down.
 type httpServer struct {
-	mux  *http.ServeMux
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	mux    *http.ServeMux
+	mu     sync.Mutex
+	checks map[string]func() (degraded bool, detail any)
+	srv    *http.Server
+	ln     net.Listener
+	done   chan error
 }
 
 func newHTTPServer() *httpServer {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-	return &httpServer{mux: mux}
+	s := &httpServer{mux: http.NewServeMux(), checks: map[string]func() (bool, any){}}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	return s
+}
+
+// addCheck makes GET /healthz report check under name: a degraded check
+// turns the answer to 503 {"status":"degraded"}, with each check's detail.
+func (s *httpServer) addCheck(name string, check func() (degraded bool, detail any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks[name] = check
+}
+
+func (s *httpServer) healthz(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	checks := maps.Clone(s.checks)
+	s.mu.Unlock()
+	body := map[string]any{"status": "ok"}
+	details := map[string]any{}
+	degraded := false
+	for name, check := range checks {
+		d, detail := check()
+		degraded = degraded || d
+		if detail != nil {
+			details[name] = detail
+		}
+	}
+	if len(details) > 0 {
+		body["checks"] = details
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if degraded {
+		body["status"] = "degraded"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // start listens on addr and serves in the background.

@@ -28,6 +28,7 @@ type metrics struct {
 	lastRef prometheus.Gauge
 	queries *prometheus.CounterVec
 	queryMS *prometheus.HistogramVec
+	chain   atomic.Pointer[gateway.ChainAuditor] // the running gateway's audit chain writer
 }
 
 func newMetrics() *metrics {
@@ -52,7 +53,23 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}, []string{"role"}),
 	}
-	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, ingestCollector{m},
+	chainCount := func(f func(*gateway.ChainAuditor) int64) func() float64 {
+		return func() float64 {
+			if ca := m.chain.Load(); ca != nil {
+				return float64(f(ca))
+			}
+			return 0
+		}
+	}
+	auditLost := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cxlake_gateway_audit_failures_total",
+		Help: "Gateway query records that could not be appended to the audit chain (a query that had to be recorded before it ran was refused).",
+	}, chainCount((*gateway.ChainAuditor).Lost))
+	auditWithheld := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cxlake_gateway_audit_withheld_total",
+		Help: "Gateway query records appended to the audit chain with the query text withheld, because it failed the chain's personal-data check.",
+	}, chainCount((*gateway.ChainAuditor).Withheld))
+	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, ingestCollector{m}, auditLost, auditWithheld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -93,6 +110,26 @@ func (m *metrics) gatewayQuery(role, outcome string, took time.Duration) {
 	m.queryMS.WithLabelValues(role).Observe(took.Seconds())
 }
 
+// watchGatewayAudit makes /metrics and /healthz report ca, the running
+// gateway's audit chain writer (nil: none).
+func (m *metrics) watchGatewayAudit(ca *gateway.ChainAuditor) {
+	if m != nil && ca != nil {
+		m.chain.Store(ca)
+	}
+}
+
+// gatewayAuditHealth is the /healthz check of the gateway's audit chain:
+// degraded while records cannot be appended, and for an hour after one
+// was lost.
+func (m *metrics) gatewayAuditHealth() (degraded bool, detail any) {
+	ca := m.chain.Load()
+	if ca == nil {
+		return false, nil
+	}
+	h := ca.Health()
+	return h.Degraded, h
+}
+
 // countQueries returns an Auditor that counts each query, then hands it
 // to next (which writes gateway_queries).
 func (m *metrics) countQueries(next gateway.Auditor) gateway.Auditor {
@@ -107,6 +144,14 @@ type countingAuditor struct {
 func (a countingAuditor) AuditQuery(ctx context.Context, q gateway.QueryRecord) error {
 	a.m.gatewayQuery(string(q.Role), string(q.Outcome), q.Duration)
 	return a.next.AuditQuery(ctx, q)
+}
+
+// AuditBefore hands q to next when next records queries before they run.
+func (a countingAuditor) AuditBefore(ctx context.Context, q gateway.QueryRecord) error {
+	if b, ok := a.next.(gateway.BeforeAuditor); ok {
+		return b.AuditBefore(ctx, q)
+	}
+	return nil
 }
 
 // ingestCollector reads the running consumer's Stats at each scrape.

@@ -57,6 +57,7 @@ func runRun(ctx context.Context, args []string) error {
 	p.consumer.AfterBatch = gv.batch
 	web := newHTTPServer()
 	web.mux.Handle("GET /metrics", m.handler())
+	web.addCheck("gateway_audit", m.gatewayAuditHealth)
 	web.mux.Handle("/v1/privacy/", gv.gov.Handler())
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
 	if err != nil {
