@@ -239,6 +239,7 @@ func TestAuditMasksNamesAndTypeValues(t *testing.T) {
 		{"lambda parameter", `select list_transform([1], "l@m.co" -> "l@m.co" + 1)`, []string{"l@m.co"}, ""},
 		{"a numeric constant", `select 5511911110007 as n`, []string{"5511911110007"}, ""},
 		{"a refused file path", `select * from '/tmp/p.q@example.org.csv'`, []string{"p.q@example.org"}, ""},
+		{"sample seed", `select count(*) from conversations tablesample reservoir(10 rows) repeatable (119111100)`, []string{"119111100"}, ""},
 	}
 	for _, sh := range shapes {
 		_, _ = c.Exec(ctx, sh.sql, pgx.QueryExecModeSimpleProtocol) // errors are audited too
@@ -455,5 +456,99 @@ func TestFailedBatchFallsBackToSingleRecords(t *testing.T) {
 	ca.Flush(ctx)
 	if n := l.Len(); n != 3 || ca.Lost() != 0 {
 		t.Errorf("%d records appended, %d lost; want 3 and 0", n, ca.Lost())
+	}
+}
+
+// TestMaskKeepsTheShapeOfOrdinaryQueries: masking fails closed on fields
+// it does not know, which must not blank the audit of ordinary queries:
+// each of these is recorded as DuckDB's printing of its tree, with the
+// warehouse's names in clear.
+func TestMaskKeepsTheShapeOfOrdinaryQueries(t *testing.T) {
+	s := testServer(t)
+	c := connect(t, s, "comp")
+	ctx := context.Background()
+	queries := []struct{ sql, keeps string }{
+		{"select c.channel, count(*) from conversations c join contacts k on k.contact_key = c.contact_key where c.frt_s > 10 group by all order by 2 desc limit 5", "conversations"},
+		{"select channel, sum(frt_s) over (partition by channel order by opened_at rows between 1 preceding and current row) from conversations", "opened_at"},
+		{"select channel from conversations union all select channel from kpi_daily except select 'x'", "kpi_daily"},
+		{"with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r", "RECURSIVE"},
+		{"select (select max(frt_s) from conversations), exists (select 1 from kpi_daily)", "frt_s"},
+		{"select * from (values (1, 'a'), (2, 'b')) v(n, s)", "VALUES"},
+		{"describe select * from kpi_daily", "kpi_daily"},
+		{"select case when escalated then 'yes' else 'no' end, coalesce(csat_score, 0), frt_s between 1 and 2, channel is null from conversations", "csat_score"},
+		{"select list_transform([1, 2], lambda x: x + 1), [1, 2][1], {'a': 1}.a", "list_transform"},
+		{"select opened_at::date, cast(frt_s as decimal(10, 2)), channel::varchar from conversations", "DECIMAL(10,2)"},
+		{"select * from conversations using sample 10 rows", "conversations"},
+		{"select distinct on (channel) channel, opened_at from conversations order by channel, opened_at", "DISTINCT ON"},
+		{"select channel, count(*) from conversations group by grouping sets ((channel), ())", "GROUPING SETS"},
+		{"select count(*) filter (where fcr), string_agg(channel, ',' order by channel) from conversations", "string_agg"},
+		{"select * from range(3) r(i), lateral (select i + 1) s(j)", "range"},
+	}
+	for _, p := range grafanaPanels {
+		queries = append(queries, struct{ sql, keeps string }{p.query, "kpi_daily"})
+	}
+	for _, q := range queries {
+		if _, err := c.Exec(ctx, q.sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			t.Errorf("%s: %v", q.sql, err)
+		}
+	}
+	recs := auditRows(t, s, c.PgConn().PID())
+	if len(recs) != len(queries) {
+		t.Fatalf("%d audit records, want %d", len(recs), len(queries))
+	}
+	for i, q := range queries {
+		st := recs[i].Statement
+		if strings.Contains(st, "not shown") || !strings.Contains(st, q.keeps) {
+			t.Errorf("%s\n  audited as %q, want it printed with %q", q.sql, st, q.keeps)
+		}
+	}
+}
+
+// TestMaskWithNoKnownNamePrints: even when no name is known (the catalog
+// could not be read), every shape of DuckDB's tree still prints after
+// masking, with no error a client would see, and keeps none of what was
+// planted in it.
+func TestMaskWithNoKnownNamePrints(t *testing.T) {
+	db := testWarehouse(t).DB
+	ctx := context.Background()
+	for _, q := range []string{
+		`select sum(x) over (partition by "ana@example.com" order by x rows between 1 preceding and current row exclude current row) from t`,
+		`select sum(x) over (order by x range between interval 1 day preceding and unbounded following) from t`,
+		`select x, count(*) filter (where x > 1) from t group by all having count(*) > 1 qualify row_number() over (order by x) = 1`,
+		`select * from t asof join t "+5511911110011" on t.x >= "+5511911110011".x`,
+		`select * from t anti join t t2 on t.x = t2.x`,
+		`select $1, $2, ?`,
+		`select $maria`,
+		`describe select 1`,
+		`select * from (values (1, 'a')) v("+5511911110012", "x@y.z")`,
+		`select array[1, 2], map {'a': 1}, [x for x in [1, 2] if x > 1]`,
+		`select x from t group by grouping sets ((x), ()), rollup (x), cube (x)`,
+		`select * rename (x as "+5511911110013"), * replace (x + 1 as "y@z.co") from t`,
+		`select * exclude ("q@r.st") from t`,
+		`select 1 from t tablesample reservoir(10 rows) repeatable (119111100)`,
+		`select * from (unpivot t on columns(*) into name "k@l.mn" value v)`,
+		`pivot t on phone in ('+5511911110014') using count(*)`,
+		`select cast(x as enum('+5511911110015')), x::struct("s@t.uv" int), x::union(a int, "u@v.wx" varchar), x::"w@x.yz"`,
+		`select struct_pack("b@c.de" := 2), {'e@f.gh': 1}`,
+		`select 'a' collate "i@j.kl"`,
+		`with recursive "+5511911110016"(n) as (select 1 union all select n + 1 from "+5511911110016" where n < 3) select * from "+5511911110016"`,
+		`select * from t at (version => 1)`,
+		`select trim(both 'x' from phone), position('a' in phone), extract(year from current_date) from t`,
+	} {
+		var raw string
+		if err := db.QueryRowContext(ctx, "select json_serialize_sql(?::varchar)::varchar", q).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		root, err := decodeAST(raw)
+		if err != nil || isTrue(root["error"]) {
+			t.Fatalf("%s does not parse: %v %v", q, err, root["error_message"])
+		}
+		maskForAudit(root, map[string]bool{})
+		var out string
+		if err := db.QueryRowContext(ctx, "select json_deserialize_sql(?::json)", encodeAST(root)).Scan(&out); err != nil {
+			t.Errorf("%s: the masked tree does not print: %v", q, err)
+			continue
+		}
+		noPersonalData(t, "masked "+q, out, "5511911110", "119111100", "maria", "@")
 	}
 }

@@ -28,9 +28,10 @@ import (
 //     are not expressions (PIVOT entries, ENUM members, sample sizes)
 //     become '?'.
 //
-// The rule fails closed: a field the gateway has never seen is masked, and
-// a tree DuckDB can no longer print after masking is audited as its
-// statement kinds only.
+// The rule fails closed: in a field the gateway has never seen, only an
+// upper-case enumeration value (what DuckDB's serializer writes there) is
+// kept, so that the tree still prints; a tree DuckDB can no longer print
+// after masking is audited as its statement kinds only.
 
 // maskForAudit masks root (a fresh copy of the parse tree) in place and
 // says whether the query calls an unsealing function, which makes it a
@@ -98,15 +99,31 @@ var unsealFunctions = map[string]bool{"cx_identifier_value": true, "cx_content":
 
 // enumFields are the fields of DuckDB's parse tree whose string values are
 // structure (the parser's own enumerations), not text the client chose.
-// A value in them that does not look like an enumeration is masked too.
 var enumFields = map[string]bool{
 	"type": true, "class": true, "id": true, "aggregate_handling": true, "materialized": true,
 	"join_type": true, "ref_type": true, "null_order": true, "setop_type": true, "show_type": true,
 	"subquery_type": true, "comparison_type": true, "with_ordinality": true, "unit": true,
-	"method": true, "order_type": true, "result_modifier": true, "error_type": true, "error_subtype": true,
+	"method": true, "order_type": true, "result_modifier": true, "start": true, "end": true,
+	"exclude_clause": true, "error_type": true, "error_subtype": true,
 }
 
-var enumRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ ]{0,63}$`)
+// nameFields are the fields that hold names the client typed: kept only
+// when the catalog knows them.
+var nameFields = map[string]bool{
+	"alias": true, "aliases": true, "column_names": true, "column_name_alias": true, "table_name": true,
+	"schema_name": true, "catalog_name": true, "schema": true, "catalog": true, "function_name": true,
+	"relation_name": true, "key": true, "cte_name": true, "first": true, "name": true, "exclude_list": true,
+	"value": true, "column": true, "table": true, "unpivot_names": true, "using_columns": true,
+	"collation": true, "identifier": true, "key_targets": true,
+}
+
+var (
+	enumRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ ]{0,63}$`)
+	// What DuckDB's enumerations look like, for a field the gateway does
+	// not know: kept so that the tree still prints; anything else in it is
+	// masked.
+	strictEnumRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+)
 
 // placeholderPrefix names what a masked string was, by the field it was in.
 func placeholderPrefix(field string) string {
@@ -148,15 +165,21 @@ func (m *identMasker) keep(field, s string) bool {
 	switch {
 	case s == "":
 		return true
-	case enumFields[field]:
-		return enumRE.MatchString(s)
 	case field == "identifier":
 		// A positional parameter ($1) is a number; a named one ($name)
 		// was chosen by the client.
 		_, err := strconv.ParseUint(s, 10, 32)
 		return err == nil
+	case m.known[strings.ToLower(s)]:
+		return true
+	case enumFields[field]:
+		return enumRE.MatchString(s)
+	case nameFields[field]:
+		return false
 	}
-	return m.known[strings.ToLower(s)]
+	// A field the gateway does not know (a newer DuckDB's): an
+	// enumeration stays, so the tree still prints; any other text goes.
+	return strictEnumRE.MatchString(s)
 }
 
 // mask walks v, the value of field, masking in place; it returns the
@@ -194,8 +217,14 @@ func (m *identMasker) mask(field string, v any) any {
 			x[k] = m.mask(k, x[k])
 		}
 		return x
+	case json.Number:
+		// Positions, widths and flags stay; a long number outside them
+		// (a sample's REPEATABLE seed) could be a phone number.
+		if field != "query_location" && len(strings.TrimLeft(string(x), "-")) > 6 {
+			return json.Number("0")
+		}
 	}
-	return v // numbers, booleans, null: positions, widths, flags
+	return v // booleans, null
 }
 
 // maskParamMap masks the names of named parameters ($name); positional
