@@ -183,9 +183,9 @@ func (a *ChainAuditor) run() {
 	for {
 		select {
 		case <-t.C:
-			a.flush(context.Background())
+			a.Flush(context.Background())
 		case <-a.stop:
-			a.flush(context.Background())
+			a.Flush(context.Background())
 			return
 		}
 	}
