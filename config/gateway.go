@@ -17,16 +17,18 @@ import (
 //	  statement_timeout: 60s
 //	  max_result_rows: 1000000
 //	  max_connections: 64
+//	  audit_before_run: [compliance]
 //	  tls: {cert_file: /etc/cxlake/tls.crt, key_file: /etc/cxlake/tls.key}
 //	  users:
 //	    - {name: grafana, role: grafana, password_env: CXLAKE_PG_GRAFANA_PASSWORD}
 //	    - {name: ana, role: analyst, scram: "SCRAM-SHA-256$4096:..."}
 //	  limits: {max_message_bytes: 8388608, max_query_bytes: 1048576, ...}
 type gatewayFile struct {
-	Addr             string `yaml:"addr"`
-	StatementTimeout string `yaml:"statement_timeout"`
-	MaxResultRows    int    `yaml:"max_result_rows"`
-	MaxConnections   int    `yaml:"max_connections"`
+	Addr             string   `yaml:"addr"`
+	StatementTimeout string   `yaml:"statement_timeout"`
+	MaxResultRows    int      `yaml:"max_result_rows"`
+	MaxConnections   int      `yaml:"max_connections"`
+	AuditBeforeRun   []string `yaml:"audit_before_run"`
 	TLS              struct {
 		CertFile string `yaml:"cert_file"`
 		KeyFile  string `yaml:"key_file"`
@@ -110,6 +112,12 @@ func applyGateway(c *Config, n *yaml.Node) error {
 	}
 	if f.MaxConnections != 0 {
 		g.MaxConnections = f.MaxConnections
+	}
+	if f.AuditBeforeRun != nil {
+		g.AuditBeforeRun = make([]gateway.Role, len(f.AuditBeforeRun))
+		for i, r := range f.AuditBeforeRun {
+			g.AuditBeforeRun[i] = gateway.Role(r)
+		}
 	}
 	g.TLSCertFile, g.TLSKeyFile = f.TLS.CertFile, f.TLS.KeyFile
 	if err := applyGatewayLimits(&g.Limits, f.Limits); err != nil {

@@ -43,6 +43,25 @@ func TestGatewaySection(t *testing.T) {
 	if err != nil || d.Gateway.Addr != gateway.DefaultAddr || d.Gateway.MaxConnections != gateway.DefaultMaxConnections {
 		t.Fatalf("gateway defaults: %+v %v", d.Gateway, err)
 	}
+	if got := d.Gateway.AuditBeforeRunRoles(); len(got) != 1 || got[0] != gateway.RoleCompliance {
+		t.Fatalf("gateway.audit_before_run default %v, want [compliance]", got)
+	}
+	for body, want := range map[string]string{
+		"gateway:\n  audit_before_run: []\n":                    "",
+		"gateway:\n  audit_before_run: [compliance, analyst]\n": "compliance,analyst",
+	} {
+		a, err := Load(write(t, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range a.Gateway.AuditBeforeRunRoles() {
+			got = append(got, string(r))
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("%q: audit_before_run %v, want %q", body, got, want)
+		}
+	}
 	t.Setenv(EnvPGAddr, "127.0.0.1:7000")
 	if e, err := Load(""); err != nil || e.Gateway.Addr != "127.0.0.1:7000" {
 		t.Fatalf("%s: %+v %v", EnvPGAddr, e.Gateway, err)
@@ -61,6 +80,7 @@ func TestGatewaySectionErrorsNameTheKey(t *testing.T) {
 		{"gateway:\n  statement_timeout: soon\n", "gateway.statement_timeout"},
 		{"gateway:\n  max_connections: -1\n", "gateway.max_connections"},
 		{"gateway:\n  max_result_rows: -5\n", "gateway.max_result_rows"},
+		{"gateway:\n  audit_before_run: [compliance, auditor]\n", "gateway.audit_before_run[1]"},
 		{"gateway:\n  tls: {cert_file: /nonexistent.crt}\n", "gateway.tls"},
 		{"gateway:\n  tls: {cert_file: /nonexistent.crt, key_file: /nonexistent.key}\n", "gateway.tls.cert_file"},
 		{"gateway:\n  users: [{name: a, role: admin, password: x}]\n", "gateway.users[0] (a).role"},

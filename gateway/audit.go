@@ -69,6 +69,10 @@ type QueryRecord struct {
 	Rows int64
 	// Duration is from receipt to the last row.
 	Duration time.Duration
+	// Unseals is set on the record written before a query runs
+	// (BeforeAuditor) when the query calls an unsealing function
+	// (cx_identifier_value, cx_content, cx_dead_letter_raw).
+	Unseals bool
 }
 
 // TableAuditorTable is the DuckDB table TableAuditor appends to. It is

@@ -54,6 +54,11 @@ type Config struct {
 	MaxConnections int
 	// Limits bound what one client may take of the process (limits.go).
 	Limits Limits
+	// AuditBeforeRun lists the roles whose queries are appended to the
+	// audit chain before they run; a query is refused when that fails.
+	// nil means compliance only, an empty list none. Queries that call an
+	// unsealing function are audited before they run whatever the role.
+	AuditBeforeRun []Role
 }
 
 // User is one login. Password is a clear-text password, or SCRAM a
@@ -70,8 +75,12 @@ type User struct {
 // DefaultConfig returns the defaults, with no users.
 func DefaultConfig() Config {
 	return Config{Addr: DefaultAddr, StatementTimeout: DefaultStatementTimeout,
-		MaxResultRows: DefaultMaxResultRows, MaxConnections: DefaultMaxConnections}
+		MaxResultRows: DefaultMaxResultRows, MaxConnections: DefaultMaxConnections,
+		AuditBeforeRun: []Role{RoleCompliance}}
 }
+
+// AuditBeforeRunRoles is AuditBeforeRun with its default applied.
+func (c Config) AuditBeforeRunRoles() []Role { return c.withDefaults().AuditBeforeRun }
 
 // withDefaults fills zero values.
 func (c Config) withDefaults() Config {
@@ -89,6 +98,9 @@ func (c Config) withDefaults() Config {
 		c.MaxConnections = d.MaxConnections
 	}
 	c.Limits = c.Limits.withDefaults()
+	if c.AuditBeforeRun == nil {
+		c.AuditBeforeRun = d.AuditBeforeRun
+	}
 	return c
 }
 
@@ -123,6 +135,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.Limits.validate(); err != nil {
 		return err
+	}
+	for i, r := range c.AuditBeforeRun {
+		if !validRole(r) {
+			return fmt.Errorf("gateway.audit_before_run[%d] is %q: use %s", i, r, roleList())
+		}
 	}
 	seen := map[string]bool{}
 	for i, u := range c.Users {

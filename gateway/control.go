@@ -256,7 +256,18 @@ func setParam(params map[string]string, name, value string) error {
 func (c control) String() string {
 	switch c.kind {
 	case ctlSet, ctlShow:
-		return fmt.Sprintf("%s %s", c.tag, c.name)
+		name := c.name
+		if !settable[name] && !shownParams[name] {
+			name = "?" // SHOW takes any words; they could be anything
+		}
+		return fmt.Sprintf("%s %s", c.tag, name)
 	}
 	return c.tag
+}
+
+// shownParams are the parameters SHOW answers besides the settable ones:
+// the start-up parameters the gateway reports and those showValue knows.
+var shownParams = map[string]bool{
+	"server_version": true, "server_encoding": true, "integer_datetimes": true, "is_superuser": true,
+	"session_authorization": true, "max_identifier_length": true, "transaction_read_only": true, "all": true,
 }

@@ -278,6 +278,13 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 		sess.skipping = true
 		return nil
 	}
+	if err := sess.auditFirst(st.plan, start); err != nil {
+		if !sess.fail(err, start, st.ctl, &auditInfo{plan: st.plan}) {
+			return errSessionEnded
+		}
+		sess.skipping = true
+		return nil
+	}
 	oids := make([]uint32, len(st.fields))
 	for i, f := range st.fields {
 		oids[i] = f.DataTypeOID

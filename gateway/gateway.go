@@ -57,6 +57,7 @@ type Server struct {
 	types   map[string]bool // DuckDB's type names, lower case, for the sandbox
 	pgFuncs map[string]bool // functions DuckDB has in pg_catalog
 	plans   *planCache
+	names   auditNames // names the audit keeps in clear (mask.go)
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc

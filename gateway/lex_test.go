@@ -62,6 +62,16 @@ func TestParseControl(t *testing.T) {
 	if c := parseControl("SET application_name = 'Ana''s laptop'"); c.value != "Ana's laptop" || c.String() != "SET application_name" {
 		t.Errorf("SET value %q, audit %q", c.value, c.String())
 	}
+	// SHOW takes any words; the audit keeps only the names it knows.
+	for sql, want := range map[string]string{
+		`show "maria.q12@example.org"`: "SHOW ?",
+		"show server_version":          "SHOW server_version",
+		"show DateStyle":               "SHOW datestyle",
+	} {
+		if got := parseControl(sql).String(); got != want {
+			t.Errorf("parseControl(%q).String() = %q, want %q", sql, got, want)
+		}
+	}
 }
 
 func TestNormalizeCatalogSyntax(t *testing.T) {

@@ -84,3 +84,29 @@ func (sess *session) record(rec QueryRecord) bool {
 	}
 	return true
 }
+
+// auditFirst hands the query to the auditor before it runs, when the
+// auditor keeps records before queries run (BeforeAuditor): compliance's
+// queries and those that call an unsealing function must be in the audit
+// chain before any row is read. When that fails, the query is refused.
+func (sess *session) auditFirst(p *plan, start time.Time) error {
+	ba, ok := sess.srv.audit.(BeforeAuditor)
+	if !ok {
+		return nil
+	}
+	rec := QueryRecord{At: start, Session: sess.pid, User: sess.user, Role: sess.role, Statement: p.masked,
+		Relations: p.relations, Outcome: OutcomeStarted, Unseals: p.unseals}
+	if rec.Relations == nil {
+		rec.Relations = []string{}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(sess.srv.ctx), 10*time.Second)
+	defer cancel()
+	if err := ba.AuditBefore(ctx, rec); err != nil {
+		sess.log.Error("SQL gateway: a query that must be audited before it runs could not be; refused", "err", err)
+		return &RefusedError{Role: sess.role, Code: codeSystemError, Statement: p.masked,
+			Reason:      "the query was not run: it must be recorded in the audit chain before it runs, and the audit chain could not record it",
+			AuditReason: "refused: the audit chain could not record it before it ran",
+			Hint:        "retry later; the operator sees cxlake_gateway_audit_failures_total and /healthz"}
+	}
+	return nil
+}

@@ -39,14 +39,15 @@ import (
 //     list) is refused rather than guessed at.
 //
 // The same walk rewrites the few catalog spellings DuckDB lacks (catalog.go)
-// and, on a second copy of the tree, replaces every constant with a $n
-// parameter for the audit (mask).
+// and, on a second copy of the tree, masks for the audit every constant and
+// every name that is not the catalog's (mask.go).
 
 // plan is a query that passed the sandbox, ready to run.
 type plan struct {
 	stmts     []string // SQL DuckDB runs, one statement each
 	relations []string // relations referenced, "schema.name", sorted
 	masked    string   // the query with its constants replaced by $n, for the audit
+	unseals   bool     // it calls an unsealing function: audited before it runs
 }
 
 // tableFunctions may appear in FROM: they generate values and read nothing.
@@ -127,8 +128,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	maskConstants(orig)
-	maskNames(orig, w.unknown)
+	unseals := maskForAudit(orig, c.srv.names.get(ctx, c.conn))
 	if w.err != nil {
 		if re, ok := w.err.(*RefusedError); ok {
 			re.Relations = w.auditRelations()
@@ -138,7 +138,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		}
 		return nil, w.err
 	}
-	p := &plan{relations: w.relationList()}
+	p := &plan{relations: w.relationList(), unseals: unseals}
 	docs := []string{encodeAST(orig)}
 	if len(stmts) > 1 || w.changed {
 		for _, st := range stmts {

@@ -39,6 +39,9 @@ func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	if err != nil {
 		return sess.fail(err, start, ctl, nil)
 	}
+	if err := sess.auditFirst(p, start); err != nil {
+		return sess.fail(err, start, ctl, &auditInfo{plan: p})
+	}
 	ctx, done := sess.queryContext()
 	defer done()
 	var total int64

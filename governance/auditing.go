@@ -2,12 +2,8 @@ package governance
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
@@ -15,8 +11,8 @@ import (
 )
 
 // The records other stages append to the audit log. None carries personal
-// data: counts, ids, durations, and for gateway queries the statement with
-// its literals replaced (a literal may be an e-mail or a phone).
+// data: counts, ids, durations. Gateway queries are recorded by the
+// gateway itself (gateway.ChainAuditor), with their statement masked.
 
 // IngestBatchRecord is the audit record of a committed ingest batch.
 func IngestBatchRecord(r warehouse.Result) audit.Record {
@@ -37,99 +33,6 @@ func ModelRefreshRecord(st models.Stats) audit.Record {
 func LakePublishRecord(p warehouse.Publication) audit.Record {
 	return audit.Record{Kind: audit.KindLakePublish, Actor: "lake", Detail: map[string]any{
 		"from_batch": p.FromBatchID + 1, "to_batch": p.ToBatchID, "events": p.Events}}
-}
-
-// QueryRecord is the audit record of a query through the SQL gateway: who
-// (user and role), what (the statement with literals replaced by ?, and a
-// SHA-256 of the full text so a disclosed statement can be matched to its
-// record), how many rows, how long, and whether it failed.
-func QueryRecord(user, role, sql string, rows int64, took time.Duration, failed error) audit.Record {
-	sum := sha256.Sum256([]byte(sql))
-	d := map[string]any{"role": role, "statement": clip(StripLiterals(sql), 2000), "statement_sha256": hex.EncodeToString(sum[:]),
-		"rows": rows, "took_ms": took.Milliseconds()}
-	if failed != nil {
-		d["failed"] = true
-	}
-	return audit.Record{Kind: audit.KindGatewayQuery, Actor: clip(safeActor(user), 128), Detail: d}
-}
-
-// StripLiterals replaces SQL string literals ('...', E'...', $$...$$) and
-// numbers with ?, so a logged statement does not carry the values it
-// filtered on.
-func StripLiterals(sql string) string {
-	var b strings.Builder
-	for i := 0; i < len(sql); {
-		c := sql[i]
-		switch {
-		case c == '\'':
-			j := i + 1
-			for j < len(sql) {
-				if sql[j] == '\'' {
-					if j+1 < len(sql) && sql[j+1] == '\'' {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
-			}
-			b.WriteByte('?')
-			i = j + 1
-		case c == '$' && i+1 < len(sql) && sql[i+1] == '$':
-			end := strings.Index(sql[i+2:], "$$")
-			b.WriteByte('?')
-			if end < 0 {
-				i = len(sql)
-			} else {
-				i += 2 + end + 2
-			}
-		case c >= '0' && c <= '9' && (i == 0 || !isIdent(sql[i-1])):
-			j := i
-			for j < len(sql) && (sql[j] >= '0' && sql[j] <= '9' || sql[j] == '.' || sql[j] == 'e' || sql[j] == 'E') {
-				j++
-			}
-			b.WriteByte('?')
-			i = j
-		case c == '"':
-			// A quoted identifier is kept; it is a name, not a value.
-			j := strings.IndexByte(sql[i+1:], '"')
-			if j < 0 {
-				b.WriteString(sql[i:])
-				i = len(sql)
-			} else {
-				b.WriteString(sql[i : i+j+2])
-				i += j + 2
-			}
-		default:
-			b.WriteByte(c)
-			i++
-		}
-	}
-	return b.String()
-}
-
-func isIdent(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
-// safeActor keeps a user name usable as an audit actor: no e-mail address.
-func safeActor(s string) string {
-	if at := strings.IndexByte(s, '@'); at >= 0 {
-		s = s[:at]
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '_' || r == '.' || r == '-' || r == ':' || r == '/' || r == ' ' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '_'
-	}, s)
 }
 
 // MirrorAudit copies the audit records not yet in the audit_log table

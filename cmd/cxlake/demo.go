@@ -83,6 +83,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if *httpAddr != "" {
 		web := newHTTPServer(config.DefaultHTTP(), log)
 		web.ops.Handle("GET /metrics", m.handler())
+		web.watch(m.gatewayAuditCheck)
 		web.watch(func() ingest.Health {
 			if c := consumer.Load(); c != nil {
 				return c.Health()

@@ -47,7 +47,7 @@ type sqlGateway struct {
 	audit *gateway.TableAuditor // closed after the server, when we made it
 	// logins records refused logins in gateway_logins; closed after the server.
 	logins *gateway.TableLoginRecorder
-	chain  *chainAuditor // flushed after the server, when there is an audit log
+	chain  *gateway.ChainAuditor // flushed after the server, when there is an audit log
 }
 
 // minGatewayProcs is the GOMAXPROCS a process serving SQL runs with. Each
@@ -85,19 +85,20 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 		return nil, err
 	}
 	var auditor gateway.Auditor = table
-	var ca *chainAuditor
+	var ca *gateway.ChainAuditor
 	if chain != nil {
-		ca = newChainAuditor(table, chain, log)
+		ca = gateway.NewChainAuditor(table, chain, cfg.AuditBeforeRunRoles(), log)
 		auditor = ca
 	}
 	if m != nil {
+		m.watchGatewayAudit(ca)
 		auditor = m.countQueries(auditor)
 	}
 	opts.Auditor = auditor
 	logins, err := gateway.NewTableLoginRecorder(ctx, wh.DB, log)
 	if err != nil {
 		if ca != nil {
-			ca.close()
+			ca.Close()
 		}
 		_ = table.Close()
 		return nil, err
@@ -109,7 +110,7 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
 	if err != nil {
 		if ca != nil {
-			ca.close()
+			ca.Close()
 		}
 		_ = table.Close()
 		_ = logins.Close()
@@ -149,7 +150,7 @@ func (g *sqlGateway) stop(ctx context.Context) error {
 	defer cancel()
 	err := g.srv.Shutdown(sctx)
 	if g.chain != nil {
-		g.chain.close()
+		g.chain.Close()
 	}
 	if g.audit != nil {
 		if aerr := g.audit.Close(); err == nil {

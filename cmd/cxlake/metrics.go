@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -32,6 +33,7 @@ type metrics struct {
 	logins  *prometheus.CounterVec
 	// health is the running consumer's (broker reachability, last fetch).
 	health atomic.Pointer[func() ingest.Health]
+	chain  atomic.Pointer[gateway.ChainAuditor] // the running gateway's audit chain writer
 }
 
 func newMetrics() *metrics {
@@ -64,7 +66,23 @@ func newMetrics() *metrics {
 		Name: "cxlake_http_refused_total",
 		Help: "HTTP requests refused before they did anything (webhooks: no or wrong credentials, too large, slow, busy), by endpoint and reason.",
 	}, []string{"endpoint", "reason"})
-	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, m.logins, ingestCollector{m},
+	chainCount := func(f func(*gateway.ChainAuditor) int64) func() float64 {
+		return func() float64 {
+			if ca := m.chain.Load(); ca != nil {
+				return float64(f(ca))
+			}
+			return 0
+		}
+	}
+	auditLost := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cxlake_gateway_audit_failures_total",
+		Help: "Gateway query records that could not be appended to the audit chain (a query that had to be recorded before it ran was refused).",
+	}, chainCount((*gateway.ChainAuditor).Lost))
+	auditWithheld := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cxlake_gateway_audit_withheld_total",
+		Help: "Gateway query records appended to the audit chain with the query text withheld, because it failed the chain's personal-data check.",
+	}, chainCount((*gateway.ChainAuditor).Withheld))
+	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, m.logins, ingestCollector{m}, auditLost, auditWithheld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -121,6 +139,37 @@ func (m *metrics) gatewayQuery(role, outcome string, took time.Duration) {
 	m.queryMS.WithLabelValues(role).Observe(took.Seconds())
 }
 
+// watchGatewayAudit makes /metrics and /healthz report ca, the running
+// gateway's audit chain writer (nil: none).
+func (m *metrics) watchGatewayAudit(ca *gateway.ChainAuditor) {
+	if m != nil && ca != nil {
+		m.chain.Store(ca)
+	}
+}
+
+// gatewayAuditCheck is gatewayAuditHealth as /healthz reads component
+// health: degraded, with the reason, while the chain loses records.
+func (m *metrics) gatewayAuditCheck() ingest.Health {
+	degraded, detail := m.gatewayAuditHealth()
+	if !degraded {
+		return ingest.Health{State: ingest.StateOK}
+	}
+	b, _ := json.Marshal(detail)
+	return ingest.Health{State: ingest.StateDegraded, Reason: "gateway audit chain is losing records: " + string(b)}
+}
+
+// gatewayAuditHealth is the /healthz check of the gateway's audit chain:
+// degraded while records cannot be appended, and for an hour after one
+// was lost.
+func (m *metrics) gatewayAuditHealth() (degraded bool, detail any) {
+	ca := m.chain.Load()
+	if ca == nil {
+		return false, nil
+	}
+	h := ca.Health()
+	return h.Degraded, h
+}
+
 // countQueries returns an Auditor that counts each query, then hands it
 // to next (which writes gateway_queries).
 func (m *metrics) countQueries(next gateway.Auditor) gateway.Auditor {
@@ -151,6 +200,14 @@ type countingLogins struct {
 func (c countingLogins) RecordLogin(r gateway.LoginRecord) {
 	c.m.logins.WithLabelValues(string(r.Outcome)).Inc()
 	c.next.RecordLogin(r)
+}
+
+// AuditBefore hands q to next when next records queries before they run.
+func (a countingAuditor) AuditBefore(ctx context.Context, q gateway.QueryRecord) error {
+	if b, ok := a.next.(gateway.BeforeAuditor); ok {
+		return b.AuditBefore(ctx, q)
+	}
+	return nil
 }
 
 // ingestCollector reads the running consumer's Stats at each scrape.

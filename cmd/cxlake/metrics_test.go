@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/warehouse"
 )
@@ -204,5 +206,84 @@ func TestComposeDemoCommandParses(t *testing.T) {
 	_, err = capture(t, func() error { return runDemo(context.Background(), append(cmd[1:], "-h")) })
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("cxlake %v: %v", cmd, err)
+	}
+}
+
+// brokenChain refuses every append, like a full disk.
+type brokenChain struct{}
+
+func (brokenChain) Append(context.Context, audit.Record) (int64, error) {
+	return 0, errors.New("no space left on device")
+}
+
+func (brokenChain) AppendAll(context.Context, []audit.Record) (int64, error) {
+	return 0, errors.New("no space left on device")
+}
+
+type nopAuditor struct{}
+
+func (nopAuditor) AuditQuery(context.Context, gateway.QueryRecord) error { return nil }
+
+// TestGatewayAuditFailureIsVisible: a gateway query record the audit chain
+// cannot take is counted in cxlake_gateway_audit_failures_total and turns
+// /healthz to degraded with the reason; the compliance query that had to be recorded
+// first is refused (through the counting auditor the gateway is wired with).
+func TestGatewayAuditFailureIsVisible(t *testing.T) {
+	m := newMetrics()
+	ca := gateway.NewChainAuditor(nopAuditor{}, brokenChain{}, []gateway.Role{gateway.RoleCompliance},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer ca.Close()
+	m.watchGatewayAudit(ca)
+	web := newHTTPServer(config.DefaultHTTP(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	web.ops.Handle("GET /metrics", m.handler())
+	web.watch(m.gatewayAuditCheck)
+	srv := httptest.NewServer(web.ops)
+	defer srv.Close()
+	health := func() (int, map[string]any) {
+		resp, err := http.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	if code, body := health(); code != 200 || body["status"] != "ok" {
+		t.Fatalf("healthz before any failure: %d %v", code, body)
+	}
+	fams, _ := scrape(t, m)
+	if v := value(t, fams, "cxlake_gateway_audit_failures_total", nil); v != 0 {
+		t.Fatalf("failures before any: %v", v)
+	}
+
+	auditor := m.countQueries(ca)
+	before, ok := auditor.(gateway.BeforeAuditor)
+	if !ok {
+		t.Fatal("the counting auditor hides the chain's AuditBefore: compliance queries would run unrecorded")
+	}
+	q := gateway.QueryRecord{User: "comp", Role: gateway.RoleCompliance, Statement: "SELECT count_star() FROM contact_identities",
+		Outcome: gateway.OutcomeStarted}
+	if err := before.AuditBefore(context.Background(), q); err == nil {
+		t.Fatal("a compliance query was let run although the chain could not record it")
+	}
+	// An analyst's query is not recorded before it runs.
+	q.Role = gateway.RoleAnalyst
+	if err := before.AuditBefore(context.Background(), q); err != nil {
+		t.Fatalf("analyst: %v", err)
+	}
+	fams, _ = scrape(t, m)
+	if v := value(t, fams, "cxlake_gateway_audit_failures_total", nil); v != 1 {
+		t.Errorf("cxlake_gateway_audit_failures_total %v, want 1", v)
+	}
+	// Degraded answers 200, as a broker outage does (docs/operations.md):
+	// the process must not be restarted for it, but the reason says what
+	// was lost.
+	code, body := health()
+	reason, _ := body["reason"].(string)
+	if code != http.StatusOK || body["status"] != "degraded" || !strings.Contains(reason, `"lost_records":1`) {
+		t.Errorf("healthz after a lost record: %d %v", code, body)
 	}
 }

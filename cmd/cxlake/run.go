@@ -75,6 +75,7 @@ func runRun(ctx context.Context, args []string) error {
 	defer stopDone()
 	web := newHTTPServer(cfg.HTTP, log)
 	web.watch(p.consumer.Health)
+	web.watch(m.gatewayAuditCheck)
 	web.ops.Handle("GET /metrics", m.handler())
 	web.api.Handle("/v1/privacy/", gv.gov.Handler())
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, m, log)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"math"
 	"regexp"
 	"time"
 )
@@ -52,6 +53,17 @@ var (
 	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+\.[A-Za-z0-9.\-]+`)
 	phoneRE = regexp.MustCompile(`\+[0-9][0-9 ().\-]{6,}[0-9]`)
 )
+
+// Check reports whether Append would accept r: nil, ErrPersonalData, or a
+// *RecordError naming the field. It checks what r carries (kind, actor,
+// subject, detail, size), so a writer that batches records can set aside
+// the one that would make AppendAll refuse them all.
+func Check(r Record) error {
+	// The largest index and time Append could set, for the size check.
+	r.Index, r.Time = math.MaxInt64, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	_, err := encode(r)
+	return err
+}
 
 // encode validates r and returns its stored form.
 func encode(r Record) ([]byte, error) {
