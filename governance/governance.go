@@ -42,6 +42,10 @@ type Governance struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	// stepRetry is how long a failing erasure step is retried before the
+	// erasure stops (pending, to resume).
+	stepRetry time.Duration
+
 	// mu serializes privacy requests, consent enforcement and retention
 	// runs with each other.
 	mu sync.Mutex
@@ -64,7 +68,8 @@ func New(ctx context.Context, wh *warehouse.Warehouse, auditLog *audit.Log, cfg 
 		return nil, fmt.Errorf("applying the governance schema: %w", err)
 	}
 	wh.SetRetention(cfg.Retention.RawEvents, cfg.Retention.MessageText)
-	return &Governance{wh: wh, audit: auditLog, cfg: cfg, models: mc, log: log, now: time.Now}, nil
+	return &Governance{wh: wh, audit: auditLog, cfg: cfg, models: mc, log: log, now: time.Now,
+		stepRetry: 2 * time.Minute}, nil
 }
 
 // Audit is the audit log governance writes to.
@@ -85,7 +90,8 @@ func tableExists(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, name string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `select count(*) from duckdb_tables() where table_name = ? and not temporary`, name).Scan(&n)
+	err := q.QueryRowContext(ctx, `select (select count(*) from duckdb_tables() where table_name = $1 and not temporary)
+		+ (select count(*) from duckdb_views() where view_name = $1 and not temporary)`, name).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking for table %s: %w", name, err)
 	}

@@ -86,3 +86,16 @@ create table if not exists audit_verifications (
     failure         varchar,                -- tampered, checkpoint, no_checkpoint, error; null when passed
     failure_index   bigint                  -- for tampered: the first bad record
 );
+
+-- The plan of each erasure not yet done (Governance.Erase), written with its
+-- privacy request before the first destructive step and updated after each
+-- step: the person's keyed hashes, the dead letters and lake partitions to
+-- clear, the last step done and the receipt so far. Keyed hashes, Kafka
+-- coordinates and file names only. A start-up resumes every row; a done
+-- erasure's row is deleted with the request's completion.
+create table if not exists erasure_plans (
+    request_id      varchar primary key,
+    step            varchar not null,
+    plan            json not null,
+    updated_at      timestamptz not null
+);

@@ -53,6 +53,12 @@ var (
 	phoneRE = regexp.MustCompile(`\+[0-9][0-9 ().\-]{6,}[0-9]`)
 )
 
+// LooksPersonal reports whether b looks like it holds an e-mail address or
+// a phone number (with its + and country code): the check Append applies
+// to a record's detail, for other free text kept beside records (a privacy
+// request's reason).
+func LooksPersonal(b []byte) bool { return emailRE.Match(b) || phoneRE.Match(b) }
+
 // encode validates r and returns its stored form.
 func encode(r Record) ([]byte, error) {
 	if !kindRE.MatchString(r.Kind) {
@@ -69,7 +75,7 @@ func encode(r Record) ([]byte, error) {
 		if err != nil {
 			return nil, &RecordError{Field: "detail", Reason: err.Error()}
 		}
-		if emailRE.Match(d) || phoneRE.Match(d) {
+		if LooksPersonal(d) {
 			return nil, ErrPersonalData
 		}
 	}
