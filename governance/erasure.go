@@ -465,7 +465,17 @@ func (g *Governance) finishErasure(ctx context.Context, p *erasurePlan, start ti
 	}); err != nil {
 		return err
 	}
-	return g.step(ctx, p, stepDone, func(ctx context.Context) error { return g.finishRequest(ctx, p) })
+	return g.step(ctx, p, stepDone, func(ctx context.Context) error {
+		// Saved again: a run resumed after the save adds its resumption.
+		data, err := json.MarshalIndent(rc, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the receipt: %w", err)
+		}
+		if err := saveReceipt(g.wh.Dir, *rc, data); err != nil {
+			return err
+		}
+		return g.finishRequest(ctx, p)
+	})
 }
 
 // eventRef is where one of the person's events lives.

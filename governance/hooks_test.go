@@ -1,0 +1,13 @@
+package governance
+
+import "time"
+
+// SetErasureStepHook makes f run after each erasure step is recorded
+// (the kill test kills the process there).
+func SetErasureStepHook(f func(step string)) { erasureStepHook = f }
+
+// ErasureSteps are the steps of an erasure, in order.
+var ErasureSteps = erasureSteps
+
+// SetStepRetry sets how long a failing erasure step is retried.
+func (g *Governance) SetStepRetry(d time.Duration) { g.stepRetry = d }
