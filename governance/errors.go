@@ -52,11 +52,11 @@ var errNotErased = errors.New("the re-scan still finds the person; see the recei
 
 // ErrUnauthorized is returned by the HTTP API when the compliance token is
 // missing or wrong.
-var ErrUnauthorized = errors.New("a valid compliance token is required: send Authorization: Bearer <governance.compliance_token>")
+var ErrUnauthorized = errors.New("a valid compliance token is required: send Authorization: Bearer <token> (governance.api_tokens or governance.compliance_token)")
 
 // ErrAPIDisabled is returned by the HTTP API when no compliance token is
 // configured: the privacy endpoints are off until one is set.
-var ErrAPIDisabled = errors.New("the privacy API is disabled: set governance.compliance_token (or CXLAKE_COMPLIANCE_TOKEN) to enable it")
+var ErrAPIDisabled = errors.New("the privacy API is disabled: set governance.api_tokens or governance.compliance_token (or CXLAKE_COMPLIANCE_TOKEN) to enable it")
 
 // IdentifierError is returned for an identifier that is malformed: not a
 // phone number, not an e-mail address, not channel:id or a contact_key. It

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
@@ -41,6 +42,18 @@ type Governance struct {
 	models models.Config
 	log    *slog.Logger
 	now    func() time.Time
+
+	// life bounds the erasures the API accepted (Stop ends it); detached
+	// lists them until they return.
+	life       context.Context
+	stopLife   context.CancelFunc
+	detachedMu sync.Mutex
+	detached   map[string]bool
+	detachedWG sync.WaitGroup
+	// apiWait is how long the API waits for an erasure before 202.
+	apiWait time.Duration
+	// loginFailures counts API calls refused for their token.
+	loginFailures atomic.Int64
 
 	// stepRetry is how long a failing erasure step is retried before the
 	// erasure stops (pending, to resume).
@@ -68,8 +81,9 @@ func New(ctx context.Context, wh *warehouse.Warehouse, auditLog *audit.Log, cfg 
 		return nil, fmt.Errorf("applying the governance schema: %w", err)
 	}
 	wh.SetRetention(cfg.Retention.RawEvents, cfg.Retention.MessageText)
+	life, stop := context.WithCancel(context.Background())
 	return &Governance{wh: wh, audit: auditLog, cfg: cfg, models: mc, log: log, now: time.Now,
-		stepRetry: 2 * time.Minute}, nil
+		stepRetry: 2 * time.Minute, life: life, stopLife: stop, detached: map[string]bool{}, apiWait: APIWait}, nil
 }
 
 // Audit is the audit log governance writes to.

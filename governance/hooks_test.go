@@ -11,3 +11,6 @@ var ErasureSteps = erasureSteps
 
 // SetStepRetry sets how long a failing erasure step is retried.
 func (g *Governance) SetStepRetry(d time.Duration) { g.stepRetry = d }
+
+// SetAPIWait sets how long the API waits for an erasure before 202.
+func (g *Governance) SetAPIWait(d time.Duration) { g.apiWait = d }
