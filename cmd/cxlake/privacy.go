@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cxlake/cxlake/governance"
@@ -54,6 +55,12 @@ func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usa
 	id, err := idf.parse()
 	if err != nil {
 		return none, nil, nil, err
+	}
+	// A request about a person is answered from a warehouse that exists:
+	// a mistyped --data must not create an empty one that answers "no data
+	// is held".
+	if _, err := os.Stat(filepath.Join(*data, warehouse.DBFile)); err != nil {
+		return none, nil, nil, fmt.Errorf("--data %s holds no warehouse (no %s): give the data directory of a cxlake that has ingested data", *data, warehouse.DBFile)
 	}
 	wh, gv, err := openForGovernance(ctx, *data, *path) // flag values, read after Parse
 	return id, wh, gv, err
