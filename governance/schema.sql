@@ -19,14 +19,14 @@ create table if not exists consent_state (
 create table if not exists privacy_requests (
     request_id      varchar primary key,
     kind            varchar not null,       -- erasure, access
-    status          varchar not null,       -- received, completed, failed
+    status          varchar not null,       -- received, in_progress, completed, failed, no_data (docs/governance.md)
     subject_hash    varchar not null,       -- keyed hash of the identifier named in the request
     identifier_kind varchar not null,       -- phone, email, id:<channel>, contact_key
     reason          varchar,                -- as given (erasure)
     law             varchar not null,       -- the deadline applied: gdpr, lgpd
     received_at     timestamptz not null,
     due_at          timestamptz not null,   -- the legal deadline
-    completed_at    timestamptz,
+    completed_at    timestamptz,            -- null while open, and for a failed request
     audit_index     bigint,                 -- the audit record of the outcome
     receipt         json,                   -- the receipt (erasure), no personal data
     error           varchar                 -- why it failed, when it did
