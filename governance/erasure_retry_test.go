@@ -114,3 +114,39 @@ func TestErasureRetriesAfterThePointOfNoReturn(t *testing.T) {
 		t.Errorf("the compliance mart shows %d failed erasures, want 1", n)
 	}
 }
+
+// TestErasureFindsAPersonLeftOnlyInTheLake: a person whose DuckDB rows are
+// gone but whose rows remain in the lake (an erasure of an older version
+// stopped between its delete and its lake rewrite) is found, and erased
+// from the lake, not answered "no data is held".
+func TestErasureFindsAPersonLeftOnlyInTheLake(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, governance.Defaults())
+	e.background(100)
+	at := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -4).Add(15 * time.Hour)
+	e.produce(anaMessages(at)...)
+	e.consume("g", 110)
+	e.refresh()
+	lakeAna := `select count(*) from read_parquet('` + e.dir + `/lake/events/**/*.parquet') where event_id like 'ana-%'`
+	if n := e.count(lakeAna); n != 8 {
+		t.Fatalf("the lake holds %d of her events, want 8", n)
+	}
+	for _, q := range []string{`delete from events where event_id like 'ana-%'`, `delete from identifiers`, `delete from int_identifiers_resolved`} {
+		if _, err := e.wh.DB.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: mustParse(t, "phone", anaPhone), Actor: "test"})
+	if err != nil || rc.Status != governance.StatusCompleted || rc.RowsRemoved["lake"] == 0 {
+		t.Fatalf("erasing a person left in the lake: %v, status %s, rows %v", err, rc.Status, rc.RowsRemoved)
+	}
+	// Every row naming her phone is gone; rows naming only her e-mail or
+	// chat id were never linked to it once DuckDB forgot them.
+	phone := e.wh.Hasher().Identifier("phone", anaPhone)
+	if n := e.count(`select count(*) from read_parquet('`+e.dir+`/lake/events/**/*.parquet') where subject_hash = ? or contact_phone_hash = ?`, phone, phone); n != 0 {
+		t.Errorf("%d lake rows still name her phone", n)
+	}
+	if n := e.count(lakeAna); n >= 8 {
+		t.Errorf("the lake still holds %d of her events", n)
+	}
+}
