@@ -1,6 +1,7 @@
 // Package governance enforces cxlake's rules on personal data in every
 // layer of a data directory: consent (consent.go), retention
-// (retention.go), erasure (erasure.go) and access export (export.go) with
+// (retention.go), erasure (erasure.go; its recorded plan and recovery,
+// plan.go) and access export (export.go) with
 // their privacy requests and receipts (requests.go, receipt.go), the HTTP
 // privacy API (http.go), and it writes what it does to the audit chain
 // (package governance/audit; audit.go here mirrors and feeds it).

@@ -82,6 +82,9 @@ func runErase(ctx context.Context, args []string) error {
 	defer wh.Close()
 	defer gv.close()
 	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes})
+	if rc.Status == governance.StatusNoData {
+		return fmt.Errorf("%w (recorded as request %s)", err, rc.RequestID)
+	}
 	if rc.RequestID != "" {
 		if *asJSON {
 			enc := json.NewEncoder(os.Stdout)
