@@ -14,3 +14,7 @@ func (g *Governance) SetStepRetry(d time.Duration) { g.stepRetry = d }
 
 // SetAPIWait sets how long the API waits for an erasure before 202.
 func (g *Governance) SetAPIWait(d time.Duration) { g.apiWait = d }
+
+// EndLife is Stop's first half: it ends governance's lifetime and returns
+// without waiting for the erasures it stops.
+func (g *Governance) EndLife() { g.stopLife() }

@@ -183,7 +183,9 @@ func TestErasureOutlivesItsCaller(t *testing.T) {
 	e.produce(anaMessages(at)...)
 	e.produce(canonical("bia-1", "message", at, "whatsapp", "bia-wa-1", `{"phone":"+5521988887777"}`,
 		`,"message":{"direction":"inbound","text":"oi"}`))
-	e.consume("g", 11)
+	e.produce(canonical("cai-1", "message", at, "whatsapp", "cai-wa-1", `{"phone":"+5531977776666"}`,
+		`,"message":{"direction":"inbound","text":"oi"}`))
+	e.consume("g", 12)
 	e.refresh()
 	srv := httptest.NewServer(e.gov.Handler())
 	defer srv.Close()
@@ -265,6 +267,40 @@ func TestErasureOutlivesItsCaller(t *testing.T) {
 	}
 	close(gate)
 	waitFor("the status to say completed", func() bool { return status() == governance.StatusCompleted })
+
+	// A shutdown stops an accepted erasure at its next step boundary, not
+	// inside a step; the next start-up finishes it.
+	gate = make(chan struct{})
+	resp, err = post(context.Background(), `{"phone":"+5531977776666"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&acc)
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("answered %d", resp.StatusCode)
+	}
+	<-reached
+	e.gov.EndLife() // the shutdown begins while the step is held
+	stopped := make(chan struct{})
+	go func() { e.gov.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while an erasure step was running")
+	default:
+	}
+	close(gate)
+	<-stopped
+	if n := e.count(`select count(*) from privacy_requests where request_id = ? and status = 'in_progress'`, acc["request_id"]); n != 1 ||
+		e.count(`select count(*) from erasure_plans`) != 1 {
+		t.Fatal("the stopped erasure is not in_progress with its plan")
+	}
+	governance.SetErasureStepHook(func(string) {})
+	rcs, err := e.gov.ResumeErasures(context.Background())
+	if err != nil || len(rcs) != 1 || rcs[0].Status != governance.StatusCompleted || len(rcs[0].Resumptions) != 1 ||
+		rcs[0].Resumptions[0].After != "keys_destroyed" || !strings.Contains(rcs[0].Resumptions[0].Cause, "context canceled") {
+		t.Fatalf("resuming after the shutdown: %v %+v", err, rcs)
+	}
 }
 
 func TestPrivacyAPIDisabledWithoutToken(t *testing.T) {
