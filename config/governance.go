@@ -18,6 +18,10 @@ const EnvComplianceToken = "CXLAKE_COMPLIANCE_TOKEN"
 // governanceFile mirrors the governance section.
 type governanceFile struct {
 	ComplianceToken string `yaml:"compliance_token"`
+	APITokens       []struct {
+		Name  string `yaml:"name"`
+		Token string `yaml:"token"`
+	} `yaml:"api_tokens"`
 	Law             string `yaml:"law"`
 	CheckpointEvery string `yaml:"checkpoint_every"`
 	ConsentEvery    string `yaml:"consent_every"`
@@ -39,6 +43,9 @@ func applyGovernance(c *Config, n *yaml.Node) error {
 	g := &c.Governance
 	if f.ComplianceToken != "" {
 		g.ComplianceToken = f.ComplianceToken
+	}
+	for _, t := range f.APITokens {
+		g.APITokens = append(g.APITokens, governance.APIToken{Name: t.Name, Token: t.Token})
 	}
 	if f.Law != "" {
 		g.Law = strings.ToLower(f.Law)

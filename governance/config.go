@@ -2,6 +2,7 @@ package governance
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -42,9 +43,12 @@ const (
 // Config is the governance section of the configuration.
 type Config struct {
 	Retention Retention
-	// ComplianceToken guards the HTTP privacy API (Authorization: Bearer).
-	// Empty disables the API.
+	// ComplianceToken guards the HTTP privacy API (Authorization: Bearer),
+	// for the caller named "api". Empty (and no APITokens) disables the API.
 	ComplianceToken string
+	// APITokens gives each caller of the privacy API its own token; the
+	// caller's name is the actor of its audit records.
+	APITokens []APIToken
 	// Law picks the deadlines (LawGDPR, LawLGPD, LawBoth).
 	Law string
 	// CheckpointEvery is how often the audit log gets a signed checkpoint
@@ -55,6 +59,23 @@ type Config struct {
 	// RetentionEvery is how often retention runs inside `cxlake run`.
 	RetentionEvery time.Duration
 }
+
+// APIToken is one caller of the privacy API.
+type APIToken struct {
+	Name  string // the audit actor: lower case letters, digits, _ . -
+	Token string // at least 16 characters
+}
+
+// callers are the API's callers: APITokens, and ComplianceToken as "api".
+func (c Config) callers() []APIToken {
+	out := append([]APIToken(nil), c.APITokens...)
+	if c.ComplianceToken != "" {
+		out = append(out, APIToken{Name: "api", Token: c.ComplianceToken})
+	}
+	return out
+}
+
+var callerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // Defaults returns the governance defaults.
 func Defaults() Config {
@@ -88,6 +109,23 @@ func (c Config) Validate() error {
 	}
 	if c.ComplianceToken != "" && len(c.ComplianceToken) < 16 {
 		return fmt.Errorf("governance.compliance_token is too short: use at least 16 characters, e.g. head -c 24 /dev/urandom | base64")
+	}
+	names, tokens := map[string]bool{}, map[string]bool{c.ComplianceToken: c.ComplianceToken != ""}
+	if c.ComplianceToken != "" {
+		names["api"] = true
+	}
+	for i, t := range c.APITokens {
+		switch {
+		case !callerNameRE.MatchString(t.Name):
+			return fmt.Errorf("governance.api_tokens[%d].name must be lower case letters, digits, _ . - (it names the caller in the audit chain)", i)
+		case names[t.Name]:
+			return fmt.Errorf("governance.api_tokens[%d].name is used twice (\"api\" is the compliance_token's caller)", i)
+		case len(t.Token) < 16:
+			return fmt.Errorf("governance.api_tokens[%d].token is too short: use at least 16 characters, e.g. head -c 24 /dev/urandom | base64", i)
+		case tokens[t.Token]:
+			return fmt.Errorf("governance.api_tokens[%d].token is used twice: give each caller its own", i)
+		}
+		names[t.Name], tokens[t.Token] = true, true
 	}
 	for _, p := range []struct {
 		key string

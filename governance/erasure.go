@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/models"
 	"github.com/cxlake/cxlake/pseudonym"
 	"github.com/cxlake/cxlake/warehouse"
@@ -24,6 +25,9 @@ type ErasureRequest struct {
 	Identifier Identifier
 	Reason     string // kept with the request; say why, never who
 	Actor      string // who asked: "cli", "api", a staff name
+	// RequestID, when set, is the id the request is recorded under (the
+	// HTTP API answers with it before the erasure ends). Empty: a new one.
+	RequestID string
 	// VerifyBytes adds to the verification a search of every file under the
 	// data directory for the person's identifier values and texts. It
 	// reads the whole directory (O(store)); the rest of the erasure costs
@@ -33,179 +37,329 @@ type ErasureRequest struct {
 
 // Erase removes a person from every layer and returns the receipt:
 //
-//  1. resolve the whole person: every identifier linked to the one named;
+//  1. resolve the whole person (every identifier linked to the one named),
+//     and plan: their keyed hashes, dead letters and lake partitions. The
+//     request (in_progress) and the plan are recorded in one transaction
+//     before anything changes;
 //  2. add their keyed hashes to the suppression rules, so ingest drops a
 //     replay or a late event naming them;
-//  3. destroy their data keys (and those of dead letters mentioning them),
-//     rewriting the small key store: every sealed copy anywhere is now
-//     unreadable;
+//  3. destroy their data keys (and those of dead letters mentioning them):
+//     every sealed copy anywhere is now unreadable. This is the point of
+//     no return;
 //  4. in one transaction, delete their events, identifiers, dead letters
 //     and consent state, and update the models for them (models.Remove);
-//  5. rewrite the lake files holding their rows;
-//  6. checkpoint DuckDB, re-scan every place, append the audit record and
-//     sign a checkpoint.
+//  5. rewrite the lake files of their partitions that hold their rows;
+//  6. checkpoint DuckDB and re-scan every place (every file of their
+//     partitions, DuckDB, the dead letters, the key store);
+//  7. append the audit record, sign a checkpoint, save the receipt and
+//     close the request.
 //
-// It runs under the warehouse's Exclusive: no ingest batch interleaves. An
-// identifier that names nothing held returns ErrUnknownSubject and changes
-// nothing. A failure part way returns a *StepError; every step is
-// idempotent, so the request can be run again.
+// Each step is recorded in the plan when done, and each is idempotent. A
+// failing step is retried with back-off (see step); an erasure that stops
+// anyway (a kill, ctx ending, a failure outlasting the retries) is not
+// failed: it returns a *PendingError and resumes from the next step at the
+// next start-up (ResumeErasures) or when the same person's erasure is
+// asked again. A re-scan that still finds the person ends the request as
+// failed, with a receipt that says where.
+//
+// An identifier that names nothing held is recorded as a request with
+// status no_data and an audit record, and returns an error that
+// errors.Is ErrUnknownSubject (an *AlreadyErasedError for a person an
+// earlier erasure removed) with the receipt of that request.
 func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, error) {
+	if err := CheckReason(req.Reason); err != nil {
+		return Receipt{}, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	start := time.Now()
 	h := pseudonym.NewHasher(g.wh.HashKey())
-	var rc Receipt
-	var reqRow request
-	var needles [][]byte // the person's values, for the byte search
-	recorded := false
-	steps := map[string]int64{}
+	subject := req.Identifier.hash(h)
+
+	// Unfinished erasures first; asking again for one resumes it.
+	plans, err := g.unfinishedPlans(ctx)
+	if err != nil {
+		return Receipt{}, err
+	}
+	for _, p := range plans {
+		rc, err := g.resume(ctx, p)
+		if p.covers(subject) {
+			return rc, err
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return Receipt{}, err
+			}
+			g.log.Error("an unfinished erasure could not be finished; it will be tried again", "request_id", p.RequestID, "err", err)
+		}
+	}
+
+	var p *erasurePlan
+	var values map[string]string
+	var needles [][]byte
+	err = g.wh.Exclusive(ctx, func(ctx context.Context, db *sql.DB) error {
+		var err error
+		p, values, needles, err = g.planErasure(ctx, db, req, subject)
+		return err
+	})
+	if errors.Is(err, ErrUnknownSubject) {
+		return g.recordNoData(ctx, KindErasure, req.Identifier, subject, req.Reason, req.Actor, req.RequestID)
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	p.RunMS = time.Since(start).Milliseconds() // the planning; runPlan adds its own run's time
+	p.Receipt.StepsMS["plan"] = time.Since(start).Milliseconds()
+	erasureStepHook(stepPlanned)
+	return g.runPlan(ctx, p, values, needles)
+}
+
+// planErasure resolves the person and records the request and the plan.
+func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureRequest, subject string) (*erasurePlan, map[string]string, [][]byte, error) {
+	h := pseudonym.NewHasher(g.wh.HashKey())
+	per, err := g.resolve(ctx, db, req.Identifier)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hashes := per.Hashes()
+	values, err := g.identifierValues(ctx, db, hashes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if req.Identifier.Kind != KindContactKey {
+		values[subject] = req.Identifier.Value
+	}
+	dls, err := g.deadLettersMentioning(ctx, db, values)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	evs, err := g.eventsOf(ctx, db, hashes, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	before, err := g.countPerson(ctx, db, hashes, per.ContactKeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p := &erasurePlan{Actor: req.Actor, Hashes: hashes, ContactKeys: per.ContactKeys, Whole: true, Step: stepPlanned,
+		Partitions: []string{}, LakeFiles: []string{}, DeadLetters: []planDeadLtr{}}
+	lake := Lake{Dir: g.wh.Dir, Q: db, Whole: true}
+	var files []string
+	if len(evs) > 0 {
+		seen := map[string]bool{}
+		for _, e := range evs {
+			part := filepath.Join("date="+e.day, "channel="+e.channel)
+			if !seen[part] {
+				seen[part] = true
+				p.Partitions = append(p.Partitions, part)
+			}
+		}
+		if files, err = lakeCandidates(lake, p.Partitions); err != nil {
+			return nil, nil, nil, err
+		}
+	} else {
+		// No event left in DuckDB: the lake may still hold their rows (an
+		// erasure interrupted before plans were kept, a restore). Search
+		// the whole lake, in every identifier column: O(lake), only for a
+		// person DuckDB no longer knows.
+		lake.Whole, p.Whole = false, false
+		all, err := lake.files()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		where, args := filter(hashes, false)
+		holding, err := lake.filesHolding(ctx, all, where, args)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		seen := map[string]bool{}
+		for _, f := range holding {
+			if part := partitionOf(lake, f); !seen[part] {
+				seen[part] = true
+				p.Partitions = append(p.Partitions, part)
+			}
+		}
+		files = holding
+	}
+	where, args := filter(hashes, p.Whole)
+	holding, err := lake.filesHolding(ctx, files, where, args)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, f := range holding {
+		rel, _ := filepath.Rel(g.wh.Dir, f)
+		p.LakeFiles = append(p.LakeFiles, rel)
+	}
+	lakeRows, err := lake.CountIn(ctx, holding, hashes, time.Time{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if before.total()+int64(len(dls))+lakeRows == 0 {
+		return nil, nil, nil, ErrUnknownSubject
+	}
+	var needles [][]byte
+	if req.VerifyBytes {
+		if needles, err = g.personNeedles(ctx, db, hashes, values); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for _, d := range dls {
+		p.DeadLetters = append(p.DeadLetters, planDeadLtr{Topic: d.topic, Partition: d.partition, Offset: d.offset})
+	}
+	p.Rules = append(p.Rules, hashes...)
+	for _, v := range values {
+		for _, m := range mentionForms(v) {
+			p.Rules = append(p.Rules, warehouse.MentionHash(h, m))
+		}
+	}
+	slices.Sort(p.Rules)
+	p.Rules = slices.Compact(p.Rules)
+	keysHeld := 0
+	for _, id := range p.keyIDs() {
+		if _, ok := g.wh.Keys().Get(id); ok {
+			keysHeld++
+		}
+	}
+
+	row := g.newRequest(KindErasure, req.Identifier, subject, req.Reason)
+	if req.RequestID != "" {
+		row.ID = req.RequestID
+	}
+	p.RequestID = row.ID
+	rc := Receipt{RequestID: row.ID, Kind: KindErasure, Status: StatusInProgress, Subject: row.Subject, IdentifierKind: row.IdentifierKind,
+		Reason: req.Reason, Identifiers: len(hashes), ContactKeys: per.ContactKeys, ReceivedAt: row.Received,
+		DueAt: row.Due, Law: row.Law, RowsRemoved: map[string]int64{"lake": lakeRows}, FilesRewritten: []string{}, FilesRemoved: []string{},
+		KeysDestroyed: keysHeld, Suppressed: len(p.Rules), StepsMS: map[string]int64{}}
+	for k, v := range before.models {
+		rc.RowsRemoved[k] = v
+	}
+	p.Receipt = rc
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("recording the privacy request: %w", err)
+	}
+	defer tx.Rollback()
+	row.Status = StatusInProgress
+	if err := g.recordRequest(ctx, tx, row); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := g.insertPlan(ctx, tx, p); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, nil, fmt.Errorf("recording the privacy request: %w", err)
+	}
+	return p, values, needles, nil
+}
+
+// runPlan runs p from the step after the one it reached. values and
+// needles (the person's identifier values and texts) are known to the run
+// that planned it only: a resumed run verifies by keyed hashes and Kafka
+// coordinates, and skips the byte search.
+func (g *Governance) runPlan(ctx context.Context, p *erasurePlan, values map[string]string, needles [][]byte) (Receipt, error) {
+	start := time.Now()
+	rc := &p.Receipt
+	if rc.StepsMS == nil {
+		rc.StepsMS = map[string]int64{}
+	}
+	if rc.RowsRemoved == nil {
+		rc.RowsRemoved = map[string]int64{}
+	}
 	last := time.Now()
 	lap := func(name string) {
-		steps[name] += time.Since(last).Milliseconds()
+		rc.StepsMS[name] += time.Since(last).Milliseconds()
 		last = time.Now()
 	}
+	stopped := func(err error) (Receipt, error) {
+		var pe *PendingError
+		if !errors.As(err, &pe) {
+			pe = &PendingError{RequestID: p.RequestID, Step: p.Step, Err: err}
+		}
+		p.RunMS += time.Since(start).Milliseconds()
+		g.notePending(ctx, p, pe.Err)
+		g.log.Warn("an erasure stopped before it finished; it will resume", "request_id", p.RequestID, "after_step", p.Step, "err", pe.Err)
+		return *rc, pe
+	}
 	err := g.wh.Exclusive(ctx, func(ctx context.Context, db *sql.DB) error {
-		p, err := g.resolve(ctx, db, req.Identifier)
-		if err != nil {
+		if err := g.step(ctx, p, stepSuppressed, func(ctx context.Context) error {
+			rules := p.rules()
+			g.wh.ApplyRules(rules)
+			return warehouse.AddRules(ctx, db, rules, g.now())
+		}); err != nil {
 			return err
 		}
-		hashes := p.Hashes()
-		lap("resolve")
-		values, err := g.identifierValues(ctx, db, hashes)
-		if err != nil {
-			return err
-		}
-		if req.Identifier.Kind != KindContactKey {
-			values[req.Identifier.hash(h)] = req.Identifier.Value
-		}
-		dls, err := g.deadLettersMentioning(ctx, db, values)
-		if err != nil {
-			return err
-		}
-		evs, err := g.eventsOf(ctx, db, hashes)
-		if err != nil {
-			return err
-		}
-		before, err := g.countPerson(ctx, db, hashes, p.ContactKeys)
-		if err != nil {
-			return err
-		}
-		if before.total()+int64(len(dls)) == 0 {
-			return ErrUnknownSubject
-		}
-		lap("find")
-		if req.VerifyBytes {
-			if needles, err = g.personNeedles(ctx, db, hashes, values); err != nil {
-				return err
+		lap("suppress")
+		if err := g.step(ctx, p, stepKeys, func(ctx context.Context) error {
+			if _, err := g.wh.Keys().Destroy(p.keyIDs()); err != nil {
+				return fmt.Errorf("destroying data keys: %w", err)
 			}
-		}
-
-		reqRow = g.newRequest(KindErasure, req.Identifier, req.Identifier.hash(h), req.Reason)
-		if err := g.recordRequest(ctx, db, reqRow); err != nil {
+			return nil
+		}); err != nil {
 			return err
-		}
-		recorded = true
-		rc = Receipt{RequestID: reqRow.ID, Kind: KindErasure, Subject: reqRow.Subject, IdentifierKind: reqRow.IdentifierKind,
-			Reason: req.Reason, Identifiers: len(hashes), ContactKeys: p.ContactKeys, ReceivedAt: reqRow.Received,
-			DueAt: reqRow.Due, Law: reqRow.Law, RowsRemoved: map[string]int64{}, FilesRewritten: []string{}, FilesRemoved: []string{}}
-
-		// 2. Suppress: from now on ingest drops whatever names them.
-		rules := make([]warehouse.IdentifierRule, 0, 2*len(hashes))
-		for _, hash := range hashes {
-			rules = append(rules, warehouse.IdentifierRule{Hash: hash, Rule: warehouse.RuleSuppress, Reason: "erasure", Ref: reqRow.ID})
-		}
-		for _, v := range values {
-			for _, m := range mentionForms(v) {
-				rules = append(rules, warehouse.IdentifierRule{Hash: warehouse.MentionHash(h, m), Rule: warehouse.RuleSuppress, Reason: "erasure", Ref: reqRow.ID})
-			}
-		}
-		g.wh.ApplyRules(rules)
-		rc.Suppressed = len(rules)
-
-		// 3. Destroy their keys.
-		ids := make([]keys.ID, 0, len(hashes)+len(dls))
-		for _, hash := range hashes {
-			ids = append(ids, keys.SubjectID(hash))
-		}
-		for _, d := range dls {
-			ids = append(ids, keys.DeadLetterID(d.topic, d.partition, d.offset))
-		}
-		if rc.KeysDestroyed, err = g.wh.Keys().Destroy(ids); err != nil {
-			return &StepError{Step: "destroying data keys", Err: err}
 		}
 		lap("keys")
-
-		// 4. Delete their rows and update the models, in one transaction.
-		var removed map[string]int64
-		mst, err := models.Remove(ctx, db, g.models, func(ctx context.Context, conn *sql.Conn) (models.Removal, error) {
-			var r models.Removal
-			removed, r, err = g.deleteRows(ctx, conn, hashes, p.ContactKeys, dls, rules, evs)
-			return r, err
-		})
-		if err != nil {
-			return &StepError{Step: "deleting the person's rows", Err: err}
+		if err := g.step(ctx, p, stepDeleted, func(ctx context.Context) error { return g.deleteStep(ctx, db, p) }); err != nil {
+			return err
 		}
 		lap("delete_and_models")
-		for _, st := range mst.Steps {
-			if ms := st.Took.Milliseconds(); ms >= 10 {
-				steps["models:"+st.Name] += ms
+		lake := Lake{Dir: g.wh.Dir, Q: db, Whole: p.Whole}
+		if err := g.step(ctx, p, stepLake, func(ctx context.Context) error {
+			files, err := lakeCandidates(lake, p.Partitions)
+			if err != nil {
+				return err
 			}
+			if _, err := lake.EraseIn(ctx, files, p.Hashes); err != nil {
+				return fmt.Errorf("rewriting lake files: %w", err)
+			}
+			rc.FilesRewritten, rc.FilesRemoved = []string{}, []string{}
+			for _, f := range p.LakeFiles {
+				if _, err := os.Stat(filepath.Join(g.wh.Dir, f)); err == nil {
+					rc.FilesRewritten = append(rc.FilesRewritten, f)
+				} else {
+					rc.FilesRemoved = append(rc.FilesRemoved, f)
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		for k, v := range removed {
-			rc.RowsRemoved[k] = v
-		}
-		for k, v := range before.models {
-			rc.RowsRemoved[k] = v
-		}
-		ids2 := make([]string, len(evs))
-		for i, e := range evs {
-			ids2[i] = e.id
-		}
-		g.wh.ForgetEvents(ids2)
-		g.wh.ForgetIdentifiers(hashes)
-
-		// 5. The lake: only the partitions their events fell in.
-		lake := Lake{Dir: g.wh.Dir, Q: db, Whole: true}
-		lr, err := lake.EraseIn(ctx, candidateFiles(lake, evs), hashes)
-		if err != nil {
-			return &StepError{Step: "rewriting lake files", Err: err}
-		}
-		rc.RowsRemoved["lake"] = lr.Rows
 		lap("lake")
-		for _, f := range lr.Files {
-			if _, err := os.Stat(filepath.Join(g.wh.Dir, f)); err == nil {
-				rc.FilesRewritten = append(rc.FilesRewritten, f)
-			} else {
-				rc.FilesRemoved = append(rc.FilesRemoved, f)
+		if err := g.step(ctx, p, stepCheckpoint, func(ctx context.Context) error {
+			if _, err := db.ExecContext(ctx, "checkpoint"); err != nil {
+				return fmt.Errorf("checkpointing DuckDB: %w", err)
 			}
-		}
-
-		// 6. Fold the WAL into the file, and verify.
-		if _, err := db.ExecContext(ctx, "checkpoint"); err != nil {
-			return &StepError{Step: "checkpointing DuckDB", Err: err}
+			return nil
+		}); err != nil {
+			return err
 		}
 		lap("checkpoint")
-		if rc.Verification, err = g.verifyErased(ctx, db, hashes, p.ContactKeys, values, ids, candidateFiles(lake, evs)); err != nil {
-			return &StepError{Step: "verifying", Err: err}
+		if err := g.step(ctx, p, stepVerified, func(ctx context.Context) error {
+			files, err := lakeCandidates(lake, p.Partitions)
+			if err != nil {
+				return err
+			}
+			v, err := g.verifyErased(ctx, db, p, values, files)
+			if err != nil {
+				return fmt.Errorf("verifying: %w", err)
+			}
+			rc.Verification = v
+			return nil
+		}); err != nil {
+			return err
 		}
 		lap("verify")
 		return nil
 	})
 	if err != nil {
-		if recorded {
-			g.failRequest(ctx, g.wh.DB, reqRow.ID, err)
-			_, _ = g.audit.Append(context.WithoutCancel(ctx), audit.Record{Kind: audit.KindPrivacyRequest, Actor: req.Actor,
-				Subject: reqRow.Subject, Detail: map[string]any{"request_id": reqRow.ID, "type": KindErasure, "status": StatusFailed}})
-		}
-		return rc, err
+		return stopped(err)
 	}
-	if len(needles) > 0 {
+	if len(needles) > 0 && rc.Verification.Bytes == nil {
 		// The byte search reads the whole directory: after Exclusive, so
 		// ingest goes on meanwhile (it drops whatever names the person).
+		// It is not a recorded step: its needles live in this run only.
 		bs, err := ScanBytes(ctx, g.wh.Dir, needles)
 		if err != nil {
-			g.failRequest(ctx, g.wh.DB, reqRow.ID, err)
-			return rc, &StepError{Step: "searching the data directory", Err: err}
+			return stopped(&StepError{Step: "searching the data directory", Err: err})
 		}
 		rc.Verification.Bytes = &bs
 		if len(bs.Hits) > 0 {
@@ -213,48 +367,115 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		}
 		lap("byte_scan")
 	}
-	rc.CompletedAt = g.now().UTC()
-	err = g.finishErasure(ctx, req, &rc)
-	lap("audit_and_receipt")
-	rc.Took = time.Since(start).Round(time.Millisecond).String()
-	rc.StepsMS = steps
-	return rc, err
+	if err := g.finishErasure(ctx, p, start, lap); err != nil {
+		return stopped(err)
+	}
+	if rc.Status != StatusCompleted {
+		return *rc, &StepError{Step: "verifying", Err: errNotErased}
+	}
+	return *rc, nil
 }
 
-// finishErasure appends the audit record, signs a checkpoint, completes the
-// request and saves the receipt.
-func (g *Governance) finishErasure(ctx context.Context, req ErasureRequest, rc *Receipt) error {
-	var rows int64
-	for _, n := range rc.RowsRemoved {
-		rows += n
-	}
-	idx, err := g.audit.Append(ctx, audit.Record{Kind: audit.KindPrivacyRequest, Actor: req.Actor, Subject: rc.Subject,
-		Detail: map[string]any{"request_id": rc.RequestID, "type": KindErasure, "status": StatusCompleted,
-			"identifiers": rc.Identifiers, "rows_removed": rows, "files_rewritten": len(rc.FilesRewritten),
-			"files_removed": len(rc.FilesRemoved), "keys_destroyed": rc.KeysDestroyed, "verified": rc.Verification.Passed}})
+// deleteStep deletes the person's rows and updates the models, and records
+// the step and the counts in the plan, all in one transaction.
+func (g *Governance) deleteStep(ctx context.Context, db *sql.DB, p *erasurePlan) error {
+	evs, err := g.eventsOf(ctx, db, p.Hashes, p.Whole)
 	if err != nil {
-		return &StepError{Step: "appending the audit record", Err: err}
-	}
-	rc.AuditIndex = idx
-	cp, err := g.audit.Checkpoint(ctx)
-	if err != nil {
-		return &StepError{Step: "signing the audit checkpoint", Err: err}
-	}
-	rc.Checkpoint = cp.N
-	data, err := json.MarshalIndent(rc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding the receipt: %w", err)
-	}
-	if err := g.completeRequest(ctx, g.wh.DB, rc.RequestID, rc.CompletedAt, idx, rc); err != nil {
 		return err
 	}
-	if err := saveReceipt(g.wh.Dir, *rc, data); err != nil {
-		return err
+	next := *p
+	next.Step = stepDeleted
+	next.Receipt.RowsRemoved = maps.Clone(p.Receipt.RowsRemoved)
+	next.Receipt.StepsMS = maps.Clone(p.Receipt.StepsMS)
+	mst, err := models.Remove(ctx, db, g.models, func(ctx context.Context, conn *sql.Conn) (models.Removal, error) {
+		removed, r, err := g.deleteRows(ctx, conn, p, evs)
+		if err != nil {
+			return r, err
+		}
+		for k, v := range removed {
+			next.Receipt.RowsRemoved[k] = v
+		}
+		return r, g.savePlan(ctx, conn, &next)
+	})
+	if err != nil {
+		return fmt.Errorf("deleting the person's rows: %w", err)
 	}
-	if !rc.Verification.Passed {
-		return &StepError{Step: "verifying", Err: errors.New("the re-scan still finds the person; see the receipt's verification")}
+	for _, st := range mst.Steps {
+		if ms := st.Took.Milliseconds(); ms >= 10 {
+			next.Receipt.StepsMS["models:"+st.Name] += ms
+		}
 	}
+	*p = next
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.id
+	}
+	g.wh.ForgetEvents(ids)
+	g.wh.ForgetIdentifiers(p.Hashes)
 	return nil
+}
+
+// finishErasure appends the audit record, signs a checkpoint, saves the
+// receipt and closes the request: completed, or failed when the re-scan
+// still finds the person.
+func (g *Governance) finishErasure(ctx context.Context, p *erasurePlan, start time.Time, lap func(string)) error {
+	rc := &p.Receipt
+	if err := g.step(ctx, p, stepAudited, func(ctx context.Context) error {
+		rc.Status = StatusCompleted
+		if !rc.Verification.Passed {
+			rc.Status = StatusFailed
+		}
+		rc.CompletedAt = g.now().UTC()
+		var rows int64
+		for _, n := range rc.RowsRemoved {
+			rows += n
+		}
+		idx, err := g.audit.Append(ctx, audit.Record{Kind: audit.KindPrivacyRequest, Actor: p.Actor, Subject: rc.Subject,
+			Detail: map[string]any{"request_id": rc.RequestID, "type": KindErasure, "status": rc.Status,
+				"identifiers": rc.Identifiers, "rows_removed": rows, "files_rewritten": len(rc.FilesRewritten),
+				"files_removed": len(rc.FilesRemoved), "keys_destroyed": rc.KeysDestroyed, "verified": rc.Verification.Passed,
+				"resumed": len(rc.Resumptions)}})
+		if err != nil {
+			return fmt.Errorf("appending the audit record: %w", err)
+		}
+		rc.AuditIndex = idx
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := g.step(ctx, p, stepSigned, func(ctx context.Context) error {
+		cp, err := g.audit.Checkpoint(ctx)
+		if err != nil {
+			return fmt.Errorf("signing the audit checkpoint: %w", err)
+		}
+		rc.Checkpoint = cp.N
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := g.step(ctx, p, stepSaved, func(ctx context.Context) error {
+		// The timings go into the saved receipt: set them before saving.
+		lap("audit_and_receipt")
+		rc.Took = (time.Duration(p.RunMS)*time.Millisecond + time.Since(start)).Round(time.Millisecond).String()
+		data, err := json.MarshalIndent(rc, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the receipt: %w", err)
+		}
+		return saveReceipt(g.wh.Dir, *rc, data)
+	}); err != nil {
+		return err
+	}
+	return g.step(ctx, p, stepDone, func(ctx context.Context) error {
+		// Saved again: a run resumed after the save adds its resumption.
+		data, err := json.MarshalIndent(rc, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding the receipt: %w", err)
+		}
+		if err := saveReceipt(g.wh.Dir, *rc, data); err != nil {
+			return err
+		}
+		return g.finishRequest(ctx, p)
+	})
 }
 
 // eventRef is where one of the person's events lives.
@@ -263,9 +484,10 @@ type eventRef struct {
 	conversation     sql.NullString
 }
 
-func (g *Governance) eventsOf(ctx context.Context, q querier, hashes []string) ([]eventRef, error) {
+func (g *Governance) eventsOf(ctx context.Context, q querier, hashes []string, whole bool) ([]eventRef, error) {
+	where, args := filter(hashes, whole)
 	rows, err := q.QueryContext(ctx, `select event_id, strftime(occurred_at at time zone 'UTC', '%Y-%m-%d'), coalesce(channel, 'none'), conversation_id
-		from events where `+personOnly, hashes)
+		from events where `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing the person's events: %w", err)
 	}
@@ -281,30 +503,12 @@ func (g *Governance) eventsOf(ctx context.Context, q querier, hashes []string) (
 	return out, rows.Err()
 }
 
-// candidateFiles lists the lake files of the partitions the events fell in.
-func candidateFiles(l Lake, evs []eventRef) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, e := range evs {
-		dir := filepath.Join(l.root(), "date="+e.day, "channel="+e.channel)
-		if seen[dir] {
-			continue
-		}
-		seen[dir] = true
-		files, err := filesUnder(dir)
-		if err == nil {
-			out = append(out, files...)
-		}
-	}
-	return out
-}
-
 // deleteRows deletes the person's rows inside the models' transaction.
-func (g *Governance) deleteRows(ctx context.Context, conn *sql.Conn, hashes, contactKeys []string, dls []deadLetterRef,
-	rules []warehouse.IdentifierRule, evs []eventRef) (map[string]int64, models.Removal, error) {
+func (g *Governance) deleteRows(ctx context.Context, conn *sql.Conn, p *erasurePlan, evs []eventRef) (map[string]int64, models.Removal, error) {
 	removed := map[string]int64{}
 	var r models.Removal
-	if err := warehouse.AddRules(ctx, conn, rules, g.now()); err != nil {
+	hashes, contactKeys, dls := p.Hashes, p.ContactKeys, p.deadLetters()
+	if err := warehouse.AddRules(ctx, conn, p.rules(), g.now()); err != nil {
 		return nil, r, err
 	}
 	convs := map[string]bool{}
@@ -314,7 +518,7 @@ func (g *Governance) deleteRows(ctx context.Context, conn *sql.Conn, hashes, con
 			r.Conversations = append(r.Conversations, e.conversation.String)
 		}
 	}
-	ev, err := EventsTable{Q: conn, Whole: true}.Erase(ctx, hashes)
+	ev, err := EventsTable{Q: conn, Whole: p.Whole}.Erase(ctx, hashes)
 	if err != nil {
 		return nil, r, err
 	}
@@ -594,12 +798,13 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 }
 
 // verifyErased re-scans every place for the person: DuckDB's tables (the
-// events by their subject), every dead letter, the lake partitions their
-// events were in, and the key store.
-func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, hashes, contactKeys []string,
-	values map[string]string, ids []keys.ID, lakeFiles []string) (Verification, error) {
+// events by their identifiers), the dead letters the plan named and, when
+// the values are known, every dead letter that mentions them, every file of
+// the lake partitions that held them (lakeFiles), the suppression rules
+// and the key store.
+func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, p *erasurePlan, values map[string]string, lakeFiles []string) (Verification, error) {
 	v := Verification{Remaining: map[string]int64{}}
-	c, err := g.countPerson(ctx, db, hashes, contactKeys)
+	c, err := g.countPerson(ctx, db, p.Hashes, p.ContactKeys)
 	if err != nil {
 		return v, err
 	}
@@ -609,24 +814,43 @@ func (g *Governance) verifyErased(ctx context.Context, db *sql.DB, hashes, conta
 	for k, n := range c.models {
 		v.Remaining[k] = n
 	}
+	if !p.Whole {
+		if v.Remaining["events"], err = (EventsTable{Q: db}).Count(ctx, p.Hashes, time.Time{}); err != nil {
+			return v, err
+		}
+	}
+	left := map[deadLetterRef]bool{}
 	dls, err := g.deadLettersMentioning(ctx, db, values)
 	if err != nil {
 		return v, err
 	}
-	v.Remaining["dead_letters"] = int64(len(dls))
+	for _, d := range dls {
+		left[d] = true
+	}
+	for _, d := range p.deadLetters() {
+		var n int64
+		if err := db.QueryRowContext(ctx, `select count(*) from dead_letters where topic = ? and "partition" = ? and "offset" = ?`,
+			d.topic, d.partition, d.offset).Scan(&n); err != nil {
+			return v, fmt.Errorf("checking the dead letters: %w", err)
+		}
+		if n > 0 {
+			left[d] = true
+		}
+	}
+	v.Remaining["dead_letters"] = int64(len(left))
 	var rules int64
-	if err := db.QueryRowContext(ctx, `select count(*) from identifier_rules where rule = 'suppress' and identifier_hash in (select unnest(?::varchar[]))`, hashes).Scan(&rules); err != nil {
+	if err := db.QueryRowContext(ctx, `select count(*) from identifier_rules where rule = 'suppress' and identifier_hash in (select unnest(?::varchar[]))`, p.Hashes).Scan(&rules); err != nil {
 		return v, fmt.Errorf("checking the suppression rules: %w", err)
 	}
-	if v.Remaining["lake"], err = (Lake{Dir: g.wh.Dir, Q: db, Whole: true}).CountIn(ctx, lakeFiles, hashes, time.Time{}); err != nil {
+	if v.Remaining["lake"], err = (Lake{Dir: g.wh.Dir, Q: db, Whole: p.Whole}).CountIn(ctx, lakeFiles, p.Hashes, time.Time{}); err != nil {
 		return v, err
 	}
-	for _, id := range ids {
+	for _, id := range p.keyIDs() {
 		if _, ok := g.wh.Keys().Get(id); ok {
 			v.KeysRemaining++
 		}
 	}
-	v.Passed = v.KeysRemaining == 0 && rules == int64(len(hashes))
+	v.Passed = v.KeysRemaining == 0 && rules == int64(len(p.Hashes))
 	for _, n := range v.Remaining {
 		if n != 0 {
 			v.Passed = false

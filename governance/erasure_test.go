@@ -2,7 +2,10 @@ package governance_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +203,47 @@ func TestErasureEndToEnd(t *testing.T) {
 	if hits := grep(t, e.dir, anaSecrets); len(hits) > 0 {
 		t.Fatalf("after the replay: %v", hits)
 	}
+
+	// The saved receipt holds the timings the printed one shows.
+	raw, err := os.ReadFile(filepath.Join(e.dir, governance.ReceiptsDir, rc.RequestID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved governance.Receipt
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		t.Fatal(err)
+	}
+	if saved.Took == "" || saved.StepsMS["keys"] < 0 || len(saved.StepsMS) < 6 || saved.Status != governance.StatusCompleted {
+		t.Errorf("saved receipt: took %q, steps_ms %v, status %q", saved.Took, saved.StepsMS, saved.Status)
+	}
+	var stored string
+	if err := e.wh.DB.QueryRow(`select receipt::varchar from privacy_requests where request_id = ?`, rc.RequestID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stored, `"took":"`+saved.Took+`"`) || strings.Contains(stored, `"steps_ms":null`) {
+		t.Errorf("privacy_requests.receipt lacks the timings: %.300s", stored)
+	}
+
+	// Asking again answers who erased her and when, and is on record.
+	auditBefore := e.audit.Len()
+	again, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Actor: "test"})
+	var ae *governance.AlreadyErasedError
+	if !errors.As(err, &ae) || !errors.Is(err, governance.ErrUnknownSubject) || ae.By != rc.RequestID ||
+		!strings.Contains(err.Error(), rc.RequestID) || !strings.Contains(err.Error(), time.Now().UTC().Format(time.DateOnly)) {
+		t.Fatalf("a second erasure answered %v", err)
+	}
+	if n := e.count(`select count(*) from privacy_requests where request_id = ? and status = 'no_data' and kind = 'erasure'
+		and subject_hash = ? and completed_at is not null`, again.RequestID, anaHash); n != 1 {
+		t.Errorf("the second erasure is not on record as no_data")
+	}
+	if e.audit.Len() != auditBefore+1 {
+		t.Errorf("the second erasure added %d audit records, want 1", e.audit.Len()-auditBefore)
+	}
+	var rec2 audit.Record
+	audit.ReadRecords(ctx, e.dir+"/audit", again.AuditIndex, func(r audit.Record) bool { rec2 = r; return false })
+	if rec2.Subject != anaHash || rec2.Detail["status"] != governance.StatusNoData || rec2.Detail["erased_by"] != rc.RequestID {
+		t.Errorf("audit record of the second erasure: %+v", rec2)
+	}
 }
 
 func TestBadErasureRequestsChangeNothing(t *testing.T) {
@@ -221,11 +265,47 @@ func TestBadErasureRequestsChangeNothing(t *testing.T) {
 			t.Errorf("error quotes the value: %v", err)
 		}
 	}
-	id, _ := governance.ParseEmail("nobody.here@example.org")
-	if _, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Actor: "test"}); !errors.Is(err, governance.ErrUnknownSubject) {
-		t.Fatalf("erasing an unknown identifier = %v", err)
+	for _, reason := range []string{"pedido de ana@example.org", "ligou do +55 11 98765-4321", strings.Repeat("x", 501)} {
+		_, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: governance.Identifier{Kind: "email", Value: "a@b.org"}, Reason: reason, Actor: "test"})
+		var re *governance.ReasonError
+		if !errors.As(err, &re) || strings.Contains(err.Error(), "example.org") || strings.Contains(err.Error(), "98765") {
+			t.Errorf("reason %.20q: %v", reason, err)
+		}
 	}
 	if after := snapshot(); after != before || e.audit.Len() != auditBefore {
-		t.Fatalf("an unknown identifier changed something: %v -> %v", before, after)
+		t.Fatalf("a bad request changed something: %v -> %v", before, after)
 	}
+
+	// An identifier that names nothing: answered, and on record (the
+	// request with status no_data, an audit record), nothing else changed.
+	id, _ := governance.ParseEmail("nobody.here@example.org")
+	rc, err := e.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Actor: "test"})
+	var ae *governance.AlreadyErasedError
+	if !errors.Is(err, governance.ErrUnknownSubject) || errors.As(err, &ae) {
+		t.Fatalf("erasing an unknown identifier = %v", err)
+	}
+	want := before
+	want[1]++
+	if after := snapshot(); after != want || e.audit.Len() != auditBefore+1 {
+		t.Fatalf("an unknown identifier: %v -> %v (want %v), audit %d -> %d", before, after, want, auditBefore, e.audit.Len())
+	}
+	subject := e.wh.Hasher().Identifier("email", "nobody.here@example.org")
+	if n := e.count(`select count(*) from privacy_requests where request_id = ? and status = 'no_data' and subject_hash = ?`, rc.RequestID, subject); n != 1 {
+		t.Error("the unknown identifier's request is not recorded as no_data")
+	}
+	if _, err := e.gov.Export(ctx, governance.ExportRequest{Identifier: mustParse(t, "email", "nobody.else@example.org"), Actor: "test"}); !errors.Is(err, governance.ErrUnknownSubject) {
+		t.Fatalf("exporting an unknown identifier = %v", err)
+	}
+	if n := e.count(`select count(*) from privacy_requests where kind = 'access' and status = 'no_data'`); n != 1 || e.audit.Len() != auditBefore+2 {
+		t.Errorf("the unknown export is not on record: %d requests, %d audit records added", n, e.audit.Len()-auditBefore)
+	}
+}
+
+func mustParse(t *testing.T, kind, value string) governance.Identifier {
+	t.Helper()
+	id, err := governance.ParseIdentifier(kind, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
@@ -67,7 +68,8 @@ type ExportRequest struct {
 
 // Export gathers everything held about the person req names, records the
 // access request (completed at once) and its audit record. An identifier
-// that names nothing held returns ErrUnknownSubject and records nothing.
+// that names nothing held is recorded as a request with status no_data
+// (and an audit record), and returns ErrUnknownSubject.
 func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -131,7 +133,8 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 		}
 	}
 	if x.PrivacyRequests, err = queryMaps(ctx, db, `select request_id, kind, status, identifier_kind, law, received_at, due_at, completed_at
-		from privacy_requests where subject_hash in (select unnest(?::varchar[])) order by received_at`, hashes); err != nil {
+		from privacy_requests where subject_hash in (select unnest(?::varchar[])) order by received_at, request_id`,
+		append(slices.Clone(hashes), p.ContactKeys...)); err != nil {
 		return nil, err
 	}
 	var suppressed int
@@ -141,7 +144,8 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 	x.Suppressed = suppressed > 0
 	if len(x.Identifiers) == 0 && len(x.Events) == 0 && len(x.DeadLetters) == 0 && len(x.Conversations) == 0 &&
 		len(x.PrivacyRequests) == 0 && !x.Suppressed {
-		return nil, ErrUnknownSubject
+		_, err := g.recordNoData(ctx, KindAccess, req.Identifier, req.Identifier.hash(h), "", req.Actor, "")
+		return nil, err
 	}
 
 	r := g.newRequest(KindAccess, req.Identifier, req.Identifier.hash(h), "")

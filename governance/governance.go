@@ -1,6 +1,7 @@
 // Package governance enforces cxlake's rules on personal data in every
 // layer of a data directory: consent (consent.go), retention
-// (retention.go), erasure (erasure.go) and access export (export.go) with
+// (retention.go), erasure (erasure.go; its recorded plan and recovery,
+// plan.go) and access export (export.go) with
 // their privacy requests and receipts (requests.go, receipt.go), the HTTP
 // privacy API (http.go), and it writes what it does to the audit chain
 // (package governance/audit; audit.go here mirrors and feeds it).
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
@@ -48,6 +50,22 @@ type Governance struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	// life bounds the erasures the API accepted (Stop ends it); detached
+	// lists them until they return.
+	life       context.Context
+	stopLife   context.CancelFunc
+	detachedMu sync.Mutex
+	detached   map[string]bool
+	detachedWG sync.WaitGroup
+	// apiWait is how long the API waits for an erasure before 202.
+	apiWait time.Duration
+	// loginFailures counts API calls refused for their token.
+	loginFailures atomic.Int64
+
+	// stepRetry is how long a failing erasure step is retried before the
+	// erasure stops (pending, to resume).
+	stepRetry time.Duration
+
 	// mu serializes privacy requests, consent enforcement and retention
 	// runs with each other.
 	mu sync.Mutex
@@ -67,7 +85,9 @@ func New(ctx context.Context, wh *warehouse.Warehouse, auditLog *audit.Log, cfg 
 		mc.HashKey = wh.HashKey()
 	}
 	wh.SetRetention(cfg.Retention.RawEvents, cfg.Retention.MessageText)
-	return &Governance{wh: wh, audit: auditLog, cfg: cfg, models: mc, log: log, now: time.Now}, nil
+	life, stop := context.WithCancel(context.Background())
+	return &Governance{wh: wh, audit: auditLog, cfg: cfg, models: mc, log: log, now: time.Now,
+		stepRetry: 2 * time.Minute, life: life, stopLife: stop, detached: map[string]bool{}, apiWait: APIWait}, nil
 }
 
 // Audit is the audit log governance writes to.
@@ -88,7 +108,8 @@ func tableExists(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, name string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `select count(*) from duckdb_tables() where table_name = ? and not temporary`, name).Scan(&n)
+	err := q.QueryRowContext(ctx, `select (select count(*) from duckdb_tables() where table_name = $1 and not temporary)
+		+ (select count(*) from duckdb_views() where view_name = $1 and not temporary)`, name).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking for table %s: %w", name, err)
 	}

@@ -1,32 +1,61 @@
 package governance
 
 import (
+	"context"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
+	"time"
 )
 
 // Handler returns the privacy API, to mount on the server's mux:
 //
-//	POST /v1/privacy/erasures   {"email"|"phone"|"contact": "...", "reason": "...", "verify_bytes": false} -> receipt
-//	POST /v1/privacy/exports    {"email"|"phone"|"contact": "..."} -> the access export
-//	GET  /v1/privacy/requests   -> privacy requests, newest first, with overdue flags
+//	POST /v1/privacy/erasures        {"email"|"phone"|"contact": "...", "reason": "...", "verify_bytes": false}
+//	                                 -> 200 the receipt, or 202 {"request_id", "status", "status_url"}
+//	GET  /v1/privacy/erasures/{id}   -> {"request_id", "status", "receipt", "error"}
+//	POST /v1/privacy/exports         {"email"|"phone"|"contact": "..."} -> the access export
+//	GET  /v1/privacy/requests        -> privacy requests, newest first, with overdue flags
 //
-// Every call needs Authorization: Bearer <governance.compliance_token>.
-// Errors are JSON {"error": "..."} and never quote the identifier:
-// 400 malformed, 401 no or wrong token, 404 nothing held about the
-// identifier, 503 the API is disabled (no token configured).
+// Every call needs Authorization: Bearer <token> (the scheme in any case),
+// one of governance.api_tokens (the caller's name is the audit actor) or
+// governance.compliance_token (caller "api"). An accepted erasure runs on
+// a context of its own, not the request's: a caller that disconnects does
+// not stop it. When it does not finish within APIWait (2 s) the answer is
+// 202 with the status URL; a shutdown stops it between steps, and the next
+// start-up finishes it. Every answer is JSON, with Cache-Control: no-store;
+// errors are {"error": "..."} (with "request_id" when one was recorded) and
+// never quote the identifier: 400 malformed, 401 no or wrong token, 404
+// nothing held about the identifier (the request is recorded, no_data), 405
+// wrong method, 503 the API is disabled (no token configured).
 func (g *Governance) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/privacy/erasures", g.auth(g.handleErasure))
+	mux.HandleFunc("GET /v1/privacy/erasures/{id}", g.auth(g.handleErasureStatus))
 	mux.HandleFunc("POST /v1/privacy/exports", g.auth(g.handleExport))
 	mux.HandleFunc("GET /v1/privacy/requests", g.auth(g.handleRequests))
+	// Wrong methods and unknown paths answer JSON like the rest.
+	for path, allow := range map[string]string{"/v1/privacy/erasures": "POST", "/v1/privacy/erasures/{id}": "GET",
+		"/v1/privacy/exports": "POST", "/v1/privacy/requests": "GET"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("method %s is not allowed here: use %s", r.Method, allow))
+		})
+	}
+	mux.HandleFunc("/v1/privacy/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, errors.New("no such privacy API endpoint: see docs/governance.md"))
+	})
 	return mux
 }
+
+// APIWait is how long POST /v1/privacy/erasures waits for the erasure to
+// finish before it answers 202 Accepted.
+const APIWait = 2 * time.Second
 
 // apiRequest is the body of the POST endpoints.
 type apiRequest struct {
@@ -37,20 +66,40 @@ type apiRequest struct {
 	VerifyBytes bool   `json:"verify_bytes"`
 }
 
-func (g *Governance) auth(next http.HandlerFunc) http.HandlerFunc {
+// callerHandler is an API handler told who called.
+type callerHandler func(w http.ResponseWriter, r *http.Request, caller string)
+
+// auth checks the bearer token against every configured caller, in
+// constant time per token, and counts failures (APILoginFailures).
+func (g *Governance) auth(next callerHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if g.cfg.ComplianceToken == "" {
+		callers := g.cfg.callers()
+		if len(callers) == 0 {
 			writeError(w, http.StatusServiceUnavailable, ErrAPIDisabled)
 			return
 		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(g.cfg.ComplianceToken)) != 1 {
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		tok = strings.TrimSpace(tok)
+		caller := ""
+		if strings.EqualFold(scheme, "bearer") && tok != "" {
+			for _, c := range callers {
+				if subtle.ConstantTimeCompare([]byte(tok), []byte(c.Token)) == 1 && caller == "" {
+					caller = c.Name
+				}
+			}
+		}
+		if caller == "" {
+			g.loginFailures.Add(1)
 			writeError(w, http.StatusUnauthorized, ErrUnauthorized)
 			return
 		}
-		next(w, r)
+		next(w, r, caller)
 	}
 }
+
+// APILoginFailures counts the privacy API calls refused for a missing or
+// wrong token since the process started.
+func (g *Governance) APILoginFailures() int64 { return g.loginFailures.Load() }
 
 func readRequest(r *http.Request) (apiRequest, Identifier, error) {
 	var req apiRequest
@@ -90,27 +139,108 @@ func jsonProblem(err error) string {
 	return "unreadable body"
 }
 
-func (g *Governance) handleErasure(w http.ResponseWriter, r *http.Request) {
+func (g *Governance) handleErasure(w http.ResponseWriter, r *http.Request, caller string) {
 	req, id, err := readRequest(r)
+	if err == nil {
+		err = CheckReason(req.Reason)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	rc, err := g.Erase(r.Context(), ErasureRequest{Identifier: id, Reason: req.Reason, Actor: "api", VerifyBytes: req.VerifyBytes})
-	if err != nil {
-		writeError(w, statusOf(err), err)
+	reqID := newID(KindErasure[:3])
+	type result struct {
+		rc  Receipt
+		err error
+	}
+	done := make(chan result, 1)
+	// Accepted: the erasure runs on governance's own context, whatever the
+	// caller does from now on.
+	ctx, ok := g.detach(reqID)
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, errors.New("the server is shutting down; send the request again after it restarts"))
 		return
 	}
-	writeJSON(w, http.StatusOK, rc)
+	go func() {
+		defer g.undetach(reqID)
+		rc, err := g.Erase(ctx, ErasureRequest{Identifier: id, Reason: req.Reason, Actor: caller, VerifyBytes: req.VerifyBytes, RequestID: reqID})
+		if err != nil && !errors.Is(err, ErrUnknownSubject) {
+			g.log.Error("an erasure asked through the API did not complete", "request_id", reqID, "err", err)
+		}
+		done <- result{rc, err}
+	}()
+	wait := time.NewTimer(g.apiWait)
+	defer wait.Stop()
+	select {
+	case res := <-done:
+		var pe *PendingError
+		switch {
+		case res.err == nil:
+			writeJSON(w, http.StatusOK, res.rc)
+		case errors.As(res.err, &pe):
+			accepted(w, reqID)
+		default:
+			writeRequestError(w, statusOf(res.err), res.err, res.rc.RequestID)
+		}
+	case <-wait.C:
+		accepted(w, reqID)
+	case <-r.Context().Done():
+		// The caller left; the erasure goes on.
+	}
 }
 
-func (g *Governance) handleExport(w http.ResponseWriter, r *http.Request) {
+// accepted answers 202 with where to follow the erasure.
+func accepted(w http.ResponseWriter, id string) {
+	url := "/v1/privacy/erasures/" + id
+	w.Header().Set("Location", url)
+	writeJSON(w, http.StatusAccepted, map[string]string{"request_id": id, "status": StatusInProgress, "status_url": url})
+}
+
+var erasureIDRE = regexp.MustCompile(`^era-[0-9a-f]{16}$`)
+
+// erasureStatus is the answer of GET /v1/privacy/erasures/{id}.
+type erasureStatus struct {
+	RequestID string          `json:"request_id"`
+	Status    string          `json:"status"`
+	Receipt   json.RawMessage `json:"receipt,omitempty"`
+	Error     string          `json:"error,omitempty"`
+}
+
+func (g *Governance) handleErasureStatus(w http.ResponseWriter, r *http.Request, _ string) {
+	id := r.PathValue("id")
+	if !erasureIDRE.MatchString(id) {
+		writeError(w, http.StatusBadRequest, errors.New("an erasure id is era- and 16 hex digits"))
+		return
+	}
+	st := erasureStatus{RequestID: id}
+	var receipt, msg sql.NullString
+	err := g.wh.DB.QueryRowContext(r.Context(), `select status, receipt::varchar, error from privacy_requests
+		where request_id = ? and kind = ?`, id, KindErasure).Scan(&st.Status, &receipt, &msg)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if !g.isDetached(id) {
+			writeError(w, http.StatusNotFound, errors.New("no erasure has that id"))
+			return
+		}
+		st.Status = StatusReceived // accepted, waiting for the one before it
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, fmt.Errorf("reading the request: %w", err))
+		return
+	}
+	if receipt.Valid && st.Status != StatusInProgress {
+		st.Receipt = json.RawMessage(receipt.String)
+	}
+	st.Error = msg.String
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (g *Governance) handleExport(w http.ResponseWriter, r *http.Request, caller string) {
 	_, id, err := readRequest(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	x, err := g.Export(r.Context(), ExportRequest{Identifier: id, Actor: "api"})
+	x, err := g.Export(r.Context(), ExportRequest{Identifier: id, Actor: caller})
 	if err != nil {
 		writeError(w, statusOf(err), err)
 		return
@@ -118,7 +248,7 @@ func (g *Governance) handleExport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, x)
 }
 
-func (g *Governance) handleRequests(w http.ResponseWriter, r *http.Request) {
+func (g *Governance) handleRequests(w http.ResponseWriter, r *http.Request, _ string) {
 	list, err := g.Requests(r.Context())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
@@ -132,10 +262,11 @@ func (g *Governance) handleRequests(w http.ResponseWriter, r *http.Request) {
 
 func statusOf(err error) int {
 	var ie *IdentifierError
+	var re *ReasonError
 	switch {
 	case errors.Is(err, ErrUnknownSubject):
 		return http.StatusNotFound
-	case errors.As(err, &ie):
+	case errors.As(err, &ie), errors.As(err, &re):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
@@ -143,6 +274,8 @@ func statusOf(err error) int {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	// Exports and receipts are about a person: no cache keeps a copy.
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -151,4 +284,48 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+// writeRequestError is writeError naming the request recorded (no_data).
+func writeRequestError(w http.ResponseWriter, status int, err error, id string) {
+	if id == "" {
+		writeError(w, status, err)
+		return
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error(), "request_id": id})
+}
+
+// detach registers an accepted erasure and returns the context it runs
+// on: governance's lifetime (Run's), not the request's. It refuses when
+// that lifetime is over.
+func (g *Governance) detach(id string) (context.Context, bool) {
+	g.detachedMu.Lock()
+	defer g.detachedMu.Unlock()
+	if g.life.Err() != nil {
+		return nil, false
+	}
+	g.detached[id] = true
+	g.detachedWG.Add(1)
+	return g.life, true
+}
+
+func (g *Governance) undetach(id string) {
+	g.detachedMu.Lock()
+	delete(g.detached, id)
+	g.detachedMu.Unlock()
+	g.detachedWG.Done()
+}
+
+func (g *Governance) isDetached(id string) bool {
+	g.detachedMu.Lock()
+	defer g.detachedMu.Unlock()
+	return g.detached[id]
+}
+
+// Stop ends governance's lifetime: erasures accepted by the API stop at
+// their next step boundary (to resume at the next start-up), and Stop
+// returns when they have. Run calls it when its context ends.
+func (g *Governance) Stop() {
+	g.stopLife()
+	g.detachedWG.Wait()
 }

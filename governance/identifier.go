@@ -20,10 +20,18 @@ type Identifier struct {
 // KindContactKey names a person by the contact_key of the models.
 const KindContactKey = "contact_key"
 
-// ParsePhone accepts a phone number in any form ingest accepts (E.164,
-// punctuation, a WhatsApp JID).
+// ParsePhone accepts a phone number with its country code, in any form
+// ingest accepts: E.164 with punctuation (+55 (11) 98765-4321), 00 and the
+// country code, a WhatsApp JID. A number without a country code, such as
+// a national (51) 9xxxx-xxxx, is refused, not guessed: read as E.164
+// it is another country's number, and "no data is held" would be a false
+// answer to a regulator.
 func ParsePhone(s string) (Identifier, error) {
-	p, ok := event.NormalizePhone(s)
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "+") && !strings.HasPrefix(t, "00") && !strings.Contains(t, "@") {
+		return Identifier{}, &IdentifierError{Kind: "phone", Reason: "a phone number needs its country code: give it in E.164, with + and the country code, such as +55 11 98765-4321 (Brazil, area 11)"}
+	}
+	p, ok := event.NormalizePhone(t)
 	if !ok {
 		return Identifier{}, &IdentifierError{Kind: "phone", Reason: "not a phone number; give E.164 such as +5511987654321"}
 	}

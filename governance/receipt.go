@@ -12,8 +12,11 @@ import (
 // Receipt proves what an erasure did. It holds no personal data: the
 // subject is a keyed hash, counts and file names only.
 type Receipt struct {
-	RequestID      string    `json:"request_id"`
-	Kind           string    `json:"kind"`
+	RequestID string `json:"request_id"`
+	Kind      string `json:"kind"`
+	// Status is the request's: completed, failed (the re-scan still finds
+	// the person), in_progress (stopped; it resumes), no_data.
+	Status         string    `json:"status"`
 	Subject        string    `json:"subject"`         // keyed hash of the identifier named in the request
 	IdentifierKind string    `json:"identifier_kind"` // phone, email, id:<channel>, contact_key
 	Reason         string    `json:"reason,omitempty"`
@@ -35,8 +38,23 @@ type Receipt struct {
 	AuditIndex   int64        `json:"audit_index"`
 	Checkpoint   int64        `json:"audit_checkpoint_size"` // records covered by the checkpoint signed after it
 	Took         string       `json:"took"`
-	// StepsMS is how long each step took, in milliseconds.
+	// StepsMS is how long each step took, in milliseconds (summed over
+	// the runs of an interrupted erasure).
 	StepsMS map[string]int64 `json:"steps_ms"`
+	// Resumptions lists the times the erasure was interrupted and resumed.
+	Resumptions []Resumption `json:"resumptions,omitempty"`
+	// ErasedBy names the earlier erasure of a no_data request about a
+	// person erased before, and when it suppressed them.
+	ErasedBy string     `json:"erased_by,omitempty"`
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
+}
+
+// Resumption is one interruption of an erasure: after which step it
+// stopped, why when known (a kill leaves no word), and when it resumed.
+type Resumption struct {
+	At    time.Time `json:"resumed_at"`
+	After string    `json:"after_step"`
+	Cause string    `json:"cause,omitempty"`
 }
 
 // Verification is the re-scan after an erasure: every place checked again
@@ -77,7 +95,11 @@ func (r Receipt) Text() string {
 		fmt.Fprintf(&b, "  reason           %s\n", r.Reason)
 	}
 	fmt.Fprintf(&b, "  received         %s\n", r.ReceivedAt.Format(time.RFC3339))
-	fmt.Fprintf(&b, "  completed        %s (took %s)\n", r.CompletedAt.Format(time.RFC3339), r.Took)
+	if r.Status == StatusCompleted {
+		fmt.Fprintf(&b, "  completed        %s (took %s)\n", r.CompletedAt.Format(time.RFC3339), r.Took)
+	} else {
+		fmt.Fprintf(&b, "  status           %s (at %s, took %s)\n", strings.ToUpper(r.Status), r.CompletedAt.Format(time.RFC3339), r.Took)
+	}
 	fmt.Fprintf(&b, "  legal deadline   %s (%s)\n", r.DueAt.Format(time.RFC3339), strings.ToUpper(r.Law))
 	b.WriteString("\n  removed\n")
 	tables := make([]string, 0, len(r.RowsRemoved))
@@ -86,11 +108,21 @@ func (r Receipt) Text() string {
 	}
 	slices.Sort(tables)
 	for _, t := range tables {
-		fmt.Fprintf(&b, "    %-30s %d rows\n", t, r.RowsRemoved[t])
+		fmt.Fprintf(&b, "    %-30s %s\n", t, plural(r.RowsRemoved[t], "row"))
 	}
 	fmt.Fprintf(&b, "    %-30s %d rewritten, %d removed\n", "lake files", len(r.FilesRewritten), len(r.FilesRemoved))
 	fmt.Fprintf(&b, "    %-30s %d destroyed\n", "data keys", r.KeysDestroyed)
-	fmt.Fprintf(&b, "    %-30s %d keyed hashes (replays and late events are dropped)\n", "suppression", r.Suppressed)
+	fmt.Fprintf(&b, "    %-30s %s (replays and late events are dropped)\n", "suppression", plural(int64(r.Suppressed), "keyed hash"))
+	for _, x := range r.Resumptions {
+		cause := "the process ended"
+		if x.Cause != "" {
+			cause = x.Cause
+		}
+		fmt.Fprintf(&b, "\n  interrupted      after step %s (%s); resumed %s", x.After, cause, x.At.Format(time.RFC3339))
+	}
+	if len(r.Resumptions) > 0 {
+		b.WriteString("\n")
+	}
 	v := r.Verification
 	verdict := "PASSED"
 	if !v.Passed {
@@ -118,6 +150,17 @@ func (r Receipt) Text() string {
 	}
 	fmt.Fprintf(&b, "  audit record     %d (signed checkpoint of %d records)\n", r.AuditIndex, r.Checkpoint)
 	return b.String()
+}
+
+// plural writes n and noun, in the plural unless n is 1.
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "sh") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // ReceiptsDir is where receipts are kept inside a data directory.

@@ -1,10 +1,15 @@
 package governance
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cxlake/cxlake/governance/audit"
 )
 
 // Kinds of privacy requests.
@@ -14,10 +19,19 @@ const (
 )
 
 // Statuses of privacy requests.
+//
+// An erasure is in_progress from the moment its plan is recorded until it
+// is done; it cannot fail after that point, only stop and resume. failed
+// is an erasure whose re-scan still finds the person (the receipt says
+// where; someone must act), or a request that failed before anything was
+// changed. no_data is a request about a person of whom nothing is held
+// (never known, or erased earlier): it is answered and kept on record.
 const (
-	StatusReceived  = "received"
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
+	StatusReceived   = "received"
+	StatusInProgress = "in_progress"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+	StatusNoData     = "no_data"
 )
 
 // Deadline returns when a request of kind received at t is due, and which
@@ -58,6 +72,7 @@ func addMonth(t time.Time) time.Time {
 // request is a privacy_requests row in progress.
 type request struct {
 	ID, Kind, Subject, IdentifierKind, Reason, Law string
+	Status                                         string // StatusReceived when empty
 	Received, Due                                  time.Time
 }
 
@@ -72,7 +87,7 @@ func (g *Governance) recordRequest(ctx context.Context, q querier, r request) er
 	if _, err := q.ExecContext(ctx, `insert into privacy_requests
 		(request_id, kind, status, subject_hash, identifier_kind, reason, law, received_at, due_at)
 		values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Kind, StatusReceived, r.Subject, r.IdentifierKind, nullable(r.Reason), r.Law, r.Received, r.Due); err != nil {
+		r.ID, r.Kind, cmp.Or(r.Status, StatusReceived), r.Subject, r.IdentifierKind, nullable(r.Reason), r.Law, r.Received, r.Due); err != nil {
 		return fmt.Errorf("recording the privacy request: %w", err)
 	}
 	return nil
@@ -99,6 +114,71 @@ func (g *Governance) failRequest(ctx context.Context, q querier, id string, caus
 		StatusFailed, cause.Error(), id); err != nil {
 		g.log.Error("could not mark a privacy request failed", "request_id", id, "err", err)
 	}
+}
+
+// recordNoData records a request about a person of whom nothing is held
+// (status no_data, answered at once) and its audit record, and returns its
+// receipt with the error to give: an *AlreadyErasedError when an earlier
+// erasure suppressed the identifier, ErrUnknownSubject otherwise. A
+// regulator may ask for proof that a request was received and answered,
+// whatever the answer.
+func (g *Governance) recordNoData(ctx context.Context, kind string, id Identifier, subject, reason, actor, requestID string) (Receipt, error) {
+	row := g.newRequest(kind, id, subject, reason)
+	if requestID != "" {
+		row.ID = requestID
+	}
+	row.Status = StatusNoData
+	rc := Receipt{RequestID: row.ID, Kind: kind, Status: StatusNoData, Subject: subject, IdentifierKind: row.IdentifierKind,
+		Reason: reason, ReceivedAt: row.Received, CompletedAt: row.Received, DueAt: row.Due, Law: row.Law,
+		RowsRemoved: map[string]int64{}, FilesRewritten: []string{}, FilesRemoved: []string{}, StepsMS: map[string]int64{}, Took: "0s"}
+	var answer error = ErrUnknownSubject
+	var ref sql.NullString
+	var at time.Time
+	err := g.wh.DB.QueryRowContext(ctx, `select ref, added_at from identifier_rules where identifier_hash = ? and rule = 'suppress'
+		and reason = 'erasure' order by added_at limit 1`, subject).Scan(&ref, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return Receipt{}, fmt.Errorf("looking up earlier erasures: %w", err)
+	default:
+		at = at.UTC()
+		rc.ErasedBy, rc.ErasedAt = ref.String, &at
+		answer = &AlreadyErasedError{By: ref.String, At: at}
+	}
+	if err := g.recordRequest(ctx, g.wh.DB, row); err != nil {
+		return Receipt{}, err
+	}
+	detail := map[string]any{"request_id": row.ID, "type": kind, "status": StatusNoData}
+	if rc.ErasedBy != "" {
+		detail["erased_by"] = rc.ErasedBy
+	}
+	idx, err := g.audit.Append(ctx, audit.Record{Kind: audit.KindPrivacyRequest, Actor: actor, Subject: subject, Detail: detail})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("appending the audit record: %w", err)
+	}
+	rc.AuditIndex = idx
+	b, err := json.Marshal(rc)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("encoding the receipt: %w", err)
+	}
+	if _, err := g.wh.DB.ExecContext(ctx, `update privacy_requests set completed_at = ?, audit_index = ?, receipt = ? where request_id = ?`,
+		row.Received, idx, string(b), row.ID); err != nil {
+		return Receipt{}, fmt.Errorf("completing the privacy request: %w", err)
+	}
+	return rc, answer
+}
+
+// CheckReason refuses a request's reason that looks like it names the
+// person (an e-mail address or a phone number): it is kept with the
+// request and printed on the receipt. The rule is the audit chain's.
+func CheckReason(reason string) error {
+	if audit.LooksPersonal([]byte(reason)) {
+		return &ReasonError{}
+	}
+	if len(reason) > 500 {
+		return &ReasonError{TooLong: true}
+	}
+	return nil
 }
 
 func nullable(s string) any {

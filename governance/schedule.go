@@ -10,8 +10,10 @@ import (
 // CheckpointEvery when records were added, consent enforcement every
 // ConsentEvery, retention every RetentionEvery (also once at start), and
 // a verification of the audit log every 10 minutes (also at start, after a
-// checkpoint), recorded in audit_verifications. A failed step is logged
-// and retried at its next turn.
+// checkpoint), recorded in audit_verifications, and the erasures left
+// unfinished (ResumeErasures) at every checkpoint turn. A failed step is
+// logged and retried at its next turn. When ctx ends it stops the erasures
+// the API accepted (Stop) before it returns.
 func (g *Governance) Run(ctx context.Context) error {
 	cp := time.NewTicker(g.cfg.CheckpointEvery)
 	verify := time.NewTicker(auditVerifyEvery)
@@ -27,9 +29,11 @@ func (g *Governance) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			g.Stop() // erasures the API accepted stop at a step boundary
 			g.checkpoint(context.WithoutCancel(ctx))
 			return nil
 		case <-cp.C:
+			g.resumeErasures(ctx)
 			g.checkpoint(ctx)
 		case <-consent.C:
 			if rep, err := g.EnforceConsent(ctx); err != nil && ctx.Err() == nil {
@@ -72,4 +76,15 @@ func (g *Governance) retention(ctx context.Context) {
 		rows += r.RowsRemoved
 	}
 	g.log.Info("retention run", "run_id", rep.RunID, "rows_removed", rows)
+}
+
+// resumeErasures finishes erasures a lasting failure left unfinished.
+func (g *Governance) resumeErasures(ctx context.Context) {
+	var n int64
+	if err := g.wh.DB.QueryRowContext(ctx, `select count(*) from erasure_plans`).Scan(&n); err != nil || n == 0 {
+		return
+	}
+	if _, err := g.ResumeErasures(ctx); err != nil && ctx.Err() == nil {
+		g.log.Error("an unfinished erasure could not be finished; will retry", "err", err)
+	}
 }

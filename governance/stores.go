@@ -236,6 +236,9 @@ func (l Lake) Erase(ctx context.Context, hashes []string) (Removal, error) {
 // rows, e.g. found from the events table); it still rewrites only the
 // candidates that do.
 func (l Lake) EraseIn(ctx context.Context, candidates []string, hashes []string) (Removal, error) {
+	if len(hashes) == 0 {
+		return Removal{}, nil // nobody: an empty id-map pattern would match every row
+	}
 	where, args := filter(hashes, l.Whole)
 	holding, err := l.filesHolding(ctx, candidates, where, args)
 	if err != nil {

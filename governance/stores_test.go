@@ -88,3 +88,39 @@ func TestLakeExpireComparesPartitionsAsDates(t *testing.T) {
 		t.Error("a partition older than the cutoff stayed")
 	}
 }
+
+// lakeCandidates is the lake as erasure uses it: EraseIn and CountIn over
+// candidate files, listed per partition (date=D/channel=C) as the erasure's
+// plan lists them.
+type lakeCandidates struct{ governance.Lake }
+
+func (l lakeCandidates) candidates(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join(l.Dir, warehouse.LakeDir, "events", "date=*", "channel=*", "*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+type lakeCandidatesStore struct {
+	lakeCandidates
+	t *testing.T
+}
+
+func (s lakeCandidatesStore) Erase(ctx context.Context, hashes []string) (governance.Removal, error) {
+	return s.EraseIn(ctx, s.candidates(s.t), hashes)
+}
+
+func (s lakeCandidatesStore) Count(ctx context.Context, hashes []string, before time.Time) (int64, error) {
+	return s.CountIn(ctx, s.candidates(s.t), hashes, before)
+}
+
+func TestLakeCandidateFilesConform(t *testing.T) {
+	for _, whole := range []bool{false, true} {
+		storetest.TestStore(t, func(t *testing.T, events []event.Event) storetest.Fixture {
+			wh := storeFixture(t, events)
+			s := lakeCandidatesStore{lakeCandidates{governance.Lake{Dir: wh.Dir, Q: wh.DB, Whole: whole}}, t}
+			return storetest.Fixture{Store: s, Hash: wh.Hasher().Identifier}
+		})
+	}
+}

@@ -35,6 +35,14 @@ func openGoverned(ctx context.Context, wh *warehouse.Warehouse, cfg governance.C
 		al.Close()
 		return nil, err
 	}
+	// An erasure a kill or a shutdown left unfinished is finished first.
+	rcs, err := gov.ResumeErasures(ctx)
+	for _, rc := range rcs {
+		log.Warn("finished an interrupted erasure", "request_id", rc.RequestID, "status", rc.Status)
+	}
+	if err != nil {
+		log.Error("an interrupted erasure could not be finished yet; it resumes at the next start or request", "err", err)
+	}
 	return &governed{audit: al, gov: gov, log: log, models: mc}, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -214,9 +216,55 @@ func TestPrivacyCommands(t *testing.T) {
 			t.Errorf("the error quotes the identifier: %v", err)
 		}
 	}
+	// A directory without a warehouse is refused, and nothing is created.
+	typo := filepath.Join(t.TempDir(), "demo-typo")
+	for _, run := range []func(context.Context, []string) error{runErase, runExport} {
+		_, err := capture(t, func() error { return run(ctx, []string{"--data", typo, "--email", email}) })
+		if err == nil || !strings.Contains(err.Error(), "holds no warehouse") {
+			t.Errorf("a directory without a warehouse: %v", err)
+		}
+		if _, serr := os.Stat(typo); !os.IsNotExist(serr) {
+			t.Fatalf("the refused command created %s", typo)
+		}
+	}
+	// A national phone number without its country code is refused, saying
+	// which form is expected, not answered "no data is held".
+	for _, run := range []func(context.Context, []string) error{runErase, runExport} {
+		_, err := capture(t, func() error { return run(ctx, []string{"--data", dir, "--phone", "(51) 99039-9114"}) })
+		if err == nil || !strings.Contains(err.Error(), "E.164") || strings.Contains(err.Error(), "no data") || strings.Contains(err.Error(), "99039") {
+			t.Errorf("a national phone number: %v", err)
+		}
+	}
+	// A reason naming someone is refused.
+	if _, err := capture(t, func() error {
+		return runErase(ctx, []string{"--data", dir, "--email", email, "--reason", "asked by " + email})
+	}); err == nil || !strings.Contains(err.Error(), "reason") || strings.Contains(err.Error(), email) {
+		t.Errorf("a reason with an e-mail: %v", err)
+	}
+
+	// A request filed by contact_key is in the same person's export by
+	// e-mail, and the export holds their conversations (a view).
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv", `select contact_key from contact_identities where identifier_hash =
+			(select identifier_hash from identifiers where identifier_kind = 'email' order by identifier_hash limit 1)`})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contactKey := strings.TrimSpace(strings.Split(strings.TrimSpace(out), "\n")[1])
+	if _, err := capture(t, func() error { return runExport(ctx, []string{"--data", dir, "--contact", contactKey}) }); err != nil {
+		t.Fatalf("export by contact_key: %v", err)
+	}
 	out, err = capture(t, func() error { return runExport(ctx, []string{"--data", dir, "--email", email}) })
 	if err != nil || !strings.Contains(out, email) || !strings.Contains(out, `"events"`) {
 		t.Fatalf("export: %v\n%.500s", err, out)
+	}
+	var x governance.Export
+	if err := json.Unmarshal([]byte(out), &x); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Conversations) == 0 || len(x.PrivacyRequests) != 1 || x.PrivacyRequests[0]["identifier_kind"] != "contact_key" {
+		t.Errorf("export: %d conversations, privacy requests %v", len(x.Conversations), x.PrivacyRequests)
 	}
 	out, err = capture(t, func() error {
 		return runErase(ctx, []string{"--data", dir, "--email", strings.ToUpper(email), "--reason", "test", "--verify-bytes"})
@@ -231,7 +279,8 @@ func TestPrivacyCommands(t *testing.T) {
 	out, err = capture(t, func() error {
 		return runAudit(ctx, []string{"show", "--data", dir, "--kind", "privacy_request", "--limit", "0"})
 	})
-	if err != nil || strings.Count(out, "privacy_request") != 2 || strings.Contains(out, email) {
+	// The two exports, the erasure, and the erasure of nobody (no_data).
+	if err != nil || strings.Count(out, "privacy_request") != 4 || strings.Contains(out, email) {
 		t.Fatalf("audit show: %v\n%s", err, out)
 	}
 	out, err = capture(t, func() error { return runRetention(ctx, []string{"run", "--data", dir, "--now", "2030-01-01"}) })

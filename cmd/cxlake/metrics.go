@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
 )
 
@@ -85,6 +86,15 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, m.logins, ingestCollector{m}, auditLost, auditWithheld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchGovernance makes /metrics count the privacy API calls refused for
+// a missing or wrong token.
+func (m *metrics) watchGovernance(g *governance.Governance) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cxlake_privacy_api_auth_failures_total",
+		Help: "Privacy API calls refused for a missing or wrong bearer token.",
+	}, func() float64 { return float64(g.APILoginFailures()) }))
 }
 
 // handler serves the registry; mount it at GET /metrics.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cxlake/cxlake/governance"
@@ -55,6 +56,12 @@ func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usa
 	if err != nil {
 		return none, nil, nil, err
 	}
+	// A request about a person is answered from a warehouse that exists:
+	// a mistyped --data must not create an empty one that answers "no data
+	// is held".
+	if _, err := os.Stat(filepath.Join(*data, warehouse.DBFile)); err != nil {
+		return none, nil, nil, fmt.Errorf("--data %s holds no warehouse (no %s): give the data directory of a cxlake that has ingested data", *data, warehouse.DBFile)
+	}
 	wh, gv, err := openForGovernance(ctx, *data, *path) // flag values, read after Parse
 	return id, wh, gv, err
 }
@@ -75,6 +82,9 @@ func runErase(ctx context.Context, args []string) error {
 	defer wh.Close()
 	defer gv.close()
 	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes})
+	if rc.Status == governance.StatusNoData {
+		return fmt.Errorf("%w (recorded as request %s)", err, rc.RequestID)
+	}
 	if rc.RequestID != "" {
 		if *asJSON {
 			enc := json.NewEncoder(os.Stdout)

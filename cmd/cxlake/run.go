@@ -62,6 +62,7 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	m := newMetrics()
+	m.watchGovernance(gv.gov)
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
 		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m,
@@ -91,7 +92,7 @@ func runRun(ctx context.Context, args []string) error {
 	fmt.Printf("cxlake: consuming %v from %v as group %q into %s (Ctrl-C to stop)\n",
 		cfg.Ingest.Topics, cfg.Ingest.Brokers, cfg.Ingest.GroupID, cfg.Data)
 	api := "disabled: set governance.compliance_token"
-	if cfg.Governance.ComplianceToken != "" {
+	if cfg.Governance.ComplianceToken != "" || len(cfg.Governance.APITokens) > 0 {
 		api = "/v1/privacy/erasures, /v1/privacy/exports, /v1/privacy/requests"
 	}
 	fmt.Printf("cxlake: HTTP on http://%s (GET /healthz, GET /metrics); privacy API on http://%s: %s\n", web.Addr(), web.AddrOf("api"), api)

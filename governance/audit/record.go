@@ -64,6 +64,11 @@ func Check(r Record) error {
 	_, err := encode(r)
 	return err
 }
+// LooksPersonal reports whether b looks like it holds an e-mail address or
+// a phone number (with its + and country code): the check Append applies
+// to a record's detail, for other free text kept beside records (a privacy
+// request's reason).
+func LooksPersonal(b []byte) bool { return emailRE.Match(b) || phoneRE.Match(b) }
 
 // encode validates r and returns its stored form.
 func encode(r Record) ([]byte, error) {
@@ -81,7 +86,7 @@ func encode(r Record) ([]byte, error) {
 		if err != nil {
 			return nil, &RecordError{Field: "detail", Reason: err.Error()}
 		}
-		if emailRE.Match(d) || phoneRE.Match(d) {
+		if LooksPersonal(d) {
 			return nil, ErrPersonalData
 		}
 	}

@@ -1,12 +1,15 @@
 -- config: materialized=view
 -- test: unique day kind law status
--- test: not_null day kind law status requests completed_on_time completed_late open_within_deadline open_overdue open_due_within_7d
+-- test: not_null day kind law status requests failed completed_on_time completed_late open_within_deadline open_overdue open_due_within_7d
 --
 -- Privacy requests (erasure, access) per UTC day received × kind × law ×
 -- status, against their legal deadlines: completed on time or late, still
 -- open within the deadline, due within 7 days, or overdue (measured when
--- queried), and how long completed ones took. Counts only: no request id,
--- no subject. Empty when governance is not configured.
+-- queried), and how long completed ones took. A failed request (an erasure
+-- whose re-scan still finds the person) is never counted completed: it
+-- counts as failed, and stays open against its deadline until someone
+-- acts. Counts only: no request id, no subject. Empty when governance is
+-- not configured.
 
 with requests as (
 
@@ -31,8 +34,9 @@ final as (
         law,
         status,
         count(*) as requests,
-        count(*) filter (where completed_at <= due_at) as completed_on_time,
-        count(*) filter (where completed_at > due_at) as completed_late,
+        count(*) filter (where status <> 'failed' and completed_at <= due_at) as completed_on_time,
+        count(*) filter (where status <> 'failed' and completed_at > due_at) as completed_late,
+        count(*) filter (where status = 'failed') as failed,
         count(*) filter (where completed_at is null and now() <= due_at) as open_within_deadline,
         count(*) filter (where completed_at is null and now() > due_at) as open_overdue,
         count(*) filter (where completed_at is null and now() <= due_at and due_at <= now() + interval 7 day) as open_due_within_7d,
