@@ -68,7 +68,7 @@ func TestReplaysInOtherFormsAreSuppressed(t *testing.T) {
 		dead("d-jid8", `{"ids":{"whatsapp":"553188887777@s.whatsapp.net"}}`, "x"),
 		dead("d-handle-in-text", `{"ids":{"webchat":"v-1"}}`, "me chama no insta @Bia.Replay por favor"),
 		dead("d-national", `{"ids":{"webchat":"v-2"}}`, "liga no (31) 8888-7777"),
-		{Key: []byte("x"), Value: []byte(`ligar 0 21 31 98888 7777 urgente`)},                     // trunk prefix and carrier code
+		{Key: []byte("x"), Value: []byte(`ligar 0 21 31 98888 7777 urgente`)},                    // trunk prefix and carrier code
 		{Key: []byte("x"), Value: []byte(`contato: mailto:BIA.REPLAY%40EXAMPLE.ORG?subject=oi`)}, // percent-encoded in a URL
 	}
 	// Controls: someone else's event and dead letter are stored, so the
@@ -94,4 +94,3 @@ func TestReplaysInOtherFormsAreSuppressed(t *testing.T) {
 		t.Errorf("%d dead letters stored by the replay, want 1 (the control)", n-dlBefore)
 	}
 }
-
