@@ -179,6 +179,9 @@ func (d *decoder) header(top *topLevel) error {
 	default:
 		return reject(CodeBadSchema, "schema", "schema %s is not supported; this version reads %q", enumValue(string(schema)), SchemaV1)
 	}
+	if _, err := top.eventID.idText("event_id"); err != nil {
+		return err
+	}
 	var err error
 	if ev.EventID, err = d.requiredStr(top.eventID, "", "event_id"); err != nil {
 		return err
@@ -203,7 +206,7 @@ func (d *decoder) header(top *topLevel) error {
 		return wrongType("", "channel", "a string", top.channel)
 	}
 	ev.Channel = lower(channel)
-	if ev.ConversationID, err = d.str(top.conversationID, "", "conversation_id"); err != nil {
+	if ev.ConversationID, err = d.idStr(top.conversationID, "", "conversation_id"); err != nil {
 		return err
 	}
 	if needsConversation(ev.Type) {

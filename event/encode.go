@@ -40,14 +40,14 @@ func Encode(e *Event) ([]byte, error) {
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		return nil, fmt.Errorf("encoding event %s: %w", e.EventID, err)
+		return nil, fmt.Errorf("encoding an event: %w", err)
 	}
 	extra := bytes.TrimSpace(e.Extra)
 	if len(extra) == 0 || bytes.Equal(extra, []byte("null")) {
 		return b, nil
 	}
 	if extra[0] != '{' || !json.Valid(extra) {
-		return nil, fmt.Errorf("encoding event %s: Extra is not a JSON object", e.EventID)
+		return nil, fmt.Errorf("encoding an event: Extra is not a JSON object")
 	}
 	inner := bytes.TrimSpace(extra[1 : len(extra)-1])
 	if len(inner) == 0 {

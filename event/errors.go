@@ -2,7 +2,6 @@ package event
 
 import (
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -24,19 +23,14 @@ const (
 )
 
 // RejectError says why a message is not a valid event. Reason is written for
-// the person who has to fix the producer. It never quotes identifiers, names
-// or message text from the payload, so it is safe to log and to show on
-// dashboards. It describes a bad value by its JSON type, its length or a byte
-// offset, and quotes payload content in three cases only:
-//
-//   - an unknown value of an enum field (schema, type, channel, actor.kind,
-//     message.direction, survey.kind), when it looks like an enum value: an
-//     ASCII letter followed by ASCII letters, digits, '_', '.', '/' or '-'.
-//     It is clipped to 32 characters. Any other value is described by its
-//     length, as in "unknown channel (9 characters)".
-//   - the key of a contact.ids or link.ids member that is not a string,
-//     clipped to 32 characters, in Field as well as in Reason.
-//   - an out-of-range survey.score, which is a number.
+// the person who has to fix the producer. It names fields and rules, never
+// values: it describes a bad value by its JSON type, its length, a count or
+// a byte offset, so it is safe to log, to store in clear
+// (dead_letters.reason) and to show on dashboards. The one number it quotes
+// is an out-of-range survey.score. An unknown enum value (a channel, a
+// type) is not quoted either, even when it looks like a typo: a producer
+// could send anything there. The sealed raw bytes keep the value for
+// whoever may read them.
 type RejectError struct {
 	Code   string // one of the Code constants
 	Field  string // JSON path of the offending field, or ""
@@ -49,46 +43,12 @@ func reject(code, field, format string, args ...any) *RejectError {
 	return &RejectError{Code: code, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// clip shortens a value quoted in a reason to 32 characters. Enum fields and
-// id keys hold no personal data, but a producer could put anything there; 32
-// characters are enough to recognise a typo.
-func clip(s string) string {
-	if utf8.RuneCountInString(s) <= 32 {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:32]) + "…"
-}
-
-// enumValue describes an unknown enum value for a reason: quoted and clipped
-// when it looks like an enum value, by its length otherwise, so that a phone
-// number, an email address or a sentence sent in the wrong field is not
-// repeated.
+// enumValue describes an unknown enum value for a reason by its length
+// only, as in "unknown channel (9 characters)": a phone number, an email
+// address or a name sent in the wrong field is never repeated.
 func enumValue(s string) string {
-	if looksLikeEnum(s) {
-		return strconv.Quote(clip(s))
-	}
 	if n := utf8.RuneCountInString(s); n != 1 {
 		return fmt.Sprintf("(%d characters)", n)
 	}
 	return "(1 character)"
-}
-
-// looksLikeEnum reports whether s is an ASCII letter followed by ASCII
-// letters, digits, '_', '.', '/' or '-', like "whatsapp" or "cx.event/v2".
-// Digits alone (a phone number) and anything with '@', '+' or a space do not.
-func looksLikeEnum(s string) bool {
-	for i := range len(s) {
-		c := s[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-		switch {
-		case letter:
-		case i == 0:
-			return false
-		case '0' <= c && c <= '9', c == '_', c == '.', c == '/', c == '-':
-		default:
-			return false
-		}
-	}
-	return s != ""
 }

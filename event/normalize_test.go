@@ -155,8 +155,9 @@ func TestDecodeNormalizesChannelAndIDs(t *testing.T) {
 	if ev.Channel != "whatsapp" {
 		t.Errorf("Channel = %q, want whatsapp", ev.Channel)
 	}
-	// Keys lower-cased, values kept as sent, empty and null ids dropped.
-	if want := map[string]string{"instagram": "Ana.S", "webchat": "c0ffee-42"}; !reflect.DeepEqual(ev.Contact.IDs, want) {
+	// Keys lower-cased, an Instagram handle case-folded, a webchat id kept
+	// as sent, empty and null ids dropped.
+	if want := map[string]string{"instagram": "ana.s", "webchat": "c0ffee-42"}; !reflect.DeepEqual(ev.Contact.IDs, want) {
 		t.Errorf("IDs = %v, want %v", ev.Contact.IDs, want)
 	}
 

@@ -65,6 +65,32 @@ func (v value) text() (b []byte, ok bool) {
 	return unquote(v[1 : len(v)-1]), true
 }
 
+// idText is text for a field that identifies something (an event, a
+// conversation, a person): a \u escape of a lone UTF-16 surrogate is
+// rejected rather than decoded to U+FFFD, because two distinct ids would
+// then decode to one and the second be taken for the first.
+func (v value) idText(field string) ([]byte, error) {
+	if v.isNull() {
+		return nil, nil
+	}
+	if v[0] != '"' {
+		return nil, nil // the caller's type check reports it
+	}
+	b, lone := unquoteLone(v[1 : len(v)-1])
+	if lone {
+		return nil, reject(CodeInvalidValue, field, "%s escapes a lone UTF-16 surrogate (a \\u escape of D800-DFFF without its pair); send valid UTF-16 pairs or UTF-8", field)
+	}
+	return b, nil
+}
+
+// idStr is str for an identifying field (idText).
+func (s *strs) idStr(v value, parent, name string) (string, error) {
+	if _, err := v.idText(path(parent, name)); err != nil {
+		return "", err
+	}
+	return s.str(v, parent, name)
+}
+
 // strs holds the strings of one event in shared memory, so that an event
 // costs one allocation for all of its text rather than one per field. A
 // string it returns stays valid as the memory grows: a strings.Builder never

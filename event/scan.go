@@ -337,9 +337,17 @@ func hexValue(c byte) rune {
 // UTF-16 surrogate becomes U+FFFD. Without escapes it returns s itself, so
 // the common case neither copies nor allocates; callers copy before keeping.
 func unquote(s []byte) []byte {
+	b, _ := unquoteLone(s)
+	return b
+}
+
+// unquoteLone is unquote, and reports whether s escapes a lone surrogate
+// (which unquote turns into U+FFFD, so that two distinct strings may come
+// out equal).
+func unquoteLone(s []byte) (_ []byte, lone bool) {
 	i := bytes.IndexByte(s, '\\')
 	if i < 0 {
-		return s
+		return s, false
 	}
 	b := make([]byte, i, len(s))
 	copy(b, s)
@@ -379,13 +387,14 @@ func unquote(s []byte) []byte {
 					continue
 				}
 				r = utf8.RuneError
+				lone = true
 			}
 			b = utf8.AppendRune(b, r)
 		default: // '"', '\\' or '/'
 			b = append(b, e)
 		}
 	}
-	return b
+	return b, lone
 }
 
 // hex4 returns the value of the four hex digits at the start of s, which the

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -31,7 +32,7 @@ func (d *decoder) contact(top *topLevel) error {
 }
 
 // identity decodes the phone, email and ids members of o, the object at path
-// (contact or link).
+// (contact or link), each normalized by its kind's rule (normalize.go).
 func (d *decoder) identity(path string, o object) (Identity, error) {
 	var id Identity
 	phone := o.get("phone")
@@ -40,14 +41,18 @@ func (d *decoder) identity(path string, o object) (Identity, error) {
 		return id, wrongType(path, "phone", "a string", phone)
 	}
 	if len(p) > 0 {
-		var buf [16]byte
+		var buf [17]byte
 		e164, ok := appendPhone(buf[:0], string(p))
 		if !ok {
-			return id, reject(CodeInvalidValue, path+".phone", "%s.phone is not a phone number (%d characters); send E.164 such as +12025550123 or a WhatsApp JID", path, utf8.RuneCount(p))
+			return id, reject(CodeInvalidValue, path+".phone", "%s.phone is not a phone number with a country code (%d characters); send E.164 such as +12025550123 or a WhatsApp JID", path, utf8.RuneCount(p))
 		}
 		id.Phone = d.copy(e164)
 	}
-	email, err := d.str(o.get("email"), path, "email")
+	emailV := o.get("email")
+	if _, err := emailV.idText(path + ".email"); err != nil {
+		return id, err
+	}
+	email, err := d.str(emailV, path, "email")
 	if err != nil {
 		return id, err
 	}
@@ -61,23 +66,54 @@ func (d *decoder) identity(path string, o object) (Identity, error) {
 	if err != nil || !ok {
 		return id, err
 	}
+	if len(ids) > MaxIDs {
+		return id, reject(CodeInvalidValue, path+".ids", "%s.ids has %d entries, over the limit of %d (one id per channel)", path, len(ids), MaxIDs)
+	}
 	// Sorted, so that keys differing only in case ("Instagram", "instagram")
 	// resolve the same way every time: the last in byte order, the lower-case
 	// one, wins.
 	ids = lastOfEachKey(ids)
 	for _, m := range ids {
+		key := lower(m.key)
+		if !KnownIDKey(key) {
+			// The key is not quoted: a producer could use personal data as a key.
+			return id, reject(CodeInvalidValue, path+".ids", "%s.ids has a key that is not a known channel or source id (%d characters); expected one of %s",
+				path, utf8.RuneCount(m.key), strings.Join(idKeys, ", "))
+		}
+		field := path + ".ids." + key
 		v, ok := m.val.text()
 		if !ok {
-			// The key is clipped: a producer could use personal data as a key.
-			return id, wrongType(path+".ids", clip(string(m.key)), "a string", m.val)
+			return id, wrongType(path+".ids", key, "a string", m.val)
 		}
-		if len(v) == 0 {
+		if _, err := m.val.idText(field); err != nil {
+			return id, err
+		}
+		norm, phone, email, ok := NormalizeID(key, string(v))
+		switch {
+		case !ok:
+			continue
+		case phone != "":
+			// A phone sent as a channel id is that phone.
+			if id.Phone != "" && id.Phone != phone {
+				return id, reject(CodeInvalidValue, field, "%s is a phone number other than %s.phone; a %s id is a phone number, send one phone per identity", field, path, key)
+			}
+			id.Phone = d.copy([]byte(phone))
+			continue
+		case email != "":
+			if id.Email != "" && id.Email != email {
+				return id, reject(CodeInvalidValue, field, "%s is an e-mail address other than %s.email; send one e-mail per identity", field, path)
+			}
+			id.Email = d.copy([]byte(email))
 			continue
 		}
 		if id.IDs == nil {
 			id.IDs = make(map[string]string, len(ids))
 		}
-		id.IDs[lower(m.key)] = d.copy(v)
+		if norm == string(v) {
+			id.IDs[key] = d.copy(v)
+		} else {
+			id.IDs[key] = d.copy([]byte(norm))
+		}
 	}
 	return id, nil
 }
@@ -97,7 +133,7 @@ func (d *decoder) actor(top *topLevel) error {
 	if ev.Actor.Kind, err = a.get("kind").enum("actor", "kind", actorKinds); err != nil {
 		return err
 	}
-	if ev.Actor.ID, err = d.str(a.get("id"), "actor", "id"); err != nil {
+	if ev.Actor.ID, err = d.idStr(a.get("id"), "actor", "id"); err != nil {
 		return err
 	}
 	if ev.Actor.Team, err = d.str(a.get("team"), "actor", "team"); err != nil {

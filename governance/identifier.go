@@ -64,7 +64,18 @@ func ParseContact(s string) (Identifier, error) {
 	if !ok || !channelRE.MatchString(ch) || id == "" {
 		return Identifier{}, &IdentifierError{Kind: "contact", Reason: "give a per-channel id as channel:id (e.g. webchat:c0ffee-42) or a contact_key (32 hex characters)"}
 	}
-	return Identifier{Kind: pseudonym.KindIDPrefix + ch, Value: id}, nil
+	// Normalized as ingest normalizes contact.ids: a WhatsApp number is a
+	// phone, an Instagram handle has no case, and so on.
+	norm, phone, email, ok := event.NormalizeID(ch, id)
+	switch {
+	case !ok:
+		return Identifier{}, &IdentifierError{Kind: "contact", Reason: "the id after the channel is empty"}
+	case phone != "":
+		return Identifier{Kind: pseudonym.KindPhone, Value: phone}, nil
+	case email != "":
+		return Identifier{Kind: pseudonym.KindEmail, Value: email}, nil
+	}
+	return Identifier{Kind: pseudonym.KindIDPrefix + ch, Value: norm}, nil
 }
 
 // ParseIdentifier parses value as kind "phone", "email" or "contact".

@@ -6,6 +6,7 @@
 package ingest
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"time"
@@ -98,10 +99,13 @@ func (a *Assembler) Assemble(msgs []Message) *warehouse.Batch {
 }
 
 func deadLetter(m Message, err error) warehouse.DeadLetter {
+	// Only a RejectError's reason is written to name fields and rules and
+	// never values; any other error's text is not kept.
 	d := warehouse.DeadLetter{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key, Raw: m.Value,
-		ReasonCode: "decode_error", Reason: err.Error()}
-	if re, ok := err.(*event.RejectError); ok {
-		d.ReasonCode = re.Code
+		ReasonCode: "decode_error", Reason: "the decoder failed on this payload; its error text is not kept, as it may quote the payload"}
+	var re *event.RejectError
+	if errors.As(err, &re) {
+		d.ReasonCode, d.Reason = re.Code, re.Reason
 	}
 	return d
 }

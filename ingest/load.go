@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -28,6 +29,11 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 	asm.Decoder.MaxBytes = maxBytes
 	topic := "file:" + name
 	br := bufio.NewReaderSize(r, 1<<20)
+	limit := maxBytes
+	if limit <= 0 {
+		limit = event.DefaultMaxBytes
+	}
+	oversize := map[int64]int64{} // line -> its full size, for lines over limit
 	partSize := max(min(batchSize, Defaults().FetchSize), 1)
 	rows := 0 // events in the open transaction
 	var (
@@ -67,7 +73,16 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 		}
 		// As the consumer does: a transaction ends on a DuckDB row group,
 		// cutting the part there (split.go).
-		for rest := asm.Assemble(msgs); rest != nil; {
+		rest := asm.Assemble(msgs)
+		for i := range rest.DeadLetters {
+			d := &rest.DeadLetters[i]
+			if size, ok := oversize[d.Offset]; ok {
+				d.ReasonCode = event.CodeTooLarge
+				d.Reason = fmt.Sprintf("line is %d bytes, over the %d-byte limit; split it or raise ingest.max_message_bytes", size, limit)
+				delete(oversize, d.Offset)
+			}
+		}
+		for rest != nil {
 			if tx == nil {
 				var err error
 				if tx, err = wh.Begin(ctx); err != nil {
@@ -99,14 +114,11 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b, err := br.ReadBytes('\n')
+		b, size, err := readLine(br, limit)
+		if size > int64(len(b)) {
+			oversize[line] = size
+		}
 		if len(b) > 0 {
-			if b[len(b)-1] == '\n' {
-				b = b[:len(b)-1]
-			}
-			if n := len(b); n > 0 && b[n-1] == '\r' {
-				b = b[:n-1]
-			}
 			msgs = append(msgs, Message{Topic: topic, Offset: line, Value: b})
 			if len(msgs) >= partSize {
 				if err := flush(); err != nil {
@@ -123,5 +135,41 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 		if err != nil {
 			return fmt.Errorf("reading %s at line %d: %w", name, line, err)
 		}
+	}
+}
+
+// readLine reads one line of at most limit bytes, without its "\n" or
+// "\r\n". A longer line is read through but not kept whole: b holds its
+// first limit+1 bytes (enough for the decoder to reject it as too large,
+// and more than a dead letter keeps), and size is its full length. So a
+// file of huge lines costs limit bytes of memory a line, not the line.
+// err is io.EOF after the last line.
+func readLine(br *bufio.Reader, limit int) (b []byte, size int64, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		size += int64(len(chunk))
+		if room := limit + 2 - len(b); room > 0 { // +2: the line end, trimmed below
+			b = append(b, chunk[:min(len(chunk), room)]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		whole := size == int64(len(b))
+		if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+			size--
+			if whole {
+				b = b[:len(b)-1]
+			}
+			if whole && len(b) > 0 && b[len(b)-1] == '\r' {
+				b, size = b[:len(b)-1], size-1
+			}
+		}
+		if int64(len(b)) > size {
+			b = b[:size]
+		}
+		if len(b) > limit+1 {
+			b = b[:limit+1]
+		}
+		return b, size, err
 	}
 }

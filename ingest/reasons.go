@@ -3,7 +3,9 @@ package ingest
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cxlake/cxlake/event"
@@ -12,8 +14,8 @@ import (
 // SourceReasons builds the two errors a source decoder returns, for the
 // source it names: an *event.RejectError makes a message a dead letter, a
 // *SkipError records it as skipped. Reasons name the source's event and the
-// field, and never quote payload values except enum-like names, through
-// QuoteName.
+// field, and never quote payload values: QuoteName quotes only the names
+// upstream defines (its event names, statuses, channel types).
 type SourceReasons struct {
 	Source  string // "chatwoot", "evolution"
 	Handled string // the event names the source decodes, for unknown ones
@@ -45,32 +47,55 @@ func (s SourceReasons) Skip(ev, format string, args ...any) *SkipError {
 }
 
 // UnknownEvent is the skip of an event name the source's decoder does not
-// decode; the name kept in skipped_messages is clipped to 64 bytes.
+// decode. skipped_messages keeps the name when it is one upstream defines
+// (QuoteName), else its length only.
 func (s SourceReasons) UnknownEvent(ev string) *SkipError {
-	kept := ev
-	if len(kept) > 64 {
-		kept = kept[:64]
-	}
-	return &SkipError{Code: SkipUnknownEvent, EventName: kept,
+	return &SkipError{Code: SkipUnknownEvent, EventName: QuoteName(ev),
 		Reason: fmt.Sprintf("%s: event %s is not decoded (cxlake decodes %s)", s.Source, QuoteName(ev), s.Handled)}
 }
 
-// QuoteName quotes an enum-like value (an ASCII letter, then letters,
-// digits, ':', '.', '_' or '-', at most 40 bytes, as in "Channel::Whatsapp"
-// or "messages.upsert") and describes anything else by its length, so that
-// a phone number or a text sent in the wrong field is not repeated.
-func QuoteName(s string) string {
-	ok := s != "" && len(s) <= 40
-	for i := 0; ok && i < len(s); i++ {
-		c := s[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-		ok = letter || i > 0 && ('0' <= c && c <= '9' || c == ':' || c == '.' || c == '_' || c == '-')
+// upstreamNames are the names Chatwoot and Evolution API define for their
+// webhook and Kafka events, statuses and types, which a reason may quote:
+// they are the sources' vocabulary, not a person's data. Chatwoot:
+// lib/webhooks/trigger.rb and the models' enums; Evolution API v2:
+// src/api/integrations/event/event.manager.ts and the Baileys statuses.
+var upstreamNames = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`
+		conversation_created conversation_status_changed conversation_updated conversation_typing_on
+		conversation_typing_off message_created message_updated webwidget_triggered contact_created
+		contact_updated inbox_created inbox_updated
+		open pending resolved snoozed incoming outgoing activity template
+		application.startup qrcode.updated connection.update messages.set messages.upsert messages.edited
+		messages.update messages.delete send.message send.message.update contacts.set contacts.upsert
+		contacts.update presence.update chats.set chats.update chats.upsert chats.delete groups.upsert
+		groups.update group.participants.update call typebot.start typebot.change-status labels.edit
+		labels.association logout.instance remove.instance instance.create instance.delete status.instance
+		offer ringing timeout reject accept terminate
+		ERROR PENDING SERVER_ACK DELIVERY_ACK READ PLAYED DELETED`) {
+		upstreamNames[n] = true
 	}
-	if ok {
+}
+
+// QuoteName quotes a value only when it is a name upstream defines: one of
+// upstreamNames, a Chatwoot channel type ("Channel::Whatsapp"), a WhatsApp
+// message type ("reactionMessage"), or a number of at most 6 digits (an
+// inbox id, a status code: too short for a phone number). Anything else is
+// described by its length, so that a phone number, a handle or a text sent
+// in the wrong field is never repeated.
+func QuoteName(s string) string {
+	if upstreamNames[s] || channelTypeRE.MatchString(s) || messageTypeRE.MatchString(s) || shortNumberRE.MatchString(s) {
 		return strconv.Quote(s)
 	}
 	return fmt.Sprintf("(%d characters)", utf8.RuneCountInString(s))
 }
+
+var (
+	channelTypeRE = regexp.MustCompile(`^Channel::[A-Z][A-Za-z]{1,30}$`)
+	messageTypeRE = regexp.MustCompile(`^[a-z][a-zA-Z]{1,40}Message$`)
+	shortNumberRE = regexp.MustCompile(`^[0-9]{1,6}$`)
+)
 
 // JSONKind describes a JSON value by its kind ("an object", "a string",
 // ...), for reasons that must not quote the value.

@@ -24,6 +24,13 @@ const (
 	domainIdentifier = "cxlake/identifier/v1"
 	domainContact    = "cxlake/contact_key/v1"
 	domainCheck      = "cxlake/key_check/v1"
+	// domainWhatsAppChat keys the chat part of WhatsApp conversation ids
+	// (ingest/evolution). Its message is the domain, instance and chat
+	// joined by NUL bytes, not length-prefixed as the others: that is how
+	// the ids already stored were made, and neither an instance (a Kafka
+	// topic name part) nor the domain can hold a NUL, so the encoding is
+	// unambiguous.
+	domainWhatsAppChat = "cxlake/whatsapp_chat/v1"
 )
 
 // Hasher computes keyed hashes. It reuses one HMAC state, so it is cheap
@@ -83,6 +90,18 @@ func (h *Hasher) Identifier(kind, value string) string {
 // identifier has the given kind and identifier hash.
 func (h *Hasher) ContactKey(kind, identifierHash string) string {
 	return h.hex(domainContact, kind, identifierHash)
+}
+
+// WhatsAppChat returns the token of a WhatsApp chat in the conversation
+// ids of instance: 16 hex digits of an HMAC-SHA256, so that the id does not
+// reveal the phone number or group it is made from.
+func (h *Hasher) WhatsAppChat(instance, chat string) string {
+	h.buf = append(h.buf[:0], domainWhatsAppChat...)
+	h.buf = append(append(append(append(h.buf, 0), instance...), 0), chat...)
+	h.mac.Reset()
+	h.mac.Write(h.buf)
+	h.sum = h.mac.Sum(h.sum[:0])
+	return hex.EncodeToString(h.sum[:8])
 }
 
 // KeyCheck returns a fingerprint of the key, safe to store: an HMAC of a

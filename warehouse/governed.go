@@ -78,6 +78,7 @@ func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, re
 			dropped = append(dropped, droppedRecord{topic: d.Topic, partition: d.Partition, verdict: vSuppress, deadLetter: true})
 			continue
 		}
+		d.Reason = clearReason(d.ReasonCode, d.Reason)
 		kept = append(kept, sealedDeadLetter{DeadLetter: d})
 		ids = append(ids, keys.DeadLetterID(d.Topic, d.Partition, d.Offset))
 	}

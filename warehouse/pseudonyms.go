@@ -88,8 +88,8 @@ func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity, al
 type KeyMismatchError struct{ Dir string }
 
 func (e *KeyMismatchError) Error() string {
-	return fmt.Sprintf("the identifier hashes in %s were made with another hash key: restore that directory's %s (or models.hash_key) from a backup; a new key cannot match the stored hashes",
-		e.Dir, pseudonym.KeyFile)
+	return fmt.Sprintf("the identifier hashes in %s were made with another hash key: restore that directory's key file (%s, the default key file under the user's config directory, %s's file, or models.hash_key) from a backup; a new key cannot match the stored hashes",
+		e.Dir, pseudonym.KeyFile, pseudonym.EnvKeyFile)
 }
 
 // checkKey records the key's fingerprint on first use and refuses a
@@ -118,7 +118,12 @@ func (w *Warehouse) HashKey() []byte { return w.hashKey }
 // hash columns (data directories made before them must be reloaded).
 func (w *Warehouse) initKey(ctx context.Context) error {
 	if len(w.hashKey) == 0 {
-		key, err := pseudonym.LoadOrCreateKey(w.Dir)
+		// A key kept elsewhere (pseudonym.FindKey), else the demo's, in
+		// the data directory, made on first use.
+		key, _, err := pseudonym.FindKey(w.Dir)
+		if err == nil && key == nil {
+			key, err = pseudonym.LoadOrCreateKey(w.Dir)
+		}
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/pseudonym"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -41,6 +42,15 @@ func runRun(ctx context.Context, args []string) error {
 		if err := cfg.Gateway.Validate(); err != nil {
 			return fmt.Errorf("--pg-addr: %w", err)
 		}
+	}
+	if len(cfg.Models.HashKey) == 0 {
+		// The hash key lives outside the data directory (pseudonym.RunKey).
+		key, where, err := pseudonym.RunKey(cfg.Data)
+		if err != nil {
+			return err
+		}
+		slog.Info("hash key", "file", where)
+		cfg.Models.HashKey = key
 	}
 	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey})
 	if err != nil {

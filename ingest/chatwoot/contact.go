@@ -17,8 +17,8 @@ import (
 // idKey and identifierKey are the contact.ids keys of a Chatwoot contact id
 // and of the identifier a business sets on a contact (its own user id).
 const (
-	idKey         = "chatwoot"
-	identifierKey = "chatwoot_identifier"
+	idKey         = event.IDChatwoot
+	identifierKey = event.IDChatwootIdentifier
 )
 
 func identityOf(p *party) event.Identity {

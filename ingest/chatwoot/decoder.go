@@ -144,16 +144,54 @@ func (d *Decoder) validate(e event.Event, stored []byte) (event.Event, error) {
 	return out, nil
 }
 
-// tokenRE finds the contact's pubsub_token (the key of its live-chat
-// websocket subscription) that Chatwoot includes with the contact: it is a
-// credential, so the payload is kept without it.
-var tokenRE = regexp.MustCompile(`"pubsub_token"\s*:\s*"(?:[^"\\]|\\.)*"`)
+// Chatwoot includes the contact's pubsub_token (the key of its live-chat
+// websocket subscription: whoever holds it reads the contact's
+// conversation live) with every contact it sends. It is a credential: the
+// webhook republishes a payload without it, and a dead letter keeps it
+// without it. withoutTokens replaces the value of every member named
+// pubsub_token, at any depth, whatever the JSON escapes spell its name
+// with ("pubsub\u005ftoken"), with "[redacted]". Payloads that are not
+// JSON are handled the same way, member by member.
+
+// jsonString finds JSON string literals, which the scan takes in order, so
+// that a quote inside a string never starts one.
+var jsonString = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// memberValue finds the value after a key's colon: a string, or any other
+// scalar up to the next comma or brace.
+var memberValue = regexp.MustCompile(`^\s*:\s*(?:"(?:[^"\\]|\\.)*"|[^,}\]\s{\[][^,}\]\s]*)`)
+
+const tokenKey = "pubsub_token"
 
 func withoutTokens(raw []byte) []byte {
-	if !bytes.Contains(raw, []byte(`"pubsub_token"`)) {
+	if !bytes.Contains(raw, []byte("pubsub")) && !bytes.Contains(raw, []byte(`\u`)) {
 		return raw
 	}
-	return tokenRE.ReplaceAll(bytes.Clone(raw), []byte(`"pubsub_token":"[redacted]"`))
+	var out []byte
+	last := 0
+	for _, loc := range jsonString.FindAllIndex(raw, -1) {
+		if loc[0] < last {
+			continue // inside a value already redacted
+		}
+		var key string
+		if json.Unmarshal(raw[loc[0]:loc[1]], &key) != nil || key != tokenKey {
+			continue
+		}
+		v := memberValue.FindIndex(raw[loc[1]:])
+		if v == nil {
+			continue // not a key
+		}
+		if out == nil {
+			out = make([]byte, 0, len(raw))
+		}
+		out = append(out, raw[last:loc[1]]...)
+		out = append(out, `:"[redacted]"`...)
+		last = loc[1] + v[1]
+	}
+	if out == nil {
+		return raw
+	}
+	return append(out, raw[last:]...)
 }
 
 // extra is what a Chatwoot event keeps in the events table's extra column.

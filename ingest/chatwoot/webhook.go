@@ -42,7 +42,9 @@ const Path = "/v1/sources/chatwoot"
 // by every request in flight, with the signature computed as it streams
 // in. So unauthenticated clients hold little memory, in total.
 //
-// It then publishes the body, as it came, and answers 202 only once Kafka
+// It then publishes the body, as it came but for the contacts'
+// pubsub_token (a credential, replaced by "[redacted]"), and answers 202
+// only once Kafka
 // has it. Answers are JSON {"status": ...} or {"error": ...}:
 //
 //	401 no signature and no token       403 a wrong signature or token
@@ -169,7 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.PublishTimeout)
 	defer cancel()
-	if err := h.pub.Publish(ctx, key, body); err != nil {
+	if err := h.pub.Publish(ctx, key, withoutTokens(body)); err != nil {
 		h.log.Warn("webhook not published; refused with 503 so that it is retried", "event", ev, "bytes", len(body), "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 		reply(w, http.StatusServiceUnavailable, "error", "Kafka did not acknowledge the event; nothing was stored, retry later")

@@ -61,11 +61,11 @@ func parseJID(s string) jid {
 }
 
 // lidKey is the contact.ids key of a WhatsApp linked id.
-const lidKey = "whatsapp_lid"
+const lidKey = event.IDWhatsAppLID
 
 // groupKey is the contact.ids key that names a group when the business
 // itself writes in it (no person is the sender).
-const groupKey = "whatsapp_group"
+const groupKey = event.IDWhatsAppGroup
 
 // person adds the identifiers of the person JIDs to id: a phone, and a
 // linked id. A JID of another kind adds nothing. It reports whether id

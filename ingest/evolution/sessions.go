@@ -3,15 +3,14 @@ package evolution
 import (
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cxlake/cxlake/pseudonym"
 )
 
 // Conversation boundaries. WhatsApp has chats, not conversations: a chat
@@ -64,9 +63,7 @@ func chatKey(instance, token string) string { return instance + "\x00" + token }
 
 // token is the chat's part of its conversation ids.
 func (s *sessions) token(instance, chat string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("cxlake/whatsapp_chat/v1\x00" + instance + "\x00" + chat))
-	return hex.EncodeToString(m.Sum(nil))[:16]
+	return pseudonym.NewHasher(s.key).WhatsAppChat(instance, chat)
 }
 
 // assign returns the conversation of a message of chat in instance at t,
