@@ -117,7 +117,7 @@ func TestNoReasonQuotesPersonalData(t *testing.T) {
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	rejected := 0
 
-	cw := chatwoot.New(chatwoot.Config{Secret: "s"}, 1<<20)
+	cw := chatwoot.New(chatwoot.Config{Secret: "s"}, event.Decoder{MaxBytes: 1 << 20})
 	for _, doc := range fixtures(t, "../chatwoot/testdata") {
 		for _, m := range mutations(t, doc) {
 			for _, o := range cw.Decode([]ingest.Message{{Topic: "chatwoot.events", Value: m, Time: now}}) {
@@ -127,7 +127,7 @@ func TestNoReasonQuotesPersonalData(t *testing.T) {
 			}
 		}
 	}
-	evo := evolution.New(evolution.Config{Instances: []string{"loja-centro"}, Events: append(evolution.Handled(), "connection.update")}, 1<<20, []byte("0123456789abcdef0123456789abcdef"))
+	evo := evolution.New(evolution.Config{Instances: []string{"loja-centro"}, Events: append(evolution.Handled(), "connection.update")}, event.Decoder{MaxBytes: 1 << 20}, []byte("0123456789abcdef0123456789abcdef"))
 	for _, doc := range fixtures(t, "../evolution/testdata") {
 		var env struct{ Event string }
 		_ = json.Unmarshal(doc, &env)
