@@ -21,8 +21,9 @@ import (
 
 const demoTopic = "cx.events"
 
-func runDemo(ctx context.Context, args []string) error {
-	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]")
+func runDemo(ctx context.Context, args []string) (err error) {
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE]")
+	mem := addMemoryFlag(fs)
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
 	data := fs.String("data", "cxlake-demo", "data directory (created if missing)")
@@ -51,11 +52,15 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer broker.Close()
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{})
+	ms, err := mem.settings(warehouse.Memory{})
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{Memory: ms})
+	if err != nil {
+		return err
+	}
+	defer closeAtEnd(wh, &err)
 	mc, err := modelConfig(wh, models.Config{})
 	if err != nil {
 		return err
@@ -66,7 +71,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer gv.close()
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	gwCfg, err := demoGatewayConfig(*pgAddr)
 	if err != nil {
 		return fmt.Errorf("--pg-addr: %w", err)

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 type command struct {
@@ -22,8 +24,9 @@ type command struct {
 
 var commands = []command{
 	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
-	{"run", "run --config FILE [--pg-addr HOST:PORT]", "consume from a Kafka cluster into the warehouse and serve SQL until stopped", runRun},
-	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
+	{"run", "run --config FILE [--pg-addr HOST:PORT] [--memory SIZE]", "consume from a Kafka cluster into the warehouse and serve SQL until stopped", runRun},
+	{"load", "load --data DIR [--memory SIZE] FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
+	{"simulate", "simulate --events N [--seed S] [--days D]", "write simulated omnichannel traffic as NDJSON to stdout (for load)", runSimulate},
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
@@ -61,7 +64,8 @@ func main() {
 				os.Exit(2)
 			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "cxlake %s: %v\n", c.name, err)
+				// Out of memory names the setting to raise.
+				fmt.Fprintf(os.Stderr, "cxlake %s: %v\n", c.name, warehouse.ExplainMemory(err))
 				os.Exit(1)
 			}
 			return

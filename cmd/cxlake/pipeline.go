@@ -51,12 +51,12 @@ func (p *pipeline) run(ctx context.Context) error {
 			if n := p.consumer.Stats.Batches.Load(); n != refreshedAt {
 				refreshedAt = n
 				if err := p.doRefresh(ctx); err != nil && ctx.Err() == nil {
-					p.log.Error("model refresh failed; will retry", "err", err)
+					p.log.Error("model refresh failed; will retry", "err", warehouse.ExplainMemory(err))
 				}
 			}
 		case <-publishT.C:
 			if err := p.publish(ctx); err != nil && ctx.Err() == nil {
-				p.log.Error("lake publish failed; will retry", "err", err)
+				p.log.Error("lake publish failed; will retry", "err", warehouse.ExplainMemory(err))
 			}
 		}
 	}
@@ -64,11 +64,11 @@ func (p *pipeline) run(ctx context.Context) error {
 
 func (p *pipeline) publish(ctx context.Context) error {
 	pub, err := p.wh.Publish(ctx)
+	if p.afterPublish != nil { // chunks recorded before a failure are published
+		p.afterPublish(pub)
+	}
 	if err != nil {
 		return fmt.Errorf("publishing to the lake: %w", err)
-	}
-	if p.afterPublish != nil {
-		p.afterPublish(pub)
 	}
 	if pub.Events > 0 {
 		p.log.Info("published to lake", "events", pub.Events, "batches", fmt.Sprintf("%d-%d", pub.FromBatchID+1, pub.ToBatchID))

@@ -14,6 +14,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs := newFlags("run", "run --config FILE [--pg-addr HOST:PORT]")
 	path := fs.String("config", "", "YAML config file (see docs/config.md); CXLAKE_* environment variables override it")
 	pgAddr := fs.String("pg-addr", "", "SQL gateway address, host:port (overrides gateway.addr)")
+	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -30,7 +31,11 @@ func runRun(ctx context.Context, args []string) error {
 			return fmt.Errorf("--pg-addr: %w", err)
 		}
 	}
-	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey})
+	ms, err := mem.settings(cfg.Memory)
+	if err != nil {
+		return err
+	}
+	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey, Memory: ms})
 	if err != nil {
 		return err
 	}
