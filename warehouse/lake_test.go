@@ -53,7 +53,7 @@ func lakeCount(t *testing.T, dir string) (n, distinct int) {
 	}
 	defer db.Close()
 	glob := strings.ReplaceAll(filepath.Join(dir, LakeDir, "events", "**", "*.parquet"), "'", "''")
-	if err := db.QueryRow(`select count(*), count(distinct event_id) from read_parquet('` + glob + `', hive_partitioning = true)`).Scan(&n, &distinct); err != nil {
+	if err := db.QueryRow(`select count(*), count(distinct event_id) from read_parquet('`+glob+`', hive_partitioning = true)`).Scan(&n, &distinct); err != nil {
 		t.Fatalf("reading the lake over its glob: %v", err)
 	}
 	return n, distinct

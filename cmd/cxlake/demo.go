@@ -103,7 +103,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m}
+		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m, mirrorLag: gv.gov.MirrorLag}
 	p.consumer.AfterBatch = gv.batch
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipeline()
@@ -145,7 +145,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Broker, gen *simulate.Generator,
 	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger, m *metrics) error {
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m}
+		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m, mirrorLag: gv.gov.MirrorLag}
 	p.consumer.AfterBatch = gv.batch
 	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))
 	govDone := make(chan struct{})

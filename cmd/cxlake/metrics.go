@@ -28,6 +28,10 @@ type metrics struct {
 	lastRef prometheus.Gauge
 	queries *prometheus.CounterVec
 	queryMS *prometheus.HistogramVec
+	// lags are read at each scrape (lag.go): the lake's publication lag
+	// and the audit mirror's.
+	lakeLag  atomic.Pointer[func(context.Context) (int64, time.Duration, error)]
+	auditLag atomic.Pointer[func(context.Context) (int64, error)]
 }
 
 func newMetrics() *metrics {
@@ -52,7 +56,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}, []string{"role"}),
 	}
-	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, ingestCollector{m},
+	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, ingestCollector{m}, lagCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -23,12 +23,15 @@ type pipeline struct {
 	metrics      *metrics // nil: not exported
 	// afterPublish, when set, gets each publication (the audit log).
 	afterPublish func(warehouse.Publication)
+	// mirrorLag, when set, is the audit mirror's lag for /metrics.
+	mirrorLag func(context.Context) (int64, error)
 }
 
 // run consumes until ctx ends, then flushes the batch in hand, commits,
 // publishes and refreshes once more.
 func (p *pipeline) run(ctx context.Context) error {
 	p.metrics.watchIngest(p.consumer.Stats)
+	p.metrics.watchLags(p.wh.PublicationLag, p.mirrorLag)
 	done := make(chan error, 1)
 	go func() { done <- p.consumer.Run(ctx) }()
 	refreshT := time.NewTicker(p.refreshEvery)

@@ -57,7 +57,7 @@ func runRun(ctx context.Context, args []string) error {
 	m := newMetrics()
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
-		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m,
+		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m, mirrorLag: gv.gov.MirrorLag,
 	}
 	p.consumer.AfterBatch = gv.batch
 	web := newHTTPServer()
