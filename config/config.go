@@ -23,6 +23,7 @@ import (
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/ingest/sources"
 	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // Config is the whole configuration of a cxlake process.
@@ -49,6 +50,9 @@ type Config struct {
 	Governance governance.Config
 	// Sources are the source formats besides cx.event/v1 (sources.go).
 	Sources sources.Config
+	// Memory is the process's memory budget and DuckDB's spill folder
+	// (docs/memory.md).
+	Memory warehouse.Memory
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -83,6 +87,11 @@ type file struct {
 	Lake struct {
 		PublishEvery string `yaml:"publish_every"`
 	} `yaml:"lake"`
+	Memory struct {
+		Budget        string `yaml:"budget"`
+		TempDirectory string `yaml:"temp_directory"`
+		MaxTempSize   string `yaml:"max_temp_size"`
+	} `yaml:"memory"`
 	HTTP httpFile `yaml:"http"`
 	// Sections owned by other stages are decoded by their own files in this
 	// package (sections.go), so each stage's keys sit next to its parser.
@@ -132,6 +141,15 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	set(&c.Data, f.Data)
+	set(&c.Memory.TempDirectory, f.Memory.TempDirectory)
+	for _, b := range []struct {
+		key, val string
+		dst      *int64
+	}{{"memory.budget", f.Memory.Budget, &c.Memory.Budget}, {"memory.max_temp_size", f.Memory.MaxTempSize, &c.Memory.MaxTempSize}} {
+		if err := size(b.key, b.val, b.dst); err != nil {
+			return err
+		}
+	}
 	if err := c.applyHTTP(f.HTTP); err != nil {
 		return err
 	}
@@ -223,6 +241,19 @@ func hashKey(key, val string, dst *[]byte) error {
 	return nil
 }
 
+// size reads a size in bytes such as 1GiB, 512MiB or 1073741824.
+func size(key, val string, dst *int64) error {
+	if val == "" {
+		return nil
+	}
+	n, err := warehouse.ParseBytes(val)
+	if err != nil {
+		return fmt.Errorf("%s is %q, not a size: write e.g. 1GiB, 512MiB or a number of bytes", key, val)
+	}
+	*dst = n
+	return nil
+}
+
 func duration(key, val string, dst *time.Duration) error {
 	if val == "" {
 		return nil
@@ -245,6 +276,7 @@ const (
 	EnvBatchWait = "CXLAKE_BATCH_WAIT"
 	EnvHashKey   = "CXLAKE_HASH_KEY" // hex, overrides models.hash_key
 	EnvHTTPAddr  = "CXLAKE_HTTP_ADDR"
+	EnvMemory    = "CXLAKE_MEMORY" // memory.budget, e.g. 2GiB
 )
 
 func (c *Config) applyEnv(getenv func(string) string) error {
@@ -287,6 +319,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return err
 		}
 	}
+	if err := size(EnvMemory, getenv(EnvMemory), &c.Memory.Budget); err != nil {
+		return err
+	}
 	c.applyGovernanceEnv(getenv)
 	return duration(EnvBatchWait, getenv(EnvBatchWait), &c.Ingest.BatchWait)
 }
@@ -297,6 +332,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("data is empty: name the data directory, e.g. data: /var/lib/cxlake")
 	}
 	if err := c.Ingest.Validate(); err != nil {
+		return err
+	}
+	if err := c.Memory.Validate(); err != nil {
 		return err
 	}
 	if err := c.Governance.Validate(); err != nil {

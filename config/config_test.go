@@ -118,3 +118,32 @@ func TestHTTPAddr(t *testing.T) {
 		t.Fatalf("bad http.addr: %v", err)
 	}
 }
+
+func TestMemorySettings(t *testing.T) {
+	c, err := Load(write(t, "memory:\n  budget: 2GiB\n  temp_directory: /var/tmp/cx-spill\n  max_temp_size: 500MiB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Memory.Budget != 2<<30 || c.Memory.TempDirectory != "/var/tmp/cx-spill" || c.Memory.MaxTempSize != 500<<20 {
+		t.Fatalf("memory settings: %+v", c.Memory)
+	}
+	if c, err = Load(write(t, "memory:\n  budget: 1073741824\n")); err != nil || c.Memory.Budget != 1<<30 {
+		t.Fatalf("budget in bytes: %+v, %v", c.Memory, err)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{"memory:\n  budget: lots\n", "memory.budget"},
+		{"memory:\n  budget: 10MiB\n", "memory.budget"},
+		{"memory:\n  max_temp_size: big\n", "memory.max_temp_size"},
+		{"memory:\n  temp_directory: spill\n", "memory.temp_directory"},
+		{"memory:\n  limit: 1GiB\n", "limit"},
+	} {
+		_, err := Load(write(t, tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want it to mention %q", tc.body, err, tc.want)
+		}
+	}
+	t.Setenv(EnvMemory, "3GiB")
+	if c, err := Load(""); err != nil || c.Memory.Budget != 3<<30 {
+		t.Fatalf("%s: %+v, %v", EnvMemory, c.Memory, err)
+	}
+}

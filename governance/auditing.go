@@ -2,8 +2,11 @@ package governance
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
@@ -35,45 +38,102 @@ func LakePublishRecord(p warehouse.Publication) audit.Record {
 		"from_batch": p.FromBatchID + 1, "to_batch": p.ToBatchID, "events": p.Events}}
 }
 
+// mirrorChunk is how many audit records one mirror statement (its own
+// transaction) appends: the memory a mirror holds is bounded by it, not
+// by how far the mirror is behind.
+const mirrorChunk = 5000
+
 // MirrorAudit copies the audit records not yet in the audit_log table
-// into it, for dashboards, and returns how many it copied.
+// (the chain's files stay the source of truth), in one pass over the
+// records file and in chunks of mirrorChunk records, each one multi-row
+// insert committed on its own: a mirror that fell behind catches up in
+// one call, and a failure keeps the chunks already committed. It returns
+// how many records it copied.
 func (g *Governance) MirrorAudit(ctx context.Context) (int, error) {
 	var next int64
 	if err := g.wh.DB.QueryRowContext(ctx, `select coalesce(max(audit_index) + 1, 0) from audit_log`).Scan(&next); err != nil {
 		return 0, fmt.Errorf("reading the audit mirror: %w", err)
 	}
-	var recs []audit.Record
+	copied := 0
+	chunk := make([]audit.Record, 0, mirrorChunk)
+	var ferr error
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if err := g.mirrorChunk(ctx, chunk); err != nil {
+			return err
+		}
+		copied += len(chunk)
+		chunk = chunk[:0]
+		return nil
+	}
 	err := audit.ReadRecords(ctx, g.audit.Dir(), next, func(r audit.Record) bool {
-		recs = append(recs, r)
-		return len(recs) < 100_000
+		chunk = append(chunk, r)
+		if len(chunk) == mirrorChunk {
+			ferr = flush()
+		}
+		return ferr == nil
 	})
+	if err == nil && ferr == nil {
+		ferr = flush()
+	}
 	if err != nil {
-		return 0, err
+		return copied, fmt.Errorf("mirroring audit records: %w", err)
 	}
-	if len(recs) == 0 {
-		return 0, nil
-	}
-	tx, err := g.wh.DB.BeginTx(ctx, nil)
+	return copied, ferr
+}
+
+// mirrorChunk appends recs to audit_log: DuckDB's appender fills a
+// temporary table, and one insert moves it over (skipping any record a
+// concurrent mirror copied first) and commits.
+func (g *Governance) mirrorChunk(ctx context.Context, recs []audit.Record) error {
+	conn, err := g.wh.DB.Conn(ctx)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("mirroring audit records: %w", err)
 	}
-	defer tx.Rollback()
-	for _, r := range recs {
-		var detail any
-		if len(r.Detail) > 0 {
-			b, err := json.Marshal(r.Detail)
-			if err != nil {
-				return 0, err
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `create or replace temp table audit_mirror_chunk as from audit_log limit 0`); err != nil {
+		return fmt.Errorf("mirroring audit records: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `drop table if exists audit_mirror_chunk`)
+	err = conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "audit_mirror_chunk")
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			var detail any
+			if len(r.Detail) > 0 {
+				b, err := json.Marshal(r.Detail)
+				if err != nil {
+					_ = a.Close()
+					return fmt.Errorf("record %d: %w", r.Index, err)
+				}
+				detail = string(b)
 			}
-			detail = string(b)
+			if err := a.AppendRow(r.Index, r.Time.UTC(), r.Kind, nullable(r.Actor), nullable(r.Subject), detail); err != nil {
+				_ = a.Close()
+				return err
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `insert or ignore into audit_log values (?, ?, ?, ?, ?, ?)`,
-			r.Index, r.Time, r.Kind, nullable(r.Actor), nullable(r.Subject), detail); err != nil {
-			return 0, fmt.Errorf("mirroring audit records: %w", err)
-		}
+		return a.CloseWithCancel(ctx)
+	})
+	if err == nil {
+		_, err = conn.ExecContext(ctx, `insert or ignore into audit_log from audit_mirror_chunk`)
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("mirroring audit records: %w", err)
+	if err != nil {
+		return warehouse.ExplainMemory(fmt.Errorf("mirroring audit records %d to %d: %w", recs[0].Index, recs[len(recs)-1].Index, err))
 	}
-	return len(recs), nil
+	return nil
+}
+
+// MirrorLag is how many audit records the audit_log table lacks: /metrics
+// reads it.
+func (g *Governance) MirrorLag(ctx context.Context) (int64, error) {
+	var next int64
+	if err := g.wh.DB.QueryRowContext(ctx, `select coalesce(max(audit_index) + 1, 0) from audit_log`).Scan(&next); err != nil {
+		return 0, fmt.Errorf("reading the audit mirror: %w", err)
+	}
+	return max(g.audit.Len()-next, 0), nil
 }

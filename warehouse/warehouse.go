@@ -53,6 +53,16 @@ type Warehouse struct {
 	walFile string
 	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
 	checkpointBytes int64
+	// memoryLimit is DuckDB's memory_limit in bytes: publication sizes its
+	// steps to it (lake.go). readerSpill is a read-only process's own
+	// spill folder, removed at Close.
+	memoryLimit int64
+	readerSpill string
+	// testHook, when set by a test, runs at the named points of a
+	// publication (lake.go); an error it returns stops there.
+	testHook func(point string, n int) error
+	// publishChunkEvents, when set by a test, overrides the chunk size.
+	publishChunkEvents int64
 
 	// Governance (governed.go, sealing.go, rules.go): the data keys that
 	// seal personal data, the identifiers already stored (guarded by mu),
@@ -69,7 +79,10 @@ type Options struct {
 	Sink string
 	// ReadOnly opens the file without write access (for query tools).
 	ReadOnly bool
-	// MemoryLimit caps DuckDB's buffer memory, e.g. "512MB"; "" means DefaultMemoryLimit.
+	// Memory is the process's budget and DuckDB's spill folder (memory.go).
+	Memory Memory
+	// MemoryLimit, when set, is DuckDB's memory_limit (e.g. "512MB")
+	// instead of its share of Memory.Budget (benchmarks and tests).
 	MemoryLimit string
 	// CheckpointThreshold is the WAL size that triggers a checkpoint, e.g.
 	// "256MB"; "" means DefaultCheckpointThreshold.
@@ -85,9 +98,9 @@ type Options struct {
 // group each time, compressing every row several times (docs/ingest.md).
 const DefaultCheckpointThreshold = "256MB"
 
-// DefaultMemoryLimit keeps DuckDB's buffers well under the 1 GiB the whole
-// process is allowed; DuckDB's own default is 80% of RAM.
-const DefaultMemoryLimit = "512MB"
+// DefaultMemoryLimit is DuckDB's share of the default budget (DuckDB's own
+// default is 80% of RAM).
+var DefaultMemoryLimit = FormatBytes(DuckDBShare(DefaultBudget))
 
 // initConn runs on every connection DuckDB opens for the warehouse: days,
 // casts to date and date_trunc follow UTC whatever the process's TZ
@@ -113,27 +126,48 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	if opts.ReadOnly {
 		dsn += "&access_mode=read_only"
 	}
+	if err := opts.Memory.Validate(); err != nil {
+		return nil, err
+	}
+	limit := opts.MemoryLimit
+	if limit == "" {
+		limit = FormatBytes(DuckDBShare(opts.Memory.Budget))
+	}
+	limitBytes, err := parseBytes(limit)
+	if err != nil {
+		return nil, fmt.Errorf("DuckDB memory limit %q: %w", limit, err)
+	}
+	maxTemp := opts.Memory.MaxTempSize
+	if maxTemp == 0 {
+		maxTemp = DefaultMaxTempSize
+	}
+	spill, err := spillDirectory(dir, opts.Memory, opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := duckdb.NewConnector(dsn, initConn)
 	if err != nil {
+		removeReaderSpill(spill, opts.ReadOnly)
 		return nil, lockedOr(dir, fmt.Errorf("opening %s: %w", path, err))
 	}
 	db := sql.OpenDB(conn)
-	limit := opts.MemoryLimit
-	if limit == "" {
-		limit = DefaultMemoryLimit
-	}
 	threshold := opts.CheckpointThreshold
 	if threshold == "" {
 		threshold = DefaultCheckpointThreshold
 	}
-	for _, set := range [][2]string{{"memory_limit", limit}, {"checkpoint_threshold", threshold}} {
-		if _, err := db.ExecContext(ctx, "set "+set[0]+" = '"+strings.ReplaceAll(set[1], "'", "")+"'"); err != nil {
+	for _, set := range [][2]string{{"memory_limit", limit}, {"checkpoint_threshold", threshold},
+		{"temp_directory", spill}, {"max_temp_directory_size", FormatBytes(maxTemp)}} {
+		if _, err := db.ExecContext(ctx, "set "+set[0]+" = '"+strings.ReplaceAll(set[1], "'", "''")+"'"); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("setting DuckDB %s %q: %w", set[0], set[1], err)
+			removeReaderSpill(spill, opts.ReadOnly)
+			return nil, fmt.Errorf("setting DuckDB %s: %w", set[0], err)
 		}
 	}
 	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink, hashKey: opts.HashKey,
-		walFile: path + ".wal", pending: newPendingWrites()}
+		walFile: path + ".wal", pending: newPendingWrites(), memoryLimit: limitBytes}
+	if opts.ReadOnly {
+		w.readerSpill = spill
+	}
 	w.lastTurn = make(chan struct{})
 	close(w.lastTurn)
 	if w.checkpointBytes, err = parseBytes(threshold); err != nil {
@@ -170,6 +204,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 			db.Close()
 			return nil, err
 		}
+		// A publication killed half way is finished or undone before
+		// anything else (an erasure) can touch the lake.
+		if err := w.recoverLake(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 		if err := w.initKey(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -198,6 +238,7 @@ func (w *Warehouse) Close() error {
 	if err := w.DB.Close(); err != nil {
 		return fmt.Errorf("closing warehouse: %w", err)
 	}
+	removeReaderSpill(w.readerSpill, w.readerSpill != "")
 	if w.keys != nil {
 		if err := w.keys.Close(); err != nil {
 			return fmt.Errorf("closing the key store: %w", err)

@@ -23,8 +23,9 @@ import (
 
 const demoTopic = "cx.events"
 
-func runDemo(ctx context.Context, args []string) error {
-	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT] [--http-addr HOST:PORT]")
+func runDemo(ctx context.Context, args []string) (err error) {
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE]")
+	mem := addMemoryFlag(fs)
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
 	data := fs.String("data", "cxlake-demo", "data directory (created if missing)")
@@ -53,11 +54,15 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer broker.Close()
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{})
+	ms, err := mem.settings(warehouse.Memory{})
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{Memory: ms})
+	if err != nil {
+		return err
+	}
+	defer closeAtEnd(wh, &err)
 	mc, err := modelConfig(wh, models.Config{})
 	if err != nil {
 		return err
@@ -68,7 +73,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer gv.close()
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	gwCfg, err := demoGatewayConfig(*pgAddr)
 	if err != nil {
 		return fmt.Errorf("--pg-addr: %w", err)
@@ -108,7 +113,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m}
+		refreshEvery: 5 * time.Second, publishEvery: 10 * time.Second, log: log, afterPublish: gv.published, metrics: m, mirrorLag: gv.gov.MirrorLag}
 	p.consumer.AfterBatch = gv.batch
 	consumer.Store(p.consumer)
 	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
@@ -153,7 +158,7 @@ func demoLive(ctx context.Context, wh *warehouse.Warehouse, broker *simulate.Bro
 	cfg ingest.Config, refresh func(context.Context) error, gv *governed, rate float64, log *slog.Logger, m *metrics,
 	running *atomic.Pointer[ingest.Consumer]) error {
 	p := &pipeline{wh: wh, consumer: ingest.NewConsumer(cfg, wh, log), refresh: refresh,
-		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m}
+		refreshEvery: 5 * time.Second, publishEvery: 30 * time.Second, log: log, afterPublish: gv.published, metrics: m, mirrorLag: gv.gov.MirrorLag}
 	p.consumer.AfterBatch = gv.batch
 	running.Store(p.consumer)
 	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))

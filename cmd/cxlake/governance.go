@@ -72,8 +72,8 @@ func (g *governed) close() error {
 }
 
 // openForGovernance opens a data directory for a governance command, with
-// the configuration of an optional config file.
-func openForGovernance(ctx context.Context, data, path string) (*warehouse.Warehouse, *governed, error) {
+// the configuration of an optional config file and --memory.
+func openForGovernance(ctx context.Context, data, path string, mem *memoryFlag) (*warehouse.Warehouse, *governed, error) {
 	cfg := config.Defaults()
 	if path != "" {
 		var err error
@@ -81,7 +81,11 @@ func openForGovernance(ctx context.Context, data, path string) (*warehouse.Wareh
 			return nil, nil, err
 		}
 	}
-	wh, err := warehouse.Open(ctx, data, warehouse.Options{HashKey: cfg.Models.HashKey})
+	ms, err := mem.settings(cfg.Memory)
+	if err != nil {
+		return nil, nil, err
+	}
+	wh, err := warehouse.Open(ctx, data, warehouse.Options{HashKey: cfg.Models.HashKey, Memory: ms})
 	if err != nil {
 		if warehouse.IsLocked(err) {
 			return nil, nil, fmt.Errorf("%w\nA running server takes privacy requests over HTTP: POST /v1/privacy/erasures or /v1/privacy/exports with the compliance token", err)

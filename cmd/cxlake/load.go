@@ -14,11 +14,12 @@ import (
 	"github.com/cxlake/cxlake/warehouse"
 )
 
-func runLoad(ctx context.Context, args []string) error {
-	fs := newFlags("load", "load --data DIR FILE|-")
+func runLoad(ctx context.Context, args []string) (err error) {
+	fs := newFlags("load", "load --data DIR [--memory SIZE] FILE|-")
 	data := fs.String("data", "cxlake-data", "data directory")
 	batch := fs.Int("batch-size", ingest.Defaults().BatchSize, "lines per transaction")
-	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours) and governance (retention)")
+	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours), governance (retention) and memory")
+	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,6 +36,10 @@ func runLoad(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	ms, err := mem.settings(cfg.Memory)
+	if err != nil {
+		return err
+	}
 	var in io.Reader = os.Stdin
 	name := "stdin"
 	if fs.Arg(0) != "-" {
@@ -45,11 +50,11 @@ func runLoad(ctx context.Context, args []string) error {
 		defer f.Close()
 		in, name = f, fs.Arg(0)
 	}
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{HashKey: cfg.Models.HashKey})
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{HashKey: cfg.Models.HashKey, Memory: ms})
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer closeAtEnd(wh, &err)
 	mc, err := modelConfig(wh, cfg.Models)
 	if err != nil {
 		return err
@@ -58,17 +63,17 @@ func runLoad(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer gv.close()
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	start := time.Now()
 	stats := &ingest.Stats{}
 	if err := ingest.LoadWith(ctx, wh, in, name, *batch, event.DefaultMaxBytes, stats, gv.batch); err != nil {
 		return err
 	}
 	pub, err := wh.Publish(ctx)
+	gv.published(pub) // what was recorded before a failure stays published
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (%d events were published in %d chunks; the next load or run continues from there)", err, pub.Events, pub.Chunks)
 	}
-	gv.published(pub)
 	refresh, err := modelRefresher(wh, cfg.Models, gv.refreshed)
 	if err != nil {
 		return err
@@ -82,6 +87,8 @@ func runLoad(ctx context.Context, args []string) error {
 	if n, m := stats.Suppressed.Load(), stats.Expired.Load(); n+m > 0 {
 		fmt.Printf("  dropped by governance: %d naming erased people, %d older than the raw-events retention\n", n, m)
 	}
+	fmt.Printf("  published %d events to the lake (batches %d to %d) in %d chunks, %d files\n",
+		pub.Events, pub.FromBatchID+1, pub.ToBatchID, pub.Chunks, pub.Files)
 	for code, n := range stats.DeadLettersByReason() {
 		fmt.Printf("  dead letters %-20s %d\n", code, n)
 	}

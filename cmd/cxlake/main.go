@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 type command struct {
@@ -23,8 +25,9 @@ type command struct {
 var commands = []command{
 	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
 	{"run", runUsage, "consume from a Kafka cluster into the warehouse and serve SQL until stopped", runRun},
-	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
+	{"load", "load --data DIR [--memory SIZE] FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
 	{"migrate", "migrate --data DIR [--dry-run]", "apply the schema migrations an older data directory needs (docs/upgrading.md)", runMigrate},
+	{"simulate", "simulate --events N [--seed S] [--days D]", "write simulated omnichannel traffic as NDJSON to stdout (for load)", runSimulate},
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
@@ -62,7 +65,8 @@ func main() {
 				os.Exit(2)
 			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "cxlake %s: %v\n", c.name, err)
+				// Out of memory names the setting to raise.
+				fmt.Fprintf(os.Stderr, "cxlake %s: %v\n", c.name, warehouse.ExplainMemory(err))
 				os.Exit(1)
 			}
 			return

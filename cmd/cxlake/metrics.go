@@ -35,6 +35,10 @@ type metrics struct {
 	// health is the running consumer's (broker reachability, last fetch).
 	health atomic.Pointer[func() ingest.Health]
 	chain  atomic.Pointer[gateway.ChainAuditor] // the running gateway's audit chain writer
+	// lags are read at each scrape (lag.go): the lake's publication lag
+	// and the audit mirror's.
+	lakeLag  atomic.Pointer[func(context.Context) (int64, time.Duration, error)]
+	auditLag atomic.Pointer[func(context.Context) (int64, error)]
 }
 
 func newMetrics() *metrics {
@@ -83,7 +87,7 @@ func newMetrics() *metrics {
 		Name: "cxlake_gateway_audit_withheld_total",
 		Help: "Gateway query records appended to the audit chain with the query text withheld, because it failed the chain's personal-data check.",
 	}, chainCount((*gateway.ChainAuditor).Withheld))
-	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, m.logins, ingestCollector{m}, auditLost, auditWithheld,
+	m.reg.MustRegister(m.refresh, m.lastRef, m.queries, m.queryMS, m.refused, m.logins, ingestCollector{m}, lagCollector{m}, auditLost, auditWithheld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

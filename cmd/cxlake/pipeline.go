@@ -26,6 +26,8 @@ type pipeline struct {
 	// shutdownTimeout bounds the last publish and refresh, from the moment
 	// ctx ends (ingest.ShutdownContext); zero: no bound.
 	shutdownTimeout time.Duration
+	// mirrorLag, when set, is the audit mirror's lag for /metrics.
+	mirrorLag func(context.Context) (int64, error)
 }
 
 // run consumes until ctx ends, then flushes the batch in hand, commits,
@@ -33,6 +35,7 @@ type pipeline struct {
 func (p *pipeline) run(ctx context.Context) error {
 	p.metrics.watchIngest(p.consumer.Stats)
 	p.metrics.watchHealth(p.consumer.Health)
+	p.metrics.watchLags(p.wh.PublicationLag, p.mirrorLag)
 	done := make(chan error, 1)
 	go func() { done <- p.consumer.Run(ctx) }()
 	refreshT := time.NewTicker(p.refreshEvery)
@@ -60,12 +63,12 @@ func (p *pipeline) run(ctx context.Context) error {
 			if n := p.consumer.Stats.Batches.Load(); n != refreshedAt {
 				refreshedAt = n
 				if err := p.doRefresh(ctx); err != nil && ctx.Err() == nil {
-					p.log.Error("model refresh failed; will retry", "err", err)
+					p.log.Error("model refresh failed; will retry", "err", warehouse.ExplainMemory(err))
 				}
 			}
 		case <-publishT.C:
 			if err := p.publish(ctx); err != nil && ctx.Err() == nil {
-				p.log.Error("lake publish failed; will retry", "err", err)
+				p.log.Error("lake publish failed; will retry", "err", warehouse.ExplainMemory(err))
 			}
 		}
 	}
@@ -73,11 +76,11 @@ func (p *pipeline) run(ctx context.Context) error {
 
 func (p *pipeline) publish(ctx context.Context) error {
 	pub, err := p.wh.Publish(ctx)
+	if p.afterPublish != nil { // chunks recorded before a failure are published
+		p.afterPublish(pub)
+	}
 	if err != nil {
 		return fmt.Errorf("publishing to the lake: %w", err)
-	}
-	if p.afterPublish != nil {
-		p.afterPublish(pub)
 	}
 	if pub.Events > 0 {
 		p.log.Info("published to lake", "events", pub.Events, "batches", fmt.Sprintf("%d-%d", pub.FromBatchID+1, pub.ToBatchID))

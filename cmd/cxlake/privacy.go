@@ -44,7 +44,7 @@ func (f identifierFlags) parse() (governance.Identifier, error) {
 // export), then opens the data directory for governance. The caller closes
 // both.
 func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usage string, idf identifierFlags,
-	data, path *string) (governance.Identifier, *warehouse.Warehouse, *governed, error) {
+	data, path *string, mem *memoryFlag) (governance.Identifier, *warehouse.Warehouse, *governed, error) {
 	var none governance.Identifier
 	if err := fs.Parse(args); err != nil {
 		return none, nil, nil, err
@@ -62,12 +62,12 @@ func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usa
 	if _, err := os.Stat(filepath.Join(*data, warehouse.DBFile)); err != nil {
 		return none, nil, nil, fmt.Errorf("--data %s holds no warehouse (no %s): give the data directory of a cxlake that has ingested data", *data, warehouse.DBFile)
 	}
-	wh, gv, err := openForGovernance(ctx, *data, *path) // flag values, read after Parse
+	wh, gv, err := openForGovernance(ctx, *data, *path, mem) // flag values, read after Parse
 	return id, wh, gv, err
 }
 
-func runErase(ctx context.Context, args []string) error {
-	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--config FILE]"
+func runErase(ctx context.Context, args []string) (err error) {
+	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--config FILE] [--memory SIZE]"
 	fs := newFlags("erase", usage)
 	data := fs.String("data", "cxlake-data", "data directory")
 	idf := addIdentifierFlags(fs)
@@ -75,12 +75,13 @@ func runErase(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
 	verifyBytes := fs.Bool("verify-bytes", false, "also search every file of the data directory for the person's values (reads the whole directory)")
 	path := fs.String("config", "", "config file (governance and models settings)")
-	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path)
+	mem := addMemoryFlag(fs)
+	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path, mem)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
-	defer gv.close()
+	defer closeAtEnd(wh, &err)
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes})
 	if rc.Status == governance.StatusNoData {
 		return fmt.Errorf("%w (recorded as request %s)", err, rc.RequestID)
@@ -98,18 +99,19 @@ func runErase(ctx context.Context, args []string) error {
 	return err
 }
 
-func runExport(ctx context.Context, args []string) error {
-	const usage = "export --data DIR (--phone|--email|--contact) VALUE [--config FILE]"
+func runExport(ctx context.Context, args []string) (err error) {
+	const usage = "export --data DIR (--phone|--email|--contact) VALUE [--config FILE] [--memory SIZE]"
 	fs := newFlags("export", usage)
 	data := fs.String("data", "cxlake-data", "data directory")
 	idf := addIdentifierFlags(fs)
 	path := fs.String("config", "", "config file (governance and models settings)")
-	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path)
+	mem := addMemoryFlag(fs)
+	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path, mem)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
-	defer gv.close()
+	defer closeAtEnd(wh, &err)
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	x, err := gv.gov.Export(ctx, governance.ExportRequest{Identifier: id, Actor: "cli"})
 	if err != nil {
 		return err
@@ -119,8 +121,8 @@ func runExport(ctx context.Context, args []string) error {
 	return enc.Encode(x)
 }
 
-func runRetention(ctx context.Context, args []string) error {
-	const usage = "retention run --data DIR [--now T] [--config FILE]"
+func runRetention(ctx context.Context, args []string) (err error) {
+	const usage = "retention run --data DIR [--now T] [--config FILE] [--memory SIZE]"
 	if len(args) == 0 || args[0] != "run" {
 		return fmt.Errorf("usage: cxlake %s", usage)
 	}
@@ -128,6 +130,7 @@ func runRetention(ctx context.Context, args []string) error {
 	data := fs.String("data", "cxlake-data", "data directory")
 	now := fs.String("now", "", "apply the policy as of this time (RFC 3339 or YYYY-MM-DD; default now)")
 	path := fs.String("config", "", "config file with governance.retention (defaults otherwise; see docs/config.md)")
+	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -143,12 +146,12 @@ func runRetention(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	wh, gv, err := openForGovernance(ctx, *data, *path)
+	wh, gv, err := openForGovernance(ctx, *data, *path, mem)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
-	defer gv.close()
+	defer closeAtEnd(wh, &err)
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	rep, err := gv.gov.RunRetention(ctx, asOf)
 	if err != nil {
 		return err
@@ -174,23 +177,24 @@ func runRetention(ctx context.Context, args []string) error {
 	return nil
 }
 
-func runConsent(ctx context.Context, args []string) error {
-	const usage = "consent enforce --data DIR [--config FILE]"
+func runConsent(ctx context.Context, args []string) (err error) {
+	const usage = "consent enforce --data DIR [--config FILE] [--memory SIZE]"
 	if len(args) == 0 || args[0] != "enforce" {
 		return fmt.Errorf("usage: cxlake %s", usage)
 	}
 	fs := newFlags("consent enforce", usage)
 	data := fs.String("data", "cxlake-data", "data directory")
 	path := fs.String("config", "", "config file (governance and models settings)")
+	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	wh, gv, err := openForGovernance(ctx, *data, *path)
+	wh, gv, err := openForGovernance(ctx, *data, *path, mem)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
-	defer gv.close()
+	defer closeAtEnd(wh, &err)
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	refresh, err := modelRefresher(wh, gv.models, gv.refreshed)
 	if err != nil {
 		return err

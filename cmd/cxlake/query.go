@@ -15,12 +15,14 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
-func runQuery(ctx context.Context, args []string) error {
-	fs := newFlags("query", "query --data DIR [--format table|csv|json] SQL")
+func runQuery(ctx context.Context, args []string) (err error) {
+	fs := newFlags("query", "query --data DIR [--format table|csv|json] [--memory SIZE] SQL")
 	data := fs.String("data", "cxlake-data", "data directory")
+	mem := addMemoryFlag(fs)
 	format := fs.String("format", "table", "output format: table, csv or json")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -36,11 +38,15 @@ func runQuery(ctx context.Context, args []string) error {
 	if _, err := os.Stat(filepath.Join(*data, warehouse.DBFile)); err != nil {
 		return fmt.Errorf("no warehouse in %s: run `cxlake demo --once --data %s` or `cxlake load --data %s FILE` first", *data, *data, *data)
 	}
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{ReadOnly: true})
+	ms, err := mem.settings(config.Defaults().Memory)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{ReadOnly: true, Memory: ms})
+	if err != nil {
+		return err
+	}
+	defer closeAtEnd(wh, &err)
 	rows, err := wh.DB.QueryContext(ctx, strings.Join(fs.Args(), " "))
 	if err != nil {
 		return fmt.Errorf("running query: %w", err)

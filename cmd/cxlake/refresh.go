@@ -51,23 +51,31 @@ func loadModelsConfig(path string) (models.Config, error) {
 	return c.Models, nil
 }
 
-func runRefresh(ctx context.Context, args []string) error {
-	fs := newFlags("refresh", "refresh --data DIR [--full] [--config FILE]")
+func runRefresh(ctx context.Context, args []string) (err error) {
+	fs := newFlags("refresh", "refresh --data DIR [--full] [--config FILE] [--memory SIZE]")
 	data := fs.String("data", "cxlake-data", "data directory")
 	full := fs.Bool("full", false, "rebuild every model from all events instead of refreshing what changed")
-	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours)")
+	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours) and memory")
+	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	mc, err := loadModelsConfig(*path)
+	cfg0 := config.Defaults()
+	if *path != "" {
+		if cfg0, err = config.Load(*path); err != nil {
+			return err
+		}
+	}
+	ms, err := mem.settings(cfg0.Memory)
 	if err != nil {
 		return err
 	}
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{HashKey: mc.HashKey})
+	mc := cfg0.Models
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{HashKey: mc.HashKey, Memory: ms})
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer closeAtEnd(wh, &err)
 	cfg, err := modelConfig(wh, mc)
 	if err != nil {
 		return err

@@ -6,16 +6,18 @@ import (
 	"os"
 	"time"
 
+	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/reports"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
-func runReport(ctx context.Context, args []string) error {
+func runReport(ctx context.Context, args []string) (err error) {
 	if len(args) == 0 || args[0] != "kpi" {
 		return fmt.Errorf("name the report: cxlake report kpi --data DIR [--from D] [--to D] [--format md|html|csv]")
 	}
-	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format md|html|csv] [--out FILE]")
+	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format md|html|csv] [--out FILE] [--memory SIZE]")
 	data := fs.String("data", "cxlake-data", "data directory")
+	mem := addMemoryFlag(fs)
 	from := fs.String("from", "", "first day (UTC), YYYY-MM-DD; default: the first day with data")
 	to := fs.String("to", "", "last day (UTC), YYYY-MM-DD; default: the last day with data")
 	format := fs.String("format", "md", "md (for mail), html (one self-contained page with charts) or csv (spreadsheets)")
@@ -37,11 +39,15 @@ func runReport(ctx context.Context, args []string) error {
 		}
 		*d.dst = t
 	}
-	wh, err := warehouse.Open(ctx, *data, warehouse.Options{ReadOnly: true})
+	ms, err := mem.settings(config.Defaults().Memory)
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	wh, err := warehouse.Open(ctx, *data, warehouse.Options{ReadOnly: true, Memory: ms})
+	if err != nil {
+		return err
+	}
+	defer closeAtEnd(wh, &err)
 	w := os.Stdout
 	if *out != "" {
 		f, err := os.Create(*out)

@@ -19,6 +19,7 @@ func runRun(ctx context.Context, args []string) error {
 	path := fs.String("config", "", "YAML config file (see docs/config.md); CXLAKE_* environment variables override it")
 	pgAddr := fs.String("pg-addr", "", "SQL gateway address, host:port (overrides gateway.addr)")
 	waitBroker := fs.Duration("wait-for-broker", 0, "wait this long at start for Kafka to answer (e.g. 2m, for orchestrated starts); 0 fails at once")
+	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +53,11 @@ func runRun(ctx context.Context, args []string) error {
 		slog.Info("hash key", "file", where)
 		cfg.Models.HashKey = key
 	}
-	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey})
+	ms, err := mem.settings(cfg.Memory)
+	if err != nil {
+		return err
+	}
+	wh, err := warehouse.Open(ctx, cfg.Data, warehouse.Options{HashKey: cfg.Models.HashKey, Memory: ms})
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func runRun(ctx context.Context, args []string) error {
 	m.watchGovernance(gv.gov)
 	p := &pipeline{
 		wh: wh, consumer: ingest.NewConsumer(cfg.Ingest, wh, log), refresh: refresh,
-		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m,
+		refreshEvery: cfg.RefreshEvery, publishEvery: cfg.PublishEvery, log: log, afterPublish: gv.published, metrics: m, mirrorLag: gv.gov.MirrorLag,
 		shutdownTimeout: cfg.Ingest.ShutdownTimeout,
 	}
 	p.consumer.AfterBatch = gv.batch

@@ -64,6 +64,7 @@ func Check(r Record) error {
 	_, err := encode(r)
 	return err
 }
+
 // LooksPersonal reports whether b looks like it holds an e-mail address or
 // a phone number (with its + and country code): the check Append applies
 // to a record's detail, for other free text kept beside records (a privacy
