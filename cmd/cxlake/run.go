@@ -76,7 +76,7 @@ func runRun(ctx context.Context, args []string) error {
 	web := newHTTPServer(cfg.HTTP, log)
 	web.watch(p.consumer.Health)
 	web.ops.Handle("GET /metrics", m.handler())
-	web.api.Handle("/v1/privacy/", gv.gov.Handler())
+	web.api.Handle("/v1/privacy/", m.countRefusals("privacy_api", gv.gov.Handler(), log))
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, m, log)
 	if err != nil {
 		gv.close()
