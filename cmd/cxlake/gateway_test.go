@@ -171,7 +171,11 @@ func TestGatewayVerifierCommand(t *testing.T) {
 
 func TestPgAddrErrorsSayWhatToDo(t *testing.T) {
 	ctx := context.Background()
-	_, err := capture(t, func() error { return runRun(ctx, []string{"--pg-addr", "nowhere"}) })
+	conf := filepath.Join(t.TempDir(), "empty.yaml") // every default
+	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := capture(t, func() error { return runRun(ctx, []string{"--config", conf, "--pg-addr", "nowhere"}) })
 	if err == nil || !strings.Contains(err.Error(), "--pg-addr") || !strings.Contains(err.Error(), "host:port") {
 		t.Fatalf("run --pg-addr nowhere: %v", err)
 	}
