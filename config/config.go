@@ -62,6 +62,7 @@ type file struct {
 		BatchWait       string   `yaml:"batch_wait"`
 		FetchSize       int      `yaml:"fetch_size"`
 		MaxMessageBytes int      `yaml:"max_message_bytes"`
+		MaxFutureSkew   string   `yaml:"max_future_skew"`
 		CommitRetry     string   `yaml:"commit_retry"`
 		SessionTimeout  string   `yaml:"session_timeout"`
 		Writers         int      `yaml:"writers"`
@@ -74,8 +75,9 @@ type file struct {
 		SLA          map[string]string `yaml:"sla"`
 		HashKey      string            `yaml:"hash_key"` // hex; default: DATA/contact_key.secret
 		Schedules    map[string]struct {
-			TZ     string              `yaml:"tz"`
-			Weekly map[string][]string `yaml:"weekly"` // mon: ["09:00-18:00"]
+			TZ       string              `yaml:"tz"`
+			Weekly   map[string][]string `yaml:"weekly"`   // mon: ["09:00-18:00"]
+			Holidays []string            `yaml:"holidays"` // ["2026-12-25", "01-01"]
 		} `yaml:"schedules"`
 	} `yaml:"models"`
 	Lake struct {
@@ -160,6 +162,7 @@ func (c *Config) apply(raw []byte) error {
 		{"ingest.batch_wait", f.Ingest.BatchWait, &c.Ingest.BatchWait},
 		{"ingest.commit_retry", f.Ingest.CommitRetry, &c.Ingest.CommitRetry},
 		{"ingest.session_timeout", f.Ingest.SessionTimeout, &c.Ingest.SessionTimeout},
+		{"ingest.max_future_skew", f.Ingest.MaxFutureSkew, &c.Ingest.MaxFutureSkew},
 		{"ingest.topic_grace", f.Ingest.TopicGrace, &c.Ingest.TopicGrace},
 		{"ingest.shutdown_timeout", f.Ingest.ShutdownTimeout, &c.Ingest.ShutdownTimeout},
 		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
@@ -186,7 +189,7 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	for name, sc := range f.Models.Schedules {
-		s := models.Schedule{TZ: sc.TZ, Weekly: map[time.Weekday][][2]string{}}
+		s := models.Schedule{TZ: sc.TZ, Weekly: map[time.Weekday][][2]string{}, Holidays: sc.Holidays}
 		for day, spans := range sc.Weekly {
 			wd, ok := weekdays[strings.ToLower(day)]
 			if !ok {

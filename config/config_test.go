@@ -18,7 +18,7 @@ func write(t *testing.T, body string) string {
 }
 
 func TestLoadFileAndEnv(t *testing.T) {
-	p := write(t, "data: /srv/cx\ningest:\n  brokers: [k1:9092, k2:9092]\n  batch_wait: 250ms\n  fetch_size: 4096\nmodels:\n  refresh_every: 10s\n")
+	p := write(t, "data: /srv/cx\ningest:\n  brokers: [k1:9092, k2:9092]\n  max_future_skew: 90s\n  batch_wait: 250ms\n  fetch_size: 4096\nmodels:\n  refresh_every: 10s\n")
 	t.Setenv(EnvGroupID, "ops")
 	t.Setenv(EnvBatchSize, "5000")
 	c, err := Load(p)
@@ -26,7 +26,8 @@ func TestLoadFileAndEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Data != "/srv/cx" || len(c.Ingest.Brokers) != 2 || c.Ingest.BatchWait != 250*time.Millisecond ||
-		c.RefreshEvery != 10*time.Second || c.Ingest.GroupID != "ops" || c.Ingest.BatchSize != 5000 || c.Ingest.FetchSize != 4096 {
+		c.RefreshEvery != 10*time.Second || c.Ingest.GroupID != "ops" || c.Ingest.BatchSize != 5000 || c.Ingest.FetchSize != 4096 ||
+		c.Ingest.MaxFutureSkew != 90*time.Second {
 		t.Fatalf("unexpected config: %+v", c)
 	}
 	if c.Ingest.Topics[0] != "cx.events" {
@@ -39,9 +40,12 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ingest:\n  batch_wait: soon\n", "ingest.batch_wait"},
 		{"ingest:\n  batch_size: -1\n", "ingest.batch_size"},
 		{"ingest:\n  fetch_size: -1\n", "ingest.fetch_size"},
+		{"ingest:\n  max_future_skew: 2d\n", "ingest.max_future_skew"},
+		{"ingest:\n  max_future_skew: 48h\n", "ingest.max_future_skew"},
 		{"ingest:\n  brokers: [kafka]\n", "has no port"},
 		{"ingest:\n  bathc_size: 10\n", "bathc_size"},
 		{"models:\n  refresh_every: 1ms\n", "models.refresh_every"},
+		{"models:\n  schedules:\n    default:\n      holidays: [12/25]\n", "models.schedules.default.holidays"},
 	} {
 		_, err := Load(write(t, tc.body))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -17,7 +17,23 @@ type Decoder struct {
 	// MaxBytes is the largest message accepted; larger ones are rejected with
 	// CodeTooLarge. Zero means DefaultMaxBytes.
 	MaxBytes int
+	// Now is the ingest clock occurred_at is judged against; nil means
+	// time.Now. The models' "now" is the same clock, never the latest event.
+	Now func() time.Time
+	// MaxFutureSkew is how far ahead of Now an occurred_at may lie (producers'
+	// clocks drift); later ones are rejected with CodeFutureTime. Zero means
+	// DefaultMaxFutureSkew.
+	MaxFutureSkew time.Duration
 }
+
+// DefaultMaxFutureSkew is the default of Decoder.MaxFutureSkew
+// (ingest.max_future_skew).
+const DefaultMaxFutureSkew = 5 * time.Minute
+
+// MinOccurredAt is the earliest occurred_at accepted: nothing of customer
+// service in this warehouse predates it, and a year 1 or 0001 is a
+// producer's zero value, not a time.
+var MinOccurredAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // The values of the enum fields, each list sorted, as reasons quote it.
 var (
@@ -85,7 +101,31 @@ func (dec Decoder) Decode(raw []byte) (Event, error) {
 	if err := d.decode(&top); err != nil {
 		return Event{}, err
 	}
+	if err := dec.inRange(d.ev.OccurredAt); err != nil {
+		return Event{}, err
+	}
 	return d.ev, nil
+}
+
+// inRange checks occurred_at against the accepted range: from MinOccurredAt
+// to the ingest clock plus the allowed skew. It runs after every other
+// check, so a message with several problems reports the same one as before.
+func (dec Decoder) inRange(t time.Time) error {
+	now := time.Now
+	if dec.Now != nil {
+		now = dec.Now
+	}
+	skew := dec.MaxFutureSkew
+	if skew <= 0 {
+		skew = DefaultMaxFutureSkew
+	}
+	if t.Before(MinOccurredAt) {
+		return reject(CodeTimeOutOfRange, "occurred_at", "occurred_at is before %s, the earliest time accepted; send the time the event happened", MinOccurredAt.Format("2006-01-02"))
+	}
+	if t.After(now().Add(skew)) {
+		return reject(CodeFutureTime, "occurred_at", "occurred_at is more than %s ahead of the ingest clock; fix the producer's clock, or raise ingest.max_future_skew", skew)
+	}
+	return nil
 }
 
 // decode decodes the members of top into d.ev.
@@ -200,10 +240,13 @@ func timestamp(v value, name string) (time.Time, error) {
 	if len(b) == 0 {
 		return time.Time{}, missing("", name)
 	}
-	s := string(b)
+	s := rfc3339Canonical(string(b))
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err == nil {
 		return t.UTC(), nil
+	}
+	if t, ok := leapSecond(s); ok {
+		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
 		if _, err := time.Parse(layout, s); err == nil {
@@ -211,6 +254,44 @@ func timestamp(v value, name string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, reject(CodeBadTime, name, "%s is not an RFC 3339 timestamp; send e.g. 2026-11-21T14:03:05-03:00", name)
+}
+
+// rfc3339Canonical returns s with the forms RFC 3339 allows and Go's parser
+// does not: a lower-case "t" separator or "z" offset (RFC 3339 §5.6 NOTE),
+// and a space for the "T" (the same NOTE; PostgreSQL prints times so).
+func rfc3339Canonical(s string) string {
+	if len(s) < 20 {
+		return s
+	}
+	if c := s[10]; c == 't' || c == ' ' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if s[len(s)-1] == 'z' {
+		s = s[:len(s)-1] + "Z"
+	}
+	return s
+}
+
+// leapSecond parses an RFC 3339 time whose seconds are 60, a leap second,
+// which Go's parser refuses: it stands for the last instant before the next
+// minute, hh:mm:59.999999999.
+func leapSecond(s string) (time.Time, bool) {
+	if len(s) < 20 || s[16] != ':' || s[17:19] != "60" || s[14:16] != "59" {
+		return time.Time{}, false
+	}
+	rest := s[19:]
+	if len(rest) > 0 && rest[0] == '.' { // a fraction of the leap second
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		rest = rest[i:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, s[:17]+"59.999999999"+rest)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
 }
 
 func firstInvalidUTF8(b []byte) int {

@@ -8,17 +8,19 @@ import (
 
 // Reason codes of a RejectError, stable for dashboards and alerting.
 const (
-	CodeEmpty        = "empty_payload"
-	CodeTooLarge     = "too_large"
-	CodeInvalidUTF8  = "invalid_utf8"
-	CodeNotJSON      = "not_json"
-	CodeWrongType    = "wrong_type"
-	CodeMissing      = "missing_field"
-	CodeInvalidValue = "invalid_value"
-	CodeUnknownType  = "unknown_type"
-	CodeBadSchema    = "unsupported_schema"
-	CodeBadTime      = "bad_timestamp"
-	CodeSuppressed   = "suppressed"
+	CodeEmpty          = "empty_payload"
+	CodeTooLarge       = "too_large"
+	CodeInvalidUTF8    = "invalid_utf8"
+	CodeNotJSON        = "not_json"
+	CodeWrongType      = "wrong_type"
+	CodeMissing        = "missing_field"
+	CodeInvalidValue   = "invalid_value"
+	CodeUnknownType    = "unknown_type"
+	CodeBadSchema      = "unsupported_schema"
+	CodeBadTime        = "bad_timestamp"
+	CodeFutureTime     = "future_timestamp"
+	CodeTimeOutOfRange = "timestamp_out_of_range"
+	CodeSuppressed     = "suppressed"
 )
 
 // RejectError says why a message is not a valid event. Reason is written for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cxlake/cxlake/warehouse"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
@@ -69,8 +71,15 @@ type QueryRecord struct {
 	Duration time.Duration
 }
 
-// TableAuditorTable is the DuckDB table TableAuditor appends to.
+// TableAuditorTable is the DuckDB table TableAuditor appends to. It is
+// created by the gateway's migrations (migrations/), which warehouse.Open
+// applies with the warehouse's own.
 const TableAuditorTable = "gateway_queries"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() { warehouse.RegisterSchema("gateway", migrations) }
 
 // TableAuditor is the default Auditor: it appends records to the
 // gateway_queries table of the warehouse (docs/gateway.md lists its

@@ -16,7 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -28,8 +28,14 @@ import (
 	"github.com/cxlake/cxlake/warehouse"
 )
 
-//go:embed schema.sql
-var schemaSQL string
+// migrations are governance's tables (consent_state, privacy_requests,
+// retention_runs, audit_log, audit_verifications), versioned with the
+// warehouse's: warehouse.Open applies them (warehouse/migrate.go).
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() { warehouse.RegisterSchema("governance", migrations) }
 
 // Governance acts on one open warehouse. Its methods are safe for
 // concurrent use; those that change data run under the warehouse's
@@ -47,7 +53,7 @@ type Governance struct {
 	mu sync.Mutex
 }
 
-// New applies the governance schema to wh and tells ingest the retention
+// New acts on wh (whose Open applied governance's migrations) and tells ingest the retention
 // policy. auditLog receives a record of everything governance does; mc is
 // the models configuration (erasure updates the models).
 func New(ctx context.Context, wh *warehouse.Warehouse, auditLog *audit.Log, cfg Config, mc models.Config, log *slog.Logger) (*Governance, error) {
@@ -59,9 +65,6 @@ func New(ctx context.Context, wh *warehouse.Warehouse, auditLog *audit.Log, cfg 
 	}
 	if len(mc.HashKey) == 0 {
 		mc.HashKey = wh.HashKey()
-	}
-	if _, err := wh.DB.ExecContext(ctx, schemaSQL); err != nil {
-		return nil, fmt.Errorf("applying the governance schema: %w", err)
 	}
 	wh.SetRetention(cfg.Retention.RawEvents, cfg.Retention.MessageText)
 	return &Governance{wh: wh, audit: auditLog, cfg: cfg, models: mc, log: log, now: time.Now}, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // Data classes of the retention policy.
@@ -42,11 +43,9 @@ type RetentionReport struct {
 	AuditIndex int64          `json:"audit_index"`
 }
 
-// cutoff is the start of the UTC day before which data of a policy goes:
-// the data of a day leaves once the whole day is older than the policy.
-func cutoff(asOf time.Time, policy time.Duration) time.Time {
-	return asOf.UTC().Add(-policy).Truncate(Day)
-}
+// cutoff is the start of the UTC day before which data of a policy goes;
+// the ingest gate uses the same function.
+var cutoff = warehouse.RetentionCutoff
 
 // RunRetention applies the retention policy as of asOf (normally now):
 //

@@ -262,8 +262,11 @@ func (l Lake) Expire(ctx context.Context, cutoff time.Time) (Removal, error) {
 		return r, fmt.Errorf("listing lake partitions: %w", err)
 	}
 	for _, e := range entries {
+		// Partitions compare as dates, never as strings ("10000-01-01" sorts
+		// before "2026-03-10"); a name that is no date is left alone.
 		d, ok := strings.CutPrefix(e.Name(), "date=")
-		if !e.IsDir() || !ok || d > day {
+		pday, err := time.Parse(time.DateOnly, d)
+		if !e.IsDir() || !ok || err != nil || pday.After(cutoff.Truncate(Day)) {
 			continue
 		}
 		part := filepath.Join(l.root(), e.Name())

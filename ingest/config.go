@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cxlake/cxlake/event"
 )
 
 // Config says where to consume from and how to batch. Every field has a
@@ -28,6 +30,9 @@ type Config struct {
 	FetchSize int `json:"fetch_size"`
 	// MaxMessageBytes is the largest message accepted; larger ones become dead letters.
 	MaxMessageBytes int `json:"max_message_bytes"`
+	// MaxFutureSkew is how far ahead of the ingest clock an occurred_at may
+	// lie; later events become future_timestamp dead letters.
+	MaxFutureSkew time.Duration `json:"max_future_skew"`
 	// CommitRetry bounds how long a failed offset commit is retried before
 	// ingest moves on (the next commit covers it; redelivery is idempotent).
 	CommitRetry time.Duration `json:"commit_retry"`
@@ -56,6 +61,7 @@ func Defaults() Config {
 		BatchWait:       500 * time.Millisecond,
 		FetchSize:       8192,
 		MaxMessageBytes: 256 << 10,
+		MaxFutureSkew:   event.DefaultMaxFutureSkew,
 		CommitRetry:     30 * time.Second,
 		SessionTimeout:  10 * time.Second,
 		Writers:         2,
@@ -83,6 +89,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest.session_timeout is %s: use 1s to 5m (default 10s)", c.SessionTimeout)
 	case c.Writers < 1 || c.Writers > 16:
 		return fmt.Errorf("ingest.writers is %d: use 1 to 16 (default 2)", c.Writers)
+	case c.MaxFutureSkew < time.Second || c.MaxFutureSkew > 24*time.Hour:
+		return fmt.Errorf("ingest.max_future_skew is %s: use 1s to 24h (default 5m)", c.MaxFutureSkew)
 	case c.TopicGrace < 0 || c.TopicGrace > 24*time.Hour:
 		return fmt.Errorf("ingest.topic_grace is %s: use 0 to 24h (default 2m)", c.TopicGrace)
 	case c.ShutdownTimeout < time.Second || c.ShutdownTimeout > time.Hour:

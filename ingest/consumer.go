@@ -50,6 +50,7 @@ func NewConsumer(cfg Config, wh *warehouse.Warehouse, log *slog.Logger) *Consume
 	}
 	c := &Consumer{cfg: cfg, wh: wh, log: log, Stats: &Stats{}, rowGroup: warehouse.RowGroupRows}
 	c.asm.Decoder.MaxBytes = cfg.MaxMessageBytes
+	c.asm.Decoder.MaxFutureSkew = cfg.MaxFutureSkew
 	return c
 }
 

@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // schedules name IANA zones; do not depend on the host's zoneinfo
 
@@ -47,6 +49,9 @@ func (c Config) Validate() error {
 	}
 	for key, s := range c.Schedules {
 		if _, err := s.windows(key); err != nil {
+			return err
+		}
+		if _, err := s.holidays(key); err != nil {
 			return err
 		}
 	}
@@ -112,6 +117,38 @@ func (s Schedule) windows(key string) ([]window, error) {
 	return out, nil
 }
 
+// holiday is a closed local date of a schedule; year 0 recurs every year.
+type holiday struct {
+	scope            string
+	year, month, day int
+}
+
+// holidays validates s's holidays and returns them.
+func (s Schedule) holidays(key string) ([]holiday, error) {
+	var out []holiday
+	for _, h := range s.Holidays {
+		layout, year := "2006-01-02", true
+		if len(h) == 5 {
+			layout, year = "01-02", false
+		}
+		d, err := time.Parse(layout, h)
+		if err != nil {
+			return nil, &ConfigError{Key: "models.schedules." + key + ".holidays",
+				Problem: fmt.Sprintf("has %q: write a date of one year, 2026-12-25, or one that recurs every year, 12-25", h)}
+		}
+		hd := holiday{scope: key, month: int(d.Month()), day: d.Day()}
+		if year {
+			hd.year = d.Year()
+		}
+		out = append(out, hd)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.year < b.year || a.year == b.year && (a.month < b.month || a.month == b.month && a.day < b.day)
+	})
+	return out, nil
+}
+
 // clock parses "HH:MM" (00:00 to 24:00) into seconds from midnight.
 func clock(s string) (int, error) {
 	hh, mm, ok := strings.Cut(s, ":")
@@ -121,6 +158,21 @@ func clock(s string) (int, error) {
 		return 0, fmt.Errorf("not HH:MM")
 	}
 	return h*3600 + m*60, nil
+}
+
+// scheduleHolidays returns all holidays of all schedules, in a stable order.
+func (c Config) scheduleHolidays() []holiday {
+	keys := make([]string, 0, len(c.Schedules))
+	for k := range c.Schedules {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []holiday
+	for _, k := range keys {
+		h, _ := c.Schedules[k].holidays(k) // validated before
+		out = append(out, h...)
+	}
+	return out
 }
 
 // scheduleWindows returns all windows of all schedules, in a stable order.
@@ -144,7 +196,7 @@ func (c Config) scheduleWindows() []window {
 // sources says which optional source tables exist (see renderVars.Exists).
 func (c Config) fingerprint(sources map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v%d|key=%s|fcr=%d|", modelsVersion, pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
+	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
 	names := make([]string, 0, len(sources))
 	for n := range sources {
 		names = append(names, n)
@@ -164,10 +216,36 @@ func (c Config) fingerprint(sources map[string]bool) string {
 	for _, w := range c.scheduleWindows() {
 		fmt.Fprintf(&b, "win.%s.%s.%d.%d.%d|", w.scope, w.tz, w.weekday, w.start, w.end)
 	}
+	for _, h := range c.scheduleHolidays() {
+		fmt.Fprintf(&b, "hol.%s.%d.%d.%d|", h.scope, h.year, h.month, h.day)
+	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
 }
 
-// modelsVersion changes whenever a model's definition changes in a way that
-// needs a full rebuild of data built by an older binary.
-const modelsVersion = 2
+// modelsVersion changes whenever the Go side of the models (the identity
+// closure, the runner's incremental logic) changes in a way that needs a
+// full rebuild of data built by an older binary. A change to a model's SQL
+// needs no bump: the fingerprint holds a digest of every model file
+// (sqlDigest), so a binary with changed SQL rebuilds in full.
+const modelsVersion = 3
+
+// sqlDigest is a digest of every embedded model and data-test file, names
+// and bytes: part of the fingerprint, so that derived state follows its
+// definition.
+var sqlDigest = sync.OnceValue(func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)[:16])
+})

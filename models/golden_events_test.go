@@ -80,6 +80,8 @@ var (
 	personHWc  = obj{"ids": obj{"webchat": "v-123"}}
 	personJ    = obj{"phone": "+5511900000013"}
 	personV    = obj{"phone": "+5511900000014"}
+	personW    = obj{"phone": "+5511900000015"}
+	personX    = obj{"email": "xavier@example.com"}
 )
 
 // goldenBatches are written in this order; batch 2 and 3 arrive late (see
@@ -186,6 +188,22 @@ func goldenBatches() [][]string {
 		// V, vo-14: a voice call nobody answered.
 		opened("n1", "2026-11-19T10:00:00Z", "voice", "vo-14", personV),
 		inbound("n2", "2026-11-19T10:00:00Z", "voice", "vo-14", personV),
+
+		// W, wa-15: a bot conversation in which an agent only left a private
+		// note: no escalation, no agent response, and the bot still contains it.
+		opened("w1", "2026-11-11T10:00:00Z", "whatsapp", "wa-15", personW),
+		inbound("w2", "2026-11-11T10:00:01Z", "whatsapp", "wa-15", personW),
+		outbound("w3", "2026-11-11T10:00:04Z", "whatsapp", "wa-15", personW, bot),
+		note("w4", "2026-11-11T10:00:30Z", "whatsapp", "wa-15", personW, agent("support")),
+		resolved("w5", "2026-11-11T10:01:00Z", "whatsapp", "wa-15", personW, bot),
+
+		// X, em-16: email on Friday 17:00 in São Paulo answered on Tuesday
+		// 10:00, over a recurring holiday (Monday 11-16) and a holiday of
+		// 2026 (Tuesday 11-17); a holiday of 2025 on 11-13 closes nothing.
+		opened("x1", "2026-11-13T17:00:00-03:00", "email", "em-16", personX),
+		inbound("x2", "2026-11-13T17:00:00-03:00", "email", "em-16", personX),
+		outbound("x3", "2026-11-17T10:00:00-03:00", "email", "em-16", personX, agent("support")),
+		resolved("x4", "2026-11-17T10:30:00-03:00", "email", "em-16", personX, agent("support")),
 	}
 	batch2 := []string{
 		// E's answer (Monday 10:00 in São Paulo, written in +09:00) and

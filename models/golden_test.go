@@ -24,14 +24,16 @@ import (
 // A full rebuild of the same events must agree row for row.
 
 // goldenConfig: email keeps business hours in São Paulo (UTC-3, no DST
-// since 2019), Monday to Friday 09:00-18:00. Everything else is default:
+// since 2019), Monday to Friday 09:00-18:00, closed on 16 November every
+// year, on 17 November 2026 and on 13 November 2025. Everything else is default:
 // FCR window 7 days; SLA whatsapp/telegram/instagram/webchat 300 s, sms 900 s,
 // voice 60 s, email 86400 s.
 func goldenConfig() Config {
 	day := [][2]string{{"09:00", "18:00"}}
 	return Config{HashKey: testKey, Schedules: map[string]Schedule{
 		"channel:email": {TZ: "America/Sao_Paulo", Weekly: map[time.Weekday][][2]string{
-			time.Monday: day, time.Tuesday: day, time.Wednesday: day, time.Thursday: day, time.Friday: day}},
+			time.Monday: day, time.Tuesday: day, time.Wednesday: day, time.Thursday: day, time.Friday: day},
+			Holidays: []string{"11-16", "2026-11-17", "2025-11-13"}},
 	}}
 }
 
@@ -122,15 +124,15 @@ func checkBeforeLink(t *testing.T, db *sql.DB) {
 	checkRows(t, db, "kpi_daily", "day || '|' || channel", map[string]row{
 		"2026-11-01|email": {"fcr_rate": 1.0, "recontact_rate": 0.0},
 	})
-	checkCount(t, db, "select count(*) from contacts", 12)
+	checkCount(t, db, "select count(*) from contacts", 14)
 }
 
 func checkGolden(t *testing.T, db *sql.DB) {
-	checkCount(t, db, "select count(*) from events", 75) // 78 delivered, 3 duplicates
-	checkCount(t, db, "select count(*) from conversations", 14)
-	checkCount(t, db, "select sum(event_count) from conversations", 72)
-	checkCount(t, db, "select count(*) from contacts", 11)
-	checkCount(t, db, "select count(*) from kpi_daily", 14)
+	checkCount(t, db, "select count(*) from events", 84) // 87 delivered, 3 duplicates
+	checkCount(t, db, "select count(*) from conversations", 16)
+	checkCount(t, db, "select sum(event_count) from conversations", 81)
+	checkCount(t, db, "select count(*) from contacts", 13)
+	checkCount(t, db, "select count(*) from kpi_daily", 16)
 
 	checkRows(t, db, "conversations", "conversation_id", map[string]row{
 		// A: bot-only resolution.
@@ -182,6 +184,15 @@ func checkGolden(t *testing.T, db *sql.DB) {
 			"frt_business_s": 2.0, "resolution_s": 8.0, "fcr": true, "recontact_other_channel": false},
 		// J: FCR window still open.
 		"wa-13": {"frt_s": 3.0, "resolved_at": ts("2026-11-18T10:05:00Z"), "fcr": nil, "recontact_other_channel": nil},
+		// W: the agent's private note at 10:00:30 is no reply and no escalation;
+		// the bot answered at 10:00:04 (3 s) and resolved at 10:01:00 (59 s).
+		"wa-15": {"contact_key": keyOf("phone", "+5511900000015"), "frt_s": 3.0, "agent_frt_s": nil,
+			"bot_handled": true, "escalated": false, "handoff_at": nil, "resolution_s": 59.0, "sla_breached": false},
+		// X: Friday 20:00Z to Tuesday 13:00Z is 89 h on the clock; in business
+		// hours only Friday 17:00-18:00 is open (Monday and Tuesday are
+		// holidays): 3600 s.
+		"em-16": {"contact_key": keyOf("email", "xavier@example.com"), "frt_s": 320400.0, "frt_business_s": 3600.0,
+			"agent_frt_s": 320400.0, "agent_frt_business_s": 3600.0, "resolution_s": 322200.0},
 		// V: unanswered past the voice SLA.
 		"vo-14": {"frt_s": nil, "sla_breached": true, "resolved_at": nil, "fcr": nil, "reopened": false,
 			"bot_handled": false, "escalated": false},
@@ -203,6 +214,8 @@ func checkGolden(t *testing.T, db *sql.DB) {
 		"2026-11-05|whatsapp": {"fcr_rate": 0.0, "recontact_rate": 1.0},
 		"2026-11-06|email":    {"sla_breach_rate": 1.0, "frt_p50_s": 234000.0},
 		"2026-11-07|email":    {"fcr_rate": 1.0, "sla_breach_rate": 0.0},
+		"2026-11-11|whatsapp": {"conversations": 1.0, "frt_p50_s": 3.0, "escalation_rate": 0.0, "containment_rate": 1.0,
+			"agent_frt_p50_s": nil, "sla_breach_rate": 0.0},
 		"2026-11-18|whatsapp": {"conversations": 1.0, "fcr_rate": nil, "recontact_rate": nil, "containment_rate": 1.0},
 		"2026-11-19|voice": {"sla_breach_rate": 1.0, "frt_p50_s": nil, "reopen_rate": nil, "containment_rate": nil,
 			"escalation_rate": nil},

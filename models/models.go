@@ -52,6 +52,9 @@ type Schedule struct {
 	// start before end, end at most "24:00". A weekday missing from the map
 	// is closed all day.
 	Weekly map[time.Weekday][][2]string
+	// Holidays are closed all day, in the schedule's own zone: a date of one
+	// year ("2026-12-25") or one that recurs every year ("12-25").
+	Holidays []string
 }
 
 // DefaultFCRWindow is the FCR window used when Config.FCRWindow is zero.

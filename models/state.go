@@ -60,12 +60,13 @@ func writeState(ctx context.Context, conn *sql.Conn, s buildState) error {
 }
 
 // writeConfig writes the configuration the models read as tables (the
-// project's seeds): cfg_sla, cfg_schedules and cfg_business_hours.
+// project's seeds): cfg_sla, cfg_schedules, cfg_business_hours and cfg_holidays.
 func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 	for _, q := range []string{
 		"create or replace table cfg_sla (channel varchar primary key, sla_s double not null)",
 		"create or replace table cfg_schedules (schedule_key varchar primary key, tz varchar not null)",
 		"create or replace table cfg_business_hours (schedule_key varchar not null, weekday integer not null, start_s integer not null, end_s integer not null)",
+		"create or replace table cfg_holidays (schedule_key varchar not null, year integer, month integer not null, day integer not null)",
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("creating config tables: %w", err)
@@ -88,6 +89,15 @@ func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 	for _, w := range cfg.scheduleWindows() {
 		if _, err := conn.ExecContext(ctx, "insert into cfg_business_hours values (?, ?, ?, ?)", w.scope, w.weekday, w.start, w.end); err != nil {
 			return fmt.Errorf("writing cfg_business_hours: %w", err)
+		}
+	}
+	for _, h := range cfg.scheduleHolidays() {
+		var year any
+		if h.year != 0 {
+			year = h.year
+		}
+		if _, err := conn.ExecContext(ctx, "insert into cfg_holidays values (?, ?, ?, ?)", h.scope, year, h.month, h.day); err != nil {
+			return fmt.Errorf("writing cfg_holidays: %w", err)
 		}
 	}
 	return nil

@@ -28,19 +28,6 @@ const lakeColumns = `event_id, type, occurred_at, source, conversation_id,
 // partition columns), for code that rewrites them.
 const LakeColumns = lakeColumns
 
-func (w *Warehouse) initLake(ctx context.Context) error {
-	_, err := w.DB.ExecContext(ctx, `create table if not exists lake_publications (
-		publication_id bigint primary key,
-		from_batch_id  bigint not null,
-		to_batch_id    bigint not null,
-		events         bigint not null,
-		published_at   timestamptz not null)`)
-	if err != nil {
-		return fmt.Errorf("creating lake_publications: %w", err)
-	}
-	return nil
-}
-
 // Publication says what one Publish call wrote.
 type Publication struct {
 	FromBatchID, ToBatchID int64

@@ -12,7 +12,7 @@ import (
 )
 
 // identifierHashes are the keyed hashes of the identifiers one event names,
-// written beside them (schema.sql, the *_hash columns).
+// written beside them (migrations/0001_raw_layer.sql, the *_hash columns).
 type identifierHashes struct {
 	contactPhone, contactEmail, linkPhone, linkEmail string
 	contactIDs, linkIDs                              json.RawMessage

@@ -7,8 +7,9 @@ import (
 	"unsafe"
 )
 
-// eventColumns is the number of columns of the events table; row must match it.
-const eventColumns = 37
+// eventColumns is the number of columns of the events table; row writes
+// them in eventsShape's order (shape.go), which Open checks against the table.
+var eventColumns = len(eventsShape)
 
 func str(s string) driver.Value {
 	if s == "" {
@@ -40,7 +41,7 @@ func rawJSON(b json.RawMessage) driver.Value {
 	return b
 }
 
-// row flattens a record into the events table's column order (schema.sql).
+// row flattens a record into the events table's column order (eventsShape).
 // Personal data is not in the record's columns: p carries the identifier
 // hashes and the sealed content (sealing.go).
 func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {

@@ -62,13 +62,22 @@ func (g *ruleGate) verdict(e *event.Event, h *identifierHashes, now time.Time) v
 			return v
 		}
 	}
-	if g.raw > 0 && e.OccurredAt.Before(now.Add(-g.raw)) {
+	if g.raw > 0 && e.OccurredAt.Before(RetentionCutoff(now, g.raw)) {
 		return vExpire
 	}
-	if g.text > 0 && e.OccurredAt.Before(now.Add(-g.text)) {
+	if g.text > 0 && e.OccurredAt.Before(RetentionCutoff(now, g.text)) {
 		return vNoContent
 	}
 	return vStore
+}
+
+// RetentionCutoff is the one cutoff of a retention policy, for the ingest
+// gate and for the retention run alike: the start of the UTC day before
+// which data goes. A day's data leaves once the whole day is older than the
+// policy, so the gate never drops what the run would keep, and a
+// conversation is never cut inside a day.
+func RetentionCutoff(asOf time.Time, policy time.Duration) time.Time {
+	return asOf.UTC().Add(-policy).Truncate(24 * time.Hour)
 }
 
 // suppressedMention reports whether any of hashes (mention hashes of a

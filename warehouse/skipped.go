@@ -3,13 +3,9 @@ package warehouse
 import (
 	"context"
 	"database/sql"
-	_ "embed"
 	"fmt"
 	"time"
 )
-
-//go:embed skipped.sql
-var skippedSQL string
 
 // Skip is a source message that decoded but gave no event, with the
 // coordinates it was read at. Reason never quotes personal data.

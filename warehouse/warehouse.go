@@ -8,9 +8,11 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,9 +23,6 @@ import (
 
 	"github.com/cxlake/cxlake/governance/keys"
 )
-
-//go:embed schema.sql
-var schemaSQL string
 
 // DBFile is the DuckDB file's name inside a data directory.
 const DBFile = "cxlake.duckdb"
@@ -90,6 +89,16 @@ const DefaultCheckpointThreshold = "256MB"
 // process is allowed; DuckDB's own default is 80% of RAM.
 const DefaultMemoryLimit = "512MB"
 
+// initConn runs on every connection DuckDB opens for the warehouse: days,
+// casts to date and date_trunc follow UTC whatever the process's TZ
+// (DESIGN.md: every DuckDB session runs in UTC).
+func initConn(execer driver.ExecerContext) error {
+	if _, err := execer.ExecContext(context.Background(), "set TimeZone = 'UTC'", nil); err != nil {
+		return fmt.Errorf("setting the connection's time zone to UTC: %w", err)
+	}
+	return nil
+}
+
 // Open opens or creates the warehouse in dir and applies the schema.
 // If another process holds the file, the error is a *LockedError.
 func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
@@ -97,11 +106,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		return nil, fmt.Errorf("creating data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, DBFile)
-	dsn := path
+	// No extension is ever installed or loaded on demand: a cast to an
+	// extension's type must fail, not download code (DuckDB 2.0 tried for
+	// inet). parquet, json and icu are linked in.
+	dsn := path + "?autoinstall_known_extensions=false&autoload_known_extensions=false"
 	if opts.ReadOnly {
-		dsn += "?access_mode=read_only"
+		dsn += "&access_mode=read_only"
 	}
-	conn, err := duckdb.NewConnector(dsn, nil)
+	conn, err := duckdb.NewConnector(dsn, initConn)
 	if err != nil {
 		return nil, lockedOr(dir, fmt.Errorf("opening %s: %w", path, err))
 	}
@@ -135,12 +147,26 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		db.Close()
 		return nil, fmt.Errorf("unknown ingest sink %q: this build has %s", w.sink, strings.Join(sinkNames(), ", "))
 	}
+	// Schema versions first, before anything is written (migrate.go).
+	plan, err := planMigrations(ctx, db, dir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.ReadOnly && len(plan.Pending) > 0 {
+		db.Close()
+		return nil, &MigrationsPendingError{Dir: dir, Pending: plan.Pending}
+	}
+	if err := checkLakeFormat(dir, !opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if !opts.ReadOnly {
-		if _, err := db.ExecContext(ctx, schemaSQL+skippedSQL); err != nil {
+		if err := applyMigrations(ctx, db, plan, slog.Default()); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("applying warehouse schema: %w", err)
+			return nil, err
 		}
-		if err := w.initLake(ctx); err != nil {
+		if err := checkShapes(ctx, db); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -24,6 +24,7 @@ var commands = []command{
 	{"demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT]", "run an embedded broker, simulated traffic and the real pipeline", runDemo},
 	{"run", runUsage, "consume from a Kafka cluster into the warehouse and serve SQL until stopped", runRun},
 	{"load", "load --data DIR FILE|-", "load NDJSON events from a file or stdin (backfills, replays)", runLoad},
+	{"migrate", "migrate --data DIR [--dry-run]", "apply the schema migrations an older data directory needs (docs/upgrading.md)", runMigrate},
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},

@@ -21,15 +21,15 @@ type Decoder struct {
 	canon    event.Decoder
 }
 
-// New returns a decoder for cfg (which must be valid). Payloads larger than
-// maxMessageBytes (ingest.max_message_bytes) become too_large dead letters.
-func New(cfg Config, maxMessageBytes int) *Decoder {
-	if maxMessageBytes <= 0 {
-		maxMessageBytes = event.DefaultMaxBytes
+// New returns a decoder for cfg (which must be valid). canon holds the
+// checks of the canonical event every decoded event passes (its size limit,
+// ingest.max_message_bytes, and clock, ingest.max_future_skew); payloads
+// larger than its MaxBytes become too_large dead letters.
+func New(cfg Config, canon event.Decoder) *Decoder {
+	if canon.MaxBytes <= 0 {
+		canon.MaxBytes = event.DefaultMaxBytes
 	}
-	d := &Decoder{cfg: cfg.WithDefaults(), maxBytes: maxMessageBytes}
-	d.canon.MaxBytes = maxMessageBytes
-	return d
+	return &Decoder{cfg: cfg.WithDefaults(), maxBytes: canon.MaxBytes, canon: canon}
 }
 
 // Name is "chatwoot".

@@ -34,7 +34,7 @@ func decodeOne(t testing.TB, d *Decoder, value []byte) ingest.Outcome {
 	return out[0]
 }
 
-func testDecoder() *Decoder { return New(Config{Secret: "0123456789abcdef0123"}, 0) }
+func testDecoder() *Decoder { return New(Config{Secret: "0123456789abcdef0123"}, event.Decoder{}) }
 
 // The fixtures are Chatwoot webhook payloads as Chatwoot builds them, with
 // made-up people. Shapes: the samples of message_created, message_updated
@@ -210,7 +210,7 @@ func TestChannels(t *testing.T) {
 			c["channel"] = tc.inboxType
 			c["additional_attributes"] = map[string]any{"type": tc.additionalType}
 		})
-		d := New(Config{Secret: "0123456789abcdef0123", InboxChannels: tc.inboxChannels}, 0)
+		d := New(Config{Secret: "0123456789abcdef0123", InboxChannels: tc.inboxChannels}, event.Decoder{})
 		o := decodeOne(t, d, raw)
 		if tc.want == "" {
 			var rej *event.RejectError

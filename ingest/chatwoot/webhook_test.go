@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/simulate"
 	"github.com/cxlake/cxlake/warehouse"
@@ -211,7 +212,7 @@ func TestWebhookKafkaDownThenBack(t *testing.T) {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = addrs, []string{DefaultTopic}, "g-"+t.Name()
 	cfg.BatchWait, cfg.SessionTimeout = 100*time.Millisecond, 2*time.Second
-	c := ingest.NewConsumer(cfg, wh, nil).WithSources(New(Config{Secret: testSecret}, 0))
+	c := ingest.NewConsumer(cfg, wh, nil).WithSources(New(Config{Secret: testSecret}, event.Decoder{}))
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(cctx) }()

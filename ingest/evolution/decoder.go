@@ -22,19 +22,18 @@ type Decoder struct {
 	topics   []string
 }
 
-// New returns a decoder for cfg (which must be valid). Messages larger than
-// maxMessageBytes (ingest.max_message_bytes) become too_large dead letters.
-// hashKey keys the chat hashes in conversation ids (sessions.go): use the
+// New returns a decoder for cfg (which must be valid). canon holds the
+// checks of the canonical event every decoded event passes (its size limit,
+// ingest.max_message_bytes, and clock, ingest.max_future_skew); messages
+// larger than its MaxBytes become too_large dead letters. hashKey keys the chat hashes in conversation ids (sessions.go): use the
 // warehouse's hash key (models.hash_key), so that the ids stay the same
 // across restarts.
-func New(cfg Config, maxMessageBytes int, hashKey []byte) *Decoder {
+func New(cfg Config, canon event.Decoder, hashKey []byte) *Decoder {
 	cfg = cfg.WithDefaults()
-	if maxMessageBytes <= 0 {
-		maxMessageBytes = event.DefaultMaxBytes
+	if canon.MaxBytes <= 0 {
+		canon.MaxBytes = event.DefaultMaxBytes
 	}
-	d := &Decoder{cfg: cfg, maxBytes: maxMessageBytes, sess: newSessions(cfg.ConversationGap, hashKey), topics: cfg.Topics()}
-	d.canon.MaxBytes = maxMessageBytes
-	return d
+	return &Decoder{cfg: cfg, maxBytes: canon.MaxBytes, canon: canon, sess: newSessions(cfg.ConversationGap, hashKey), topics: cfg.Topics()}
 }
 
 // Name is "evolution".

@@ -29,7 +29,7 @@ func fixture(t testing.TB, name string) []byte {
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func testDecoder() *Decoder {
-	return New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{}}, 0, testKey)
+	return New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{}}, event.Decoder{}, testKey)
 }
 
 func decodeOne(t testing.TB, d *Decoder, topic string, value []byte) ingest.Outcome {
@@ -195,7 +195,7 @@ func TestDecodeFixtures(t *testing.T) {
 }
 
 func TestBotInstancesSendAsBot(t *testing.T) {
-	d := New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{"loja-centro"}}, 0, testKey)
+	d := New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{"loja-centro"}}, event.Decoder{}, testKey)
 	o := decodeOne(t, d, "evolution.loja-centro.send.message", fixture(t, "send_message.json"))
 	if o.Err != nil || o.Events[0].Actor.Kind != "bot" {
 		t.Fatalf("outcome %+v, want a bot message", o)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/ingest/chatwoot"
 	"github.com/cxlake/cxlake/ingest/evolution"
@@ -178,7 +179,7 @@ func TestEndToEnd(t *testing.T) {
 	icfg := ingest.Defaults()
 	icfg.Brokers, icfg.Topics, icfg.GroupID = broker.Addrs(), []string{"cx.events"}, "e2e"
 	icfg.BatchSize, icfg.BatchWait, icfg.SessionTimeout = 7, 100*time.Millisecond, 2*time.Second
-	srcs, err := Decoders(ctx, cfg, wh.DB, icfg.MaxMessageBytes, hashKey, nil)
+	srcs, err := Decoders(ctx, cfg, wh.DB, event.Decoder{MaxBytes: icfg.MaxMessageBytes}, hashKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

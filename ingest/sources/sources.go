@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/ingest/chatwoot"
 	"github.com/cxlake/cxlake/ingest/evolution"
@@ -55,7 +56,7 @@ func (c Config) Topics() []string {
 // the warehouse, so that conversations continue across restarts; hashKey
 // is the warehouse's hash key (Warehouse.HashKey), which keys the chat hashes
 // in WhatsApp conversation ids.
-func Decoders(ctx context.Context, c Config, db *sql.DB, maxMessageBytes int, hashKey []byte, log *slog.Logger) ([]ingest.Source, error) {
+func Decoders(ctx context.Context, c Config, db *sql.DB, canon event.Decoder, hashKey []byte, log *slog.Logger) ([]ingest.Source, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -64,7 +65,7 @@ func Decoders(ctx context.Context, c Config, db *sql.DB, maxMessageBytes int, ha
 		if len(hashKey) < 16 {
 			return nil, fmt.Errorf("starting the Evolution API source: the hash key is %d bytes, want at least 16", len(hashKey))
 		}
-		d := evolution.New(c.Evolution, maxMessageBytes, hashKey)
+		d := evolution.New(c.Evolution, canon, hashKey)
 		n, err := d.Warm(ctx, db)
 		if err != nil {
 			return nil, fmt.Errorf("starting the Evolution API source: %w", err)
@@ -73,7 +74,7 @@ func Decoders(ctx context.Context, c Config, db *sql.DB, maxMessageBytes int, ha
 		out = append(out, d)
 	}
 	if c.Chatwoot.Enabled() {
-		out = append(out, chatwoot.New(c.Chatwoot, maxMessageBytes))
+		out = append(out, chatwoot.New(c.Chatwoot, canon))
 	}
 	return out, nil
 }

@@ -70,8 +70,13 @@ aggregated as (
         list(occurred_at) filter (where is_public_outbound_message and actor_kind in ('bot', 'agent')) as response_times,
         list(occurred_at) filter (where is_public_outbound_message and actor_kind = 'agent') as agent_response_times,
 
-        count(*) filter (where event_type = 'message' and actor_kind = 'bot') > 0 as bot_handled,
-        count(*) filter (where event_type = 'handoff' or (event_type = 'message' and actor_kind = 'agent')) > 0 as reached_human,
+        -- A private note (or a system message) is never a reply: it makes no
+        -- conversation bot-handled and escalates none (DESIGN.md, edges).
+        count(*) filter (where event_type = 'message' and actor_kind = 'bot' and not is_private_message) > 0 as bot_handled,
+        count(*) filter (
+            where event_type = 'handoff'
+               or (event_type = 'message' and actor_kind = 'agent' and not is_private_message)
+        ) > 0 as reached_human,
         min(occurred_at) filter (where event_type = 'handoff') as handoff_at,
         arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
 
@@ -96,7 +101,7 @@ timed as (
 
     select
         *,
-        list_min(list_filter(response_times, t -> t >= first_inbound_at)) as first_response_at,
+        list_min(list_filter(response_times, lambda t: t >= first_inbound_at)) as first_response_at,
         -- a conversation waits for a human from the handoff, or from the
         -- first inbound message when there was no handoff
         case when reached_human then coalesce(handoff_at, first_inbound_at) end as human_wait_started_at
@@ -108,7 +113,7 @@ resolved as (
 
     select
         *,
-        list_min(list_filter(agent_response_times, t -> t >= human_wait_started_at)) as agent_first_response_at,
+        list_min(list_filter(agent_response_times, lambda t: t >= human_wait_started_at)) as agent_first_response_at,
         -- resolved now: resolved, and no reopen or inbound message after the last resolution
         case
             when last_resolved_at is not null

@@ -5,8 +5,9 @@
 -- FRT and agent FRT in business seconds: the part of each wait that falls
 -- inside the conversation's schedule (its team's, else its channel's, else
 -- the default one), with each local open interval converted to UTC in the
--- schedule's time zone, so daylight saving time is honoured. Without a
--- schedule, business time is clock time.
+-- schedule's time zone, so daylight saving time is honoured. A holiday of
+-- the schedule (a local date, of one year or every year) is closed all day.
+-- Without a schedule, business time is clock time.
 
 with conversations as (
 
@@ -36,6 +37,12 @@ schedules as (
 hours as (
 
     select * from {{ source "cfg_business_hours" }}
+
+),
+
+holidays as (
+
+    select * from {{ source "cfg_holidays" }}
 
 ),
 
@@ -99,6 +106,13 @@ open_parts as (
     join hours
         on hours.schedule_key = local_days.schedule_key
         and hours.weekday = dayofweek(local_days.local_day)
+    where not exists (
+        select 1 from holidays
+        where holidays.schedule_key = local_days.schedule_key
+          and holidays.month = month(local_days.local_day)
+          and holidays.day = day(local_days.local_day)
+          and (holidays.year is null or holidays.year = year(local_days.local_day))
+    )
 
 ),
 

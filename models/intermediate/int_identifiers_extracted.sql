@@ -42,22 +42,22 @@ listed as (
                 {'kind': 'phone', 'value': contact_phone_hash},
                 {'kind': 'email', 'value': contact_email_hash},
             ],
-            x -> x.value is not null
+            lambda x: x.value is not null
         )
         || coalesce(list_transform(
             map_entries(cast(contact_ids_hash as map(varchar, varchar))),
-            e -> {'kind': 'id:' || e.key, 'value': e.value}
+            lambda e: {'kind': 'id:' || e.key, 'value': e.value}
         ), [])
         || list_filter(
             [
                 {'kind': 'phone', 'value': link_phone_hash},
                 {'kind': 'email', 'value': link_email_hash},
             ],
-            x -> x.value is not null
+            lambda x: x.value is not null
         )
         || coalesce(list_transform(
             map_entries(cast(link_ids_hash as map(varchar, varchar))),
-            e -> {'kind': 'id:' || e.key, 'value': e.value}
+            lambda e: {'kind': 'id:' || e.key, 'value': e.value}
         ), []) as identifiers
     from identifier_sets
 

@@ -1,5 +1,7 @@
--- cxlake warehouse: raw layer. These tables are written by ingest only.
--- Column documentation lives in docs/tables.md; PII columns are marked there.
+-- cxlake warehouse, schema version 1: the raw layer (written by ingest only)
+-- and the lake's publication log. Column documentation lives in
+-- docs/tables.md; PII columns are marked there. A released migration never
+-- changes: a change to what is stored is a new numbered file (docs/upgrading.md).
 
 create sequence if not exists ingest_batch_seq start 1;
 
@@ -121,3 +123,31 @@ create table if not exists ingest_batches (
 -- Messages of the partition behind the batch's last one when it was fetched
 -- (null for files). Added after the first release, hence the alter.
 alter table ingest_batches add column if not exists lag bigint;
+
+-- Messages of source topics (Chatwoot, Evolution API) that decoded but gave
+-- no event: an event name cxlake does not decode, or one that carries
+-- nothing for the timeline (a delivery receipt, an address-book sync). One
+-- row per message; (topic, partition, offset) makes redelivery idempotent.
+-- No payload is kept: the reason says what was skipped and why.
+create table if not exists skipped_messages (
+    topic           varchar not null,
+    "partition"     integer not null,
+    "offset"        bigint not null,
+    source          varchar not null,           -- chatwoot, evolution
+    event_name      varchar,                    -- the source's event name, e.g. messages.update
+    reason_code     varchar not null,           -- unknown_event, no_timeline_event
+    reason          varchar not null,           -- what was skipped and why; never quotes personal data
+    batch_id        bigint not null,
+    skipped_at      timestamptz not null,
+    primary key (topic, "partition", "offset")
+);
+
+-- One row per publication of events to the Parquet lake (lake.go): the
+-- batch range it covered. The next publication starts after the last one.
+create table if not exists lake_publications (
+    publication_id bigint primary key,
+    from_batch_id  bigint not null,
+    to_batch_id    bigint not null,
+    events         bigint not null,
+    published_at   timestamptz not null
+);

@@ -1,5 +1,6 @@
--- cxlake governance tables. Keyed hashes only: no raw identifier or text.
--- Documented in docs/governance.md.
+-- cxlake governance, schema version 1. Keyed hashes only: no raw identifier
+-- or text. Documented in docs/governance.md. A released migration never
+-- changes: a change to what is stored is a new numbered file (docs/upgrading.md).
 
 -- The latest consent decision per person (contact_key) and purpose: the
 -- consent event with the latest occurred_at wins (ties: the greater event_id).

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/warehouse"
+)
+
+// upgradeTestKey is the hash key the version-1 rows of testdata/upgrade/v1
+// were made with: a test key, written into the test's data directory.
+const upgradeTestKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+// buildV1Dir builds a data directory as cxlake's first versioned release
+// left it: its schema (testdata/upgrade/v1/schema.sql, frozen), rows in every
+// table (data.sql) and the lake files that release published from them.
+// Nothing of it is a committed database or key.
+func buildV1Dir(t *testing.T) (dir string, rows map[string]int) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := hex.DecodeString(upgradeTestKey)
+	if err := os.WriteFile(filepath.Join(dir, pseudonym.KeyFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := os.ReadFile("testdata/upgrade/v1/schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/upgrade/v1/data.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = map[string]int{}
+	for _, m := range regexp.MustCompile(`(?m)^insert into (\w+) `).FindAllStringSubmatch(string(data), -1) {
+		rows[m[1]]++
+	}
+	db, err := sql.Open("duckdb", filepath.Join(dir, warehouse.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, part := range [][]byte{schema, data} {
+		if _, err := db.Exec(string(part)); err != nil {
+			t.Fatalf("building the version-1 directory: %v", err)
+		}
+	}
+	lake := filepath.Join(dir, warehouse.LakeDir, "events")
+	if err := os.MkdirAll(lake, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// The lake as version 1 published it: Hive partitions by UTC date and
+	// channel, one file per partition and publication.
+	if _, err := db.Exec(fmt.Sprintf(`copy (
+		select %s, strftime(occurred_at at time zone 'UTC', '%%Y-%%m-%%d') as date, coalesce(channel, 'none') as channel
+		from events) to '%s' (format parquet, partition_by (date, channel), filename_pattern 'b1_3_{uuid}', compression zstd)`,
+		warehouse.LakeColumns, lake)); err != nil {
+		t.Fatal(err)
+	}
+	return dir, rows
+}
+
+// A data directory of the first versioned schema, with rows in every table
+// and lake files, opens in this binary: it is migrated, every row is still
+// there and readable through the gateway, and ingest, refresh and erasure
+// work on it.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	dir, rows := buildV1Dir(t)
+	for _, table := range []string{"events", "identifiers", "identifier_rules", "dead_letters", "ingest_batches", "skipped_messages",
+		"lake_publications", "consent_state", "privacy_requests", "retention_runs", "audit_log", "audit_verifications", "gateway_queries"} {
+		if rows[table] == 0 {
+			t.Fatalf("testdata has no row of %s: the test must cover every table", table)
+		}
+	}
+
+	out, err := capture(t, func() error { return runMigrate(ctx, []string{"--data", dir, "--dry-run"}) })
+	if err != nil || !strings.Contains(out, "warehouse    at version 1") {
+		t.Fatalf("migrate --dry-run: %v\n%s", err, out)
+	}
+	if out, err = capture(t, func() error { return runMigrate(ctx, []string{"--data", dir}) }); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	plan, err := warehouse.PlanMigrations(ctx, dir)
+	if err != nil || len(plan.Pending) != 0 {
+		t.Fatalf("after migrate: %+v, %v; want nothing pending", plan, err)
+	}
+
+	// Every row is still there, read through the gateway as compliance.
+	wh, err := warehouse.Open(ctx, dir, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := startSQLGateway(ctx, wh, gateway.Config{Addr: "127.0.0.1:0",
+		Users: []gateway.User{{Name: "officer", Role: gateway.RoleCompliance, Password: "pw-upgrade-test"}}}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://officer:pw-upgrade-test@%s/cxlake?sslmode=disable", gw.srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := make([]string, 0, len(rows))
+	for table := range rows {
+		tables = append(tables, table)
+	}
+	sort.Strings(tables)
+	for _, table := range tables {
+		var n int
+		if err := conn.QueryRow(ctx, "select count(*) from "+table).Scan(&n); err != nil {
+			t.Fatalf("reading %s through the gateway: %v", table, err)
+		}
+		// gateway_queries also holds this test's own queries once audited.
+		if n < rows[table] || (table != "gateway_queries" && n != rows[table]) {
+			t.Errorf("%s holds %d rows after the upgrade, want %d", table, n, rows[table])
+		}
+	}
+	var lakeRows int
+	if err := wh.DB.QueryRow(fmt.Sprintf("select count(*) from read_parquet('%s/lake/events/**/*.parquet')", dir)).Scan(&lakeRows); err != nil || lakeRows != rows["events"] {
+		t.Errorf("lake: %d rows, %v; want %d", lakeRows, err, rows["events"])
+	}
+	conn.Close(ctx)
+	if err := gw.stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := wh.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Ingest, refresh and erasure work on it.
+	ndjson := filepath.Join(t.TempDir(), "new.ndjson")
+	var b strings.Builder
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(&b, `{"schema":"cx.event/v1","event_id":"upgrade-%d","type":"message","occurred_at":"2026-12-01T10:00:0%dZ","source":"test","channel":"whatsapp","conversation_id":"up-1","contact":{"phone":"+5511987650123","email":"upgrade.person@example.org"},"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"pedido 4242 atrasado"}}`+"\n", i, i)
+	}
+	if err := os.WriteFile(ndjson, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := capture(t, func() error { return runLoad(ctx, []string{"--data", dir, ndjson}) }); err != nil {
+		t.Fatalf("load: %v\n%s", err, out)
+	}
+	if out, err := capture(t, func() error { return runRefresh(ctx, []string{"--data", dir, "--full"}) }); err != nil {
+		t.Fatalf("refresh: %v\n%s", err, out)
+	}
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv", "select count(*) from conversations where conversation_id = 'up-1'"})
+	})
+	if err != nil || !strings.Contains(out, "\n1") {
+		t.Fatalf("the new conversation is not in the models: %v\n%s", err, out)
+	}
+	out, err = capture(t, func() error {
+		return runErase(ctx, []string{"--data", dir, "--email", "upgrade.person@example.org", "--reason", "upgrade test", "--verify-bytes"})
+	})
+	if err != nil || !strings.Contains(out, "PASSED") {
+		t.Fatalf("erase: %v\n%s", err, out)
+	}
+}
+
+// A directory claiming a newer schema is refused by every command, with
+// both versions named, and not changed.
+func TestNewerDirectoryRefusedByCommands(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := buildV1Dir(t)
+	db, err := sql.Open("duckdb", filepath.Join(dir, warehouse.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`insert into schema_migrations values ('governance', 42, 'future', 'x', now(), 'v99')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for name, run := range map[string]func() error{
+		"migrate": func() error { return runMigrate(ctx, []string{"--data", dir}) },
+		"query":   func() error { return runQuery(ctx, []string{"--data", dir, "select 1"}) },
+		"refresh": func() error { return runRefresh(ctx, []string{"--data", dir}) },
+	} {
+		_, err := capture(t, run)
+		var ve *warehouse.SchemaVersionError
+		if !errors.As(err, &ve) || ve.Found != 42 || ve.Component != "governance" {
+			t.Errorf("%s: %v, want a SchemaVersionError for governance version 42", name, err)
+		}
+	}
+}
