@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"github.com/cxlake/cxlake/governance/audit"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cxlake/cxlake/governance/audit"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/common/expfmt"
@@ -171,11 +172,11 @@ func TestGatewayVerifierCommand(t *testing.T) {
 
 func TestPgAddrErrorsSayWhatToDo(t *testing.T) {
 	ctx := context.Background()
-	conf := filepath.Join(t.TempDir(), "empty.yaml") // every default
-	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+	cfg := filepath.Join(t.TempDir(), "cxlake.yaml")
+	if err := os.WriteFile(cfg, []byte("data: "+filepath.Join(t.TempDir(), "data")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := capture(t, func() error { return runRun(ctx, []string{"--config", conf, "--pg-addr", "nowhere"}) })
+	_, err := capture(t, func() error { return runRun(ctx, []string{"--config", cfg, "--pg-addr", "nowhere"}) })
 	if err == nil || !strings.Contains(err.Error(), "--pg-addr") || !strings.Contains(err.Error(), "host:port") {
 		t.Fatalf("run --pg-addr nowhere: %v", err)
 	}

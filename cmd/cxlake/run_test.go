@@ -48,8 +48,8 @@ func getHealth(addr string) (int, map[string]string) {
 	return res.StatusCode, body
 }
 
-// metric reads one unlabelled sample from /metrics (-1: absent, or no
-// server yet).
+// metric reads one unlabelled sample from /metrics (-1: absent, or the
+// server not listening yet: callers poll against a deadline).
 func metric(t *testing.T, addr, name string) float64 {
 	t.Helper()
 	res, err := http.Get("http://" + addr + "/metrics")
