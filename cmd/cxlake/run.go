@@ -108,6 +108,10 @@ func runRun(ctx context.Context, args []string) error {
 	err = p.run(ctx)
 	if ctx.Err() != nil {
 		fmt.Println("cxlake: stopping on SIGINT/SIGTERM")
+	} else { // ingest stopped on an error: the shutdown's deadline starts now
+		var cancel context.CancelFunc
+		stopCtx, cancel = context.WithTimeout(stopCtx, cfg.Ingest.ShutdownTimeout)
+		defer cancel()
 	}
 	if herr := web.shutdown(stopCtx); err == nil {
 		err = herr
@@ -124,7 +128,7 @@ func runRun(ctx context.Context, args []string) error {
 		if errors.Is(err, ingest.ErrShutdownDeadline) || context.Cause(stopCtx) == ingest.ErrShutdownDeadline {
 			return fmt.Errorf("stopped unclean: %w", err)
 		}
-		return fmt.Errorf("stopped on an error retrying cannot cure: %w", err)
+		return fmt.Errorf("stopped on an error, not a signal: %w", err)
 	}
 	s := p.consumer.Stats
 	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters, %d skipped)\n",
