@@ -245,3 +245,32 @@ func TestShutdownDeadlineWithBrokerDown(t *testing.T) {
 	}
 	t.Logf("stopped after %s: %v", took.Round(time.Millisecond), err)
 }
+
+// A batch that cannot be written (here the events table is gone, as a
+// stand-in for a full disk) stops the consumer, and Health says stopped,
+// with the reason, instead of ok.
+func TestWriteErrorShowsInHealth(t *testing.T) {
+	h := newHarness(t, 1)
+	h.produce(canonical(1))
+	c := NewConsumer(h.config(), h.wh, nil)
+	stop := h.start(c)
+	h.waitRows("select count(*) from events", 1, 60*time.Second)
+	if _, err := h.wh.DB.Exec("drop table events cascade"); err != nil {
+		t.Skipf("cannot break the warehouse: %v", err)
+	}
+	h.produce(canonical(2))
+	deadline := time.Now().Add(60 * time.Second)
+	for c.Health().State != StateStopped {
+		if time.Now().After(deadline) {
+			t.Fatalf("health 60s after a failed write: %+v", c.Health())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	hl := c.Health()
+	if !strings.Contains(hl.Reason, "ingest stopped") || !strings.Contains(hl.Reason, "batch") {
+		t.Fatalf("stopped health says %q; want the write error", hl.Reason)
+	}
+	if err := stop(); err == nil {
+		t.Fatal("Run returned nil after a failed write")
+	}
+}

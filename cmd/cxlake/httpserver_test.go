@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -236,5 +238,43 @@ func TestHealthzStates(t *testing.T) {
 		if res.StatusCode != tc.code || body["status"] != tc.status || body["reason"] != tc.h.Reason {
 			t.Errorf("health %+v: %d %v, want %d %q with the reason", tc.h, res.StatusCode, body, tc.code, tc.status)
 		}
+	}
+}
+
+// Refused API requests are counted by reason and logged once per source
+// and reason per minute: 10,000 failed logins from 50 addresses write less
+// than 200 KB of log.
+func TestAPIRefusalsCountedAndRateLimited(t *testing.T) {
+	m := newMetrics()
+	var log bytes.Buffer
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer right-token-0123456789" {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	h := m.countRefusals("privacy_api", api, slog.New(slog.NewTextHandler(&log, nil)))
+	const n = 10000
+	for i := range n {
+		req := httptest.NewRequest(http.MethodGet, "/v1/privacy/requests", nil)
+		req.RemoteAddr = fmt.Sprintf("198.51.100.%d:%d", i%50, 30000+i)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer guess-%d", i))
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	ok := httptest.NewRequest(http.MethodGet, "/v1/privacy/requests", nil)
+	ok.Header.Set("Authorization", "Bearer right-token-0123456789")
+	h.ServeHTTP(httptest.NewRecorder(), ok)
+	fams, _ := scrape(t, m)
+	if got := value(t, fams, "cxlake_http_refused_total", map[string]string{"endpoint": "privacy_api", "reason": "unauthorized"}); got != n {
+		t.Fatalf("refusals counted: %v, want %d", got, n)
+	}
+	lines := bytes.Count(log.Bytes(), []byte("\n"))
+	t.Logf("%d refused API requests wrote %d bytes of log in %d lines", n, log.Len(), lines)
+	if log.Len() >= 200<<10 || lines != 50 {
+		t.Fatalf("%d refused requests wrote %d bytes in %d lines; want < 200 KB, one line per source (50)", n, log.Len(), lines)
+	}
+	if strings.Contains(log.String(), "guess-") {
+		t.Fatal("the log holds a presented credential")
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/internal/ratelog"
 )
 
 // metrics is what GET /metrics serves in Prometheus's text format, for
@@ -69,7 +72,7 @@ func newMetrics() *metrics {
 	}
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cxlake_http_refused_total",
-		Help: "HTTP requests refused before they did anything (webhooks: no or wrong credentials, too large, slow, busy), by endpoint and reason.",
+		Help: "HTTP requests refused, by endpoint (chatwoot_webhook, privacy_api) and reason (webhook: no_credentials, bad_token, bad_timestamp, bad_signature, too_large, slow_body, busy, bad_body; API: unauthorized, forbidden, too_large, rate_limited).",
 	}, []string{"endpoint", "reason"})
 	chainCount := func(f func(*gateway.ChainAuditor) int64) func() float64 {
 		return func() float64 {
@@ -130,6 +133,65 @@ func (m *metrics) refusedWebhook(source, reason string) {
 		m.refused.WithLabelValues(source+"_webhook", reason).Inc()
 	}
 }
+
+// refusedStatus names the refusals countRefusals counts, by status.
+var refusedStatus = map[int]string{
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusRequestEntityTooLarge: "too_large",
+	http.StatusTooManyRequests:       "rate_limited",
+}
+
+// countRefusals wraps an endpoint's handler: each answer of 401, 403, 413
+// or 429 is counted in cxlake_http_refused_total{endpoint, reason}, and
+// logged at most once a minute per source address and reason, with the
+// count of lines suppressed (a failed login leaves a trace, a flood does
+// not fill the disk).
+func (m *metrics) countRefusals(endpoint string, next http.Handler, log *slog.Logger) http.Handler {
+	limit := ratelog.New(time.Minute)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		reason, ok := refusedStatus[sw.status]
+		if !ok {
+			return
+		}
+		if m != nil {
+			m.refused.WithLabelValues(endpoint, reason).Inc()
+		}
+		src, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			src = r.RemoteAddr
+		}
+		if ok, n := limit.Allow(src + " " + reason); ok {
+			log.Warn("request refused", "endpoint", endpoint, "status", sw.status, "reason", reason, "source", src, "suppressed_last_minute", n)
+		}
+	})
+}
+
+// statusWriter remembers the status of the answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines,
+// flushes of long exports).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // refreshed records a model refresh.
 func (m *metrics) refreshed(took time.Duration, err error) {

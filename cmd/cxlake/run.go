@@ -93,7 +93,7 @@ func runRun(ctx context.Context, args []string) error {
 	web.watch(p.consumer.Health)
 	web.watch(m.gatewayAuditCheck)
 	web.ops.Handle("GET /metrics", m.handler())
-	web.api.Handle("/v1/privacy/", gv.gov.Handler())
+	web.api.Handle("/v1/privacy/", m.countRefusals("privacy_api", gv.gov.Handler(), log))
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, m, log)
 	if err != nil {
 		gv.close()
@@ -125,6 +125,10 @@ func runRun(ctx context.Context, args []string) error {
 	err = p.run(ctx)
 	if ctx.Err() != nil {
 		fmt.Println("cxlake: stopping on SIGINT/SIGTERM")
+	} else { // ingest stopped on an error: the shutdown's deadline starts now
+		var cancel context.CancelFunc
+		stopCtx, cancel = context.WithTimeout(stopCtx, cfg.Ingest.ShutdownTimeout)
+		defer cancel()
 	}
 	if herr := web.shutdown(stopCtx); err == nil {
 		err = herr
@@ -141,7 +145,7 @@ func runRun(ctx context.Context, args []string) error {
 		if errors.Is(err, ingest.ErrShutdownDeadline) || context.Cause(stopCtx) == ingest.ErrShutdownDeadline {
 			return fmt.Errorf("stopped unclean: %w", err)
 		}
-		return fmt.Errorf("stopped on an error retrying cannot cure: %w", err)
+		return fmt.Errorf("stopped on an error, not a signal: %w", err)
 	}
 	s := p.consumer.Stats
 	fmt.Printf("cxlake: stopped cleanly after %d messages (%d accepted, %d duplicates, %d dead letters, %d skipped)\n",

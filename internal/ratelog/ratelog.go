@@ -24,6 +24,7 @@ type Limiter struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	keys  map[string]*entry
+	swept time.Time // last sweep: at most one per interval, so a flood of new keys costs O(1) each
 }
 
 type entry struct {
@@ -44,7 +45,7 @@ func (l *Limiter) Allow(key string) (ok bool, suppressed int64) {
 	now := l.now()
 	e := l.keys[key]
 	if e == nil {
-		if len(l.keys) >= maxKeys {
+		if len(l.keys) >= maxKeys && now.Sub(l.swept) >= l.every {
 			l.sweep(now)
 		}
 		if len(l.keys) >= maxKeys {
@@ -68,6 +69,7 @@ func (l *Limiter) Allow(key string) (ok bool, suppressed int64) {
 // sweep drops the keys whose interval has passed with nothing suppressed
 // (their next line would be logged anyway, with a count of zero).
 func (l *Limiter) sweep(now time.Time) {
+	l.swept = now
 	for k, e := range l.keys {
 		if now.Sub(e.last) >= l.every && e.suppressed == 0 {
 			delete(l.keys, k)
