@@ -46,6 +46,8 @@ type Config struct {
 	Governance governance.Config
 	// Sources are the source formats besides cx.event/v1 (sources.go).
 	Sources sources.Config
+	// Report: the KPI report's targets (report.go).
+	Report ReportConfig
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -84,6 +86,7 @@ type file struct {
 	Gateway    yaml.Node `yaml:"gateway"`
 	Governance yaml.Node `yaml:"governance"`
 	Sources    yaml.Node `yaml:"sources"`
+	Report     yaml.Node `yaml:"report"`
 }
 
 // Defaults returns the configuration used for keys that are not set.

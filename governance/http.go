@@ -37,6 +37,12 @@ type apiRequest struct {
 	VerifyBytes bool   `json:"verify_bytes"`
 }
 
+// Authorize wraps next with the privacy API's check (a bearer token equal to
+// governance.compliance_token; 503 when none is configured, 401 otherwise),
+// for other HTTP APIs of the process that are protected the same way (the
+// live KPI report).
+func (g *Governance) Authorize(next http.Handler) http.Handler { return g.auth(next.ServeHTTP) }
+
 func (g *Governance) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if g.cfg.ComplianceToken == "" {
