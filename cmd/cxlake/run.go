@@ -58,6 +58,7 @@ func runRun(ctx context.Context, args []string) error {
 	web := newHTTPServer()
 	web.mux.Handle("GET /metrics", m.handler())
 	web.mux.Handle("/v1/privacy/", gv.gov.Handler())
+	mountKPIReport(web, wh, cfg.Report.Targets, gv.gov, log)
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, log)
 	if err != nil {
 		gv.close()
