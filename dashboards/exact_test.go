@@ -194,3 +194,37 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// TestExpandMatchesGrafana: PanelQueries, which cxlake bench gateway
+// measures, expands every panel exactly as Grafana's SDK does (the tests'
+// grafanaQuery), for several ranges, intervals and variable choices.
+func TestExpandMatchesGrafana(t *testing.T) {
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	targets := panelTargets(t)
+	for _, e := range []Expansion{
+		{From: from, To: from.AddDate(0, 0, 30), Interval: 24 * time.Hour, Vars: map[string][]string{"channel": {"email", "voice"}, "team": {"none", "o'brien"}}},
+		{From: from.Add(123 * time.Millisecond), To: from.Add(6 * time.Hour), Interval: 5 * time.Minute, Vars: map[string][]string{"channel": {"webchat"}, "team": {"billing"}}},
+		{From: from, To: from.AddDate(1, 0, 0), Interval: 7 * 24 * time.Hour, Vars: map[string][]string{"channel": {"a"}, "team": {"b"}}},
+	} {
+		got, err := PanelQueries(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(targets) {
+			t.Fatalf("%d panel queries, %d targets", len(got), len(targets))
+		}
+		byKey := map[string]string{}
+		for _, q := range got {
+			byKey[q.Dashboard+"|"+q.Panel+"|"+q.RefID] = q.SQL
+		}
+		for _, p := range targets {
+			want, err := grafanaQuery{From: e.From, To: e.To, Interval: effectiveInterval(t, p.MinInterval, e.Interval), Vars: e.Vars}.expand(p.RawSQL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := byKey[p.Dashboard+"|"+p.Panel+"|"+p.RefID]; g != want {
+				t.Errorf("%s: PanelQueries sends\n%s\nGrafana sends\n%s", p, g, want)
+			}
+		}
+	}
+}

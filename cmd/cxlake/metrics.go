@@ -30,10 +30,10 @@ type metrics struct {
 	// consumer's.
 	mu        sync.Mutex
 	consumers []*ingest.Stats
-	refresh *prometheus.HistogramVec
-	lastRef prometheus.Gauge
-	queries *prometheus.CounterVec
-	queryMS *prometheus.HistogramVec
+	refresh   *prometheus.HistogramVec
+	lastRef   prometheus.Gauge
+	queries   *prometheus.CounterVec
+	queryMS   *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
