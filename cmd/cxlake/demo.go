@@ -126,8 +126,11 @@ func runDemo(ctx context.Context, args []string) error {
 	// same days.
 	now := time.Now().UTC()
 	start := now.Truncate(24*time.Hour).AddDate(0, 0, -*days+1)
+	// PerDay is set a little low, so that the message budget outlasts the
+	// window and the history reaches now (the rest goes to a second lap
+	// over the same days) rather than stopping days short of it.
 	gen := simulate.New(simulate.Config{Seed: *seed, Start: start, Days: *days, Until: now,
-		PerDay: simulate.PerDayFor(int64(*events), *days)})
+		PerDay: max(1, simulate.PerDayFor(int64(*events), *days)*17/20)})
 	prog := newProgress(os.Stderr, int64(*events), p.consumer.Stats)
 	began := time.Now()
 	if err := simulate.Produce(ctx, broker.Addrs(), demoTopic, gen, *events, prog.produced); err != nil {
