@@ -163,8 +163,14 @@ func kpiCharts(r *kpiReport) (main, surveys []htmlChart) {
 	npsChart := chart{Title: "NPS per day", Width: 540, Height: 280, Days: days, Series: []chartSeries{nps},
 		Scale: npsScale(), YTitle: "NPS", Value: func(v float64) string { return fmtNPS(sql.NullFloat64{Float64: v, Valid: true}) }}
 
+	frtBars := r.channelBars("First response time p90 by channel, whole period", "frt_p90_s")
+	frtBars.Note = "The 90th percentile of every conversation's first response time in the period, per channel. Hatched: fewer than 30 answered conversations."
+	slaBars := r.channelBars("SLA breach rate by channel, whole period", "sla_breach_rate")
+	slaBars.Note = "Share of conversations answered later than the channel's expected response time."
 	main = []htmlChart{
 		{Title: convChart.Title, Note: "Conversations opened each day (UTC), stacked by channel.", SVG: template.HTML(convChart.svg())},
+		frtBars,
+		slaBars,
 		{Title: frtChart.Title, Note: frtNote, SVG: template.HTML(frtChart.svg())},
 	}
 	surveys = []htmlChart{
@@ -173,3 +179,8 @@ func kpiCharts(r *kpiReport) (main, surveys []htmlChart) {
 	}
 	return main, surveys
 }
+
+func sqlFloat(v float64) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: true} }
+
+// htmlSafe marks markup drawn by a chart, whose data is escaped, as safe.
+func htmlSafe(s string) template.HTML { return template.HTML(s) }
