@@ -53,6 +53,8 @@ type Config struct {
 	// Memory is the process's memory budget and DuckDB's spill folder
 	// (docs/memory.md).
 	Memory warehouse.Memory
+	// Report: the KPI report's targets (report.go).
+	Report ReportConfig
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -98,6 +100,7 @@ type file struct {
 	Gateway    yaml.Node `yaml:"gateway"`
 	Governance yaml.Node `yaml:"governance"`
 	Sources    yaml.Node `yaml:"sources"`
+	Report     yaml.Node `yaml:"report"`
 }
 
 // Defaults returns the configuration used for keys that are not set.

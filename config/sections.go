@@ -23,6 +23,7 @@ func (c *Config) applySections(f *file) error {
 		{"gateway", &f.Gateway, applyGateway},
 		{"governance", &f.Governance, applyGovernance},
 		{"sources", &f.Sources, applySources},
+		{"report", &f.Report, applyReport},
 	} {
 		if s.node.Kind == 0 { // absent
 			continue

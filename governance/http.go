@@ -66,6 +66,13 @@ type apiRequest struct {
 	VerifyBytes bool   `json:"verify_bytes"`
 }
 
+// Authorize wraps next with the privacy API's check (a caller's bearer
+// token; 503 when none is configured, 401 otherwise), for other HTTP APIs of
+// the process that are protected the same way (the live KPI report).
+func (g *Governance) Authorize(next http.Handler) http.Handler {
+	return g.auth(func(w http.ResponseWriter, r *http.Request, _ string) { next.ServeHTTP(w, r) })
+}
+
 // callerHandler is an API handler told who called.
 type callerHandler func(w http.ResponseWriter, r *http.Request, caller string)
 

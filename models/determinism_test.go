@@ -52,7 +52,7 @@ var compared = []struct{ table, order string }{
 	{"conversations", "conversation_id"},
 	{"kpi_daily", "day, channel"},
 	{"kpi_daily_team", "day, channel, team"},
-	{"kpi_counts_daily", "day, channel, team"},
+	{"kpi_counts_daily", "day, channel, team, handled_by"},
 	{"contacts", "contact_key"},
 	{"contact_identities", "identifier_kind, identifier_value"},
 	{"int_conversations_business_timed", "conversation_id"},

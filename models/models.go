@@ -1,7 +1,9 @@
 // Package models owns cxlake's SQL models: the staging, intermediate and mart
 // layers that turn the raw events table into contacts, contact_identities,
 // timeline, conversations, kpi_daily and kpi_daily_team, the KPI definitions
-// they implement, the runner that builds them in dependency order (fully with
+// they implement (kpi.go: one set of SQL expressions over the additive KPI
+// base kpi_counts_daily, which kpi_daily, kpi_daily_team and the reports
+// evaluate), the runner that builds them in dependency order (fully with
 // Rebuild, or incrementally from the batches ingested since the last build
 // with Refresh), and the data tests that check them (Test).
 //

@@ -229,6 +229,8 @@ func parseModel(name, layer, src string) (*model, error) {
 		// The same expressions the incremental scoping steps use.
 		"fcr_window_end": fcrWindowEnd,
 		"sla_deadline":   slaDeadline,
+		// The KPI expressions of kpi.go, so that no model copies them.
+		"kpi_figures": func() string { return KPISelect(false) },
 	}
 	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 // MissingMartError is returned when a report's mart does not exist in the
 // warehouse, typically because the models have never been built there.
 type MissingMartError struct {
-	Table string // the mart the report reads, such as "kpi_daily"
+	Table string // the mart the report reads, such as "kpi_counts_daily"
 }
 
 func (e *MissingMartError) Error() string {
@@ -31,5 +31,16 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("unknown report format %q: use md, html or csv", e.Format)
+	return fmt.Sprintf("unknown report format %q: use md, html, csv or json", e.Format)
+}
+
+// TargetError is returned for a KPI target that names no KPI figure, or
+// whose better side is neither "higher" nor "lower".
+type TargetError struct {
+	KPI  string // the target's key
+	Rule string // what is wrong
+}
+
+func (e *TargetError) Error() string {
+	return fmt.Sprintf("report target %q: %s", e.KPI, e.Rule)
 }

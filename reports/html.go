@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type htmlCell struct {
 	Text    string
 	Numeric bool
 	Null    bool
+	Miss    bool // misses its target
 }
 
 type htmlTable struct {
@@ -33,45 +35,49 @@ type htmlChart struct {
 }
 
 type kpiHTMLView struct {
-	Title, Period string
-	Empty         bool
-	Headline      []headlineItem
-	Charts        []htmlChart // full width
-	Surveys       []htmlChart // side by side
-	Channels      htmlTable
-	Days          htmlTable
-	Notes         []string
+	Title, Period, Previous, GeneratedAt string
+	Empty                                bool
+	Headline                             []headlineItem
+	Charts                               []htmlChart // full width
+	Surveys                              []htmlChart // side by side
+	Comparison, Channels, Handlers       htmlTable
+	Teams, Days                          htmlTable
+	Notes                                []string
 }
 
 // writeKPIHTML writes one self-contained page: no external styles, scripts,
 // fonts or images. Charts are inline SVG; every piece of data on the page is
 // escaped by html/template or by chart.svg.
 func writeKPIHTML(w io.Writer, r *kpiReport) error {
-	v := kpiHTMLView{Title: r.Title, Period: r.Period(), Empty: r.Empty(), Notes: methodNotes}
+	v := kpiHTMLView{Title: r.Title, Period: r.Period(), Previous: r.PrevPeriod(),
+		GeneratedAt: r.GeneratedAt.Format("2006-01-02 15:04:05 UTC"), Empty: r.Empty(), Notes: methodNotes}
 	if !r.Empty() {
-		v.Headline = headline(r.Overall)
+		v.Headline = r.headline()
 		v.Charts, v.Surveys = kpiCharts(r)
 		var total []string
 		if len(r.Channels) > 1 {
-			total = overallRow(channelColumns, r.Overall, "all channels")
+			total = r.overallRow("all channels")
 		}
-		v.Channels = newHTMLTable(channelColumns, tableCells(channelColumns, r.Channels), total)
-		v.Days = newHTMLTable(dayColumns, tableCells(dayColumns, r.Days), nil)
+		v.Comparison = newHTMLTable(comparisonHead, r.comparisonRows(), nil)
+		v.Channels = newHTMLTable(groupHead("channel"), r.groupRows(r.Channels, channelOf, true), total)
+		v.Handlers = newHTMLTable(groupHead("handled by"), r.groupRows(r.Handlers, handlerLabel, false), nil)
+		v.Teams = newHTMLTable(groupHead("team"), r.groupRows(r.Teams, teamLabel, false), nil)
+		v.Days = newHTMLTable(dayHead(), r.dayRows(), nil)
 	}
 	return kpiHTML.Execute(w, v)
 }
 
-func newHTMLTable(cols []tableColumn, rows [][]string, total []string) htmlTable {
+func newHTMLTable(cols []tableHead, rows [][]string, total []string) htmlTable {
 	cells := func(texts []string) []htmlCell {
 		out := make([]htmlCell, len(texts))
 		for i, t := range texts {
-			out[i] = htmlCell{Text: t, Numeric: cols[i].Numeric, Null: t == dash}
+			out[i] = htmlCell{Text: t, Numeric: cols[i].Numeric, Null: t == dash, Miss: strings.Contains(t, strings.TrimSpace(markMiss))}
 		}
 		return out
 	}
 	var t htmlTable
 	for _, c := range cols {
-		t.Head = append(t.Head, htmlCell{Text: c.Head, Numeric: c.Numeric})
+		t.Head = append(t.Head, htmlCell{Text: c.Text, Numeric: c.Numeric})
 	}
 	for _, r := range rows {
 		t.Rows = append(t.Rows, cells(r))
@@ -157,8 +163,14 @@ func kpiCharts(r *kpiReport) (main, surveys []htmlChart) {
 	npsChart := chart{Title: "NPS per day", Width: 540, Height: 280, Days: days, Series: []chartSeries{nps},
 		Scale: npsScale(), YTitle: "NPS", Value: func(v float64) string { return fmtNPS(sql.NullFloat64{Float64: v, Valid: true}) }}
 
+	frtBars := r.channelBars("First response time p90 by channel, whole period", "frt_p90_s")
+	frtBars.Note = "The 90th percentile of every conversation's first response time in the period, per channel. Hatched: fewer than 30 answered conversations."
+	slaBars := r.channelBars("SLA breach rate by channel, whole period", "sla_breach_rate")
+	slaBars.Note = "Share of conversations answered later than the channel's expected response time."
 	main = []htmlChart{
 		{Title: convChart.Title, Note: "Conversations opened each day (UTC), stacked by channel.", SVG: template.HTML(convChart.svg())},
+		frtBars,
+		slaBars,
 		{Title: frtChart.Title, Note: frtNote, SVG: template.HTML(frtChart.svg())},
 	}
 	surveys = []htmlChart{
@@ -167,3 +179,8 @@ func kpiCharts(r *kpiReport) (main, surveys []htmlChart) {
 	}
 	return main, surveys
 }
+
+func sqlFloat(v float64) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: true} }
+
+// htmlSafe marks markup drawn by a chart, whose data is escaped, as safe.
+func htmlSafe(s string) template.HTML { return template.HTML(s) }

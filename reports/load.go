@@ -6,13 +6,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cxlake/cxlake/models"
 )
 
-// kpiTable is the mart the KPI report reads.
-const kpiTable = "kpi_daily"
+// baseTable is the mart the KPI report reads: the additive KPI base. Every
+// figure is computed in SQL over its rows of the period and filter with the
+// expressions of models.KPIFigures, the ones kpi_daily is built with, so a
+// figure over many days or channels is exactly the KPI of their
+// conversations (never an average of daily rates or a percentile of daily
+// percentiles).
+const baseTable = "kpi_counts_daily"
 
-// figures are the KPI values of one kpi_daily row, or of several rows
-// recomputed together (see summarize). Null means no eligible conversation.
+// figures are the KPI values of a set of kpi_counts_daily rows: one day and
+// channel, a channel over the period, the whole period, ... Null means no
+// eligible conversation. N holds each figure's sample size by kpi_daily
+// column name (see models.KPIFigure.Sample).
 type figures struct {
 	Conversations                                           int64
 	FRTP50, FRTP90, AgentFRTP50, AgentFRTP90, ResolutionP50 sql.NullFloat64
@@ -20,13 +29,8 @@ type figures struct {
 	RecontactRate, HandoffContextRate, SLABreachRate        sql.NullFloat64
 	CSAT, NPS                                               sql.NullFloat64
 	CSATResponses, NPSResponses                             int64
-}
-
-// kpiRow is one kpi_daily row: a UTC day and a channel.
-type kpiRow struct {
-	Day     time.Time
-	Channel string // "" when the mart's channel is null
-	figures
+	BotHandled, Resolved, FCRKnown                          int64
+	N                                                       map[string]int64
 }
 
 // kpiColumn is a kpi_daily column after day and channel; exactly one of
@@ -38,7 +42,7 @@ type kpiColumn struct {
 }
 
 // kpiColumns are the kpi_daily columns of the warehouse contract, in its
-// order. CSV writes them in this order too.
+// order: the names of models.KPIFigures (TestColumnsAreTheKPIFigures).
 var kpiColumns = []kpiColumn{
 	{name: "conversations", count: func(f *figures) *int64 { return &f.Conversations }},
 	{name: "frt_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.FRTP50 }},
@@ -57,73 +61,197 @@ var kpiColumns = []kpiColumn{
 	{name: "nps", value: func(f *figures) *sql.NullFloat64 { return &f.NPS }},
 	{name: "nps_responses", count: func(f *figures) *int64 { return &f.NPSResponses }},
 	{name: "sla_breach_rate", value: func(f *figures) *sql.NullFloat64 { return &f.SLABreachRate }},
+	{name: "bot_handled_conversations", count: func(f *figures) *int64 { return &f.BotHandled }},
+	{name: "resolved_conversations", count: func(f *figures) *int64 { return &f.Resolved }},
+	{name: "fcr_known_conversations", count: func(f *figures) *int64 { return &f.FCRKnown }},
 }
 
-// loadKPIDaily reads the kpi_daily rows between from and to (inclusive days;
-// zero leaves a side open), ordered by day and channel. Columns are cast so
-// that a mart which computes a count as HUGEINT or a rate as DECIMAL still
-// reads the same.
-func loadKPIDaily(ctx context.Context, db *sql.DB, from, to time.Time) ([]kpiRow, error) {
-	var n int
-	err := db.QueryRowContext(ctx,
-		`select count(*) from information_schema.tables where lower(table_name) = ?`, kpiTable).Scan(&n)
-	if err != nil {
-		return nil, fmt.Errorf("looking up %s: %w", kpiTable, err)
-	}
-	if n == 0 {
-		return nil, &MissingMartError{Table: kpiTable}
-	}
-
-	cols := []string{"cast(day as date) as day", "channel"}
-	for _, c := range kpiColumns {
-		if c.count != nil {
-			cols = append(cols, fmt.Sprintf("coalesce(cast(%s as bigint), 0) as %[1]s", c.name))
-		} else {
-			cols = append(cols, fmt.Sprintf("cast(%s as double) as %[1]s", c.name))
+// kpiFigure returns models' definition of the named figure.
+func kpiFigure(name string) (models.KPIFigure, bool) {
+	for _, f := range models.KPIFigures {
+		if f.Name == name {
+			return f, true
 		}
 	}
-	var where []string
+	return models.KPIFigure{}, false
+}
+
+// Filter narrows the conversations a report covers. An empty list keeps
+// every value.
+type Filter struct {
+	Channels []string
+	Teams    []string
+}
+
+// groupKey is a column of kpi_counts_daily a report groups by.
+type groupKey string
+
+const (
+	byDay       groupKey = "day"
+	byChannel   groupKey = "channel"
+	byTeam      groupKey = "team"
+	byHandledBy groupKey = "handled_by"
+)
+
+// querier is a *sql.DB or the *sql.Tx a report reads in, so that all its
+// figures come from one snapshot while ingest and refreshes commit.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// checkBase fails with a *MissingMartError when kpi_counts_daily does not exist.
+func checkBase(ctx context.Context, db querier) error {
+	var n int
+	err := db.QueryRowContext(ctx,
+		`select count(*) from information_schema.tables where lower(table_name) = ?`, baseTable).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("looking up %s: %w", baseTable, err)
+	}
+	if n == 0 {
+		return &MissingMartError{Table: baseTable}
+	}
+	return nil
+}
+
+// where is the condition on kpi_counts_daily of days from..to (inclusive;
+// a zero side is open) and the filter.
+func where(from, to time.Time, f Filter) (string, []any) {
+	var conds []string
 	var args []any
 	if !from.IsZero() {
-		where = append(where, "cast(day as date) >= cast(? as date)")
+		conds = append(conds, "day >= cast(? as date)")
 		args = append(args, isoDay(from))
 	}
 	if !to.IsZero() {
-		where = append(where, "cast(day as date) <= cast(? as date)")
+		conds = append(conds, "day <= cast(? as date)")
 		args = append(args, isoDay(to))
 	}
-	q := "select " + strings.Join(cols, ", ") + " from " + kpiTable
-	if len(where) > 0 {
-		q += " where " + strings.Join(where, " and ")
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		conds = append(conds, col+" in ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
 	}
-	q += " order by 1, 2 nulls last"
+	in("channel", f.Channels)
+	in("team", f.Teams)
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " where " + strings.Join(conds, " and "), args
+}
 
+// dataDays returns the first and last day with rows in the period and
+// filter; both zero when there are none.
+func dataDays(ctx context.Context, db querier, from, to time.Time, f Filter) (first, last time.Time, err error) {
+	w, args := where(from, to, f)
+	var a, b sql.NullTime
+	if err := db.QueryRowContext(ctx, "select min(day)::timestamp, max(day)::timestamp from "+baseTable+w, args...).Scan(&a, &b); err != nil {
+		return first, last, fmt.Errorf("reading %s: %w", baseTable, err)
+	}
+	if a.Valid {
+		first, last = dayOf(a.Time.UTC()), dayOf(b.Time.UTC())
+	}
+	return first, last, nil
+}
+
+// loadGroups computes the figures of the period and filter grouped by keys
+// (none: one group, the whole period), ordered by the keys.
+func loadGroups(ctx context.Context, db querier, from, to time.Time, f Filter, keys ...groupKey) ([]kpiGroup, error) {
+	var cols []string
+	for _, k := range keys {
+		if k == byDay {
+			cols = append(cols, "day::timestamp as day")
+		} else {
+			cols = append(cols, string(k))
+		}
+	}
+	w, args := where(from, to, f)
+	q := "select "
+	if len(cols) > 0 {
+		q += strings.Join(cols, ", ") + ", "
+	}
+	q += models.KPISelect(true) + " from " + baseTable + w
+	if len(keys) > 0 {
+		var ks []string
+		for i := range keys {
+			ks = append(ks, fmt.Sprint(i+1))
+		}
+		q += " group by " + strings.Join(ks, ", ") + " order by " + strings.Join(ks, ", ")
+	}
 	rs, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s (if the mart predates this binary, rebuild it with `cxlake refresh --data DIR`): %w", kpiTable, err)
+		return nil, fmt.Errorf("reading %s (if the mart predates this binary, rebuild it with `cxlake refresh --data DIR`): %w", baseTable, err)
 	}
 	defer rs.Close()
-	var out []kpiRow
+	var out []kpiGroup
 	for rs.Next() {
-		var r kpiRow
-		var ch sql.NullString
-		dest := []any{&r.Day, &ch}
-		for _, c := range kpiColumns {
+		g := kpiGroup{figures: figures{N: map[string]int64{}}}
+		var dest []any
+		for _, k := range keys {
+			switch k {
+			case byDay:
+				dest = append(dest, &g.Day)
+			case byChannel:
+				dest = append(dest, &g.Channel)
+			default:
+				dest = append(dest, &g.Key)
+			}
+		}
+		ns := make([]int64, len(kpiColumns))
+		for i, c := range kpiColumns {
 			if c.count != nil {
-				dest = append(dest, c.count(&r.figures))
+				dest = append(dest, c.count(&g.figures))
 			} else {
-				dest = append(dest, c.value(&r.figures))
+				dest = append(dest, c.value(&g.figures))
+			}
+			if models.KPIFigures[i].Sample != "" {
+				dest = append(dest, &ns[i])
 			}
 		}
 		if err := rs.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", kpiTable, err)
+			return nil, fmt.Errorf("reading %s: %w", baseTable, err)
 		}
-		r.Day = dayOf(r.Day.UTC())
-		r.Channel = ch.String
-		out = append(out, r)
+		for i, c := range kpiColumns {
+			if models.KPIFigures[i].Sample != "" {
+				g.N[c.name] = ns[i]
+			}
+		}
+		if !g.Day.IsZero() {
+			g.Day = dayOf(g.Day.UTC())
+		}
+		out = append(out, g)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", kpiTable, err)
+		return nil, fmt.Errorf("reading %s: %w", baseTable, err)
+	}
+	return out, nil
+}
+
+// Figures returns the KPI figures of the days from..to (inclusive; a zero
+// side is open) and filter, computed like the report's: by kpi_daily column
+// name, and each figure's sample size as "<name>_n". A figure with no
+// eligible conversation is absent (null, not zero). The demo's summary
+// prints them.
+func Figures(ctx context.Context, db *sql.DB, from, to time.Time, f Filter) (map[string]float64, error) {
+	if err := checkBase(ctx, db); err != nil {
+		return nil, err
+	}
+	gs, err := loadGroups(ctx, db, from, to, f)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, c := range kpiColumns {
+		if v := valueOf(&gs[0].figures, c.name); v.Valid {
+			out[c.name] = v.Float64
+		}
+		if n, ok := gs[0].N[c.name]; ok {
+			out[c.name+"_n"] = float64(n)
+		}
 	}
 	return out, nil
 }

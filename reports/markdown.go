@@ -14,30 +14,47 @@ func writeKPIMarkdown(w io.Writer, r *kpiReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", mdText(r.Title))
 	fmt.Fprintf(&b, "**Period:** %s\n\n", mdText(r.Period()))
+	if p := r.PrevPeriod(); p != "" {
+		fmt.Fprintf(&b, "**Compared with:** %s\n\n", mdText(p))
+	}
+	fmt.Fprintf(&b, "**Generated at:** %s\n\n", r.GeneratedAt.Format("2006-01-02 15:04:05 UTC"))
 	if r.Empty() {
-		b.WriteString("No data in kpi_daily for this period.\n")
+		b.WriteString("No data in kpi_counts_daily for this period.\n")
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
 
 	b.WriteString("## Headline\n\n")
-	for _, it := range headline(r.Overall) {
+	for _, it := range r.headline() {
+		v := it.Value
+		if it.Miss {
+			v += markMiss
+		}
 		if it.Sub != "" {
-			fmt.Fprintf(&b, "- **%s:** %s (%s)\n", it.Label, it.Value, it.Sub)
+			fmt.Fprintf(&b, "- **%s:** %s (%s)\n", it.Label, v, it.Sub)
 		} else {
-			fmt.Fprintf(&b, "- **%s:** %s\n", it.Label, it.Value)
+			fmt.Fprintf(&b, "- **%s:** %s\n", it.Label, v)
 		}
 	}
 
+	b.WriteString("\n## Against the previous period and the targets\n\n")
+	mdTable(&b, comparisonHead, r.comparisonRows())
+
 	b.WriteString("\n## By channel\n\n")
-	rows := tableCells(channelColumns, r.Channels)
+	rows := r.groupRows(r.Channels, channelOf, true)
 	if len(r.Channels) > 1 {
-		rows = append(rows, overallRow(channelColumns, r.Overall, "all channels"))
+		rows = append(rows, r.overallRow("all channels"))
 	}
-	mdTable(&b, channelColumns, rows)
+	mdTable(&b, groupHead("channel"), rows)
+
+	b.WriteString("\n## Bot vs human\n\n")
+	mdTable(&b, groupHead("handled by"), r.groupRows(r.Handlers, handlerLabel, false))
+
+	b.WriteString("\n## By team\n\n")
+	mdTable(&b, groupHead("team"), r.groupRows(r.Teams, teamLabel, false))
 
 	b.WriteString("\n## By day\n\n")
-	mdTable(&b, dayColumns, tableCells(dayColumns, r.Days))
+	mdTable(&b, dayHead(), r.dayRows())
 
 	b.WriteString("\n## How these figures are computed\n\n")
 	for _, n := range methodNotes {
@@ -48,10 +65,10 @@ func writeKPIMarkdown(w io.Writer, r *kpiReport) error {
 }
 
 // mdTable writes a GitHub-flavoured Markdown table with padded cells.
-func mdTable(b *strings.Builder, cols []tableColumn, rows [][]string) {
+func mdTable(b *strings.Builder, cols []tableHead, rows [][]string) {
 	width := make([]int, len(cols))
 	for i, c := range cols {
-		width[i] = max(3, utf8.RuneCountInString(c.Head))
+		width[i] = max(3, utf8.RuneCountInString(c.Text))
 	}
 	for ri, row := range rows {
 		for i, cell := range row {
@@ -76,7 +93,7 @@ func mdTable(b *strings.Builder, cols []tableColumn, rows [][]string) {
 	heads := make([]string, len(cols))
 	rules := make([]string, len(cols))
 	for i, c := range cols {
-		heads[i] = c.Head
+		heads[i] = c.Text
 		if c.Numeric {
 			rules[i] = strings.Repeat("-", width[i]-1) + ":"
 		} else {

@@ -38,6 +38,12 @@ type Config struct {
 	// recent valid message (same event_id, same bytes); default 0.002,
 	// negative for none.
 	DuplicateRate float64
+	// Until, when set, is the moment the history ends: no conversation
+	// opens after it and the steps of conversations still in progress at
+	// Until are left out (a reply that has not happened yet), as in a
+	// warehouse read at that moment. The demo sets it to now so that its
+	// history ends today without events in the future. Zero: no limit.
+	Until time.Time
 }
 
 // DefaultStart is the default Config.Start.
@@ -107,6 +113,7 @@ type Generator struct {
 	seedTag uint16
 
 	start, end int64 // the window of one lap, unix nanoseconds
+	until      int64 // Config.Until, unix nanoseconds; 0 for none
 	lap        uint32
 	arrival    int64 // when the next conversation of this lap opens
 	rate       float64
@@ -145,6 +152,13 @@ func New(cfg Config) *Generator {
 		buf:     make([]byte, 0, 2048),
 	}
 	g.end = g.start + int64(cfg.Days)*24*int64(time.Hour)
+	if !cfg.Until.IsZero() {
+		if !cfg.Until.After(cfg.Start) {
+			panic("simulate: Config.Until must be after Start")
+		}
+		g.until = cfg.Until.UnixNano()
+		g.end = min(g.end, g.until)
+	}
 	g.rate = float64(cfg.PerDay) / (24 * 3600) * arrivalMax // candidates per second
 	g.arrival = g.start
 	g.nextArrival()
@@ -159,6 +173,7 @@ func New(cfg Config) *Generator {
 // caller's pace sets the traffic. People seen before may come back.
 func (g *Generator) LiveAt(now func() time.Time) {
 	g.live, g.now = true, now
+	g.until = 0
 	for _, t := range g.heap {
 		g.release(t)
 	}
@@ -219,6 +234,11 @@ func (g *Generator) top() *thread {
 			continue
 		}
 		t := g.heap[0]
+		if g.until != 0 && !g.live && t.at > g.until {
+			g.pop() // in progress at Until: the rest has not happened yet
+			g.release(t)
+			continue
+		}
 		if t.spawn {
 			t.spawn = false
 			g.plan(t, t.at)

@@ -325,3 +325,27 @@ func BenchmarkNext(b *testing.B) {
 	b.SetBytes(bytes / int64(b.N))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// TestUntilEndsTheHistory: with Until, no event is stamped after it, the
+// last day up to Until has traffic, and the stream goes on (new laps).
+func TestUntilEndsTheHistory(t *testing.T) {
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	until := start.Add(2*24*time.Hour + 15*time.Hour)
+	g := New(Config{Seed: 3, Start: start, Days: 3, PerDay: 300, Until: until, MalformedRate: -1, DuplicateRate: -1})
+	var lastDay int
+	for i := 0; i < 20000; i++ {
+		m := g.Next()
+		if m.Time.After(until) {
+			t.Fatalf("message %d is stamped %s, after Until %s", i, m.Time, until)
+		}
+		if m.Time.Before(start) {
+			t.Fatalf("message %d is stamped %s, before Start", i, m.Time)
+		}
+		if !m.Time.Before(until.Truncate(24 * time.Hour)) {
+			lastDay++
+		}
+	}
+	if lastDay < 100 {
+		t.Errorf("%d messages on Until's day: the history does not reach it", lastDay)
+	}
+}

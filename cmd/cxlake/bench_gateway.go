@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cxlake/cxlake/dashboards"
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/models"
 )
@@ -72,7 +73,8 @@ type gatewayBench struct {
 }
 
 // benchGateway builds a warehouse of N simulated messages and runs the
-// dashboard's KPI panel queries (as Grafana sends them, macros expanded)
+// dashboards' panel queries as the grafana role (as Grafana sends them,
+// macros expanded; dashboardPanels)
 // through the gateway from 1 and from 20 clients, and the same queries in
 // process on DuckDB as the reference.
 func benchGateway(ctx context.Context, args []string) error {
@@ -113,7 +115,7 @@ func benchGateway(ctx context.Context, args []string) error {
 
 	gcfg := gateway.DefaultConfig()
 	gcfg.Addr = "127.0.0.1:0"
-	gcfg.Users = []gateway.User{{Name: "dashboards", Role: gateway.RoleAnalyst, Password: "bench"}}
+	gcfg.Users = []gateway.User{{Name: "dashboards", Role: gateway.RoleGrafana, Password: "bench"}}
 	raiseProcs() // as `run` and `demo` do when they start the gateway
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := gateway.New(ctx, wh.DB, gcfg, gateway.Options{Policy: gatewayPolicy(), Log: quiet})
@@ -168,34 +170,45 @@ func benchGateway(ctx context.Context, args []string) error {
 	return nil
 }
 
-// dashboardPanels are the KPI dashboard's queries as Grafana sends them
-// (macros expanded: $__timeFilter, $__timeGroupAlias, a multi-value
-// $channel), for ranges ending at the warehouse's latest day: 30 days of
-// kpi_daily and kpi_daily_team, the last 7 days and 24 hours of conversations.
+// dashboardPanels are the queries the shipped dashboards send as the
+// grafana role: every panel target of dashboards/json, expanded as Grafana
+// expands it (dashboards.PanelQueries) for the 30 days ending at the
+// warehouse's latest KPI day, daily, with every channel and team selected
+// (the dashboards' "All").
 func dashboardPanels(ctx context.Context, db *sql.DB) ([]string, error) {
 	var last time.Time
-	if err := db.QueryRowContext(ctx, "select max(day)::timestamp from kpi_daily").Scan(&last); err != nil {
+	if err := db.QueryRowContext(ctx, "select max(day)::timestamp from kpi_counts_daily").Scan(&last); err != nil {
 		return nil, fmt.Errorf("reading the KPI range: %w", err)
 	}
-	to := last.Add(24 * time.Hour)
-	ts := func(t time.Time) string { return "'" + t.UTC().Format(time.RFC3339) + "'" }
-	month := fmt.Sprintf("BETWEEN %s AND %s", ts(to.AddDate(0, 0, -30)), ts(to))
-	week := fmt.Sprintf("BETWEEN %s AND %s", ts(to.AddDate(0, 0, -7)), ts(to))
-	day := fmt.Sprintf("BETWEEN %s AND %s", ts(to.Add(-24*time.Hour)), ts(to))
-	return []string{
-		`SELECT sum(conversations) AS "Conversations", avg(fcr_rate) AS "FCR", avg(csat) AS "CSAT", avg(nps) AS "NPS"
-		 FROM kpi_daily WHERE day ` + month,
-		`SELECT floor(extract(epoch from day)/86400)*86400 AS "time", channel AS metric, sum(conversations) AS value
-		 FROM kpi_daily WHERE day ` + month + ` GROUP BY 1, 2 ORDER BY 1, 2`,
-		`SELECT day AS "time", channel AS metric, frt_p50_s AS value FROM kpi_daily
-		 WHERE day ` + month + ` AND channel IN ('whatsapp','email','webchat') ORDER BY 1, 2`,
-		`SELECT team, sum(conversations) AS conversations, avg(escalation_rate) AS escalation, avg(sla_breach_rate) AS sla_breach
-		 FROM kpi_daily_team WHERE day ` + month + ` GROUP BY team ORDER BY 2 DESC`,
-		`SELECT floor(extract(epoch from opened_at)/3600)*3600 AS "time", count(*) AS conversations, avg(frt_s) AS frt
-		 FROM conversations WHERE opened_at ` + day + ` GROUP BY 1 ORDER BY 1`,
-		`SELECT channel, count(*) FILTER (WHERE sla_breached) AS breached, count(*) AS conversations, avg(resolution_s) AS resolution
-		 FROM conversations WHERE opened_at ` + week + ` GROUP BY 1 ORDER BY 1`,
-	}, nil
+	vars := map[string][]string{}
+	for _, v := range []string{"channel", "team"} {
+		rows, err := db.QueryContext(ctx, "select distinct "+v+" from kpi_counts_daily order by 1")
+		if err != nil {
+			return nil, fmt.Errorf("reading the dashboards' %s options: %w", v, err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			vars[v] = append(vars[v], s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	to := last.Add(24*time.Hour - time.Millisecond)
+	qs, err := dashboards.PanelQueries(dashboards.Expansion{From: to.AddDate(0, 0, -30), To: to, Interval: 24 * time.Hour, Vars: vars})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(qs))
+	for i, q := range qs {
+		out[i] = q.SQL
+	}
+	return out, nil
 }
 
 // runner runs queries for one client; open returns its query function.

@@ -33,7 +33,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	days := fs.Int("days", 30, "days of history the traffic spans, ending today")
 	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")
 	pgAddr := fs.String("pg-addr", gateway.DefaultAddr, "SQL gateway address (Postgres wire protocol), host:port")
-	httpAddr := fs.String("http-addr", "", "serve GET /metrics (Prometheus) and GET /healthz on host:port, e.g. 127.0.0.1:8080; off when empty")
+	httpAddr := fs.String("http-addr", "", "serve GET /metrics (Prometheus), GET /healthz and GET /v1/reports/kpi on host:port; default "+config.DefaultHTTPAddr+" when live, off with --once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,17 +67,22 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	// Governance first: the gateway audits every query into its chain, and
-	// it closes (last checkpoint) after the gateway has stopped.
-	gv, err := openGoverned(ctx, wh, governance.Defaults(), mc, log)
-	if err != nil {
-		return err
-	}
-	defer closeAtEnd(closerFunc(gv.close), &err)
 	gwCfg, err := demoGatewayConfig(*pgAddr)
 	if err != nil {
 		return fmt.Errorf("--pg-addr: %w", err)
 	}
+	// Governance first: the gateway audits every query into its chain, and
+	// it closes (last checkpoint) after the gateway has stopped. The demo's
+	// HTTP APIs (the live KPI report) take a bearer token it prints.
+	govCfg := governance.Defaults()
+	if govCfg.ComplianceToken, err = demoToken(); err != nil {
+		return err
+	}
+	gv, err := openGoverned(ctx, wh, govCfg, mc, log)
+	if err != nil {
+		return err
+	}
+	defer closeAtEnd(closerFunc(gv.close), &err)
 	m := newMetrics()
 	gw, err := startSQLGateway(ctx, wh, gwCfg, log, m, gv.audit)
 	if err != nil {
@@ -85,9 +90,15 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	}
 	defer gw.stop(ctx)
 	var consumer atomic.Pointer[ingest.Consumer] // the running one, for /healthz
-	if *httpAddr != "" {
+	addr := *httpAddr
+	if addr == "" && !*once {
+		addr = config.DefaultHTTPAddr
+	}
+	var reportCurl string
+	if addr != "" {
 		web := newHTTPServer(config.DefaultHTTP(), log)
 		web.ops.Handle("GET /metrics", m.handler())
+		mountKPIReport(web, wh, nil, gv.gov, log)
 		web.watch(m.gatewayAuditCheck)
 		web.watch(func() ingest.Health {
 			if c := consumer.Load(); c != nil {
@@ -95,11 +106,14 @@ func runDemo(ctx context.Context, args []string) (err error) {
 			}
 			return ingest.Health{}
 		})
-		if err := web.start(*httpAddr); err != nil {
+		if err := web.start(addr); err != nil {
 			return fmt.Errorf("--http-addr: %w", err)
 		}
 		defer web.shutdown(ctx)
 		fmt.Printf("  metrics   http://%s/metrics (Prometheus)\n", web.Addr())
+		if !*once {
+			reportCurl = kpiReportCurl(web.AddrOf("api"), govCfg.ComplianceToken)
+		}
 	}
 	abs, _ := filepath.Abs(*data)
 	fmt.Printf("cxlake demo\n  broker    %s (embedded, Kafka protocol over TCP), topic %s\n  data      %s\n\n",
@@ -121,11 +135,17 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	pdone := make(chan error, 1)
 	go func() { pdone <- p.run(pctx) }()
 
-	// Conversations open over --days days ending a week ago, so that
-	// follow-ups (returns, reopens, slow email replies) trail up to about now
-	// instead of into the future.
-	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -*days-7)
-	gen := simulate.New(simulate.Config{Seed: *seed, Start: start, Days: *days, PerDay: simulate.PerDayFor(int64(*events), *days)})
+	// Conversations open over --days days ending today, up to now; what
+	// would follow later (replies, returns, reopens) has not happened yet,
+	// so no event lies in the future and the live traffic continues the
+	// same days.
+	now := time.Now().UTC()
+	start := now.Truncate(24*time.Hour).AddDate(0, 0, -*days+1)
+	// PerDay is set a little low, so that the message budget outlasts the
+	// window and the history reaches now (the rest goes to a second lap
+	// over the same days) rather than stopping days short of it.
+	gen := simulate.New(simulate.Config{Seed: *seed, Start: start, Days: *days, Until: now,
+		PerDay: max(1, simulate.PerDayFor(int64(*events), *days)*17/20)})
 	prog := newProgress(os.Stderr, int64(*events), p.consumer.Stats)
 	prog.health = p.consumer.Health
 	began := time.Now()
@@ -140,7 +160,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	if err := <-pdone; err != nil {
 		return err
 	}
-	if err := summarize(ctx, os.Stdout, wh, *data, gen.Stats(), time.Since(began)); err != nil {
+	if err := summarize(ctx, os.Stdout, wh, *data, gen.Stats(), time.Since(began), reportCurl); err != nil {
 		return err
 	}
 	if *once {

@@ -48,6 +48,7 @@ func TestDemoServesSQL(t *testing.T) {
 	line := regexp.MustCompile(`^\s+(\w+)\s+PGPASSWORD=(\S+) psql -h (\S+) -p (\d+) -U (\w+) (\w+)$`)
 	metricsLine := regexp.MustCompile(`^\s+metrics\s+(http://\S+/metrics)`)
 	var metricsURL string
+	var reportToken, reportURL string
 	found := map[string][]string{}
 	lines := make(chan string)
 	go func() {
@@ -69,6 +70,9 @@ func TestDemoServesSQL(t *testing.T) {
 			}
 			if m := metricsLine.FindStringSubmatch(l); m != nil {
 				metricsURL = m[1]
+			}
+			if m := reportCurlLine.FindStringSubmatch(l); m != nil {
+				reportToken, reportURL = m[1], m[2]
 			}
 		case <-timeout:
 			t.Fatalf("no psql lines after 2 minutes; found %v", found)
@@ -118,6 +122,7 @@ func TestDemoServesSQL(t *testing.T) {
 		t.Fatalf("grafana: %d channels in the dashboards' mart, %v", channels, err)
 	}
 	checkDemoMetrics(t, metricsURL)
+	checkDemoReport(t, reportToken, reportURL)
 	stop()
 	select {
 	case err := <-done:

@@ -97,6 +97,26 @@ func TestDemoOnceThenQuery(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "lake", "events")); err != nil {
 		t.Fatalf("demo did not publish the lake: %v", err)
 	}
+	// The history ends now: the latest event is of the last day, none in
+	// the future, and no day of the window is empty.
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv",
+			"select (select epoch(now() - max(occurred_at))::bigint from events) as behind_s, " +
+				"(select 30 - count(distinct (opened_at at time zone 'UTC')::date) from conversations where opened_at >= now() - interval 30 days) as empty_days"})
+	})
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	var behind, emptyDays int64
+	if _, err := fmt.Sscanf(strings.ReplaceAll(strings.Split(strings.TrimSpace(out), "\n")[1], ",", " "), "%d %d", &behind, &emptyDays); err != nil {
+		t.Fatalf("parsing %q: %v", out, err)
+	}
+	if behind < 0 || behind > 24*3600 {
+		t.Errorf("the latest event is %d s before now: the demo's history does not end now", behind)
+	}
+	if emptyDays > 1 {
+		t.Errorf("%d of the last 30 days have no conversation", emptyDays)
+	}
 }
 
 func TestQueryOnHeldDirectorySaysWhatToDo(t *testing.T) {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,14 +29,19 @@ import (
 // queries by role and outcome. Labels are topics, partitions, reason codes,
 // roles and outcomes: never an identifier, a payload or query text.
 type metrics struct {
-	reg     *prometheus.Registry
-	ingest  atomic.Pointer[ingest.Stats] // the running consumer's
-	refresh *prometheus.HistogramVec
-	lastRef prometheus.Gauge
-	queries *prometheus.CounterVec
-	queryMS *prometheus.HistogramVec
-	refused *prometheus.CounterVec
-	logins  *prometheus.CounterVec
+	reg *prometheus.Registry
+	// consumers are the stats of every consumer this process ran, the
+	// running one last: the demo hands over from its backfill pipeline to
+	// its live one, and the ingest counters are the process's, not a
+	// consumer's.
+	mu        sync.Mutex
+	consumers []*ingest.Stats
+	refresh   *prometheus.HistogramVec
+	lastRef   prometheus.Gauge
+	queries   *prometheus.CounterVec
+	queryMS   *prometheus.HistogramVec
+	refused   *prometheus.CounterVec
+	logins    *prometheus.CounterVec
 	// health is the running consumer's (broker reachability, last fetch).
 	health atomic.Pointer[func() ingest.Health]
 	chain  atomic.Pointer[gateway.ChainAuditor] // the running gateway's audit chain writer
@@ -49,7 +56,7 @@ func newMetrics() *metrics {
 		reg: prometheus.NewRegistry(),
 		refresh: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cxlake_models_refresh_duration_seconds",
-			Help:    "Time a model refresh took, by result (ok, error).",
+			Help:    "Time a model refresh took, by result (ok, error, canceled: stopped by shutdown).",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}, []string{"result"}),
 		lastRef: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -109,13 +116,28 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-// watchIngest makes /metrics report s, the stats of the consumer now
-// running. Counters restart when the consumer does, as Prometheus expects
-// of a restarted process.
+// watchIngest adds s, the stats of the consumer now running, to what
+// /metrics reports: counters are summed over every consumer of the process,
+// so they never go back when one consumer hands over to the next; lag and
+// the last batch's time are the running consumer's.
 func (m *metrics) watchIngest(s *ingest.Stats) {
-	if m != nil {
-		m.ingest.Store(s)
+	if m == nil || s == nil {
+		return
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.consumers {
+		if c == s {
+			return
+		}
+	}
+	m.consumers = append(m.consumers, s)
+}
+
+func (m *metrics) allConsumers() []*ingest.Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]*ingest.Stats(nil), m.consumers...)
 }
 
 // watchHealth makes /metrics report the consumer's broker reachability and
@@ -196,6 +218,11 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // refreshed records a model refresh.
 func (m *metrics) refreshed(took time.Duration, err error) {
 	if m == nil {
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		// Stopped by shutdown, not failed.
+		m.refresh.WithLabelValues("canceled").Observe(took.Seconds())
 		return
 	}
 	if err != nil {
@@ -286,7 +313,7 @@ func (a countingAuditor) AuditBefore(ctx context.Context, q gateway.QueryRecord)
 	return nil
 }
 
-// ingestCollector reads the running consumer's Stats at each scrape.
+// ingestCollector reads the consumers' Stats at each scrape.
 type ingestCollector struct{ m *metrics }
 
 var (
@@ -321,27 +348,44 @@ func (c ingestCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descFetchAge, time.Since(h.LastFetch).Seconds())
 		}
 	}
-	s := c.m.ingest.Load()
-	if s == nil {
+	all := c.m.allConsumers()
+	if len(all) == 0 {
 		return
 	}
-	counter := func(d *prometheus.Desc, v int64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	counter := func(d *prometheus.Desc, get func(*ingest.Stats) int64) {
+		var v int64
+		for _, s := range all {
+			v += get(s)
+		}
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
-	counter(descMessages, s.Messages.Load())
-	counter(descAccepted, s.Accepted.Load())
-	counter(descDups, s.Duplicates.Load())
-	counter(descSkipped, s.Skipped.Load())
-	counter(descBatches, s.Batches.Load())
-	counter(descCommitF, s.CommitFailures.Load())
-	for reason, n := range s.DeadLettersByReason() {
-		counter(descDead, n, reason)
+	counter(descMessages, func(s *ingest.Stats) int64 { return s.Messages.Load() })
+	counter(descAccepted, func(s *ingest.Stats) int64 { return s.Accepted.Load() })
+	counter(descDups, func(s *ingest.Stats) int64 { return s.Duplicates.Load() })
+	counter(descSkipped, func(s *ingest.Stats) int64 { return s.Skipped.Load() })
+	counter(descBatches, func(s *ingest.Stats) int64 { return s.Batches.Load() })
+	counter(descCommitF, func(s *ingest.Stats) int64 { return s.CommitFailures.Load() })
+	dead := map[string]int64{}
+	for _, s := range all {
+		for reason, n := range s.DeadLettersByReason() {
+			dead[reason] += n
+		}
 	}
-	for tp, lag := range s.Lag() {
+	for reason, n := range dead {
+		ch <- prometheus.MustNewConstMetric(descDead, prometheus.CounterValue, float64(n), reason)
+	}
+	cur := all[len(all)-1]
+	for tp, lag := range cur.Lag() {
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(lag), tp.Topic, strconv.Itoa(tp.Partition))
 	}
-	if t := s.LastBatchAt(); !t.IsZero() {
-		ch <- prometheus.MustNewConstMetric(descLastB, prometheus.GaugeValue, float64(t.UnixNano())/1e9)
+	var last time.Time
+	for _, s := range all {
+		if t := s.LastBatchAt(); t.After(last) {
+			last = t
+		}
+	}
+	if !last.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descLastB, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -285,5 +286,52 @@ func TestGatewayAuditFailureIsVisible(t *testing.T) {
 	reason, _ := body["reason"].(string)
 	if code != http.StatusOK || body["status"] != "degraded" || !strings.Contains(reason, `"lost_records":1`) {
 		t.Errorf("healthz after a lost record: %d %v", code, body)
+	}
+}
+
+// TestMetricsSurviveHandOver: the demo's backfill consumer hands over to
+// its live one; the ingest counters keep counting from where they were, and
+// a refresh cancelled by shutdown is "canceled", not "error".
+func TestMetricsSurviveHandOver(t *testing.T) {
+	ctx := context.Background()
+	wh, err := warehouse.Open(ctx, t.TempDir(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	event := func(id string) string {
+		return `{"schema":"cx.event/v1","event_id":"` + id + `","type":"message","occurred_at":"2026-11-21T14:03:05Z","source":"test","channel":"email","conversation_id":"c-1","contact":{"email":"a@example.com"},"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"oi"}}` + "\n"
+	}
+	var backfill, live ingest.Stats
+	if err := ingest.Load(ctx, wh, strings.NewReader(event("e-1")+event("e-2")+event("e-3")), "a.ndjson", 100, 1<<20, &backfill); err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics()
+	m.watchIngest(&backfill)
+	m.refreshed(time.Second, fmt.Errorf("refreshing models: %w", context.Canceled))
+	m.watchIngest(&live) // the hand-over
+	if err := ingest.Load(ctx, wh, strings.NewReader(event("e-4")+`{"broken`+"\n"), "b.ndjson", 100, 1<<20, &live); err != nil {
+		t.Fatal(err)
+	}
+	m.watchIngest(&live) // watching the same consumer twice counts it once
+	fams, _ := scrape(t, m)
+	for name, want := range map[string]float64{
+		"cxlake_ingest_messages_total":        5,
+		"cxlake_ingest_events_accepted_total": 4,
+		"cxlake_ingest_batches_total":         2,
+	} {
+		if got := value(t, fams, name, nil); got != want {
+			t.Errorf("%s = %v after the hand-over, want %v (both consumers)", name, got, want)
+		}
+	}
+	if got := value(t, fams, "cxlake_models_refresh_duration_seconds", map[string]string{"result": "canceled"}); got != 1 {
+		t.Errorf("canceled refreshes = %v, want 1", got)
+	}
+	for _, mf := range fams["cxlake_models_refresh_duration_seconds"].GetMetric() {
+		for _, l := range mf.GetLabel() {
+			if l.GetValue() == "error" {
+				t.Errorf("a refresh cancelled by shutdown is counted as an error")
+			}
+		}
 	}
 }

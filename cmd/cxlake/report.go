@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
+	"strings"
 
 	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/reports"
@@ -13,31 +13,34 @@ import (
 
 func runReport(ctx context.Context, args []string) (err error) {
 	if len(args) == 0 || args[0] != "kpi" {
-		return fmt.Errorf("name the report: cxlake report kpi --data DIR [--from D] [--to D] [--format md|html|csv]")
+		return fmt.Errorf("name the report: cxlake report kpi --data DIR [--from D] [--to D] [--format md|html|csv|json]")
 	}
-	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format md|html|csv] [--out FILE] [--memory SIZE]")
+	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--channel C,..] [--team T,..] [--format md|html|csv|json] [--config FILE] [--out FILE] [--memory SIZE]")
 	data := fs.String("data", "cxlake-data", "data directory")
+	path := fs.String("config", "", "config file with report.targets (KPI targets; see docs/config.md)")
 	mem := addMemoryFlag(fs)
 	from := fs.String("from", "", "first day (UTC), YYYY-MM-DD; default: the first day with data")
 	to := fs.String("to", "", "last day (UTC), YYYY-MM-DD; default: the last day with data")
-	format := fs.String("format", "md", "md (for mail), html (one self-contained page with charts) or csv (spreadsheets)")
+	channels := fs.String("channel", "", "only these channels, comma-separated")
+	teams := fs.String("team", "", "only these teams, comma-separated ('none' for conversations without a team)")
+	format := fs.String("format", "md", "md (for mail), html (one self-contained page with charts), csv (spreadsheets) or json (docs/reports.md)")
 	out := fs.String("out", "", "write to this file instead of stdout")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	opts := reports.KPIOptions{Format: *format}
-	for _, d := range []struct {
-		flag, val string
-		dst       *time.Time
-	}{{"--from", *from, &opts.From}, {"--to", *to, &opts.To}} {
-		if d.val == "" {
-			continue
-		}
-		t, err := time.Parse("2006-01-02", d.val)
+	opts := reports.KPIOptions{Format: *format, Filter: reports.Filter{Channels: list(*channels), Teams: list(*teams)}}
+	if opts.From, err = reports.ParseDay("--from", *from); err != nil {
+		return err
+	}
+	if opts.To, err = reports.ParseDay("--to", *to); err != nil {
+		return err
+	}
+	if *path != "" {
+		cfg, err := config.Load(*path)
 		if err != nil {
-			return fmt.Errorf("%s is %q: write a date as YYYY-MM-DD, e.g. 2026-11-01", d.flag, d.val)
+			return err
 		}
-		*d.dst = t
+		opts.Targets = cfg.Report.Targets
 	}
 	ms, err := mem.settings(config.Defaults().Memory)
 	if err != nil {
@@ -45,7 +48,7 @@ func runReport(ctx context.Context, args []string) (err error) {
 	}
 	wh, err := warehouse.Open(ctx, *data, warehouse.Options{ReadOnly: true, Memory: ms})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (while cxlake run or demo holds the data directory, read the live report instead: GET /v1/reports/kpi on its HTTP address)", err)
 	}
 	defer closeAtEnd(wh, &err)
 	w := os.Stdout
@@ -64,4 +67,15 @@ func runReport(ctx context.Context, args []string) (err error) {
 		fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
 	}
 	return nil
+}
+
+// list splits a comma-separated flag value; "" is no value.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

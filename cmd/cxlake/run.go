@@ -94,6 +94,7 @@ func runRun(ctx context.Context, args []string) error {
 	web.watch(m.gatewayAuditCheck)
 	web.ops.Handle("GET /metrics", m.handler())
 	web.api.Handle("/v1/privacy/", m.countRefusals("privacy_api", gv.gov.Handler(), log))
+	mountKPIReport(web, wh, cfg.Report.Targets, gv.gov, log)
 	closeSources, err := withSources(ctx, cfg, wh, p.consumer, web, m, log)
 	if err != nil {
 		gv.close()

@@ -9,12 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cxlake/cxlake/reports"
 	"github.com/cxlake/cxlake/simulate"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
 // summarize tells the user what the demo did and where to look next.
-func summarize(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, data string, gen simulate.Stats, took time.Duration) error {
+// reportCurl, when set, fetches the live KPI report while the demo runs.
+func summarize(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, data string, gen simulate.Stats, took time.Duration, reportCurl string) error {
 	var events, dead, batches int64
 	var from, to time.Time
 	if err := wh.DB.QueryRowContext(ctx, `select (select count(*) from events), (select count(*) from dead_letters),
@@ -44,7 +46,11 @@ func summarize(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, data s
 	fmt.Fprintf(w, "  cxlake query --data %s \"select type, count(*) from events group by 1\"\n", data)
 	fmt.Fprintf(w, "  cxlake query --data %s \"select reason_code, reason from dead_letters limit 5\"\n", data)
 	fmt.Fprintf(w, "  cxlake query --data %s \"select * from kpi_daily order by day desc limit 10\"\n", data)
-	fmt.Fprintf(w, "  cxlake report kpi --data %s --format html --out kpi.html   (the full KPI report)\n", data)
+	if reportCurl != "" {
+		fmt.Fprintf(w, "  %s   (the full KPI report, live while the demo runs; also format=json|csv|md, from=, to=)\n", reportCurl)
+	} else {
+		fmt.Fprintf(w, "  cxlake report kpi --data %s --format html --out kpi.html   (the full KPI report)\n", data)
+	}
 	fmt.Fprintf(w, "  Parquet lake (Hive-partitioned by date and channel): %s\n", lake)
 	fmt.Fprintf(w, "  Tables and columns: docs/tables.md (raw layer), docs/models.md (people, timeline, conversations, KPIs)\n")
 	return nil
@@ -73,49 +79,50 @@ func table(ctx context.Context, w io.Writer, wh *warehouse.Warehouse, title, q s
 	return rows.Err()
 }
 
-// headline prints the KPIs leadership asks for first, from the conversations mart.
+// headline prints the KPIs leadership asks for first: the KPI report's
+// overall figures for the whole period (reports.Figures), so the demo, the
+// report and the dashboards agree.
 func headline(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
-	var people, convs int64
-	var frt, agentFRT, escalation, containment, fcr, recontact, csat, nps *float64
-	err := wh.DB.QueryRowContext(ctx, `select
-		(select count(*) from contacts),
-		count(*),
-		quantile_cont(frt_s, 0.5),
-		quantile_cont(agent_frt_s, 0.5),
-		avg(escalated::int) filter (where bot_handled),
-		avg((not escalated)::int) filter (where bot_handled and resolved_at is not null),
-		avg(fcr::int),
-		avg(recontact_other_channel::int) filter (where resolved_at is not null),
-		avg((csat_score >= 4)::int) filter (where csat_score is not null),
-		100 * (avg((nps_score >= 9)::int) filter (where nps_score is not null) - avg((nps_score <= 6)::int) filter (where nps_score is not null))
-		from conversations`).Scan(&people, &convs, &frt, &agentFRT, &escalation, &containment, &fcr, &recontact, &csat, &nps)
+	var people int64
+	if err := wh.DB.QueryRowContext(ctx, "select count(*) from contacts").Scan(&people); err != nil {
+		return fmt.Errorf("counting people: %w", err)
+	}
+	f, err := reports.Figures(ctx, wh.DB, time.Time{}, time.Time{}, reports.Filter{})
 	if err != nil {
 		return fmt.Errorf("reading headline KPIs: %w", err)
 	}
-	pct := func(v *float64) string {
+	get := func(name string) *float64 {
+		if v, ok := f[name]; ok {
+			return &v
+		}
+		return nil
+	}
+	pct := func(name string) string {
+		v := get(name)
 		if v == nil {
 			return "—"
 		}
-		return fmt.Sprintf("%.1f%%", 100**v)
+		return fmt.Sprintf("%.1f%% (n=%d)", 100**v, int64(f[name+"_n"]))
 	}
-	secs := func(v *float64) string {
+	secs := func(name string) string {
+		v := get(name)
 		if v == nil {
 			return "—"
 		}
 		return (time.Duration(*v) * time.Second).String()
 	}
-	num := func(v *float64) string {
-		if v == nil {
-			return "—"
-		}
-		return fmt.Sprintf("%.0f", *v)
+	nps := "—"
+	if v := get("nps"); v != nil {
+		nps = fmt.Sprintf("%+.0f (n=%d)", *v, int64(f["nps_n"]))
 	}
-	fmt.Fprintf(w, "\nHeadline KPIs (all channels, whole period; CSAT and NPS from answers tied to a conversation)\n")
+	fmt.Fprintf(w, "\nHeadline KPIs (all channels, whole period; the KPI report's figures)\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  people\t%d\tconversations\t%d\n", people, convs)
-	fmt.Fprintf(tw, "  FRT p50\t%s\tagent FRT p50\t%s\n", secs(frt), secs(agentFRT))
-	fmt.Fprintf(tw, "  escalation\t%s\tcontainment\t%s\n", pct(escalation), pct(containment))
-	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct(fcr), pct(recontact))
-	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct(csat), num(nps))
+	fmt.Fprintf(tw, "  people\t%d\tconversations\t%d\n", people, int64(f["conversations"]))
+	fmt.Fprintf(tw, "  FRT p50\t%s\tFRT p90\t%s\n", secs("frt_p50_s"), secs("frt_p90_s"))
+	fmt.Fprintf(tw, "  agent FRT p50\t%s\tagent FRT p90\t%s\n", secs("agent_frt_p50_s"), secs("agent_frt_p90_s"))
+	fmt.Fprintf(tw, "  escalation\t%s\tcontainment\t%s\n", pct("escalation_rate"), pct("containment_rate"))
+	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct("fcr_rate"), pct("recontact_rate"))
+	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct("csat"), nps)
+	fmt.Fprintf(tw, "  SLA breach\t%s\t\t\n", pct("sla_breach_rate"))
 	return tw.Flush()
 }

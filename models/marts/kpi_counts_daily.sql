@@ -1,59 +1,31 @@
--- config: materialized=incremental unique_key=day scope=days:day after=conversations
--- test: unique day channel team
--- test: not_null day channel team conversations bot_only_conversations human_conversations frt_s_values agent_frt_s_values
+-- config: materialized=view
+-- test: unique day channel team handled_by
+-- test: not_null day channel team handled_by conversations bot_only_conversations human_conversations frt_s_values agent_frt_s_values resolution_s_values
 -- test: not_null bot_handled_conversations escalated_conversations bot_resolved_conversations contained_conversations
 -- test: not_null resolved_conversations ever_resolved_conversations reopened_conversations fcr_known_conversations fcr_conversations
 -- test: not_null recontact_known_conversations recontact_conversations handoffs handoffs_with_context
 -- test: not_null csat_responses csat_positive nps_responses nps_promoters nps_detractors sla_known_conversations sla_breached_conversations
+-- test: accepted_values handled_by bot human none
 --
--- The service KPIs of kpi_daily_team as additive parts, one row per UTC day
--- × channel × team: each rate's numerator and denominator as counts, and
--- the FRT and agent FRT of the day's answered conversations as lists. Sum
--- the counts over any days, channels and teams and divide, or take
--- quantile_cont over the unnested lists, and the KPI of that cut is exact.
--- The dashboards' multi-value channel and team filters read this mart; a
--- rate of kpi_daily_team cannot be averaged across teams. Aggregate only:
--- no conversation id, no person.
+-- The one additive KPI base, one row per UTC day × channel × team ×
+-- handled_by ('bot': a bot took part and no human; 'human': it reached a
+-- human or no bot took part; 'none': surveys answered outside a
+-- conversation): each rate's numerator and denominator as counts, and the
+-- FRT, agent FRT and resolution time of the row's conversations as lists.
+-- Sum the counts over any days, channels, teams and handlers and divide, or
+-- take quantile_cont over the unnested lists, and the KPI of that cut is
+-- exact. kpi_daily, kpi_daily_team, the KPI report and the dashboards all
+-- compute from it. Aggregate only: no conversation id, no person.
 
-with facts as (
+with parts as (
 
-    select * from {{ ref "int_kpi_facts_unioned" }}
+    select * from {{ ref "int_kpi_counts_aggregated" }}
 
 ),
 
 final as (
 
-    select
-        day,
-        channel,
-        team,
-        count(*) filter (where is_conversation) as conversations,
-        count(*) filter (where is_conversation and bot_handled and not escalated) as bot_only_conversations,
-        count(*) filter (where is_conversation and not (bot_handled and not escalated)) as human_conversations,
-        coalesce(list(frt_s order by frt_s) filter (where frt_s is not null), []) as frt_s_values,
-        coalesce(list(agent_frt_s order by agent_frt_s) filter (where agent_frt_s is not null), []) as agent_frt_s_values,
-        count(*) filter (where bot_handled) as bot_handled_conversations,
-        count(*) filter (where bot_handled and escalated) as escalated_conversations,
-        count(*) filter (where bot_handled and is_resolved) as bot_resolved_conversations,
-        count(*) filter (where bot_handled and is_resolved and not escalated) as contained_conversations,
-        count(*) filter (where is_resolved) as resolved_conversations,
-        count(*) filter (where was_resolved) as ever_resolved_conversations,
-        count(*) filter (where was_resolved and reopened) as reopened_conversations,
-        count(fcr) as fcr_known_conversations,
-        count(*) filter (where fcr) as fcr_conversations,
-        count(recontact_other_channel) as recontact_known_conversations,
-        count(*) filter (where recontact_other_channel) as recontact_conversations,
-        count(handoff_has_context) filter (where has_handoff) as handoffs,
-        count(*) filter (where has_handoff and handoff_has_context) as handoffs_with_context,
-        count(csat_score) as csat_responses,
-        count(*) filter (where csat_score >= 4) as csat_positive,
-        count(nps_score) as nps_responses,
-        count(*) filter (where nps_score >= 9) as nps_promoters,
-        count(*) filter (where nps_score <= 6) as nps_detractors,
-        count(sla_breached) as sla_known_conversations,
-        count(*) filter (where sla_breached) as sla_breached_conversations
-    from facts
-    group by day, channel, team
+    select * from parts
 
 )
 

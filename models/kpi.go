@@ -1,0 +1,91 @@
+package models
+
+import "strings"
+
+// The KPI definitions in SQL, in one place. The base, int_kpi_counts_aggregated
+// (shown as the mart kpi_counts_daily), holds per UTC day × channel × team ×
+// handled_by the numerator and denominator of every rate as counts, and every
+// conversation's FRT, agent FRT and resolution time as lists. KPIFigures are
+// the aggregate expressions that turn any set of its rows into the KPIs of
+// that set: kpi_daily and kpi_daily_team are these expressions grouped by day
+// and channel (and team), and the KPI report evaluates them over the period
+// and filter it is asked for. Summing counts and taking quantile_cont over
+// the concatenated lists is exact: each figure equals the same KPI computed
+// over the conversations of those rows.
+
+// KPIKind says what a figure measures, and so how it is shown.
+type KPIKind int
+
+const (
+	KPICount    KPIKind = iota // a number of conversations or answers
+	KPIDuration                // seconds, a continuous percentile
+	KPIRate                    // a fraction from 0 to 1
+	KPIScore                   // NPS, from -100 to 100
+)
+
+// KPIFigure is one kpi_daily column computed from kpi_counts_daily rows.
+type KPIFigure struct {
+	// Name is the kpi_daily column.
+	Name string
+	Kind KPIKind
+	// Expr is an aggregate over kpi_counts_daily rows. It is null when no
+	// conversation of the rows is eligible (never zero); a count is 0.
+	Expr string
+	// Sample, for every figure but a count, is an aggregate counting what
+	// Expr is computed over: the eligible conversations of a rate, the
+	// durations of a percentile, the answers of CSAT and NPS.
+	Sample string
+}
+
+func sumOf(col string) string { return "coalesce(sum(" + col + "), 0)::bigint" }
+
+func ratio(num, den string) string {
+	return "sum(" + num + ")::double / nullif(sum(" + den + "), 0)"
+}
+
+func percentile(list string, p string) string {
+	return "list_aggregate(flatten(list(" + list + ")), 'quantile_cont', " + p + ")"
+}
+
+func listed(list string) string { return "coalesce(sum(len(" + list + ")), 0)::bigint" }
+
+// KPIFigures are kpi_daily's columns after day and channel, in its order.
+var KPIFigures = []KPIFigure{
+	{Name: "conversations", Kind: KPICount, Expr: sumOf("conversations")},
+	{Name: "frt_p50_s", Kind: KPIDuration, Expr: percentile("frt_s_values", "0.5"), Sample: listed("frt_s_values")},
+	{Name: "frt_p90_s", Kind: KPIDuration, Expr: percentile("frt_s_values", "0.9"), Sample: listed("frt_s_values")},
+	{Name: "agent_frt_p50_s", Kind: KPIDuration, Expr: percentile("agent_frt_s_values", "0.5"), Sample: listed("agent_frt_s_values")},
+	{Name: "agent_frt_p90_s", Kind: KPIDuration, Expr: percentile("agent_frt_s_values", "0.9"), Sample: listed("agent_frt_s_values")},
+	{Name: "escalation_rate", Kind: KPIRate, Expr: ratio("escalated_conversations", "bot_handled_conversations"), Sample: sumOf("bot_handled_conversations")},
+	{Name: "containment_rate", Kind: KPIRate, Expr: ratio("contained_conversations", "bot_resolved_conversations"), Sample: sumOf("bot_resolved_conversations")},
+	{Name: "resolution_p50_s", Kind: KPIDuration, Expr: percentile("resolution_s_values", "0.5"), Sample: listed("resolution_s_values")},
+	{Name: "reopen_rate", Kind: KPIRate, Expr: ratio("reopened_conversations", "ever_resolved_conversations"), Sample: sumOf("ever_resolved_conversations")},
+	{Name: "fcr_rate", Kind: KPIRate, Expr: ratio("fcr_conversations", "fcr_known_conversations"), Sample: sumOf("fcr_known_conversations")},
+	{Name: "recontact_rate", Kind: KPIRate, Expr: ratio("recontact_conversations", "recontact_known_conversations"), Sample: sumOf("recontact_known_conversations")},
+	{Name: "handoff_context_rate", Kind: KPIRate, Expr: ratio("handoffs_with_context", "handoffs"), Sample: sumOf("handoffs")},
+	{Name: "csat", Kind: KPIRate, Expr: ratio("csat_positive", "csat_responses"), Sample: sumOf("csat_responses")},
+	{Name: "csat_responses", Kind: KPICount, Expr: sumOf("csat_responses")},
+	{Name: "nps", Kind: KPIScore, Expr: "100 * (sum(nps_promoters) - sum(nps_detractors))::double / nullif(sum(nps_responses), 0)", Sample: sumOf("nps_responses")},
+	{Name: "nps_responses", Kind: KPICount, Expr: sumOf("nps_responses")},
+	{Name: "sla_breach_rate", Kind: KPIRate, Expr: ratio("sla_breached_conversations", "sla_known_conversations"), Sample: sumOf("sla_known_conversations")},
+	{Name: "bot_handled_conversations", Kind: KPICount, Expr: sumOf("bot_handled_conversations")},
+	{Name: "resolved_conversations", Kind: KPICount, Expr: sumOf("resolved_conversations")},
+	{Name: "fcr_known_conversations", Kind: KPICount, Expr: sumOf("fcr_known_conversations")},
+}
+
+// KPISelect is the select list of kpi_daily's figures: "expr as name, ...".
+// With samples, each figure that has a sample is followed by
+// "sample as name_n".
+func KPISelect(samples bool) string {
+	var b strings.Builder
+	for i, f := range KPIFigures {
+		if i > 0 {
+			b.WriteString(",\n        ")
+		}
+		b.WriteString(f.Expr + " as " + f.Name)
+		if samples && f.Sample != "" {
+			b.WriteString(",\n        " + f.Sample + " as " + f.Name + "_n")
+		}
+	}
+	return b.String()
+}
