@@ -130,18 +130,14 @@ func buildDemo(ctx context.Context) (*demo, error) {
 	if err := runGovernance(ctx, d, emailsOf(msgs, 2)); err != nil {
 		return nil, err
 	}
-	// The gateway creates gateway_queries; the next refresh sees the new
-	// optional source (and governance's tables) and rebuilds, so the marts
-	// read them.
+	// gateway_queries and governance's tables exist from the warehouse's
+	// migrations on, so the models already read them; the refresh after
+	// governance ran takes in what it recorded.
 	if err := startGateway(ctx, d); err != nil {
 		return nil, err
 	}
-	st, err := models.Refresh(ctx, wh.DB, models.Config{HashKey: testKey})
-	if err != nil {
+	if _, err := models.Refresh(ctx, wh.DB, models.Config{HashKey: testKey}); err != nil {
 		return nil, fmt.Errorf("refreshing the models: %w", err)
-	}
-	if !st.Full {
-		return nil, fmt.Errorf("the refresh after gateway_queries appeared did not rebuild")
 	}
 	if err := seedGatewayAudit(ctx, d); err != nil {
 		return nil, err

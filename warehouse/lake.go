@@ -169,6 +169,11 @@ func (w *Warehouse) unpublishedChunks(ctx context.Context, last int64) ([]chunk,
 // partitionExpr is the lake's partition of an events row.
 const partitionExpr = `strftime(occurred_at at time zone 'UTC', '%Y-%m-%d') as date, coalesce(channel, 'none') as channel`
 
+// partitionKey is the same partition as one "date/channel" string, written
+// over the events' own columns: in the select list beside partitionExpr,
+// "channel" would name the events column, null for an event without one.
+const partitionKey = `strftime(occurred_at at time zone 'UTC', '%Y-%m-%d') || '/' || coalesce(channel, 'none')`
+
 // step is a run of consecutive (date, channel) partitions, inclusive.
 type step struct{ lo, hi string } // date || '/' || channel
 
@@ -233,12 +238,12 @@ func (w *Warehouse) publishChunk(ctx context.Context, conn *sql.Conn, c chunk) (
 	for i, s := range parts {
 		q := fmt.Sprintf(`copy (
 			select * exclude (k) from (
-				select %s, %s, date || '/' || channel as k
+				select %s, %s, %s as k
 				from events where batch_id between %d and %d)
 			where k between '%s' and '%s'
 		) to '%s' (format parquet, partition_by (date, channel), append true,
 		           filename_pattern 'b%d_%d_{uuid}', compression zstd)`,
-			lakeColumns, partitionExpr, c.from, c.to, quote(s.lo), quote(s.hi), quote(stage), c.from, c.to)
+			lakeColumns, partitionExpr, partitionKey, c.from, c.to, quote(s.lo), quote(s.hi), quote(stage), c.from, c.to)
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return i, 0, fmt.Errorf("writing events to the lake: %w", err)
 		}

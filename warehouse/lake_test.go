@@ -222,3 +222,33 @@ func TestPublishKillChild(t *testing.T) {
 	_, err = w.Publish(context.Background())
 	t.Fatalf("publish was not killed at %s: %v", point, err)
 }
+
+// An event without a channel (a consent, a standalone survey) is published
+// to the partition channel=none like any other: a step's partition key must
+// not read the events' null channel.
+func TestPublishEventsWithoutChannel(t *testing.T) {
+	ctx := context.Background()
+	w, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	b := batchOf(0, 6, "t")
+	for i := range b.Records {
+		if i%2 == 0 {
+			b.Records[i].Event.Channel, b.Records[i].Event.ConversationID = "", ""
+		}
+	}
+	if _, err := w.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := lakeCount(t, w.Dir); n != 6 {
+		t.Fatalf("the lake holds %d of 6 events; the 3 without a channel must be in channel=none", n)
+	}
+	if files, _ := filepath.Glob(filepath.Join(w.Dir, LakeDir, "events", "date=*", "channel=none", "*.parquet")); len(files) == 0 {
+		t.Error("no file in a channel=none partition")
+	}
+}
