@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,15 +162,15 @@ func clock(s string) (int, error) {
 	return h*3600 + m*60, nil
 }
 
+// scheduleKeys returns the schedules' keys, sorted.
+func (c Config) scheduleKeys() []string {
+	return slices.Sorted(maps.Keys(c.Schedules))
+}
+
 // scheduleHolidays returns all holidays of all schedules, in a stable order.
 func (c Config) scheduleHolidays() []holiday {
-	keys := make([]string, 0, len(c.Schedules))
-	for k := range c.Schedules {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []holiday
-	for _, k := range keys {
+	for _, k := range c.scheduleKeys() {
 		h, _ := c.Schedules[k].holidays(k) // validated before
 		out = append(out, h...)
 	}
@@ -177,13 +179,8 @@ func (c Config) scheduleHolidays() []holiday {
 
 // scheduleWindows returns all windows of all schedules, in a stable order.
 func (c Config) scheduleWindows() []window {
-	keys := make([]string, 0, len(c.Schedules))
-	for k := range c.Schedules {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []window
-	for _, k := range keys {
+	for _, k := range c.scheduleKeys() {
 		w, _ := c.Schedules[k].windows(k) // validated before
 		out = append(out, w...)
 	}
