@@ -109,23 +109,9 @@ type TableAuditor struct {
 // flush beyond it.
 const maxBuffered = 10_000
 
-// NewTableAuditor creates gateway_queries if needed and starts the flusher.
+// NewTableAuditor starts the flusher into gateway_queries, which the
+// gateway's migration 0001 creates (warehouse.Open applies it).
 func NewTableAuditor(ctx context.Context, db *sql.DB, log *slog.Logger) (*TableAuditor, error) {
-	_, err := db.ExecContext(ctx, `create table if not exists `+TableAuditorTable+` (
-		received_at  timestamptz not null,
-		session_id   bigint      not null,
-		user_name    varchar     not null,
-		role         varchar     not null,
-		statement    varchar     not null,
-		relations    varchar[]   not null,
-		outcome      varchar     not null,
-		sqlstate     varchar     not null,
-		reason       varchar,
-		row_count    bigint      not null,
-		duration_ms  double      not null)`)
-	if err != nil {
-		return nil, fmt.Errorf("creating %s: %w", TableAuditorTable, err)
-	}
 	if log == nil {
 		log = slog.Default()
 	}

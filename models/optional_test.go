@@ -9,8 +9,9 @@ import (
 )
 
 // optionalFixtures create the optional source tables with the columns the
-// staging models read, as governance (governance/schema.sql) and the
-// gateway's query audit (gateway.NewTableAuditor) create them.
+// staging models read, as governance's and the gateway's migrations
+// (governance/migrations, gateway/migrations) create them. A binary that
+// links those packages always has them; the models build without them.
 var optionalFixtures = []string{
 	`create table privacy_requests (request_id varchar primary key, kind varchar not null, status varchar not null,
 		subject_hash varchar not null, identifier_kind varchar not null, reason varchar, law varchar not null,

@@ -151,6 +151,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		return nil, lockedOr(dir, fmt.Errorf("opening %s: %w", path, err))
 	}
 	db := sql.OpenDB(conn)
+	// fail closes what Open opened so far and returns err.
+	fail := func(err error) (*Warehouse, error) {
+		db.Close()
+		removeReaderSpill(spill, opts.ReadOnly)
+		return nil, err
+	}
 	threshold := opts.CheckpointThreshold
 	if threshold == "" {
 		threshold = DefaultCheckpointThreshold
@@ -158,9 +164,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	for _, set := range [][2]string{{"memory_limit", limit}, {"checkpoint_threshold", threshold},
 		{"temp_directory", spill}, {"max_temp_directory_size", FormatBytes(maxTemp)}} {
 		if _, err := db.ExecContext(ctx, "set "+set[0]+" = '"+strings.ReplaceAll(set[1], "'", "''")+"'"); err != nil {
-			db.Close()
-			removeReaderSpill(spill, opts.ReadOnly)
-			return nil, fmt.Errorf("setting DuckDB %s: %w", set[0], err)
+			return fail(fmt.Errorf("setting DuckDB %s: %w", set[0], err))
 		}
 	}
 	w := &Warehouse{Dir: dir, DB: db, conn: conn, sink: opts.Sink, hashKey: opts.HashKey,
@@ -171,63 +175,51 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	w.lastTurn = make(chan struct{})
 	close(w.lastTurn)
 	if w.checkpointBytes, err = parseBytes(threshold); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("checkpoint threshold %q: %w", threshold, err)
+		return fail(fmt.Errorf("checkpoint threshold %q: %w", threshold, err))
 	}
 	if w.sink == "" {
 		w.sink = defaultSink
 	}
 	if _, ok := sinks[w.sink]; !ok {
-		db.Close()
-		return nil, fmt.Errorf("unknown ingest sink %q: this build has %s", w.sink, strings.Join(sinkNames(), ", "))
+		return fail(fmt.Errorf("unknown ingest sink %q: this build has %s", w.sink, strings.Join(sinkNames(), ", ")))
 	}
 	// Schema versions first, before anything is written (migrate.go).
 	plan, err := planMigrations(ctx, db, dir)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	if opts.ReadOnly && len(plan.Pending) > 0 {
-		db.Close()
-		return nil, &MigrationsPendingError{Dir: dir, Pending: plan.Pending}
+		return fail(&MigrationsPendingError{Dir: dir, Pending: plan.Pending})
 	}
 	if err := checkLakeFormat(dir, !opts.ReadOnly); err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	if !opts.ReadOnly {
 		if err := applyMigrations(ctx, db, plan, slog.Default()); err != nil {
-			db.Close()
-			return nil, err
+			return fail(err)
 		}
 		if err := checkShapes(ctx, db); err != nil {
-			db.Close()
-			return nil, err
+			return fail(err)
 		}
 		// A publication killed half way is finished or undone before
 		// anything else (an erasure) can touch the lake.
 		if err := w.recoverLake(ctx); err != nil {
-			db.Close()
-			return nil, err
+			return fail(err)
 		}
 		if err := w.initKey(ctx); err != nil {
-			db.Close()
-			return nil, err
+			return fail(err)
 		}
 	}
 	if err := db.QueryRowContext(ctx, "select coalesce(max(batch_id), 0) + 1 from ingest_batches").Scan(&w.nextBatchID); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("reading last batch id: %w", err)
+		return fail(fmt.Errorf("reading last batch id: %w", err))
 	}
 	if !opts.ReadOnly {
 		if w.seen, err = loadSeen(ctx, w); err != nil {
-			db.Close()
-			return nil, err
+			return fail(err)
 		}
 	}
 	if err := w.initGovernance(ctx, opts.ReadOnly); err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	return w, nil
 }
