@@ -52,7 +52,14 @@ func TestCancelRequest(t *testing.T) {
 	c := connect(t, s, "ana")
 	ctx := context.Background()
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		// Cancel once the server runs the query, not after a guessed delay.
+		for deadline := time.Now().Add(30 * time.Second); s.Running() == 0; {
+			if time.Now().After(deadline) {
+				t.Errorf("pg_sleep never started")
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if err := c.PgConn().CancelRequest(cctx); err != nil {
@@ -77,7 +84,16 @@ func TestCancelRequest(t *testing.T) {
 	if _, err := c.Exec(dctx, slowQuery); err == nil {
 		t.Fatal("query outlived its context")
 	}
-	recs := auditRows(t, s, c.PgConn().PID())
+	// The server records a statement when it finishes, which may be after
+	// the client has given up on it: wait for the records, not for a time.
+	var recs []QueryRecord
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		recs = auditRows(t, s, c.PgConn().PID())
+		if len(recs) >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if len(recs) == 0 || recs[0].Outcome != OutcomeCanceled {
 		t.Fatalf("audit: %+v", recs)
 	}

@@ -40,6 +40,10 @@ func (sess *session) fail(err error, start time.Time, ctl control, ai *auditInfo
 		rec.Outcome, rec.Reason = OutcomeTimeout, "statement_timeout"
 	case ctx != nil && ctx.Err() != nil:
 		rec.Outcome, rec.Reason = OutcomeCanceled, context.Cause(ctx).Error()
+	case pe.Code == codeCanceled && strings.HasSuffix(pe.Message, "statement timeout"): // ended during checkQuery
+		rec.Outcome, rec.Reason = OutcomeTimeout, "statement_timeout"
+	case pe.Code == codeCanceled: // canceled during checkQuery
+		rec.Outcome, rec.Reason = OutcomeCanceled, pe.Message
 	default:
 		rec.Outcome, rec.Reason = OutcomeError, errorClass(err)
 	}

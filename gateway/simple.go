@@ -68,7 +68,14 @@ func (sess *session) checkQuery(q string) (*plan, error) {
 	}
 	ctx, done := sess.queryContext()
 	defer done()
-	return sess.chk.check(ctx, q)
+	p, err := sess.chk.check(ctx, q)
+	if err != nil && ctx.Err() != nil {
+		// A cancel request, the statement timeout or shutdown ended the
+		// check: answer with that cause, as for a running query, not with
+		// the internal error the interrupted check returned.
+		return nil, toPG(ctx, err)
+	}
+	return p, err
 }
 
 // runControl answers a session command (control.go). With a portal it
