@@ -113,8 +113,15 @@ func initConn(execer driver.ExecerContext) error {
 }
 
 // Open opens or creates the warehouse in dir and applies the schema.
-// If another process holds the file, the error is a *LockedError.
+// If another process holds the file, the error is a *LockedError. A
+// read-only open never creates anything: without a warehouse in dir the
+// error is a *NoWarehouseError.
 func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
+	if opts.ReadOnly {
+		if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
+			return nil, &NoWarehouseError{Dir: dir, Err: err}
+		}
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory %s: %w", dir, err)
 	}
@@ -241,6 +248,21 @@ func (w *Warehouse) Close() error {
 	}
 	return nil
 }
+
+// NoWarehouseError is a read-only open of a directory that holds no
+// warehouse: a typo in --data, or a directory nothing has written yet.
+// Reading commands answer with it rather than report an empty warehouse.
+type NoWarehouseError struct {
+	Dir string
+	Err error
+}
+
+func (e *NoWarehouseError) Error() string {
+	return fmt.Sprintf("no warehouse in %s (no %s): give the data directory of a cxlake that has ingested data, "+
+		"or make one with `cxlake demo --once --data %s` or `cxlake load --data %s FILE`", e.Dir, DBFile, e.Dir, e.Dir)
+}
+
+func (e *NoWarehouseError) Unwrap() error { return e.Err }
 
 // LockedError means another process holds the DuckDB file: DuckDB allows one
 // writer process per file.

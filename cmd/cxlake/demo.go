@@ -24,11 +24,11 @@ import (
 const demoTopic = "cx.events"
 
 func runDemo(ctx context.Context, args []string) (err error) {
-	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE]")
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--days D] [--rate R] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE]")
 	mem := addMemoryFlag(fs)
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
-	data := fs.String("data", "cxlake-demo", "data directory (created if missing)")
+	data := fs.String("data", "cxlake-data", "data directory (created if missing; the same default as every other command)")
 	seed := fs.Uint64("seed", 1, "generator seed: the same seed gives the same traffic")
 	days := fs.Int("days", 30, "days of history the traffic spans, ending today")
 	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")
@@ -56,6 +56,9 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	defer broker.Close()
 	ms, err := mem.settings(warehouse.Memory{})
 	if err != nil {
+		return err
+	}
+	if err := claimDemoDir(*data); err != nil {
 		return err
 	}
 	wh, err := warehouse.Open(ctx, *data, warehouse.Options{Memory: ms})
@@ -227,4 +230,31 @@ func stopOn(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// demoMarker marks a data directory the demo made. The demo shares the
+// default directory with every other command, so that `cxlake query` after
+// `cxlake demo` needs no --data; the marker keeps it from ever writing
+// simulated traffic into a warehouse that holds real data.
+const demoMarker = "DEMO"
+
+// claimDemoDir refuses a directory whose warehouse the demo did not make,
+// and marks a new one as the demo's.
+func claimDemoDir(dir string) error {
+	marker := filepath.Join(dir, demoMarker)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, warehouse.DBFile)); err == nil {
+		return fmt.Errorf("--data %s holds a warehouse the demo did not make: the demo never writes simulated traffic "+
+			"into it; give another directory, e.g. --data cxlake-demo-2 (a demo directory of an older cxlake: delete it, "+
+			"or create the file %s in it)", dir, demoMarker)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("creating data directory %s: %w", dir, err)
+	}
+	if err := os.WriteFile(marker, []byte("made by cxlake demo: simulated traffic only\n"), 0o640); err != nil {
+		return fmt.Errorf("marking %s as the demo's: %w", dir, err)
+	}
+	return nil
 }

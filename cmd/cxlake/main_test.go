@@ -176,6 +176,25 @@ func TestLoadIsIdempotentAndPointsAtBadLines(t *testing.T) {
 	if events != 3 || dead != 2 || lines != "4,5" {
 		t.Fatalf("after loading twice: %d events, %d dead letters at lines %s; want 3, 2 at 4,5", events, dead, lines)
 	}
+
+	// The demo shares the default directory with every command, so it must
+	// refuse a warehouse it did not make, before writing anything to it.
+	wh.Close()
+	before, err := os.ReadFile(filepath.Join(dir, warehouse.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = capture(t, func() error { return runDemo(ctx, []string{"--once", "--events", "10", "--data", dir, "--pg-addr", "127.0.0.1:0"}) })
+	if err == nil || !strings.Contains(err.Error(), "did not make") {
+		t.Fatalf("demo into a loaded warehouse: %v", err)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, warehouse.DBFile))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the refused demo changed the warehouse (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, demoMarker)); !os.IsNotExist(err) {
+		t.Fatalf("the refused demo marked the directory: %v", err)
+	}
 }
 
 func TestBadFlagsSayWhatIsWrong(t *testing.T) {
@@ -245,6 +264,30 @@ func TestPrivacyCommands(t *testing.T) {
 		}
 		if _, serr := os.Stat(typo); !os.IsNotExist(serr) {
 			t.Fatalf("the refused command created %s", typo)
+		}
+	}
+	// Reading commands never create a warehouse as a side effect either
+	// (issue 29 item 10).
+	for name, args := range map[string][]string{
+		"query":        {"query", "--data", typo, "select 1"},
+		"report":       {"report", "kpi", "--data", typo},
+		"audit verify": {"audit", "verify", "--data", typo},
+		"audit show":   {"audit", "show", "--data", typo},
+	} {
+		var err error
+		switch args[0] {
+		case "query":
+			_, err = capture(t, func() error { return runQuery(ctx, args[1:]) })
+		case "report":
+			_, err = capture(t, func() error { return runReport(ctx, args[1:]) })
+		default:
+			_, err = capture(t, func() error { return runAudit(ctx, args[1:]) })
+		}
+		if err == nil || !strings.Contains(err.Error(), "no ") {
+			t.Errorf("%s on a directory without a warehouse: %v", name, err)
+		}
+		if _, serr := os.Stat(typo); !os.IsNotExist(serr) {
+			t.Fatalf("%s created %s", name, typo)
 		}
 	}
 	// A national phone number without its country code is refused, saying

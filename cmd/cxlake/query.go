@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,9 +33,6 @@ func runQuery(ctx context.Context, args []string) (err error) {
 	case "table", "csv", "json":
 	default:
 		return fmt.Errorf("--format is %q: use table, csv or json", *format)
-	}
-	if _, err := os.Stat(filepath.Join(*data, warehouse.DBFile)); err != nil {
-		return fmt.Errorf("no warehouse in %s: run `cxlake demo --once --data %s` or `cxlake load --data %s FILE` first", *data, *data, *data)
 	}
 	ms, err := mem.settings(config.Defaults().Memory)
 	if err != nil {

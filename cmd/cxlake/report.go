@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -47,6 +48,9 @@ func runReport(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	wh, err := warehouse.Open(ctx, *data, warehouse.Options{ReadOnly: true, Memory: ms})
+	if nw := (*warehouse.NoWarehouseError)(nil); errors.As(err, &nw) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("%w (while cxlake run or demo holds the data directory, read the live report instead: GET /v1/reports/kpi on its HTTP address)", err)
 	}
