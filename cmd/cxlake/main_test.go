@@ -184,7 +184,9 @@ func TestLoadIsIdempotentAndPointsAtBadLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = capture(t, func() error { return runDemo(ctx, []string{"--once", "--events", "10", "--data", dir, "--pg-addr", "127.0.0.1:0"}) })
+	_, err = capture(t, func() error {
+		return runDemo(ctx, []string{"--once", "--events", "10", "--data", dir, "--pg-addr", "127.0.0.1:0"})
+	})
 	if err == nil || !strings.Contains(err.Error(), "did not make") {
 		t.Fatalf("demo into a loaded warehouse: %v", err)
 	}
