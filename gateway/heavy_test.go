@@ -78,7 +78,9 @@ func TestHeavyReadersDoNotStopIngest(t *testing.T) {
 	}()
 
 	rssBefore := vmRSS(t)
-	c, err := pgx.Connect(ctx, connString(s, "ana", "ana-pw"))
+	// The listener's own address: s.Addr() is set by Serve, which runs in
+	// its own goroutine and may not have started yet.
+	c, err := pgx.Connect(ctx, "postgres://ana:ana-pw@"+ln.Addr().String()+"/cxlake?sslmode=disable")
 	if err != nil {
 		t.Fatal(err)
 	}

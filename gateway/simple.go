@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -35,15 +36,17 @@ func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	if sess.txStatus == 'E' {
 		return sess.fail(errFailedTx(), start, ctl, nil)
 	}
-	p, err := sess.checkQuery(q)
+	// One context from the check to the last row: the statement timeout
+	// bounds the whole statement, not the check and the run each.
+	ctx, done := sess.queryContext()
+	defer done()
+	p, err := sess.checkQueryIn(ctx, q)
 	if err != nil {
 		return sess.fail(err, start, ctl, nil)
 	}
 	if err := sess.auditFirst(p, start); err != nil {
 		return sess.fail(err, start, ctl, &auditInfo{plan: p})
 	}
-	ctx, done := sess.queryContext()
-	defer done()
 	var total int64
 	for _, text := range p.stmts {
 		n, err := sess.runRows(ctx, text, nil, nil, nil, true)
@@ -60,14 +63,20 @@ func errFailedTx() error {
 	return errorf(codeInFailedTx, "current transaction is aborted, commands ignored until end of transaction block")
 }
 
-// checkQuery runs the sandbox on q with a short context of its own, after
-// the size limits, so that no oversized text reaches DuckDB's parser.
+// checkQuery runs the sandbox on q under a statement context of its own:
+// a Parse message checks a statement that runs later, if ever.
 func (sess *session) checkQuery(q string) (*plan, error) {
+	ctx, done := sess.queryContext()
+	defer done()
+	return sess.checkQueryIn(ctx, q)
+}
+
+// checkQueryIn runs the sandbox on q under ctx, after the size limits, so
+// that no oversized text reaches DuckDB's parser.
+func (sess *session) checkQueryIn(ctx context.Context, q string) (*plan, error) {
 	if err := checkQuerySize(sess.srv.cfg.Limits, q); err != nil {
 		return nil, err
 	}
-	ctx, done := sess.queryContext()
-	defer done()
 	p, err := sess.chk.check(ctx, q)
 	if err != nil && ctx.Err() != nil {
 		// A cancel request, the statement timeout or shutdown ended the
