@@ -9,9 +9,6 @@ func SetErasureStepHook(f func(step string)) { erasureStepHook = f }
 // ErasureSteps are the steps of an erasure, in order.
 var ErasureSteps = erasureSteps
 
-// SetStepRetry sets how long a failing erasure step is retried.
-func (g *Governance) SetStepRetry(d time.Duration) { g.stepRetry = d }
-
 // SetAPIWait sets how long the API waits for an erasure before 202.
 func (g *Governance) SetAPIWait(d time.Duration) { g.apiWait = d }
 

@@ -109,8 +109,3 @@ func (h *Hasher) WhatsAppChat(instance, chat string) string {
 func (h *Hasher) KeyCheck() string {
 	return h.hex(domainCheck)
 }
-
-// IdentifierHash is Identifier with a one-off Hasher.
-func IdentifierHash(key []byte, kind, value string) string {
-	return NewHasher(key).Identifier(kind, value)
-}

@@ -39,18 +39,6 @@ func modelRefresher(wh *warehouse.Warehouse, m models.Config, after func(models.
 	}, nil
 }
 
-// loadModelsConfig reads the models settings from an optional config file.
-func loadModelsConfig(path string) (models.Config, error) {
-	if path == "" {
-		return models.Config{}, nil
-	}
-	c, err := config.Load(path)
-	if err != nil {
-		return models.Config{}, err
-	}
-	return c.Models, nil
-}
-
 func runRefresh(ctx context.Context, args []string) (err error) {
 	fs := newFlags("refresh", "refresh --data DIR [--full] [--config FILE] [--memory SIZE]")
 	data := fs.String("data", "cxlake-data", "data directory")
