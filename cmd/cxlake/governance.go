@@ -30,6 +30,16 @@ func openGoverned(ctx context.Context, wh *warehouse.Warehouse, cfg governance.C
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}
+	// Before anything appends: a log rolled back behind its witness is
+	// refused (audit.RollbackError).
+	witness, err := audit.FindWitness(wh.Dir)
+	if err == nil && witness != "" {
+		err = al.UseWitness(witness)
+	}
+	if err != nil {
+		al.Close()
+		return nil, fmt.Errorf("opening the audit log: %w (run cxlake audit verify)", err)
+	}
 	gov, err := governance.New(ctx, wh, al, cfg, mc, log)
 	if err != nil {
 		al.Close()
