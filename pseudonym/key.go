@@ -218,14 +218,22 @@ func FindKey(dataDir string) (key []byte, where string, err error) {
 // RunKey returns the hash key for a long-running deployment (cxlake run):
 // the file CXLAKE_KEY_FILE names, else DefaultKeyFile, made on first use.
 // A key inside the data directory is refused, with the way to move it.
-func RunKey(dataDir string) ([]byte, string, error) {
+func RunKey(dataDir string) ([]byte, string, error) { return RunKeyFile(dataDir, "") }
+
+// RunKeyFile is RunKey with the key file named by the configuration
+// (privacy.key_file, where CXLAKE_KEY_FILE is already applied); "" means
+// CXLAKE_KEY_FILE, else DefaultKeyFile.
+func RunKeyFile(dataDir, path string) ([]byte, string, error) {
 	in := filepath.Join(dataDir, KeyFile)
 	if _, err := os.Stat(in); err == nil {
 		def, _ := DefaultKeyFile(dataDir)
 		return nil, "", fmt.Errorf("the hash key %s is inside the data directory: whoever copies the directory can recompute every identifier hash and find erased people. "+
-			"Move it out (mv %s %s, or anywhere and set %s) and start again; cxlake demo alone keeps it there", in, in, def, EnvKeyFile)
+			"Move it out (mv %s %s, or anywhere and set privacy.key_file or %s) and start again; cxlake demo alone keeps it there", in, in, def, EnvKeyFile)
 	}
-	p := os.Getenv(EnvKeyFile)
+	p := path
+	if p == "" {
+		p = os.Getenv(EnvKeyFile)
+	}
 	if p == "" {
 		var err error
 		if p, err = DefaultKeyFile(dataDir); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/pseudonym"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -94,6 +95,12 @@ func openForGovernance(ctx context.Context, data, path string, mem *memoryFlag) 
 	ms, err := mem.settings(cfg.Memory)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(cfg.Models.HashKey) == 0 && cfg.Privacy.KeyFile != "" {
+		// The key file the configuration names (pseudonym's rules).
+		if cfg.Models.HashKey, err = pseudonym.LoadOrCreateKeyFile(cfg.Privacy.KeyFile, data); err != nil {
+			return nil, nil, fmt.Errorf("privacy.key_file: %w", err)
+		}
 	}
 	wh, err := warehouse.Open(ctx, data, warehouse.Options{HashKey: cfg.Models.HashKey, Memory: ms})
 	if err != nil {

@@ -47,7 +47,7 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	if len(cfg.Models.HashKey) == 0 {
 		// The hash key lives outside the data directory (pseudonym.RunKey).
-		key, where, err := pseudonym.RunKey(cfg.Data)
+		key, where, err := pseudonym.RunKeyFile(cfg.Data, cfg.Privacy.KeyFile)
 		if err != nil {
 			return err
 		}
