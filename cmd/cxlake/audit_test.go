@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -77,5 +78,59 @@ func TestAuditVerifyFindsARollback(t *testing.T) {
 	}
 	if _, err := capture(t, func() error { return runAudit(ctx, []string{"verify", "--data", data, "--since", "7:zz"}) }); err == nil {
 		t.Error("verify accepted --since 7:zz")
+	}
+}
+
+// TestRolledBackAuditRefusesToStart: a command that opens the warehouse
+// refuses a data directory whose audit chain was put back behind its
+// witness, and says what to do.
+func TestRolledBackAuditRefusesToStart(t *testing.T) {
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "data")
+	witness := filepath.Join(t.TempDir(), "w.checkpoint")
+	t.Setenv(audit.EnvWitnessFile, witness)
+	load := func(n int) error {
+		t.Helper()
+		f := filepath.Join(t.TempDir(), "e.ndjson")
+		line := fmt.Sprintf(`{"schema":"cx.event/v1","event_id":"wit-%d","type":"message","occurred_at":"2026-12-01T10:00:00Z","source":"test","channel":"webchat","conversation_id":"w-1","contact":{"ids":{"webchat":"v-1"}},"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"oi"}}`+"\n", n)
+		if err := os.WriteFile(f, []byte(line), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := capture(t, func() error { return runLoad(ctx, []string{"--data", data, f}) })
+		return err
+	}
+	if err := load(1); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(data, audit.Dir)
+	saved := map[string][]byte{}
+	for _, name := range []string{"records.jsonl", "hashes", "checkpoint", "checkpoints.log"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[name] = b
+	}
+	if err := load(2); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range saved {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := load(3)
+	if !errors.As(err, new(*audit.RollbackError)) || !strings.Contains(err.Error(), "move "+witness+" away") {
+		t.Fatalf("load on a rolled-back audit chain: %v, want a RollbackError saying to move the witness", err)
+	}
+	// Moved away on purpose: it starts, and a new witness is kept.
+	if err := os.Rename(witness, witness+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(3); err != nil {
+		t.Fatalf("after moving the witness away: %v", err)
+	}
+	if _, err := os.Stat(witness); err != nil {
+		t.Errorf("no new witness: %v", err)
 	}
 }

@@ -39,6 +39,9 @@ func openGoverned(ctx context.Context, wh *warehouse.Warehouse, cfg governance.C
 	}
 	if err != nil {
 		al.Close()
+		if errors.As(err, new(*audit.RollbackError)) {
+			return nil, fmt.Errorf("opening the audit log: %w\nRun cxlake audit verify. After restoring a backup on purpose, keep the witness's head in your records and move %s away (docs/upgrading.md)", err, witness)
+		}
 		return nil, fmt.Errorf("opening the audit log: %w (run cxlake audit verify)", err)
 	}
 	gov, err := governance.New(ctx, wh, al, cfg, mc, log)
