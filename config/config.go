@@ -55,6 +55,8 @@ type Config struct {
 	Memory warehouse.Memory
 	// Report: the KPI report's targets (report.go).
 	Report ReportConfig
+	// Privacy: where the hash key lives (privacy.go).
+	Privacy Privacy
 }
 
 // file mirrors the YAML layout; durations are strings such as "500ms".
@@ -89,6 +91,9 @@ type file struct {
 	Lake struct {
 		PublishEvery string `yaml:"publish_every"`
 	} `yaml:"lake"`
+	Privacy struct {
+		KeyFile string `yaml:"key_file"`
+	} `yaml:"privacy"`
 	Memory struct {
 		Budget        string `yaml:"budget"`
 		TempDirectory string `yaml:"temp_directory"`
@@ -144,6 +149,7 @@ func (c *Config) apply(raw []byte) error {
 		}
 	}
 	set(&c.Data, f.Data)
+	set(&c.Privacy.KeyFile, f.Privacy.KeyFile)
 	set(&c.Memory.TempDirectory, f.Memory.TempDirectory)
 	for _, b := range []struct {
 		key, val string
@@ -317,6 +323,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Ingest.BatchSize = n
 	}
+	if v := getenv(EnvKeyFile); v != "" {
+		c.Privacy.KeyFile = v
+	}
 	if v := getenv(EnvHashKey); v != "" {
 		if err := hashKey(EnvHashKey, v, &c.Models.HashKey); err != nil {
 			return err
@@ -360,6 +369,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Gateway.Validate(); err != nil {
+		return err
+	}
+	if err := c.validatePrivacy(); err != nil {
 		return err
 	}
 	if c.PublishEvery < time.Second {

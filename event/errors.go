@@ -20,6 +20,9 @@ const (
 	CodeFutureTime     = "future_timestamp"
 	CodeTimeOutOfRange = "timestamp_out_of_range"
 	CodeSuppressed     = "suppressed"
+	// CodeEventIDReused: the event_id is stored with other content
+	// (Event.AppendCanonical); an identical redelivery is a duplicate instead.
+	CodeEventIDReused = "event_id_reused"
 )
 
 // RejectError says why a message is not a valid event. Reason is written for

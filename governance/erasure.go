@@ -448,7 +448,7 @@ func (g *Governance) finishErasure(ctx context.Context, p *erasurePlan, start ti
 		if err != nil {
 			return fmt.Errorf("signing the audit checkpoint: %w", err)
 		}
-		rc.Checkpoint = cp.N
+		rc.Checkpoint, rc.CheckpointHead = cp.N, cp.Head().String()
 		return nil
 	}); err != nil {
 		return err

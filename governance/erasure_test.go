@@ -176,6 +176,14 @@ func TestErasureEndToEnd(t *testing.T) {
 	if rep.Latest.N <= rc.AuditIndex {
 		t.Errorf("checkpoint %d does not cover the record %d", rep.Latest.N, rc.AuditIndex)
 	}
+	// The receipt's head is one the log extends.
+	head, err := audit.ParseHead(rc.CheckpointHead)
+	if err != nil || head.N != rc.Checkpoint {
+		t.Fatalf("receipt head %q (%v), want one of %d records", rc.CheckpointHead, err, rc.Checkpoint)
+	}
+	if rep, err := audit.Verify(ctx, e.dir+"/audit", audit.VerifyOptions{Since: []audit.Head{head}}); err != nil || len(rep.Heads) != 1 {
+		t.Errorf("verify since the receipt's head: %v", err)
+	}
 	var rec audit.Record
 	audit.ReadRecords(ctx, e.dir+"/audit", rc.AuditIndex, func(r audit.Record) bool { rec = r; return false })
 	if rec.Kind != audit.KindPrivacyRequest || rec.Subject != anaHash {

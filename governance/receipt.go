@@ -37,7 +37,10 @@ type Receipt struct {
 	Verification Verification `json:"verification"`
 	AuditIndex   int64        `json:"audit_index"`
 	Checkpoint   int64        `json:"audit_checkpoint_size"` // records covered by the checkpoint signed after it
-	Took         string       `json:"took"`
+	// CheckpointHead is that checkpoint's head (SIZE:HASH): kept with the
+	// receipt, `cxlake audit verify --since` proves the log still holds it.
+	CheckpointHead string `json:"audit_checkpoint_head,omitempty"`
+	Took           string `json:"took"`
 	// StepsMS is how long each step took, in milliseconds (summed over
 	// the runs of an interrupted erasure).
 	StepsMS map[string]int64 `json:"steps_ms"`
@@ -149,6 +152,9 @@ func (r Receipt) Text() string {
 			v.Bytes.Files, v.Bytes.Bytes, v.Bytes.Needles, len(v.Bytes.Hits))
 	}
 	fmt.Fprintf(&b, "  audit record     %d (signed checkpoint of %d records)\n", r.AuditIndex, r.Checkpoint)
+	if r.CheckpointHead != "" {
+		fmt.Fprintf(&b, "  audit head       %s (check later: cxlake audit verify --since %s)\n", r.CheckpointHead, r.CheckpointHead)
+	}
 	return b.String()
 }
 

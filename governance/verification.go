@@ -18,7 +18,9 @@ type AuditCheck struct {
 	// Report is what audit.Verify found (as far as it got, on failure).
 	Report audit.Report
 	// Failure classes a failed verification: "tampered" (FailureIndex is
-	// the first bad record), "checkpoint" (a signature does not verify),
+	// the first bad record), "rolled_back" (the log does not extend its
+	// witness; FailureIndex is the first record removed or replaced),
+	// "checkpoint" (a signature does not verify),
 	// "no_checkpoint" (nothing signed yet) or "error" (the files could not
 	// be read). Empty when Passed.
 	Failure      string
@@ -29,23 +31,26 @@ type AuditCheck struct {
 const auditVerifyEvery = 10 * time.Minute
 
 // VerifyAudit verifies the audit log against its signed checkpoints
-// (audit.Verify, with the log's own verifier key) and records the outcome
+// (audit.Verify, with the log's own verifier key and its witness) and records the outcome
 // in audit_verifications, for the compliance dashboard. A log that fails
 // verification is recorded and returned with Passed false, not as an
 // error: the error is for a verification that could not run to an answer
 // (ctx ended) or could not be recorded.
 func (g *Governance) VerifyAudit(ctx context.Context) (AuditCheck, error) {
 	c := AuditCheck{At: g.now().UTC()}
-	rep, err := audit.Verify(ctx, g.audit.Dir(), audit.VerifyOptions{})
+	rep, err := audit.Verify(ctx, g.audit.Dir(), audit.VerifyOptions{Witness: g.audit.WitnessPath()})
 	c.Report, c.Passed = rep, err == nil
 	var te *audit.TamperError
 	var ce *audit.CheckpointError
+	var re *audit.RollbackError
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
 		return c, fmt.Errorf("verifying the audit log: %w", ctx.Err())
 	case errors.As(err, &te):
 		c.Failure, c.FailureIndex = "tampered", te.Index
+	case errors.As(err, &re):
+		c.Failure, c.FailureIndex = "rolled_back", min(re.Records, re.Witnessed.N)
 	case errors.As(err, &ce):
 		c.Failure = "checkpoint"
 	case errors.Is(err, audit.ErrNoCheckpoint):
@@ -66,7 +71,7 @@ func (g *Governance) VerifyAudit(ctx context.Context) (AuditCheck, error) {
 	var index sql.NullInt64
 	if c.Failure != "" {
 		failure = sql.NullString{String: c.Failure, Valid: true}
-		index = sql.NullInt64{Int64: c.FailureIndex, Valid: c.Failure == "tampered"}
+		index = sql.NullInt64{Int64: c.FailureIndex, Valid: c.Failure == "tampered" || c.Failure == "rolled_back"}
 	}
 	if _, err := g.wh.DB.ExecContext(ctx, `insert into audit_verifications values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.At, c.Passed, rep.Records, rep.Pruned, rep.Checkpoints, cpSize, cpAt, rep.Uncovered, failure, index); err != nil {

@@ -3,6 +3,7 @@ package pseudonym
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"strconv"
@@ -24,6 +25,7 @@ const (
 	domainIdentifier = "cxlake/identifier/v1"
 	domainContact    = "cxlake/contact_key/v1"
 	domainCheck      = "cxlake/key_check/v1"
+	domainContent    = "cxlake/event_content/v1"
 	// domainWhatsAppChat keys the chat part of WhatsApp conversation ids
 	// (ingest/evolution). Its message is the domain, instance and chat
 	// joined by NUL bytes, not length-prefixed as the others: that is how
@@ -66,6 +68,21 @@ func (h *Hasher) hex(domain string, parts ...string) string {
 	h.mac.Write(h.buf)
 	h.sum = h.mac.Sum(h.sum[:0])
 	return hex.EncodeToString(h.sum[:HashLen/2])
+}
+
+var contentPrefix = []byte(domainContent + "\x00")
+
+// Content returns the keyed hash of an event's canonical content
+// (event.Event.AppendCanonical), 64 bits, never 0 (0 stands for "not known" in
+// the warehouse). It is keyed because the content holds identifiers and
+// texts that the warehouse keeps only sealed: an unkeyed hash would let
+// whoever holds the database confirm a guess of them.
+func (h *Hasher) Content(canonical []byte) uint64 {
+	h.mac.Reset()
+	h.mac.Write(contentPrefix)
+	h.mac.Write(canonical)
+	h.sum = h.mac.Sum(h.sum[:0])
+	return max(binary.BigEndian.Uint64(h.sum), 1)
 }
 
 // Identifier returns the keyed hash of one identifier: kind is KindPhone,

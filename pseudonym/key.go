@@ -57,24 +57,54 @@ const EnvKeyFile = "CXLAKE_KEY_FILE"
 // os.UserConfigDir()/cxlake/keys/<16 hex digits of the SHA-256 of the
 // absolute data directory>.key.
 func DefaultKeyFile(dataDir string) (string, error) {
+	p, err := UserFile(dataDir, "keys", ".key")
+	if err != nil {
+		return "", fmt.Errorf("%w; set %s", err, EnvKeyFile)
+	}
+	return p, nil
+}
+
+// UserFile returns the file of dataDir kept outside it, in the user's
+// config directory: os.UserConfigDir()/cxlake/<folder>/<16 hex digits of
+// the SHA-256 of the absolute data directory><ext>. The hash key
+// (folder "keys") and the audit witness (folder "witness") live there.
+func UserFile(dataDir, folder, ext string) (string, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		return "", fmt.Errorf("locating the data directory: %w", err)
 	}
 	conf, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("finding the user's config directory for the hash key: %w; set %s", err, EnvKeyFile)
+		return "", fmt.Errorf("finding the user's config directory: %w", err)
 	}
 	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(conf, "cxlake", "keys", hex.EncodeToString(sum[:8])+".key"), nil
+	return filepath.Join(conf, "cxlake", folder, hex.EncodeToString(sum[:8])+ext), nil
 }
 
-// InsideError means a key file named for use outside the data directory
-// is inside it.
-type InsideError struct{ Path, Dir string }
+// InsideError means a file that must live outside the data directory (the
+// hash key, the audit witness) is inside it.
+type InsideError struct{ What, Path, Dir string }
 
 func (e *InsideError) Error() string {
-	return fmt.Sprintf("the hash key file %s is inside the data directory %s: whoever copies the directory could then recompute every identifier hash; keep it elsewhere (%s)", e.Path, e.Dir, EnvKeyFile)
+	what := e.What
+	if what == "" {
+		what = "hash key file"
+	}
+	return fmt.Sprintf("the %s %s is inside the data directory %s: whoever can write or copy the directory would hold it too; keep it elsewhere", what, e.Path, e.Dir)
+}
+
+// CheckOutside returns an *InsideError when path is dataDir or below it,
+// symbolic links resolved (the file itself and its folders); what names
+// the file in the error.
+func CheckOutside(what, path, dataDir string) error {
+	in, err := inside(path, dataDir)
+	if err != nil {
+		return fmt.Errorf("locating the %s: %w", what, err)
+	}
+	if in {
+		return &InsideError{What: what, Path: path, Dir: dataDir}
+	}
+	return nil
 }
 
 // inside reports whether path is dataDir or below it.
@@ -90,7 +120,15 @@ func inside(path, dataDir string) (bool, error) {
 	if r, err := filepath.EvalSymlinks(d); err == nil {
 		d = r
 	}
-	if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+	if st, err := os.Lstat(p); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		r, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return false, fmt.Errorf("a symbolic link to a missing file: %w", err)
+		}
+		p = r
+	} else if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	} else if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
 		p = filepath.Join(r, filepath.Base(p))
 	}
 	rel, err := filepath.Rel(d, p)
@@ -101,12 +139,8 @@ func inside(path, dataDir string) (bool, error) {
 // bytes, mode 0600, its folder 0700) when it does not exist. It refuses a
 // path inside dataDir, and a file that others than its owner may read.
 func LoadOrCreateKeyFile(path, dataDir string) ([]byte, error) {
-	in, err := inside(path, dataDir)
-	if err != nil {
-		return nil, fmt.Errorf("locating the hash key file: %w", err)
-	}
-	if in {
-		return nil, &InsideError{Path: path, Dir: dataDir}
+	if err := CheckOutside("hash key file", path, dataDir); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the hash key's folder: %w", err)
@@ -184,14 +218,22 @@ func FindKey(dataDir string) (key []byte, where string, err error) {
 // RunKey returns the hash key for a long-running deployment (cxlake run):
 // the file CXLAKE_KEY_FILE names, else DefaultKeyFile, made on first use.
 // A key inside the data directory is refused, with the way to move it.
-func RunKey(dataDir string) ([]byte, string, error) {
+func RunKey(dataDir string) ([]byte, string, error) { return RunKeyFile(dataDir, "") }
+
+// RunKeyFile is RunKey with the key file named by the configuration
+// (privacy.key_file, where CXLAKE_KEY_FILE is already applied); "" means
+// CXLAKE_KEY_FILE, else DefaultKeyFile.
+func RunKeyFile(dataDir, path string) ([]byte, string, error) {
 	in := filepath.Join(dataDir, KeyFile)
 	if _, err := os.Stat(in); err == nil {
 		def, _ := DefaultKeyFile(dataDir)
 		return nil, "", fmt.Errorf("the hash key %s is inside the data directory: whoever copies the directory can recompute every identifier hash and find erased people. "+
-			"Move it out (mv %s %s, or anywhere and set %s) and start again; cxlake demo alone keeps it there", in, in, def, EnvKeyFile)
+			"Move it out (mv %s %s, or anywhere and set privacy.key_file or %s) and start again; cxlake demo alone keeps it there", in, in, def, EnvKeyFile)
 	}
-	p := os.Getenv(EnvKeyFile)
+	p := path
+	if p == "" {
+		p = os.Getenv(EnvKeyFile)
+	}
 	if p == "" {
 		var err error
 		if p, err = DefaultKeyFile(dataDir); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +92,25 @@ func TestKeyFileRules(t *testing.T) {
 	key, where, err := FindKey(data)
 	if err != nil || where != named || len(key) != KeyBytes {
 		t.Errorf("FindKey with %s: %d bytes from %s, %v", EnvKeyFile, len(key), where, err)
+	}
+}
+
+func TestRunKeyFileTakesTheConfiguredFile(t *testing.T) {
+	isolate(t)
+	data := t.TempDir()
+	named := filepath.Join(t.TempDir(), "cx.key")
+	t.Setenv(EnvKeyFile, filepath.Join(t.TempDir(), "env.key"))
+	key, where, err := RunKeyFile(data, named)
+	if err != nil || where != named || len(key) != KeyBytes {
+		t.Fatalf("RunKeyFile: %d bytes from %s, %v; want %s", len(key), where, err, named)
+	}
+	if err := os.Chmod(named, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := RunKeyFile(data, named); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a key readable by the group: %v, want a refusal", err)
+	}
+	if _, _, err := RunKeyFile(data, filepath.Join(data, "cx.key")); !errors.As(err, new(*InsideError)) {
+		t.Errorf("a key file in the data directory: %v, want an InsideError", err)
 	}
 }

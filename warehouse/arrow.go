@@ -39,6 +39,7 @@ var arrowEvents = func() *arrow.Schema {
 		s, i32, i64, i64, ts, // kafka_topic kafka_partition kafka_offset batch_id ingested_at
 		s, s, s, s, s, s, // identifier hashes
 		s, bin, // subject_hash content
+		i64, // content_hash
 	}
 	fields := make([]arrow.Field, len(types))
 	for i, t := range types {

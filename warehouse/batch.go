@@ -181,17 +181,20 @@ func (x *Txn) Append(ctx context.Context, b *Batch) (res Result, err error) {
 		}
 	}()
 	w, t := x.w, x.t
-	p := w.claim(t, b)
+	p := w.claim(t, b, contentSums(x.h, b.Records))
 	skips := w.claimSkips(t, b.Skipped)
 	res = Result{BatchID: t.batchID}
 	now := time.Now().UTC()
 
 	ps := make([]personal, len(p.recs))
 	hashIdentifiers(x.h, p.recs, ps)
+	for i := range ps {
+		ps[i].contentSum = p.sums[i]
+	}
 	ps, dropped := w.applyGate(&p, ps, now, &res)
 	t.claimed = append(t.claimed, p.hashes...)
 	res.Accepted = len(p.recs)
-	res.Duplicates = len(b.Records) - len(p.recs) - res.Suppressed - res.Expired
+	res.Duplicates = len(b.Records) - len(p.recs) - len(p.reused) - res.Suppressed - res.Expired
 	idents, keyOf, err := w.seal(t, p.recs, ps)
 	if err != nil {
 		return res, err
@@ -232,7 +235,7 @@ func (x *Txn) Append(ctx context.Context, b *Batch) (res Result, err error) {
 	if res.Skipped, err = w.writeSkipped(ctx, x.conn, t.batchID, now, skips); err != nil {
 		return res, err
 	}
-	x.count(b, p.recs, dead, dropped)
+	x.count(b, p.recs, dead, dropped, p.reused)
 	x.res.Add(res)
 	return res, nil
 }
@@ -302,7 +305,7 @@ func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchI
 }
 
 // count adds one Append to the Txn's per-partition counts.
-func (x *Txn) count(b *Batch, accepted []Record, dead []DeadLetter, dropped []droppedRecord) {
+func (x *Txn) count(b *Batch, accepted []Record, dead []DeadLetter, dropped []droppedRecord, reused []Record) {
 	find := func(topic string, part int) *spanCounts {
 		for i := range x.spans {
 			if s := &x.spans[i]; s.Topic == topic && s.Partition == part {
@@ -335,6 +338,9 @@ func (x *Txn) count(b *Batch, accepted []Record, dead []DeadLetter, dropped []dr
 	}
 	for i := range dead {
 		get(dead[i].Topic, dead[i].Partition).dead++
+	}
+	for i := range reused { // read as events, stored as dead letters
+		get(reused[i].Topic, reused[i].Partition).read--
 	}
 	for _, d := range dropped {
 		c := get(d.topic, d.partition)

@@ -81,6 +81,6 @@ func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driv
 	}
 	dst = append(dst, bytesOf(r.Topic), int32(r.Partition), r.Offset, batchID, ingestedAt,
 		text(h.contactPhone), text(h.contactEmail), rawJSON(h.contactIDs), text(h.linkPhone), text(h.linkEmail), rawJSON(h.linkIDs),
-		text(p.subject), content)
+		text(p.subject), content, int64(p.contentSum))
 	return dst
 }

@@ -29,7 +29,10 @@ type personal struct {
 	identifierHashes
 	subject string // hash of the primary identifier
 	content []byte // sealed content, or nil
-	verdict verdict
+	// contentSum is the keyed hash of the event's canonical content
+	// (events.content_hash, seen.go).
+	contentSum uint64
+	verdict    verdict
 	// the data keys the content is sealed under (set by seal)
 	subjectID, dayID keys.ID
 }

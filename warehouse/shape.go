@@ -55,6 +55,7 @@ var eventsShape = []column{
 	{"link_ids_hash", "JSON"},
 	{"subject_hash", "VARCHAR"},
 	{"content", "BLOB"},
+	{"content_hash", "BIGINT"},
 }
 
 // identifiersShape is the identifiers table as the identifier appender

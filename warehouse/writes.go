@@ -52,7 +52,10 @@ type turn struct {
 type part struct {
 	recs   []Record
 	hashes []xxh3.Uint128
+	sums   []uint64 // content sums of recs (seen.go)
 	dead   []DeadLetter
+	// reused counts the records that became event_id_reused dead letters.
+	reused []Record
 }
 
 // reserve takes the next batch id and its place in the commit order.
@@ -66,13 +69,22 @@ func (w *Warehouse) reserve() *turn {
 }
 
 // claim claims b's new events and dead letters for t, so that no
-// concurrent batch writes them too.
-func (w *Warehouse) claim(t *turn, b *Batch) part {
+// concurrent batch writes them too. sums are the records' content sums: a
+// record whose event_id is stored with other content becomes a dead letter.
+func (w *Warehouse) claim(t *turn, b *Batch, sums []uint64) part {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var p part
-	p.recs, p.hashes = w.seen.claim(b.Records)
-	for _, d := range b.DeadLetters {
+	p.recs, p.hashes, p.sums, p.reused = w.seen.claim(b.Records, sums)
+	dls := b.DeadLetters
+	if len(p.reused) > 0 {
+		dls = make([]DeadLetter, 0, len(b.DeadLetters)+len(p.reused))
+		dls = append(dls, b.DeadLetters...)
+		for _, r := range p.reused {
+			dls = append(dls, reusedDeadLetter(r))
+		}
+	}
+	for _, d := range dls {
 		k := deadKey{d.Topic, d.Partition, d.Offset}
 		if _, ok := w.pending.dead[k]; ok {
 			continue

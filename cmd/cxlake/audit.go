@@ -28,9 +28,12 @@ func runAudit(ctx context.Context, args []string) error {
 
 // auditVerify reads only the audit files, so it works while a server runs.
 func auditVerify(ctx context.Context, args []string) error {
-	fs := newFlags("audit verify", "audit verify --data DIR [--vkey FILE]")
+	fs := newFlags("audit verify", "audit verify --data DIR [--vkey FILE] [--since SIZE:HASH]... [--witness FILE]")
 	data := fs.String("data", "cxlake-data", "data directory")
 	vkey := fs.String("vkey", "", "verifier key kept outside the data directory (default: DIR/audit/signer.vkey)")
+	witness := fs.String("witness", "", "audit witness file (default: "+audit.EnvWitnessFile+", else the one cxlake run keeps in the user's config directory, when it exists)")
+	var since headsFlag
+	fs.Var(&since, "since", "a head printed by an earlier verify (SIZE:HASH): the log must extend it; repeatable")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +41,7 @@ func auditVerify(ctx context.Context, args []string) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("no audit log in %s: %w", *data, err)
 	}
-	var opts audit.VerifyOptions
+	opts := audit.VerifyOptions{Since: since}
 	if *vkey != "" {
 		v, err := audit.ReadVerifierKey(*vkey)
 		if err != nil {
@@ -46,11 +49,27 @@ func auditVerify(ctx context.Context, args []string) error {
 		}
 		opts.Verifier = v
 	}
+	if *witness != "" {
+		if _, err := os.Stat(*witness); err != nil {
+			return fmt.Errorf("--witness: %w", err)
+		}
+		opts.Witness = *witness
+	} else {
+		w, err := audit.FindWitness(*data)
+		if err != nil {
+			return err
+		}
+		opts.Witness = w
+	}
 	rep, err := audit.Verify(ctx, dir, opts)
 	if err != nil {
 		var te *audit.TamperError
-		if errors.As(err, &te) {
+		var re *audit.RollbackError
+		switch {
+		case errors.As(err, &te):
 			fmt.Printf("FAILED: record %d: %s\n", te.Index, te.Problem)
+		case errors.As(err, &re):
+			fmt.Printf("FAILED: %s\n", re)
 		}
 		return err
 	}
@@ -62,6 +81,27 @@ func auditVerify(ctx context.Context, args []string) error {
 	if rep.Uncovered > 0 {
 		fmt.Printf("    %d records after the latest checkpoint match their recorded hashes but are not signed yet\n", rep.Uncovered)
 	}
+	for _, h := range rep.Heads {
+		fmt.Printf("    extends the remembered head %s\n", h)
+	}
+	if opts.Witness == "" {
+		fmt.Printf("    no witness: a rollback to an earlier checkpoint cannot be told from this directory alone\n")
+	}
+	fmt.Printf("head: %s\n    keep it outside the data directory; a later verify --since %s proves the log only grew\n", rep.Latest.Head(), rep.Latest.Head())
+	return nil
+}
+
+// headsFlag collects --since heads.
+type headsFlag []audit.Head
+
+func (h *headsFlag) String() string { return fmt.Sprint([]audit.Head(*h)) }
+
+func (h *headsFlag) Set(s string) error {
+	v, err := audit.ParseHead(s)
+	if err != nil {
+		return err
+	}
+	*h = append(*h, v)
 	return nil
 }
 

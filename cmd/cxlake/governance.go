@@ -11,6 +11,7 @@ import (
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/pseudonym"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -29,6 +30,19 @@ func openGoverned(ctx context.Context, wh *warehouse.Warehouse, cfg governance.C
 	al, err := audit.Open(filepath.Join(wh.Dir, audit.Dir))
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	// Before anything appends: a log rolled back behind its witness is
+	// refused (audit.RollbackError).
+	witness, err := audit.FindWitness(wh.Dir)
+	if err == nil && witness != "" {
+		err = al.UseWitness(witness)
+	}
+	if err != nil {
+		al.Close()
+		if errors.As(err, new(*audit.RollbackError)) {
+			return nil, fmt.Errorf("opening the audit log: %w\nRun cxlake audit verify. After restoring a backup on purpose, keep the witness's head in your records and move %s away (docs/upgrading.md)", err, witness)
+		}
+		return nil, fmt.Errorf("opening the audit log: %w (run cxlake audit verify)", err)
 	}
 	gov, err := governance.New(ctx, wh, al, cfg, mc, log)
 	if err != nil {
@@ -84,6 +98,12 @@ func openForGovernance(ctx context.Context, data, path string, mem *memoryFlag) 
 	ms, err := mem.settings(cfg.Memory)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(cfg.Models.HashKey) == 0 && cfg.Privacy.KeyFile != "" {
+		// The key file the configuration names (pseudonym's rules).
+		if cfg.Models.HashKey, err = pseudonym.LoadOrCreateKeyFile(cfg.Privacy.KeyFile, data); err != nil {
+			return nil, nil, fmt.Errorf("privacy.key_file: %w", err)
+		}
 	}
 	wh, err := warehouse.Open(ctx, data, warehouse.Options{HashKey: cfg.Models.HashKey, Memory: ms})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/cxlake/cxlake/config"
+	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/ingest"
 	"github.com/cxlake/cxlake/pseudonym"
 	"github.com/cxlake/cxlake/warehouse"
@@ -46,7 +47,7 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	if len(cfg.Models.HashKey) == 0 {
 		// The hash key lives outside the data directory (pseudonym.RunKey).
-		key, where, err := pseudonym.RunKey(cfg.Data)
+		key, where, err := pseudonym.RunKeyFile(cfg.Data, cfg.Privacy.KeyFile)
 		if err != nil {
 			return err
 		}
@@ -71,6 +72,18 @@ func runRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if gv.audit.WitnessPath() == "" {
+		// The first run makes the witness, outside the data directory.
+		witness, err := audit.WitnessFile(cfg.Data)
+		if err == nil {
+			err = gv.audit.UseWitness(witness)
+		}
+		if err != nil {
+			gv.close()
+			return fmt.Errorf("the audit witness: %w", err)
+		}
+	}
+	slog.Info("audit witness", "file", gv.audit.WitnessPath())
 	refresh, err := modelRefresher(wh, cfg.Models, gv.refreshed)
 	if err != nil {
 		gv.close()

@@ -155,6 +155,23 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if out, err := capture(t, func() error { return runLoad(ctx, []string{"--data", dir, ndjson}) }); err != nil {
 		t.Fatalf("load: %v\n%s", err, out)
 	}
+	// Version 2 keeps each new event's content hash: the same id with
+	// another text is a dead letter; an id stored by version 1 (no content
+	// hash) stays a duplicate whatever comes.
+	reused := filepath.Join(t.TempDir(), "reused.ndjson")
+	if err := os.WriteFile(reused, []byte(strings.Replace(strings.SplitAfter(b.String(), "\n")[0], "pedido 4242 atrasado", "outro texto", 1)+
+		`{"schema":"cx.event/v1","event_id":"01M66B8R690QJXQMHRJWX2P54A","type":"message","occurred_at":"2026-10-30T12:06:33.929Z","source":"chatwoot","channel":"messenger","conversation_id":"fb-1","contact":{"ids":{"messenger":"someone"}},"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"changed"}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := capture(t, func() error { return runLoad(ctx, []string{"--data", dir, reused}) }); err != nil {
+		t.Fatalf("load of a reused id: %v\n%s", err, out)
+	}
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv", "select count(*) filter (where reason_code = 'event_id_reused'), count(*) from dead_letters"})
+	})
+	if err != nil || !strings.Contains(out, fmt.Sprintf("\n1,%d", rows["dead_letters"]+1)) {
+		t.Fatalf("after loading a reused id and an old id: want 1 event_id_reused dead letter of %d: %v\n%s", rows["dead_letters"]+1, err, out)
+	}
 	if out, err := capture(t, func() error { return runRefresh(ctx, []string{"--data", dir, "--full"}) }); err != nil {
 		t.Fatalf("refresh: %v\n%s", err, out)
 	}

@@ -3,7 +3,9 @@
 // (golang.org/x/mod/sumdb/tlog), with Ed25519-signed checkpoints of the tree
 // (golang.org/x/mod/sumdb/note). Any stage appends with (*Log).Append;
 // Verify checks every record against the signed checkpoints and names the
-// first bad one. The log lives in its own directory (DATA/audit), outside
+// first bad one; a witness file outside the data directory (witness.go)
+// remembers the latest checkpoint, so that a log rolled back to an earlier
+// one is found too. The log lives in its own directory (DATA/audit), outside
 // DuckDB, so it can be verified while a server holds the warehouse.
 //
 // Files in the directory:
@@ -58,6 +60,10 @@ type Log struct {
 	signer   note.Signer
 	verifier note.Verifier
 	now      func() time.Time
+	// witness is the file outside the data directory that remembers the
+	// latest checkpoint ("" for none); witnessed is the size it holds.
+	witness   string
+	witnessed int64
 }
 
 // Open opens the audit log in dir (DATA/audit), creating it and its signer
@@ -225,8 +231,8 @@ func (l *Log) Append(ctx context.Context, r Record) (int64, error) {
 }
 
 // Checkpoint signs the current tree and writes it as the latest checkpoint
-// (and to the history). With no record since the last checkpoint it
-// returns that one unchanged.
+// (and to the history, and to the witness when the log has one). With no
+// record since the last checkpoint it returns that one unchanged.
 func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return Checkpoint{}, err
@@ -234,7 +240,8 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.n == l.last.N && l.last.Note != nil {
-		return l.last, nil
+		// A witness a failed write left behind catches up.
+		return l.last, l.writeWitness(l.last)
 	}
 	h, err := tlog.TreeHash(l.n, l.reader())
 	if err != nil {
@@ -260,6 +267,9 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	l.last = c
+	if err := l.writeWitness(c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 

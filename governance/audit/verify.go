@@ -27,6 +27,9 @@ type Report struct {
 	// match what was recorded at append time, but no signature covers them yet.
 	Uncovered int64
 	Signer    string // the verifier key's name
+	// Heads are the remembered heads (the witness's, --since) the log was
+	// found to extend.
+	Heads []Head
 }
 
 // VerifyOptions tune Verify.
@@ -35,13 +38,27 @@ type VerifyOptions struct {
 	// directory's own signer.vkey; pass a copy kept elsewhere to catch a
 	// rewrite of the whole directory.
 	Verifier note.Verifier
+	// Since are heads remembered earlier (Head.String, as verify prints
+	// them): the log must extend each, else a *RollbackError.
+	Since []Head
+	// Witness is a witness file (WitnessFile): when it exists, the log
+	// must extend the checkpoint it holds, else a *RollbackError.
+	Witness string
+}
+
+// remembered is a head and where it was remembered.
+type remembered struct {
+	Head
+	from string
 }
 
 // Verify checks the audit log in dir: every checkpoint's signature, and
 // every record against the hash recorded when it was appended and against
-// the tree hash of every signed checkpoint. It only reads, so it can run
+// the tree hash of every signed checkpoint, and that it extends every
+// remembered head (opts.Since, opts.Witness). It only reads, so it can run
 // while a server appends. A log that fails returns a *TamperError naming
-// the first bad record, or a *CheckpointError; a log with no checkpoint
+// the first bad record, a *RollbackError naming the records a rollback
+// removed or replaced, or a *CheckpointError; a log with no checkpoint
 // returns ErrNoCheckpoint.
 func Verify(ctx context.Context, dir string, opts VerifyOptions) (Report, error) {
 	var rep Report
@@ -62,6 +79,23 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (Report, error)
 	}
 	sort.SliceStable(cps, func(i, j int) bool { return cps[i].N < cps[j].N })
 	rep.Latest = cps[len(cps)-1]
+	var heads []remembered
+	for _, h := range opts.Since {
+		heads = append(heads, remembered{h, "--since"})
+	}
+	if opts.Witness != "" {
+		// Read before the records: a checkpoint signed meanwhile covers
+		// records already written.
+		w, ok, err := ReadWitness(opts.Witness, v)
+		if err != nil {
+			return rep, err
+		}
+		if ok {
+			heads = append(heads, remembered{w.Head(), "the witness " + opts.Witness})
+		}
+	}
+	sort.SliceStable(heads, func(i, j int) bool { return heads[i].N < heads[j].N })
+	nextHead := 0
 
 	hashes, err := os.Open(filepath.Join(dir, hashesFile))
 	if err != nil {
@@ -112,6 +146,13 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (Report, error)
 			}
 			rep.Checkpoints++
 			next++
+		}
+		for nextHead < len(heads) && heads[nextHead].N == count {
+			if tree.root() != heads[nextHead].Hash {
+				return &RollbackError{Witnessed: heads[nextHead].Head, From: heads[nextHead].from, Records: count}
+			}
+			rep.Heads = append(rep.Heads, heads[nextHead].Head)
+			nextHead++
 		}
 		return nil
 	}
@@ -181,6 +222,10 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (Report, error)
 	if next < len(cps) {
 		return rep, &TamperError{Index: count, Problem: fmt.Sprintf(
 			"the log ends after %d records but a signed checkpoint covers %d: records were removed from the end", count, cps[len(cps)-1].N)}
+	}
+	if nextHead < len(heads) {
+		h := heads[len(heads)-1]
+		return rep, &RollbackError{Witnessed: h.Head, From: h.from, Records: count}
 	}
 	if count < storedN {
 		return rep, &TamperError{Index: count, Problem: fmt.Sprintf(
