@@ -50,8 +50,9 @@ func (d *Decoder) Warm(ctx context.Context, db *sql.DB) (int, error) {
 
 // draft is a decoded event waiting for its conversation.
 type draft struct {
-	ev   event.Event // complete but for ConversationID
-	chat string      // conversation boundaries are kept per chat
+	ev    event.Event // complete but for ConversationID
+	chat  string      // conversation boundaries are kept per chat
+	human bool        // a human of the business wrote it: it may take over from a bot
 }
 
 // Decode implements ingest.Source.
@@ -61,6 +62,7 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 		msg, n   int
 		instance string
 		dr       draft
+		handoff  event.Event // for a human's message: the handoff if it takes over from a bot
 	}
 	var todo []pending
 	for i, m := range msgs {
@@ -76,7 +78,13 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 				}
 				if err == nil {
 					for j, dr := range drafts {
-						todo = append(todo, pending{msg: i, n: j, instance: env.instance, dr: dr})
+						p := pending{msg: i, n: j, instance: env.instance, dr: dr}
+						if dr.human {
+							if p.handoff, err = d.validate(env, takeover(dr.ev)); err != nil {
+								break
+							}
+						}
+						todo = append(todo, p)
 					}
 				}
 			}
@@ -90,17 +98,31 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 		return a.dr.ev.OccurredAt.Compare(b.dr.ev.OccurredAt)
 	})
 	for _, p := range todo {
+		if out[p.msg].Err != nil {
+			continue
+		}
 		ev := p.dr.ev
 		ev.ConversationID = d.sess.assign(p.instance, p.dr.chat, ev.OccurredAt)
 		out[p.msg].Events[p.n] = ev
+		if d.sess.takesOver(p.instance, p.dr.chat, ev.ConversationID, ev.Actor.Kind, ev.OccurredAt) {
+			h := p.handoff
+			h.ConversationID = ev.ConversationID
+			out[p.msg].Events = append(out[p.msg].Events, h)
+		}
 	}
 	return out
 }
 
 func (d *Decoder) dispatch(env envelope) ([]draft, error) {
 	switch env.event {
-	case "messages.upsert", "send.message":
+	case "messages.upsert", "send.message", "messages.set":
 		return d.messages(env)
+	case "messages.edited", "send.message.update":
+		return nil, edits(env)
+	case "messages.delete":
+		return nil, deletion(env)
+	case "typebot.start", "typebot.change-status":
+		return nil, reasons.Skip(env.event, "a bot session's state; the messages themselves say who answered and who took over")
 	case "call":
 		return d.call(env)
 	case "messages.update":

@@ -46,6 +46,8 @@ const keepSessions = 4
 type session struct {
 	id          string
 	first, last time.Time
+	botAt       time.Time // the conversation's first bot message; zero when none
+	handedOff   bool      // a human took over from the bot
 }
 
 type sessions struct {
@@ -98,6 +100,32 @@ func (s *sessions) assign(instance, chat string, t time.Time) string {
 	return id
 }
 
+// takesOver records that a message of actor kind was given conversation id
+// of the chat at t, and reports whether it is a human taking over from a
+// bot: the first agent message at or after a bot message of the same
+// conversation. It is called after assign, in the same time order.
+func (s *sessions) takesOver(instance, chat, id, kind string, t time.Time) bool {
+	list := s.chats[chatKey(instance, s.token(instance, chat))]
+	for i := range list {
+		c := &list[i]
+		if c.id != id {
+			continue
+		}
+		switch kind {
+		case "bot":
+			if c.botAt.IsZero() || t.Before(c.botAt) {
+				c.botAt = t
+			}
+		case "agent":
+			if !c.handedOff && !c.botAt.IsZero() && !t.Before(c.botAt) {
+				c.handedOff = true
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // trim keeps the keepSessions conversations that ended last.
 func trim(list []session) []session {
 	if len(list) <= keepSessions {
@@ -112,10 +140,13 @@ func trim(list []session) []session {
 	return list[:keepSessions]
 }
 
-// warmQuery lists the conversations of the stored Evolution messages. Their
-// ids carry the instance and the chat's hash, so no identifier is read.
+// warmQuery lists the conversations of the stored Evolution messages, with
+// their first bot message and whether a human took over. Their ids carry
+// the instance and the chat's hash, so no identifier is read.
 const warmQuery = `
-select conversation_id, min(occurred_at), max(occurred_at)
+select conversation_id, min(occurred_at), max(occurred_at),
+    min(occurred_at) filter (where type = 'message' and actor_kind = 'bot'),
+    count(*) filter (where type = 'handoff') > 0
 from events
 where source = 'evolution' and conversation_id like 'wa:%'
 group by conversation_id`
@@ -152,7 +183,8 @@ func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
 	n := 0
 	for rows.Next() {
 		var c session
-		if err := rows.Scan(&c.id, &c.first, &c.last); err != nil {
+		var botAt sql.NullTime
+		if err := rows.Scan(&c.id, &c.first, &c.last, &botAt, &c.handedOff); err != nil {
 			return n, fmt.Errorf("reading stored Evolution conversations: %w", err)
 		}
 		instance, token, ord, ok := parseID(c.id)
@@ -160,7 +192,11 @@ func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
 			continue
 		}
 		key := chatKey(instance, token)
-		s.chats[key] = append(s.chats[key], session{id: c.id, first: c.first.UTC(), last: c.last.UTC()})
+		c.first, c.last = c.first.UTC(), c.last.UTC()
+		if botAt.Valid {
+			c.botAt = botAt.Time.UTC()
+		}
+		s.chats[key] = append(s.chats[key], c)
 		s.count[key] = max(s.count[key], ord)
 		n++
 	}

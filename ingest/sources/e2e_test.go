@@ -80,13 +80,17 @@ func TestEndToEnd(t *testing.T) {
 
 	// Evolution API publishes to one topic per event, keyed by instance.
 	evolutionFixtures := []string{
-		"messages_upsert_text.json", "messages_upsert_extended_text.json", "messages_upsert_image_caption.json",
+		"messages_upsert_text.json", "messages_upsert_quoted_reply.json", "messages_upsert_image_caption.json",
 		"messages_upsert_video_caption.json", "messages_upsert_document_caption.json", "messages_upsert_audio.json",
 		"messages_upsert_sticker.json", "messages_upsert_location.json", "messages_upsert_reaction.json",
 		"messages_upsert_from_me.json", "send_message.json", "call_offer.json", "call_reject.json",
 		"messages_upsert_group.json", "messages_upsert_group_from_me.json", "messages_upsert_lid.json",
 		"messages_update.json", "contacts_upsert.json", "contacts_update.json", "chats_upsert.json",
-		"status_broadcast.json", "protocol_message.json", "connection_update.json",
+		"status_broadcast.json", "connection_update.json",
+		// History overlapping the live messages above: no event twice.
+		"messages_set.json",
+		// Edits and deletions: checked, the original's text kept.
+		"messages_edited.json", "send_message_update.json", "messages_delete.json",
 		"missing_key_id.json", "group_without_participant.json",
 	}
 	byTopic := map[string][][]byte{}
@@ -106,6 +110,8 @@ func TestEndToEnd(t *testing.T) {
 		readFixture(t, "evolution", "not_json.json"),
 		// The next day, 25h55m after the last message: a new conversation.
 		evolutionMessage("messages.upsert", "3EB0A1B2C3D4E5F60101", false, "Voltei: o pedido chegou errado", time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC)),
+		// A person of the business takes over from the phone after the bot (send.message) answered.
+		evolutionMessage("messages.upsert", "3EB0A1B2C3D4E5F60104", true, "Aqui é a Júlia, assumo daqui", time.Date(2026, 3, 3, 14, 30, 0, 0, time.UTC)),
 		evolutionMessage("messages.upsert", "3EB0A1B2C3D4E5F60103", false, "Obrigada!", time.Date(2026, 3, 3, 16, 0, 0, 0, time.UTC)))
 	byTopic["evolution.loja-centro.send.message"] = append(byTopic["evolution.loja-centro.send.message"],
 		evolutionMessage("send.message", "BAE5F00D0102", true, "Vamos trocar, desculpe", time.Date(2026, 3, 3, 14, 2, 0, 0, time.UTC)))
@@ -321,11 +327,13 @@ func one(t *testing.T, db *sql.DB, q string, args ...any) any {
 }
 
 func checkOutcomes(t *testing.T, db *sql.DB) {
-	// Events: Evolution 18 (Ana's first conversation 12, the group 2, Carla
-	// 1, Ana's second conversation 3); Chatwoot 16 (17 numbered webhooks
+	// Events: Evolution 19 (Ana's first conversation 11: 12 fixtures less
+	// the reaction; the group 2, Carla 1, Ana's second conversation 4
+	// messages and the takeover's handoff; the history repeats two live
+	// messages and adds none); Chatwoot 16 (17 numbered webhooks
 	// less the activity message and the label change, plus contact_updated).
-	if n := one(t, db, `select count(*) from events where source = 'evolution'`); n != int64(18) {
-		t.Errorf("%v Evolution events, want 18", n)
+	if n := one(t, db, `select count(*) from events where source = 'evolution'`); n != int64(19) {
+		t.Errorf("%v Evolution events, want 19", n)
 	}
 	if n := one(t, db, `select count(*) from events where source = 'chatwoot'`); n != int64(16) {
 		t.Errorf("%v Chatwoot events, want 16", n)
@@ -336,11 +344,13 @@ func checkOutcomes(t *testing.T, db *sql.DB) {
 	if len(got) != 4 {
 		t.Fatalf("dead letters %v, want 4", got)
 	}
-	// Skipped: Evolution 7 known events with nothing for the timeline and
+	// Skipped: Evolution 10 known events with nothing for the timeline
+	// (receipt, address book 3, call reject, status, reaction, edit, API
+	// edit, deletion) and
 	// connection.update, unknown; Chatwoot 6 and webwidget_triggered, unknown.
 	rows := query(t, db, `select source, reason_code, count(*) from skipped_messages group by all order by all`)
 	want := [][]any{{"chatwoot", "no_timeline_event", int64(6)}, {"chatwoot", "unknown_event", int64(1)},
-		{"evolution", "no_timeline_event", int64(7)}, {"evolution", "unknown_event", int64(1)}}
+		{"evolution", "no_timeline_event", int64(10)}, {"evolution", "unknown_event", int64(1)}}
 	if fmt.Sprint(rows) != fmt.Sprint(want) {
 		t.Errorf("skipped %v, want %v", rows, want)
 	}
@@ -379,23 +389,25 @@ func checkIdentity(t *testing.T, db *sql.DB) {
 
 func checkTimeline(t *testing.T, db *sql.DB) {
 	rows := query(t, db, `select event_source, event_type, channel, conversation_id from timeline where contact_key = ? order by occurred_at, event_id`, anaKey)
-	// Evolution 12 + 3, Chatwoot 14 in her conversation + 2 identity links.
-	if len(rows) != 31 {
-		t.Fatalf("Ana's timeline has %d events, want 31", len(rows))
+	// Evolution 11 + 5, Chatwoot 14 in her conversation + 2 identity links.
+	if len(rows) != 32 {
+		t.Fatalf("Ana's timeline has %d events, want 32", len(rows))
 	}
 	var sources []string
-	for _, r := range rows[:30] { // the identity links come last: they carry the Kafka time
+	for _, r := range rows[:31] { // the identity links come last: they carry the Kafka time
 		sources = append(sources, fmt.Sprint(r[0], "/", r[1]))
 	}
-	want := append(slices.Repeat([]string{"evolution/message"}, 12),
+	want := append(slices.Repeat([]string{"evolution/message"}, 11),
 		"chatwoot/conversation_opened", "chatwoot/message", "chatwoot/message", "chatwoot/message", "chatwoot/handoff",
 		"chatwoot/assigned", "chatwoot/message", "chatwoot/message", "chatwoot/resolved", "chatwoot/message", "chatwoot/survey",
 		"chatwoot/message", "chatwoot/reopened", "chatwoot/resolved",
-		"evolution/message", "evolution/message", "evolution/message", "chatwoot/identity_link")
-	if fmt.Sprint(sources) != fmt.Sprint(want[:30]) {
-		t.Errorf("Ana's timeline\n got %v\nwant %v", sources, want[:30])
+		// 14:00 Ana, 14:02 the bot, 14:30 the takeover (the message, then
+		// its handoff: same time, event_id order), 16:00 Ana.
+		"evolution/message", "evolution/message", "evolution/message", "evolution/handoff", "evolution/message", "chatwoot/identity_link")
+	if fmt.Sprint(sources) != fmt.Sprint(want[:31]) {
+		t.Errorf("Ana's timeline\n got %v\nwant %v", sources, want[:31])
 	}
-	if r := rows[30]; r[1] != "identity_link" || r[3] != nil {
+	if r := rows[31]; r[1] != "identity_link" || r[3] != nil {
 		t.Errorf("last event %v, want an identity link outside conversations", r)
 	}
 }
@@ -423,9 +435,12 @@ func checkConversations(t *testing.T, db *sql.DB) {
 	secs := func(a, b string) float64 { return ts(b).Sub(ts(a)).Seconds() }
 	want := []conv{
 		// Ana on WhatsApp: first message 12:00:00, the phone answers at
-		// 12:01:30. No bot, so the wait for a human starts at the first
+		// 12:01:30 (a person: messages.upsert fromMe), then the API at
+		// 12:01:40 (send.message: a bot). The bot took part and a human
+		// answered: bot-handled and escalated; the human wrote before the
+		// bot, so no takeover and the wait for a human starts at the first
 		// message. Never resolved; the call at 12:05 is part of it.
-		{chatConv("pn:+5511987654321", 1), anaKey, "whatsapp", nil, 90.0, 90.0, nil, false, false, nil, false, nil, nil, nil, false},
+		{chatConv("pn:+5511987654321", 1), anaKey, "whatsapp", nil, 90.0, 90.0, nil, true, true, nil, false, nil, nil, nil, false},
 		// Bruno in the group: 12:01:50, answered 12:02:00.
 		{chatConv("g:120363025246125486@g.us", 1), brunoKey, "whatsapp", nil, 10.0, 10.0, nil, false, false, nil, false, nil, nil, nil, false},
 		// Carla (LID addressing): 12:02:10, never answered; the SLA (300 s)
@@ -442,9 +457,11 @@ func checkConversations(t *testing.T, db *sql.DB) {
 		{"chatwoot:1:78", anaKey, "webchat", "suporte", 2.0, secs("2026-03-02T13:01:05.123Z", "2026-03-02T13:03:05Z"),
 			secs("2026-03-02T13:00:05Z", "2026-03-02T15:05:00.123Z"), true, true, false, true, false, true, 5, false},
 		// Ana back on WhatsApp 03-03 14:00:00 (25h55m after her last
-		// message: a new conversation), answered 14:02:00 through the API;
-		// her 16:00 message is the same conversation.
-		{chatConv("pn:+5511987654321", 2), anaKey, "whatsapp", nil, 120.0, 120.0, nil, false, false, nil, false, nil, nil, nil, false},
+		// message: a new conversation), answered 14:02:00 through the API
+		// (the bot); a person takes over from the phone at 14:30: the
+		// handoff, without context, and the agent's first message at once
+		// (agent FRT 0). Her 16:00 message is the same conversation.
+		{chatConv("pn:+5511987654321", 2), anaKey, "whatsapp", nil, 120.0, 0.0, nil, true, true, false, false, nil, nil, nil, false},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d conversations, want %d: %v", len(rows), len(want), rows)
@@ -468,12 +485,14 @@ func checkKPIs(t *testing.T, db *sql.DB) {
 	agentFRT := 119.877 // 13:01:05.123 -> 13:03:05
 	want := [][]any{
 		// FRT of the two answered WhatsApp conversations, 90 and 10 s:
-		// median 50, p90 10 + 0.9 × 80 = 82. No bot, no resolution: those
-		// rates are null. SLA: 1 of 3 breached (Carla's).
+		// median 50, p90 10 + 0.9 × 80 = 82. One bot-handled conversation
+		// (Ana's), escalated: 1. No resolution, no handoff: those rates are
+		// null. SLA: 1 of 3 breached (Carla's). 03-03: Ana's, bot-handled
+		// and escalated, its handoff without context: 0; agent FRT 0.
 		// Resolution: 13:00:05 -> 15:05:00.123 = 2 h 4 min 55.123 s = 7495.123 s.
 		{"2026-03-02", "webchat", 1, 2.0, 2.0, agentFRT, agentFRT, 1.0, 0.0, 7495.123, 1.0, 0.0, 1.0, 0.0, 1.0, 1, 0.0},
-		{"2026-03-02", "whatsapp", 3, 50.0, 82.0, 50.0, 82.0, nil, nil, nil, nil, nil, nil, nil, nil, 0, 1.0 / 3},
-		{"2026-03-03", "whatsapp", 1, 120.0, 120.0, 120.0, 120.0, nil, nil, nil, nil, nil, nil, nil, nil, 0, 0.0},
+		{"2026-03-02", "whatsapp", 3, 50.0, 82.0, 50.0, 82.0, 1.0, nil, nil, nil, nil, nil, nil, nil, 0, 1.0 / 3},
+		{"2026-03-03", "whatsapp", 1, 120.0, 120.0, 0.0, 0.0, 1.0, nil, nil, nil, nil, nil, 0.0, nil, 0, 0.0},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("kpi_daily %v, want %d rows", rows, len(want))
