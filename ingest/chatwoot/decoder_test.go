@@ -214,11 +214,16 @@ func TestChannels(t *testing.T) {
 		{"Channel::Api", "", "whatsapp", map[string]string{"1": "whatsapp"}}, // an API inbox fed by a WhatsApp bridge
 		{"Channel::Sms", "", "sms", nil},
 		{"Channel::TwilioSms", "", "sms", nil},
+		{"Channel::Tiktok", "", "app", nil},
 		{"Channel::Pigeon", "", "", nil},
+		{"", "", "", nil},
 	} {
 		raw := setConversation(t, fixture(t, "03_message_created_incoming.json"), func(c map[string]any) {
 			c["channel"] = tc.inboxType
 			c["additional_attributes"] = map[string]any{"type": tc.additionalType}
+			if tc.want == "" {
+				c["inbox_id"] = 4711
+			}
 		})
 		d := New(Config{Secret: "0123456789abcdef0123", InboxChannels: tc.inboxChannels}, event.Decoder{})
 		o := decodeOne(t, d, raw)
@@ -226,6 +231,12 @@ func TestChannels(t *testing.T) {
 			var rej *event.RejectError
 			if !errors.As(o.Err, &rej) || rej.Field != "conversation.channel" {
 				t.Errorf("%s: %+v, want a dead letter naming conversation.channel", tc.inboxType, o)
+				continue
+			}
+			// The reason says where the inbox id is, without quoting it
+			// or describing it by its length.
+			if !strings.Contains(rej.Reason, "conversation.inbox_id") || strings.Contains(rej.Reason, "4711") || strings.Contains(rej.Reason, "characters") {
+				t.Errorf("%s: reason %q, want it to name conversation.inbox_id without its value", tc.inboxType, rej.Reason)
 			}
 			continue
 		}
