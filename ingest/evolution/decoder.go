@@ -50,9 +50,9 @@ func (d *Decoder) Warm(ctx context.Context, db *sql.DB) (int, error) {
 
 // draft is a decoded event waiting for its conversation.
 type draft struct {
-	ev    event.Event // complete but for ConversationID
-	chat  string      // conversation boundaries are kept per chat
-	human bool        // a human of the business wrote it: it may take over from a bot
+	ev   event.Event // complete but for ConversationID
+	chat string      // conversation boundaries are kept per chat
+	own  bool        // the business's account sent it (a bot or a person): it may complete a takeover
 }
 
 // Decode implements ingest.Source.
@@ -62,7 +62,7 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 		msg, n   int
 		instance string
 		dr       draft
-		handoff  event.Event // for a human's message: the handoff if it takes over from a bot
+		handoff  event.Event // for an own message: the handoff, should it complete a takeover (time and id set then)
 	}
 	var todo []pending
 	for i, m := range msgs {
@@ -79,7 +79,7 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 				if err == nil {
 					for j, dr := range drafts {
 						p := pending{msg: i, n: j, instance: env.instance, dr: dr}
-						if dr.human {
+						if dr.own {
 							if p.handoff, err = d.validate(env, takeover(dr.ev)); err != nil {
 								break
 							}
@@ -104,9 +104,14 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 		ev := p.dr.ev
 		ev.ConversationID = d.sess.assign(p.instance, p.dr.chat, ev.OccurredAt)
 		out[p.msg].Events[p.n] = ev
-		if d.sess.takesOver(p.instance, p.dr.chat, ev.ConversationID, ev.Actor.Kind, ev.OccurredAt) {
+		if !p.dr.own {
+			continue
+		}
+		if at, id, ok := d.sess.takesOver(p.instance, p.dr.chat, ev.ConversationID, ev.Actor.Kind, ev.OccurredAt, ev.EventID); ok {
+			// The person's message that took over: this one, or, when
+			// this is the bot's message read after it, that one.
 			h := p.handoff
-			h.ConversationID = ev.ConversationID
+			h.EventID, h.OccurredAt, h.ConversationID = id+":handoff", at, ev.ConversationID
 			out[p.msg].Events = append(out[p.msg].Events, h)
 		}
 	}

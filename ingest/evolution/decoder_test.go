@@ -282,6 +282,35 @@ func TestHumanTakesOverFromBot(t *testing.T) {
 	}
 }
 
+// The topics are read in no fixed order: when the bot's message is read in
+// a later batch than the person's later message, the bot's completes the
+// takeover, with the same handoff (the person's time and id).
+func TestTakeoverFoundWhenTheBotIsReadLast(t *testing.T) {
+	const t0 = 1772452800
+	d := testDecoder()
+	first := d.Decode([]ingest.Message{
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "C1", false, t0, "oi")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H2", true, t0+180, "mais uma")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H1", true, t0+120, "assumo daqui")},
+	})
+	for i, o := range first {
+		if o.Err != nil || len(o.Events) != 1 {
+			t.Fatalf("first batch, message %d: %+v, want one event and no handoff yet", i, o)
+		}
+	}
+	second := d.Decode([]ingest.Message{
+		{Topic: "evolution.loja-centro.send.message", Value: anaMessage("send.message", "B1", true, t0+5, "sou o robô")},
+	})
+	if len(second) != 1 || second[0].Err != nil || len(second[0].Events) != 2 {
+		t.Fatalf("second batch %+v, want the bot's message and the handoff", second)
+	}
+	h := second[0].Events[1]
+	if h.Type != event.TypeHandoff || h.EventID != "evolution:loja-centro:H1:handoff" || !h.OccurredAt.Equal(time.Unix(t0+120, 0)) ||
+		h.ConversationID != first[2].Events[0].ConversationID || h.Actor.Kind != "agent" {
+		t.Fatalf("handoff %+v, want the first message typed after the bot's (H1 at %d) in its conversation", h, t0+120)
+	}
+}
+
 // messages.set (history) gives the same events as the live stream for the
 // same messages, so a backfill overlapping live messages stores each once.
 func TestHistoryIsTheLiveStream(t *testing.T) {

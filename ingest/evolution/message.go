@@ -160,19 +160,16 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		Actor:      event.Actor{Kind: "customer"},
 		Message:    &event.Message{Direction: "inbound", Text: text},
 	}
-	human := false
 	if fromMe {
-		kind := d.ownKind(env.instance, ev)
-		e.Actor = event.Actor{Kind: kind, ID: env.instance}
+		e.Actor = event.Actor{Kind: d.ownKind(env.instance, ev), ID: env.instance}
 		e.Message.Direction = "outbound"
-		human = kind == "agent"
 	} else if e.ContactName, err = m.str(ev, path, "pushName"); err != nil {
 		return draft{}, err
 	}
 	if e.Extra, err = extraOf(env, kind, group); err != nil {
 		return draft{}, err
 	}
-	return draft{ev: e, chat: chatOf(group, contact), human: human}, nil
+	return draft{ev: e, chat: chatOf(group, contact), own: fromMe}, nil
 }
 
 // ownKind is the actor kind of a message the instance's own account sent,
@@ -200,8 +197,10 @@ func (d *Decoder) ownKind(instance, ev string) string {
 	return "agent"
 }
 
-// takeover is the handoff of a human taking over a chat a bot was
-// answering: at the human's message, in its conversation (set later).
+// takeover is the handoff of a person of the business taking over a chat
+// a bot was answering, drawn from one of the business's own messages of
+// the chat (the same person, the same instance). Its id, time and
+// conversation are set when a takeover is found (Decode).
 func takeover(msg event.Event) event.Event {
 	return event.Event{
 		EventID:    msg.EventID + ":handoff",
@@ -210,7 +209,7 @@ func takeover(msg event.Event) event.Event {
 		Source:     msg.Source,
 		Channel:    msg.Channel,
 		Contact:    msg.Contact,
-		Actor:      msg.Actor,
+		Actor:      event.Actor{Kind: "agent", ID: msg.Actor.ID},
 		Handoff:    &event.Handoff{Reason: "human_takeover"},
 		Extra:      msg.Extra,
 	}

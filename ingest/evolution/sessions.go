@@ -47,8 +47,21 @@ type session struct {
 	id          string
 	first, last time.Time
 	botAt       time.Time // the conversation's first bot message; zero when none
-	handedOff   bool      // a human took over from the bot
+	handedOff   bool      // a person took over from the bot
+	people      []mark    // the latest messages of the business's people, until a takeover
 }
+
+// mark is a message of a person of the business: when, and its event id.
+type mark struct {
+	at time.Time
+	id string
+}
+
+// keepPeople is how many messages of the business's people a
+// conversation remembers while no takeover is found: a bot message read
+// after them (the topics are read in no fixed order) finds the takeover
+// among them.
+const keepPeople = 8
 
 type sessions struct {
 	gap   time.Duration
@@ -100,15 +113,19 @@ func (s *sessions) assign(instance, chat string, t time.Time) string {
 	return id
 }
 
-// takesOver records that a message of actor kind was given conversation id
-// of the chat at t, and reports whether it is a human taking over from a
-// bot: the first agent message at or after a bot message of the same
-// conversation. It is called after assign, in the same time order.
-func (s *sessions) takesOver(instance, chat, id, kind string, t time.Time) bool {
+// takesOver records that a message (eventID) of actor kind was given
+// conversation id of the chat at t, and reports the takeover it completes:
+// the first message of a person of the business (kind agent) at or after
+// the conversation's first bot message, once per conversation. A
+// person's message read after the bot's completes it itself; a bot's
+// message read after the person's finds it among the remembered ones. at
+// and takerID are the person's message's time and event id. It is called
+// after assign.
+func (s *sessions) takesOver(instance, chat, id, kind string, t time.Time, eventID string) (at time.Time, takerID string, ok bool) {
 	list := s.chats[chatKey(instance, s.token(instance, chat))]
 	for i := range list {
 		c := &list[i]
-		if c.id != id {
+		if c.id != id || c.handedOff {
 			continue
 		}
 		switch kind {
@@ -116,14 +133,30 @@ func (s *sessions) takesOver(instance, chat, id, kind string, t time.Time) bool 
 			if c.botAt.IsZero() || t.Before(c.botAt) {
 				c.botAt = t
 			}
+			best := -1
+			for j, m := range c.people {
+				if !m.at.Before(c.botAt) && (best < 0 || m.at.Before(c.people[best].at) || m.at.Equal(c.people[best].at) && m.id < c.people[best].id) {
+					best = j
+				}
+			}
+			if best >= 0 {
+				m := c.people[best]
+				c.handedOff, c.people = true, nil
+				return m.at, m.id, true
+			}
 		case "agent":
-			if !c.handedOff && !c.botAt.IsZero() && !t.Before(c.botAt) {
-				c.handedOff = true
-				return true
+			if !c.botAt.IsZero() && !t.Before(c.botAt) {
+				c.handedOff, c.people = true, nil
+				return t, eventID, true
+			}
+			c.people = append(c.people, mark{at: t, id: eventID})
+			if len(c.people) > keepPeople {
+				slices.SortFunc(c.people, func(a, b mark) int { return b.at.Compare(a.at) })
+				c.people = c.people[:keepPeople]
 			}
 		}
 	}
-	return false
+	return time.Time{}, "", false
 }
 
 // trim keeps the keepSessions conversations that ended last.
