@@ -18,6 +18,7 @@ type sourcesFile struct {
 		Events          []string `yaml:"events"`
 		ConversationGap string   `yaml:"conversation_gap"`
 		BotInstances    []string `yaml:"bot_instances"`
+		HumanInstances  []string `yaml:"human_instances"`
 	} `yaml:"evolution"`
 	Chatwoot struct {
 		Topic              string            `yaml:"topic"`
@@ -42,7 +43,7 @@ func applySources(c *Config, n *yaml.Node) error {
 		return err
 	}
 	e := f.Evolution
-	c.Sources.Evolution = evolution.Config{Prefix: e.Prefix, Instances: e.Instances, Global: e.Global, Events: e.Events, BotInstances: e.BotInstances}
+	c.Sources.Evolution = evolution.Config{Prefix: e.Prefix, Instances: e.Instances, Global: e.Global, Events: e.Events, BotInstances: e.BotInstances, HumanInstances: e.HumanInstances}
 	if err := duration("sources.evolution.conversation_gap", e.ConversationGap, &c.Sources.Evolution.ConversationGap); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ var inboxChannels = map[string]string{
 	"Channel::Voice":          "voice",
 	"Channel::Line":           "app",
 	"Channel::TwitterProfile": "app",
+	"Channel::Tiktok":         "app", // TikTok direct messages (app/models/channel/tiktok.rb): no cx.event/v1 channel of its own
 }
 
 // channelOf returns the conversation's cx.event/v1 channel: the inbox's
@@ -34,12 +35,12 @@ func (d *Decoder) channelOf(ev string, c *conversation) (string, error) {
 	}
 	if c.Channel == "" {
 		return "", reasons.Reject(event.CodeMissing, ev, "conversation.channel",
-			"missing conversation.channel, the inbox's channel type; or map inbox %s in sources.chatwoot.inbox_channels", ingest.QuoteName(string(c.InboxID)))
+			"missing conversation.channel, the inbox's channel type; or map the inbox, by its numeric id in conversation.inbox_id, in sources.chatwoot.inbox_channels")
 	}
 	ch, ok := inboxChannels[c.Channel]
 	if !ok {
 		return "", reasons.Reject(event.CodeInvalidValue, ev, "conversation.channel",
-			"inbox channel type %s has no cx.event/v1 channel; map inbox %s in sources.chatwoot.inbox_channels", ingest.QuoteName(c.Channel), ingest.QuoteName(string(c.InboxID)))
+			"inbox channel type %s has no cx.event/v1 channel; map the inbox, by its numeric id in conversation.inbox_id, in sources.chatwoot.inbox_channels", ingest.QuoteName(c.Channel))
 	}
 	if c.Channel == "Channel::FacebookPage" {
 		var attrs struct {

@@ -1,6 +1,7 @@
 package chatwoot
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -43,19 +44,21 @@ func (d *Decoder) conversation(ev string, c *conversation, kafkaTime time.Time) 
 		return []event.Event{e}, nil
 
 	case "conversation_updated":
-		assignee, assigneeChanged := currentID(c, "assignee_id")
+		// A conversation is assigned to a user (assignee_id) or to an agent
+		// bot (assignee_agent_bot_id); assigning a user clears the bot
+		// (Conversation#reset_agent_bot_when_assignee_present), so both
+		// change together then.
+		user, userChanged := currentID(c, "assignee_id")
+		bot, botChanged := currentID(c, "assignee_agent_bot_id")
 		teamID, teamChanged := currentID(c, "team_id")
 		switch {
-		case assignee == "" && teamID == "" && (assigneeChanged || teamChanged):
+		case user == "" && bot == "" && teamID == "" && (userChanged || botChanged || teamChanged):
 			return nil, reasons.Skip(ev, "the assignee or team was removed; an unassignment is not a timeline event")
-		case assignee == "" && teamID == "":
+		case user == "" && bot == "" && teamID == "":
 			if keys := c.changedKeys(); len(keys) > 0 {
 				return nil, reasons.Skip(ev, "changed %s, not the assignee or the team", describeKeys(keys))
 			}
 			return nil, reasons.Skip(ev, "no changed_attributes: nothing says what changed")
-		}
-		if !assigneeChanged && c.Meta.Assignee != nil {
-			assignee = string(c.Meta.Assignee.ID) // the team changed; the assignee stays
 		}
 		if e.OccurredAt, err = occurred(ev, kafkaTime, c.UpdatedAt.Time, c.Timestamp.Time); err != nil {
 			return nil, err
@@ -63,7 +66,16 @@ func (d *Decoder) conversation(ev string, c *conversation, kafkaTime time.Time) 
 		e.Type = event.TypeAssigned
 		e.EventID = conversationID(c) + ":assigned:" + stampID(e.OccurredAt)
 		// meta.team is the team now in charge.
-		e.Actor = event.Actor{Kind: "agent", ID: assignee, Team: team}
+		switch {
+		case user != "":
+			e.Actor = event.Actor{Kind: "agent", ID: user, Team: team}
+		case bot != "":
+			e.Actor = event.Actor{Kind: "bot", ID: botID("agent_bot", bot)}
+		default: // the team changed; the assignee stays
+			e.Actor, _ = assigneeActor(c, team)
+			e.Actor.Kind = cmp.Or(e.Actor.Kind, "agent")
+			e.Actor.Team = team
+		}
 		return []event.Event{e}, nil
 	}
 
@@ -89,8 +101,8 @@ func (d *Decoder) conversation(ev string, c *conversation, kafkaTime time.Time) 
 	case status == "resolved":
 		e.Type = event.TypeResolved
 		e.Actor = event.Actor{Kind: "system"}
-		if a := c.Meta.Assignee; a != nil && a.ID != "" {
-			e.Actor = event.Actor{Kind: "agent", ID: string(a.ID), Team: team}
+		if a, ok := assigneeActor(c, team); ok {
+			e.Actor = a
 		}
 	case status == "open" && previous == "pending":
 		e.Type = event.TypeHandoff
@@ -111,6 +123,26 @@ func (d *Decoder) conversation(ev string, c *conversation, kafkaTime time.Time) 
 	e.EventID = conversationID(c) + ":" + e.Type + ":" + stampID(e.OccurredAt)
 	return []event.Event{e}, nil
 }
+
+// assigneeActor is the actor of meta.assignee, Conversation#assigned_entity:
+// an agent bot (meta.assignee_type "AgentBot", or the assignee's type
+// "agent_bot", AgentBot#push_event_data) is a bot, a user an agent. ok is
+// false when the conversation has no assignee.
+func assigneeActor(c *conversation, team string) (a event.Actor, ok bool) {
+	p := c.Meta.Assignee
+	if p == nil || p.ID == "" {
+		return event.Actor{}, false
+	}
+	if c.Meta.AssigneeType == "AgentBot" || p.Type == "agent_bot" {
+		return event.Actor{Kind: "bot", ID: botID("agent_bot", string(p.ID))}, true
+	}
+	return event.Actor{Kind: "agent", ID: string(p.ID), Team: team}, true
+}
+
+// botID is a bot's actor.id: its Chatwoot type and id, because agent bots,
+// Captain assistants and users are numbered apart (agent bot 7 is not
+// user 7).
+func botID(kind, id string) string { return kind + ":" + id }
 
 // currentID returns the new value of a changed id attribute ("" when it
 // was cleared) and whether it changed.

@@ -76,7 +76,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{"02_conversation_created.json", want{outcome: "event", typ: event.TypeConversationOpened, eventID: "chatwoot:1:78:opened", at: "2026-03-02T13:00:00Z"}},
 		{"03_message_created_incoming.json", want{outcome: "event", typ: event.TypeMessage, eventID: "chatwoot:msg:9001", at: "2026-03-02T13:00:05Z",
 			direction: "inbound", actor: "customer", text: "Quero trocar o tamanho do pedido 1234"}},
-		{"04_message_created_bot.json", want{outcome: "event", typ: event.TypeMessage, direction: "outbound", actor: "bot", actorID: "3",
+		{"04_message_created_bot.json", want{outcome: "event", typ: event.TypeMessage, direction: "outbound", actor: "bot", actorID: "agent_bot:3",
 			text: "Posso ajudar com trocas. Qual o novo tamanho?"}},
 		{"06_conversation_status_changed_handoff.json", want{outcome: "event", typ: event.TypeHandoff, at: "2026-03-02T13:01:05.123Z", toTeam: "suporte"}},
 		{"07_conversation_updated_assignee.json", want{outcome: "event", typ: event.TypeAssigned, at: "2026-03-02T13:01:06.123Z",
@@ -89,6 +89,16 @@ func TestDecodeFixtures(t *testing.T) {
 		{"11_conversation_updated_labels.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		{"12_conversation_status_changed_resolved.json", want{outcome: "event", typ: event.TypeResolved, at: "2026-03-02T13:10:00.123Z",
 			actor: "agent", actorID: "7", team: "suporte"}},
+		// meta.assignee is Conversation#assigned_entity, an AgentBot when
+		// assignee_agent_bot_id is set, with meta.assignee_type "AgentBot"
+		// (app/models/conversation.rb, app/models/agent_bot.rb
+		// push_event_data type "agent_bot",
+		// app/presenters/conversations/event_data_presenter.rb push_meta).
+		// Agent bot 7 is not user 7.
+		{"conversation_status_changed_resolved_by_agent_bot.json", want{outcome: "event", typ: event.TypeResolved, at: "2026-03-02T13:10:00.123Z",
+			actor: "bot", actorID: "agent_bot:7"}},
+		{"conversation_updated_assignee_agent_bot.json", want{outcome: "event", typ: event.TypeAssigned, at: "2026-03-02T13:01:06.123Z",
+			actor: "bot", actorID: "agent_bot:7"}},
 		{"13_message_created_csat_survey.json", want{outcome: "event", typ: event.TypeMessage, direction: "outbound", actor: "system",
 			text: "Por favor, avalie o atendimento"}},
 		{"14_message_updated_csat.json", want{outcome: "event", typ: event.TypeSurvey, eventID: "chatwoot:csat:9007:5", at: "2026-03-02T13:12:00.123Z", csat: 5}},
@@ -204,11 +214,16 @@ func TestChannels(t *testing.T) {
 		{"Channel::Api", "", "whatsapp", map[string]string{"1": "whatsapp"}}, // an API inbox fed by a WhatsApp bridge
 		{"Channel::Sms", "", "sms", nil},
 		{"Channel::TwilioSms", "", "sms", nil},
+		{"Channel::Tiktok", "", "app", nil},
 		{"Channel::Pigeon", "", "", nil},
+		{"", "", "", nil},
 	} {
 		raw := setConversation(t, fixture(t, "03_message_created_incoming.json"), func(c map[string]any) {
 			c["channel"] = tc.inboxType
 			c["additional_attributes"] = map[string]any{"type": tc.additionalType}
+			if tc.want == "" {
+				c["inbox_id"] = 4711
+			}
 		})
 		d := New(Config{Secret: "0123456789abcdef0123", InboxChannels: tc.inboxChannels}, event.Decoder{})
 		o := decodeOne(t, d, raw)
@@ -216,6 +231,12 @@ func TestChannels(t *testing.T) {
 			var rej *event.RejectError
 			if !errors.As(o.Err, &rej) || rej.Field != "conversation.channel" {
 				t.Errorf("%s: %+v, want a dead letter naming conversation.channel", tc.inboxType, o)
+				continue
+			}
+			// The reason says where the inbox id is, without quoting it
+			// or describing it by its length.
+			if !strings.Contains(rej.Reason, "conversation.inbox_id") || strings.Contains(rej.Reason, "4711") || strings.Contains(rej.Reason, "characters") {
+				t.Errorf("%s: reason %q, want it to name conversation.inbox_id without its value", tc.inboxType, rej.Reason)
 			}
 			continue
 		}

@@ -65,7 +65,7 @@ func (d *Decoder) message(ev string, p *message, kafkaTime time.Time) ([]event.E
 			case "user":
 				e.Actor = event.Actor{Kind: "agent", ID: string(s.ID), Team: team}
 			case "agent_bot", "captain_assistant":
-				e.Actor = event.Actor{Kind: "bot", ID: string(s.ID)}
+				e.Actor = event.Actor{Kind: "bot", ID: botID(s.Type, string(s.ID))}
 			}
 		}
 	case "template":

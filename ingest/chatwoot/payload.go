@@ -44,9 +44,12 @@ type conversation struct {
 	Channel string `json:"channel"` // the inbox's channel type, Channel::WebWidget
 	Status  string `json:"status"`  // open, pending, resolved, snoozed
 	Meta    struct {
-		Sender   *party `json:"sender"` // the contact
-		Assignee *party `json:"assignee"`
-		Team     *struct {
+		Sender   *party `json:"sender"`   // the contact
+		Assignee *party `json:"assignee"` // a user, or an agent bot (type agent_bot)
+		// AssigneeType is "User" or "AgentBot" (Conversation#assignee_type,
+		// sent since Chatwoot made the assignee polymorphic).
+		AssigneeType string `json:"assignee_type"`
+		Team         *struct {
 			ID   ref    `json:"id"`
 			Name string `json:"name"`
 		} `json:"team"`

@@ -70,7 +70,7 @@ func (d *Decoder) call(env envelope) ([]draft, error) {
 		at = env.at
 	}
 	if at.IsZero() {
-		return nil, reasons.Reject(event.CodeBadTime, ev, "data.date", "no time: data.date, date_time and timestamp are all absent")
+		return nil, reasons.Reject(event.CodeBadTime, ev, "data.date", "no time: data.date, timestamp and date_time are all absent")
 	}
 	kind := "call"
 	if video, err := c.boolean(ev, "data", "isVideo"); err != nil {

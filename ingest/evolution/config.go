@@ -17,19 +17,33 @@ type Config struct {
 	// KAFKA_GLOBAL_ENABLED), which carry every instance's events.
 	Global bool
 	// Events are the event names whose topics are read, as Evolution names
-	// them in topics: messages.upsert, send.message, ... (default Events()).
+	// them in topics: messages.upsert, send.message, ... (default
+	// DefaultEvents()).
 	Events []string
 	// ConversationGap is the inactivity that ends a conversation: a message
 	// more than this after the previous one in the same chat starts a new one.
 	ConversationGap time.Duration
-	// BotInstances are instances whose own messages (key.fromMe) are sent
-	// by a bot; in the others they are an agent's.
-	BotInstances []string
+	// BotInstances are instances whose own messages (key.fromMe) are all
+	// sent by a bot, HumanInstances those whose own messages are all an
+	// agent's. In the others, send.message is a bot's and messages typed on
+	// the phone or WhatsApp Web (messages.upsert) an agent's.
+	BotInstances   []string
+	HumanInstances []string
 }
 
-// Handled are the events this package decodes, the default of Config.Events.
-func Handled() []string {
+// DefaultEvents are the default of Config.Events: the topics read unless
+// events is set. History and edits (messages.set, messages.edited,
+// send.message.update, messages.delete) are decoded when listed, not by
+// default: a topic must exist before cxlake reads it, and Evolution
+// creates only the topics of the events it is told to send.
+func DefaultEvents() []string {
 	return []string{"messages.upsert", "send.message", "messages.update", "contacts.upsert", "contacts.update", "chats.upsert", "call"}
+}
+
+// Handled are the events this package decodes.
+func Handled() []string {
+	return []string{"messages.upsert", "send.message", "messages.set", "messages.update", "messages.edited", "send.message.update",
+		"messages.delete", "contacts.upsert", "contacts.update", "chats.upsert", "call"}
 }
 
 var handledList = strings.Join(Handled(), ", ")
@@ -43,7 +57,7 @@ const DefaultPrefix = "evolution"
 // Enabled reports whether any key is set: the source is then on, and
 // Validate requires instances or global.
 func (c Config) Enabled() bool {
-	return len(c.Instances) > 0 || c.Global || c.Prefix != "" || len(c.Events) > 0 || c.ConversationGap != 0 || len(c.BotInstances) > 0
+	return len(c.Instances) > 0 || c.Global || c.Prefix != "" || len(c.Events) > 0 || c.ConversationGap != 0 || len(c.BotInstances) > 0 || len(c.HumanInstances) > 0
 }
 
 // WithDefaults fills the zero fields.
@@ -52,7 +66,7 @@ func (c Config) WithDefaults() Config {
 		c.Prefix = DefaultPrefix
 	}
 	if len(c.Events) == 0 {
-		c.Events = Handled()
+		c.Events = DefaultEvents()
 	}
 	if c.ConversationGap == 0 {
 		c.ConversationGap = DefaultConversationGap
@@ -82,6 +96,14 @@ func (c Config) Validate() error {
 	for _, in := range c.BotInstances {
 		if !slices.Contains(c.Instances, in) && !c.Global {
 			return fmt.Errorf("sources.evolution.bot_instances has %q, which is not read: add it to sources.evolution.instances or set global: true", in)
+		}
+	}
+	for _, in := range c.HumanInstances {
+		if !slices.Contains(c.Instances, in) && !c.Global {
+			return fmt.Errorf("sources.evolution.human_instances has %q, which is not read: add it to sources.evolution.instances or set global: true", in)
+		}
+		if slices.Contains(c.BotInstances, in) {
+			return fmt.Errorf("sources.evolution.human_instances has %q, which bot_instances lists too: an instance's own messages are all a bot's or all an agent's, not both", in)
 		}
 	}
 	if c.ConversationGap < time.Minute || c.ConversationGap > 30*24*time.Hour {

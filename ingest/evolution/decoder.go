@@ -52,6 +52,7 @@ func (d *Decoder) Warm(ctx context.Context, db *sql.DB) (int, error) {
 type draft struct {
 	ev   event.Event // complete but for ConversationID
 	chat string      // conversation boundaries are kept per chat
+	own  bool        // the business's account sent it (a bot or a person): it may complete a takeover
 }
 
 // Decode implements ingest.Source.
@@ -61,6 +62,7 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 		msg, n   int
 		instance string
 		dr       draft
+		handoff  event.Event // for an own message: the handoff, should it complete a takeover (time and id set then)
 	}
 	var todo []pending
 	for i, m := range msgs {
@@ -76,7 +78,13 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 				}
 				if err == nil {
 					for j, dr := range drafts {
-						todo = append(todo, pending{msg: i, n: j, instance: env.instance, dr: dr})
+						p := pending{msg: i, n: j, instance: env.instance, dr: dr}
+						if dr.own {
+							if p.handoff, err = d.validate(env, takeover(dr.ev)); err != nil {
+								break
+							}
+						}
+						todo = append(todo, p)
 					}
 				}
 			}
@@ -90,17 +98,36 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 		return a.dr.ev.OccurredAt.Compare(b.dr.ev.OccurredAt)
 	})
 	for _, p := range todo {
+		if out[p.msg].Err != nil {
+			continue
+		}
 		ev := p.dr.ev
 		ev.ConversationID = d.sess.assign(p.instance, p.dr.chat, ev.OccurredAt)
 		out[p.msg].Events[p.n] = ev
+		if !p.dr.own {
+			continue
+		}
+		if at, id, ok := d.sess.takesOver(p.instance, p.dr.chat, ev.ConversationID, ev.Actor.Kind, ev.OccurredAt, ev.EventID); ok {
+			// The person's message that took over: this one, or, when
+			// this is the bot's message read after it, that one.
+			h := p.handoff
+			h.EventID, h.OccurredAt, h.ConversationID = id+":handoff", at, ev.ConversationID
+			out[p.msg].Events = append(out[p.msg].Events, h)
+		}
 	}
 	return out
 }
 
 func (d *Decoder) dispatch(env envelope) ([]draft, error) {
 	switch env.event {
-	case "messages.upsert", "send.message":
+	case "messages.upsert", "send.message", "messages.set":
 		return d.messages(env)
+	case "messages.edited", "send.message.update":
+		return nil, edits(env)
+	case "messages.delete":
+		return nil, deletion(env)
+	case "typebot.start", "typebot.change-status":
+		return nil, reasons.Skip(env.event, "a bot session's state; the messages themselves say who answered and who took over")
 	case "call":
 		return d.call(env)
 	case "messages.update":

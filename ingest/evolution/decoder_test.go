@@ -71,8 +71,11 @@ func TestDecodeFixtures(t *testing.T) {
 		// messages.upsert handler (whatsapp.baileys.service.ts).
 		{"messages_upsert_text.json", want{outcome: "event", eventID: "evolution:loja-centro:3EB0A1B2C3D4E5F60001", phone: ana,
 			direction: "inbound", actor: "customer", text: "Meu pedido 1234 não chegou", messageType: "conversation", name: "Ana Souza", at: "2026-03-02T12:00:00Z"}},
-		{"messages_upsert_extended_text.json", want{outcome: "event", phone: ana, direction: "inbound", actor: "customer",
-			text: "Segue o link https://loja.example.com/p/1234", messageType: "extendedTextMessage"}},
+		// A quoted reply: prepareMessage folds extendedTextMessage into
+		// message.conversation (messageType "conversation") and lifts
+		// contextInfo beside message.
+		{"messages_upsert_quoted_reply.json", want{outcome: "event", phone: ana, direction: "inbound", actor: "customer",
+			text: "Segue o link https://loja.example.com/p/1234", messageType: "conversation"}},
 		// Media with captions: imageMessage/videoMessage/documentMessage
 		// (documentWithCaptionMessage is unwrapped by prepareMessage in
 		// newer builds; both shapes are read).
@@ -83,13 +86,26 @@ func TestDecodeFixtures(t *testing.T) {
 		{"messages_upsert_audio.json", want{outcome: "event", phone: ana, direction: "inbound", messageType: "audioMessage"}},
 		{"messages_upsert_sticker.json", want{outcome: "event", phone: ana, messageType: "stickerMessage"}},
 		{"messages_upsert_location.json", want{outcome: "event", phone: ana, messageType: "locationMessage"}},
-		{"messages_upsert_reaction.json", want{outcome: "event", phone: ana, messageType: "reactionMessage"}},
+		// A reaction (reactionMessage) is not a message: no conversation, no FRT.
+		{"messages_upsert_reaction.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		// Sent from the phone: key.fromMe, messageTimestamp as a string.
 		{"messages_upsert_from_me.json", want{outcome: "event", eventID: "evolution:loja-centro:3EB0FFEE00000001", phone: ana,
 			direction: "outbound", actor: "agent", text: "Oi Ana, vou verificar", at: "2026-03-02T12:01:30Z"}},
-		// send.message: sendMessageWithTyping -> prepareMessage -> sendDataWebhook(SEND_MESSAGE).
-		{"send_message.json", want{outcome: "event", eventID: "evolution:loja-centro:BAE5F00D0002", phone: ana, direction: "outbound",
-			actor: "agent", text: "Seu pedido foi reenviado"}},
+		// send.message: sendMessageWithTyping -> prepareMessage ->
+		// sendDataWebhook(SEND_MESSAGE): sent through the API, which is how
+		// the bot integrations send (base-chatbot.service.ts).
+		{"send_message.json", want{outcome: "event", eventID: "evolution:loja-centro:3EB0C0FFEE12345678ABCD", phone: ana, direction: "outbound",
+			actor: "bot", text: "Seu pedido foi reenviado", messageType: "conversation"}},
+		// Edits and deletions: messages.edited (the protocolMessage, from
+		// the messages.upsert handler; type REVOKE is a deletion),
+		// send.message.update (updateMessage), messages.delete (the key,
+		// from the messages.update handler).
+		{"messages_edited.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
+		{"messages_edited_revoke.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
+		{"send_message_update.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
+		{"messages_delete.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
+		// typebot.change-status: base-chatbot.controller.ts, a session paused.
+		{"typebot_change_status.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		// Groups: key.remoteJid is the group, key.participant the member.
 		{"messages_upsert_group.json", want{outcome: "event", phone: "+5521998765432", direction: "inbound", actor: "customer",
 			group: true, text: "Alguém do suporte?", name: "Bruno"}},
@@ -109,7 +125,6 @@ func TestDecodeFixtures(t *testing.T) {
 			direction: "inbound", actor: "customer", messageType: "call", at: "2026-03-02T12:05:00Z"}},
 		{"call_reject.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		{"status_broadcast.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
-		{"protocol_message.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		{"connection_update.json", want{outcome: "skip", code: ingest.SkipUnknownEvent}},
 		{"missing_key_id.json", want{outcome: "dead", code: event.CodeMissing}},
 		{"group_without_participant.json", want{outcome: "dead", code: event.CodeMissing}},
@@ -194,11 +209,138 @@ func TestDecodeFixtures(t *testing.T) {
 	}
 }
 
-func TestBotInstancesSendAsBot(t *testing.T) {
-	d := New(Config{Instances: []string{"loja-centro"}, BotInstances: []string{"loja-centro"}}, event.Decoder{}, testKey)
-	o := decodeOne(t, d, "evolution.loja-centro.send.message", fixture(t, "send_message.json"))
-	if o.Err != nil || o.Events[0].Actor.Kind != "bot" {
-		t.Fatalf("outcome %+v, want a bot message", o)
+// Who sent a message of the business's own account: send.message is the
+// API (the bot integrations), messages.upsert with fromMe the phone or
+// WhatsApp Web (a person); bot_instances and human_instances force one.
+func TestActorsByUpstreamSignal(t *testing.T) {
+	for _, tc := range []struct {
+		bots, humans []string
+		file, want   string
+	}{
+		{nil, nil, "send_message.json", "bot"},
+		{nil, nil, "messages_upsert_from_me.json", "agent"},
+		{[]string{"loja-centro"}, nil, "messages_upsert_from_me.json", "bot"},
+		{nil, []string{"loja-centro"}, "send_message.json", "agent"},
+		{[]string{"loja-sul"}, []string{"loja-sul2"}, "send_message.json", "bot"},
+	} {
+		d := New(Config{Instances: []string{"loja-centro", "loja-sul", "loja-sul2"}, BotInstances: tc.bots, HumanInstances: tc.humans}, event.Decoder{}, testKey)
+		o := decodeOne(t, d, "evolution.loja-centro.x", fixture(t, tc.file))
+		if o.Err != nil || len(o.Events) != 1 || o.Events[0].Actor.Kind != tc.want {
+			t.Errorf("%s with bots %v humans %v: outcome %+v, want one %s message", tc.file, tc.bots, tc.humans, o, tc.want)
+		}
+	}
+	if err := (Config{Instances: []string{"a"}, BotInstances: []string{"a"}, HumanInstances: []string{"a"}}).Validate(); err == nil {
+		t.Error("an instance both all bot and all human was accepted")
+	}
+}
+
+// anaMessage builds a one-to-one message of Ana's chat as prepareMessage does.
+func anaMessage(ev, id string, fromMe bool, at int64, text string) []byte {
+	b, _ := json.Marshal(map[string]any{"event": ev, "instance": "loja-centro", "timestamp": at * 1000,
+		"data": map[string]any{"key": map[string]any{"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": fromMe, "id": id},
+			"message": map[string]any{"conversation": text}, "messageType": "conversation", "messageTimestamp": at}})
+	return b
+}
+
+// A bot answers through the API, then a person of the business writes
+// from the phone: that message is the handoff, once. Before a bot spoke, a
+// person's message is no handoff.
+func TestHumanTakesOverFromBot(t *testing.T) {
+	const t0 = 1772452800
+	msgs := []ingest.Message{
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "A1", true, t0-60, "bom dia")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "C1", false, t0, "oi")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H1", true, t0+120, "assumo daqui")},
+		{Topic: "evolution.loja-centro.send.message", Value: anaMessage("send.message", "B1", true, t0+5, "sou o robô")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H2", true, t0+180, "resolvido")},
+	}
+	out := testDecoder().Decode(msgs)
+	var handoffs []event.Event
+	conv := ""
+	for i, o := range out {
+		if o.Err != nil {
+			t.Fatalf("message %d: %v", i, o.Err)
+		}
+		for _, e := range o.Events {
+			if e.Type == event.TypeHandoff {
+				handoffs = append(handoffs, e)
+			}
+			if e.EventID == "evolution:loja-centro:H1" {
+				conv = e.ConversationID
+			}
+		}
+	}
+	if len(handoffs) != 1 {
+		t.Fatalf("%d handoffs, want 1 (at the first message typed after the bot's)", len(handoffs))
+	}
+	h := handoffs[0]
+	if h.EventID != "evolution:loja-centro:H1:handoff" || !h.OccurredAt.Equal(time.Unix(t0+120, 0)) || h.ConversationID != conv || h.Handoff == nil {
+		t.Fatalf("handoff %+v, want at H1 (%d) in its conversation %s", h, t0+120, conv)
+	}
+	if h.Contact.Phone != "+5511987654321" {
+		t.Fatalf("handoff contact %+v, want the customer", h.Contact)
+	}
+}
+
+// The topics are read in no fixed order: when the bot's message is read in
+// a later batch than the person's later message, the bot's completes the
+// takeover, with the same handoff (the person's time and id).
+func TestTakeoverFoundWhenTheBotIsReadLast(t *testing.T) {
+	const t0 = 1772452800
+	d := testDecoder()
+	first := d.Decode([]ingest.Message{
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "C1", false, t0, "oi")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H2", true, t0+180, "mais uma")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H1", true, t0+120, "assumo daqui")},
+	})
+	for i, o := range first {
+		if o.Err != nil || len(o.Events) != 1 {
+			t.Fatalf("first batch, message %d: %+v, want one event and no handoff yet", i, o)
+		}
+	}
+	second := d.Decode([]ingest.Message{
+		{Topic: "evolution.loja-centro.send.message", Value: anaMessage("send.message", "B1", true, t0+5, "sou o robô")},
+	})
+	if len(second) != 1 || second[0].Err != nil || len(second[0].Events) != 2 {
+		t.Fatalf("second batch %+v, want the bot's message and the handoff", second)
+	}
+	h := second[0].Events[1]
+	if h.Type != event.TypeHandoff || h.EventID != "evolution:loja-centro:H1:handoff" || !h.OccurredAt.Equal(time.Unix(t0+120, 0)) ||
+		h.ConversationID != first[2].Events[0].ConversationID || h.Actor.Kind != "agent" {
+		t.Fatalf("handoff %+v, want the first message typed after the bot's (H1 at %d) in its conversation", h, t0+120)
+	}
+}
+
+// messages.set (history) gives the same events as the live stream for the
+// same messages, so a backfill overlapping live messages stores each once.
+func TestHistoryIsTheLiveStream(t *testing.T) {
+	live := decodeOne(t, testDecoder(), "evolution.loja-centro.messages.upsert", fixture(t, "messages_upsert_text.json"))
+	hist := decodeOne(t, testDecoder(), "evolution.loja-centro.messages.set", fixture(t, "messages_set.json"))
+	if live.Err != nil || hist.Err != nil || len(hist.Events) != 2 {
+		t.Fatalf("live %+v history %+v, want one and two events", live.Err, hist)
+	}
+	a, b := live.Events[0], hist.Events[0]
+	if a.EventID != b.EventID || !a.OccurredAt.Equal(b.OccurredAt) || a.Message.Text != b.Message.Text || a.Actor != b.Actor {
+		t.Fatalf("history %+v differs from live %+v", b, a)
+	}
+	if own := hist.Events[1]; own.Actor.Kind != "agent" || own.Message.Direction != "outbound" {
+		t.Fatalf("history's own message %+v, want an agent's: history does not say it came through the API", own)
+	}
+}
+
+// Without messageTimestamp, the time is the envelope's timestamp
+// (Date.now(), UTC), not date_time (local time written with a Z).
+func TestTimeFallbackIsTimestamp(t *testing.T) {
+	var m map[string]any
+	if err := json.Unmarshal(fixture(t, "messages_upsert_text.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m["data"].(map[string]any), "messageTimestamp")
+	b, _ := json.Marshal(m)
+	o := decodeOne(t, testDecoder(), "evolution.loja-centro.messages.upsert", b)
+	want := time.Date(2026, 3, 2, 12, 0, 5, 120e6, time.UTC) // 1772452805120 ms
+	if o.Err != nil || !o.Events[0].OccurredAt.Equal(want) {
+		t.Fatalf("outcome %+v, want occurred_at %s", o, want)
 	}
 }
 

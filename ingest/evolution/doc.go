@@ -7,12 +7,17 @@
 // <prefix>.<instance>.<event>, or one per event for all instances,
 // <prefix>.global.<event>; each message is the envelope
 // {event, instance, data, server_url, date_time, sender, apikey, timestamp}.
-// Messages (messages.upsert, send.message) and incoming calls become message
-// events; delivery receipts (messages.update), address-book syncs
+// Messages (messages.upsert, send.message, the history of messages.set)
+// and incoming calls become message events; the actor of the business's
+// own messages follows upstream's signals (send.message is the API, which
+// bots use; messages.upsert with fromMe is a person on the phone), and a
+// person taking over a bot's conversation is a handoff. Reactions, edits
+// (messages.edited, send.message.update), deletions (messages.delete),
+// delivery receipts (messages.update), address-book syncs
 // (contacts.upsert, contacts.update) and chat lists (chats.upsert) are
 // decoded, checked and skipped with a reason; any other event name is
-// skipped as unknown. The apikey is never stored: it is removed from the raw
-// payload kept with events and dead letters.
+// skipped as unknown. The apikey is never stored: it is removed from the
+// raw payload kept with events and dead letters.
 //
 // WhatsApp has no conversations, so the decoder draws their boundaries: a
 // message more than Config.ConversationGap after the previous one in the

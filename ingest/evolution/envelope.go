@@ -23,7 +23,7 @@ type envelope struct {
 	event    string          // normalized: messages.upsert
 	instance string          // the Evolution instance name
 	data     json.RawMessage // the event's payload
-	at       time.Time       // when Evolution emitted it, or the Kafka timestamp; zero when unknown
+	at       time.Time       // when Evolution emitted it (timestamp, else date_time), or the Kafka timestamp; zero when unknown
 	stored   []byte          // the message value without secrets: what is kept
 }
 
@@ -73,12 +73,15 @@ func parseEnvelope(m ingest.Message, prefix string, maxBytes int) (envelope, err
 	if isNull(env.data) {
 		return env, reasons.Missing(env.event, "data")
 	}
-	t, ok, err := o.isoTime(env.event, "", "date_time")
+	// timestamp is Date.now(), true UTC; date_time is the server's local
+	// time written with a Z (channel.service.ts sendDataWebhook subtracts
+	// the time zone offset before toISOString), so it is only a fallback.
+	t, ok, err := o.unixTime(env.event, "", "timestamp")
 	if err != nil {
 		return env, err
 	}
 	if !ok {
-		if t, ok, err = o.unixTime(env.event, "", "timestamp"); err != nil {
+		if t, ok, err = o.isoTime(env.event, "", "date_time"); err != nil {
 			return env, err
 		}
 	}

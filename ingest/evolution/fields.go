@@ -128,11 +128,11 @@ func (o obj) unixTime(ev, path, key string) (t time.Time, ok bool, err error) {
 	if n == 0 {
 		return time.Time{}, false, nil
 	}
-	if n >= 1e12 { // milliseconds
-		n /= 1000
-	}
-	if n < 0 || n > 1e11 {
+	if n < 0 || n > 1e14 || (n > 1e11 && n < 1e12) {
 		return time.Time{}, false, reasons.Reject(event.CodeBadTime, ev, join(path, key), "%s is out of range for Unix seconds", join(path, key))
+	}
+	if n >= 1e12 { // milliseconds, kept exact (a float division is not)
+		return time.UnixMilli(int64(math.Round(n))).UTC(), true, nil
 	}
 	sec, frac := math.Modf(n)
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true, nil

@@ -9,16 +9,19 @@ import (
 	"github.com/cxlake/cxlake/event"
 )
 
-// messages decodes messages.upsert (a message received, or sent from the
-// phone) and send.message (a message sent through the API). data is the
-// message as prepareMessage builds it in whatsapp.baileys.service.ts:
+// messages decodes messages.upsert (a message received, or sent from
+// another device of the account: the phone, WhatsApp Web), send.message (a
+// message sent through the API) and messages.set (the history the phone
+// sends when the instance connects, a list of the same messages). data is
+// the message as prepareMessage builds it in whatsapp.baileys.service.ts:
 //
 //	{"key": {"remoteJid": "5511...@s.whatsapp.net", "fromMe": false, "id": "3EB0...",
 //	         "participant": "...", "remoteJidAlt": "..."},
 //	 "pushName": "Ana", "message": {"conversation": "Oi"}, "messageType": "conversation",
 //	 "messageTimestamp": 1717000000, "instanceId": "...", "source": "android"}
 //
-// Evolution sends one message per envelope; an array is accepted too.
+// Evolution sends one message per envelope (messages.set a list); an array
+// is accepted for every event.
 func (d *Decoder) messages(env envelope) ([]draft, error) {
 	items, err := asList(env.event, "data", env.data)
 	if err != nil {
@@ -102,6 +105,10 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		return draft{}, reasons.Skip(ev, "the message has no content (a notice WhatsApp sends about a chat, not a message)")
 	case "protocolMessage", "editedMessage", "senderKeyDistributionMessage", "messageContextInfo":
 		return draft{}, reasons.Skip(ev, "message type %s edits, deletes or sets up another message; it is not a new message", ingest.QuoteName(kind))
+	case "reactionMessage", "encReactionMessage", "pollUpdateMessage":
+		// An emoji on a message, or a vote: no message was written, so it
+		// opens no conversation and answers nothing.
+		return draft{}, reasons.Skip(ev, "message type %s reacts to another message; it is not a message", ingest.QuoteName(kind))
 	}
 
 	at, ok, err := m.unixTime(ev, path, "messageTimestamp")
@@ -112,7 +119,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		at = env.at
 	}
 	if at.IsZero() {
-		return draft{}, reasons.Reject(event.CodeBadTime, ev, path+".messageTimestamp", "no time: %s.messageTimestamp, date_time and timestamp are all absent", path)
+		return draft{}, reasons.Reject(event.CodeBadTime, ev, path+".messageTimestamp", "no time: %s.messageTimestamp, timestamp and date_time are all absent", path)
 	}
 
 	var contact event.Identity
@@ -154,7 +161,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 		Message:    &event.Message{Direction: "inbound", Text: text},
 	}
 	if fromMe {
-		e.Actor = event.Actor{Kind: d.ownKind(env.instance), ID: env.instance}
+		e.Actor = event.Actor{Kind: d.ownKind(env.instance, ev), ID: env.instance}
 		e.Message.Direction = "outbound"
 	} else if e.ContactName, err = m.str(ev, path, "pushName"); err != nil {
 		return draft{}, err
@@ -162,15 +169,50 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 	if e.Extra, err = extraOf(env, kind, group); err != nil {
 		return draft{}, err
 	}
-	return draft{ev: e, chat: chatOf(group, contact)}, nil
+	return draft{ev: e, chat: chatOf(group, contact), own: fromMe}, nil
 }
 
-// ownKind is the actor kind of the instance's own messages.
-func (d *Decoder) ownKind(instance string) string {
-	if slices.Contains(d.cfg.BotInstances, instance) {
+// ownKind is the actor kind of a message the instance's own account sent,
+// by upstream's signals (docs/sources/evolution.md, "Who wrote it"):
+//
+//   - an instance in Config.BotInstances: every such message is a bot's; in
+//     Config.HumanInstances: every one is an agent's;
+//   - send.message: sent through Evolution's API. The bot integrations
+//     (Evolution Bot, Typebot, OpenAI, Dify, Flowise, n8n, EvoAI) send
+//     this way (base-chatbot.service.ts sendSingleMessage ->
+//     textMessage -> sendMessageWithTyping -> SEND_MESSAGE): a bot's;
+//   - messages.upsert and messages.set with key.fromMe: typed on another
+//     device of the account (the phone, WhatsApp Web). Evolution's own
+//     sends never come back as messages.upsert (its Baileys socket has
+//     emitOwnEvents: false): an agent's.
+func (d *Decoder) ownKind(instance, ev string) string {
+	switch {
+	case slices.Contains(d.cfg.BotInstances, instance):
+		return "bot"
+	case slices.Contains(d.cfg.HumanInstances, instance):
+		return "agent"
+	case ev == "send.message":
 		return "bot"
 	}
 	return "agent"
+}
+
+// takeover is the handoff of a person of the business taking over a chat
+// a bot was answering, drawn from one of the business's own messages of
+// the chat (the same person, the same instance). Its id, time and
+// conversation are set when a takeover is found (Decode).
+func takeover(msg event.Event) event.Event {
+	return event.Event{
+		EventID:    msg.EventID + ":handoff",
+		Type:       event.TypeHandoff,
+		OccurredAt: msg.OccurredAt,
+		Source:     msg.Source,
+		Channel:    msg.Channel,
+		Contact:    msg.Contact,
+		Actor:      event.Actor{Kind: "agent", ID: msg.Actor.ID},
+		Handoff:    &event.Handoff{Reason: "human_takeover"},
+		Extra:      msg.Extra,
+	}
 }
 
 // extra is what an Evolution event keeps in the events table's extra column.

@@ -46,7 +46,22 @@ const keepSessions = 4
 type session struct {
 	id          string
 	first, last time.Time
+	botAt       time.Time // the conversation's first bot message; zero when none
+	handedOff   bool      // a person took over from the bot
+	people      []mark    // the latest messages of the business's people, until a takeover
 }
+
+// mark is a message of a person of the business: when, and its event id.
+type mark struct {
+	at time.Time
+	id string
+}
+
+// keepPeople is how many messages of the business's people a
+// conversation remembers while no takeover is found: a bot message read
+// after them (the topics are read in no fixed order) finds the takeover
+// among them.
+const keepPeople = 8
 
 type sessions struct {
 	gap   time.Duration
@@ -98,6 +113,52 @@ func (s *sessions) assign(instance, chat string, t time.Time) string {
 	return id
 }
 
+// takesOver records that a message (eventID) of actor kind was given
+// conversation id of the chat at t, and reports the takeover it completes:
+// the first message of a person of the business (kind agent) at or after
+// the conversation's first bot message, once per conversation. A
+// person's message read after the bot's completes it itself; a bot's
+// message read after the person's finds it among the remembered ones. at
+// and takerID are the person's message's time and event id. It is called
+// after assign.
+func (s *sessions) takesOver(instance, chat, id, kind string, t time.Time, eventID string) (at time.Time, takerID string, ok bool) {
+	list := s.chats[chatKey(instance, s.token(instance, chat))]
+	for i := range list {
+		c := &list[i]
+		if c.id != id || c.handedOff {
+			continue
+		}
+		switch kind {
+		case "bot":
+			if c.botAt.IsZero() || t.Before(c.botAt) {
+				c.botAt = t
+			}
+			best := -1
+			for j, m := range c.people {
+				if !m.at.Before(c.botAt) && (best < 0 || m.at.Before(c.people[best].at) || m.at.Equal(c.people[best].at) && m.id < c.people[best].id) {
+					best = j
+				}
+			}
+			if best >= 0 {
+				m := c.people[best]
+				c.handedOff, c.people = true, nil
+				return m.at, m.id, true
+			}
+		case "agent":
+			if !c.botAt.IsZero() && !t.Before(c.botAt) {
+				c.handedOff, c.people = true, nil
+				return t, eventID, true
+			}
+			c.people = append(c.people, mark{at: t, id: eventID})
+			if len(c.people) > keepPeople {
+				slices.SortFunc(c.people, func(a, b mark) int { return b.at.Compare(a.at) })
+				c.people = c.people[:keepPeople]
+			}
+		}
+	}
+	return time.Time{}, "", false
+}
+
 // trim keeps the keepSessions conversations that ended last.
 func trim(list []session) []session {
 	if len(list) <= keepSessions {
@@ -112,10 +173,13 @@ func trim(list []session) []session {
 	return list[:keepSessions]
 }
 
-// warmQuery lists the conversations of the stored Evolution messages. Their
-// ids carry the instance and the chat's hash, so no identifier is read.
+// warmQuery lists the conversations of the stored Evolution messages, with
+// their first bot message and whether a human took over. Their ids carry
+// the instance and the chat's hash, so no identifier is read.
 const warmQuery = `
-select conversation_id, min(occurred_at), max(occurred_at)
+select conversation_id, min(occurred_at), max(occurred_at),
+    min(occurred_at) filter (where type = 'message' and actor_kind = 'bot'),
+    count(*) filter (where type = 'handoff') > 0
 from events
 where source = 'evolution' and conversation_id like 'wa:%'
 group by conversation_id`
@@ -152,7 +216,8 @@ func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
 	n := 0
 	for rows.Next() {
 		var c session
-		if err := rows.Scan(&c.id, &c.first, &c.last); err != nil {
+		var botAt sql.NullTime
+		if err := rows.Scan(&c.id, &c.first, &c.last, &botAt, &c.handedOff); err != nil {
 			return n, fmt.Errorf("reading stored Evolution conversations: %w", err)
 		}
 		instance, token, ord, ok := parseID(c.id)
@@ -160,7 +225,11 @@ func (s *sessions) warm(ctx context.Context, db *sql.DB) (int, error) {
 			continue
 		}
 		key := chatKey(instance, token)
-		s.chats[key] = append(s.chats[key], session{id: c.id, first: c.first.UTC(), last: c.last.UTC()})
+		c.first, c.last = c.first.UTC(), c.last.UTC()
+		if botAt.Valid {
+			c.botAt = botAt.Time.UTC()
+		}
+		s.chats[key] = append(s.chats[key], c)
 		s.count[key] = max(s.count[key], ord)
 		n++
 	}

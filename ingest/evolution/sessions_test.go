@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,5 +193,52 @@ func TestConversationIDsDoNotDependOnWhichMessageIsReadFirst(t *testing.T) {
 	inOrder := conversations(t, b.Decode([]ingest.Message{question, reply}))
 	if first[0] != convID(anaChat, 1) || second[0] != first[0] || inOrder[0] != first[0] || inOrder[1] != first[0] {
 		t.Fatalf("reply first: %v %v; in order: %v; want all %s", first, second, inOrder, convID(anaChat, 1))
+	}
+}
+
+// A restart remembers that a bot answered a conversation, and whether a
+// person already took it over: the first person's message after a restart
+// is the takeover only when none was stored.
+func TestWarmRemembersTheBotAndTheTakeover(t *testing.T) {
+	ctx := context.Background()
+	wh, err := warehouse.Open(ctx, t.TempDir(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	send := func(id, jid string, at time.Duration) ingest.Message {
+		m := upsert(id, jid, true, at)
+		m.Value = []byte(strings.Replace(string(m.Value), `"event":"messages.upsert"`, `"event":"send.message"`, 1))
+		m.Topic = "evolution.loja-centro.send.message"
+		return m
+	}
+	store := func(outs []ingest.Outcome) {
+		b := &warehouse.Batch{StartedAt: time.Now()}
+		for i, o := range outs {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			for j, e := range o.Events {
+				b.Records = append(b.Records, warehouse.Record{Event: e, Topic: "evolution.loja-centro.x", Offset: int64(100*len(b.Records) + 10*i + j)})
+			}
+		}
+		if _, err := wh.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ana: the bot answered, nobody took over. Bruno: the bot answered and
+	// a person took over.
+	store(testDecoder().Decode([]ingest.Message{upsert("A1", ana, false, 0), send("A2", ana, time.Minute),
+		upsert("B1", bruno, false, 0), send("B2", bruno, time.Minute), upsert("B3", bruno, true, 2*time.Minute)}))
+	restarted := testDecoder()
+	if _, err := restarted.Warm(ctx, wh.DB); err != nil {
+		t.Fatal(err)
+	}
+	outs := restarted.Decode([]ingest.Message{upsert("A3", ana, true, time.Hour), upsert("B4", bruno, true, time.Hour)})
+	if len(outs[0].Events) != 2 || outs[0].Events[1].EventID != "evolution:loja-centro:A3:handoff" {
+		t.Fatalf("Ana's first person's message after a restart: %+v, want it and its handoff", outs[0])
+	}
+	if len(outs[1].Events) != 1 {
+		t.Fatalf("Bruno's next person's message: %+v, want no second handoff", outs[1])
 	}
 }

@@ -53,10 +53,15 @@ func readFixture(t *testing.T, dir, name string) []byte {
 // evolutionMessage is a messages.upsert or send.message envelope of Ana's
 // chat at at, as the fixtures are.
 func evolutionMessage(event, id string, fromMe bool, text string, at time.Time) []byte {
-	return fmt.Appendf(nil, `{"event":%q,"instance":"loja-centro","data":{"key":{"remoteJid":"5511987654321@s.whatsapp.net","fromMe":%v,"id":%q},`+
-		`"pushName":"Ana Souza","message":{"conversation":%q},"messageType":"conversation","messageTimestamp":%d},`+
+	return evolutionMessageFrom(event, "5511987654321@s.whatsapp.net", "Ana Souza", id, fromMe, text, at)
+}
+
+// evolutionMessageFrom is evolutionMessage in the chat of jid.
+func evolutionMessageFrom(event, jid, name, id string, fromMe bool, text string, at time.Time) []byte {
+	return fmt.Appendf(nil, `{"event":%q,"instance":"loja-centro","data":{"key":{"remoteJid":%q,"fromMe":%v,"id":%q},`+
+		`"pushName":%q,"message":{"conversation":%q},"messageType":"conversation","messageTimestamp":%d},`+
 		`"date_time":%q,"sender":"5511900000001@s.whatsapp.net","server_url":"https://evo.example.com","apikey":%q,"timestamp":%d}`,
-		event, fromMe, id, text, at.Unix(), at.Format(time.RFC3339), apikey, at.UnixMilli())
+		event, jid, fromMe, id, name, text, at.Unix(), at.Format(time.RFC3339), apikey, at.UnixMilli())
 }
 
 // TestEndToEnd produces the fixtures of both sources over a Kafka-protocol
@@ -80,13 +85,17 @@ func TestEndToEnd(t *testing.T) {
 
 	// Evolution API publishes to one topic per event, keyed by instance.
 	evolutionFixtures := []string{
-		"messages_upsert_text.json", "messages_upsert_extended_text.json", "messages_upsert_image_caption.json",
+		"messages_upsert_text.json", "messages_upsert_quoted_reply.json", "messages_upsert_image_caption.json",
 		"messages_upsert_video_caption.json", "messages_upsert_document_caption.json", "messages_upsert_audio.json",
 		"messages_upsert_sticker.json", "messages_upsert_location.json", "messages_upsert_reaction.json",
 		"messages_upsert_from_me.json", "send_message.json", "call_offer.json", "call_reject.json",
 		"messages_upsert_group.json", "messages_upsert_group_from_me.json", "messages_upsert_lid.json",
 		"messages_update.json", "contacts_upsert.json", "contacts_update.json", "chats_upsert.json",
-		"status_broadcast.json", "protocol_message.json", "connection_update.json",
+		"status_broadcast.json", "connection_update.json",
+		// History overlapping the live messages above: no event twice.
+		"messages_set.json",
+		// Edits and deletions: checked, the original's text kept.
+		"messages_edited.json", "send_message_update.json", "messages_delete.json",
 		"missing_key_id.json", "group_without_participant.json",
 	}
 	byTopic := map[string][][]byte{}
@@ -106,9 +115,19 @@ func TestEndToEnd(t *testing.T) {
 		readFixture(t, "evolution", "not_json.json"),
 		// The next day, 25h55m after the last message: a new conversation.
 		evolutionMessage("messages.upsert", "3EB0A1B2C3D4E5F60101", false, "Voltei: o pedido chegou errado", time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC)),
+		// A person of the business takes over from the phone after the bot (send.message) answered.
+		evolutionMessage("messages.upsert", "3EB0A1B2C3D4E5F60104", true, "Aqui é a Júlia, assumo daqui", time.Date(2026, 3, 3, 14, 30, 0, 0, time.UTC)),
 		evolutionMessage("messages.upsert", "3EB0A1B2C3D4E5F60103", false, "Obrigada!", time.Date(2026, 3, 3, 16, 0, 0, 0, time.UTC)))
 	byTopic["evolution.loja-centro.send.message"] = append(byTopic["evolution.loja-centro.send.message"],
 		evolutionMessage("send.message", "BAE5F00D0102", true, "Vamos trocar, desculpe", time.Date(2026, 3, 3, 14, 2, 0, 0, time.UTC)))
+	// Davi, from Belo Horizonte (area code 31): WhatsApp addresses him
+	// without the 9th digit, Chatwoot has his number with it (below). The
+	// bot answers him through the API.
+	daviJID := "553188887777@s.whatsapp.net"
+	byTopic["evolution.loja-centro.messages.upsert"] = append(byTopic["evolution.loja-centro.messages.upsert"],
+		evolutionMessageFrom("messages.upsert", daviJID, "Davi", "3EB0DAV1000000000001", false, "Quero rastrear meu pedido 5678", time.Date(2026, 3, 2, 12, 10, 0, 0, time.UTC)))
+	byTopic["evolution.loja-centro.send.message"] = append(byTopic["evolution.loja-centro.send.message"],
+		evolutionMessageFrom("send.message", daviJID, "Você", "3EB0DAV1000000000002", true, "Pelo site você acompanha", time.Date(2026, 3, 2, 12, 10, 5, 0, time.UTC)))
 	produced := 0
 	for topic, values := range byTopic {
 		w := simulate.NewWriter(broker.Addrs(), topic)
@@ -138,6 +157,10 @@ func TestEndToEnd(t *testing.T) {
 		"17_conversation_status_changed_resolved_again.json", "contact_updated.json", "contact_created_anonymous.json",
 		"conversation_status_changed_snoozed.json", "conversation_status_changed_legacy_open.json", "message_updated_edit.json",
 		"webwidget_triggered.json", "bad_conversation_without_inbox.json",
+		// Davi on the site, his phone with the 9th digit; the agent bot
+		// answers and resolves (meta.assignee an AgentBot).
+		"davi_01_message_created_incoming.json", "davi_02_message_created_bot.json",
+		"davi_03_conversation_status_changed_resolved_by_agent_bot.json",
 	}
 	post := func(body []byte) int {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
@@ -286,6 +309,9 @@ var (
 	// go to the kind, and "id:whatsapp_lid" sorts before "phone".
 	carlaKey = contactKey("id:whatsapp_lid", "201326548912345")
 	groupKey = contactKey("id:whatsapp_group", "120363025246125486")
+	// Davi's phone, in its one canonical form (with the 9th digit), seen
+	// first on WhatsApp without it.
+	daviKey = contactKey("phone", "+5531988887777")
 )
 
 func query(t *testing.T, db *sql.DB, q string, args ...any) [][]any {
@@ -321,14 +347,16 @@ func one(t *testing.T, db *sql.DB, q string, args ...any) any {
 }
 
 func checkOutcomes(t *testing.T, db *sql.DB) {
-	// Events: Evolution 18 (Ana's first conversation 12, the group 2, Carla
-	// 1, Ana's second conversation 3); Chatwoot 16 (17 numbered webhooks
+	// Events: Evolution 19 (Ana's first conversation 11: 12 fixtures less
+	// the reaction; the group 2, Carla 1, Ana's second conversation 4
+	// messages and the takeover's handoff; the history repeats two live
+	// messages and adds none) + Davi's 2; Chatwoot 16 + Davi's 3 (17 numbered webhooks
 	// less the activity message and the label change, plus contact_updated).
-	if n := one(t, db, `select count(*) from events where source = 'evolution'`); n != int64(18) {
-		t.Errorf("%v Evolution events, want 18", n)
+	if n := one(t, db, `select count(*) from events where source = 'evolution'`); n != int64(21) {
+		t.Errorf("%v Evolution events, want 21", n)
 	}
-	if n := one(t, db, `select count(*) from events where source = 'chatwoot'`); n != int64(16) {
-		t.Errorf("%v Chatwoot events, want 16", n)
+	if n := one(t, db, `select count(*) from events where source = 'chatwoot'`); n != int64(19) {
+		t.Errorf("%v Chatwoot events, want 19", n)
 	}
 	// Dead letters: Evolution's missing key.id, group without participant
 	// and truncated JSON; Chatwoot's conversation without inbox_id.
@@ -336,16 +364,23 @@ func checkOutcomes(t *testing.T, db *sql.DB) {
 	if len(got) != 4 {
 		t.Fatalf("dead letters %v, want 4", got)
 	}
-	// Skipped: Evolution 7 known events with nothing for the timeline and
+	// Skipped: Evolution 10 known events with nothing for the timeline
+	// (receipt, address book 3, call reject, status, reaction, edit, API
+	// edit, deletion) and
 	// connection.update, unknown; Chatwoot 6 and webwidget_triggered, unknown.
 	rows := query(t, db, `select source, reason_code, count(*) from skipped_messages group by all order by all`)
 	want := [][]any{{"chatwoot", "no_timeline_event", int64(6)}, {"chatwoot", "unknown_event", int64(1)},
-		{"evolution", "no_timeline_event", int64(7)}, {"evolution", "unknown_event", int64(1)}}
+		{"evolution", "no_timeline_event", int64(10)}, {"evolution", "unknown_event", int64(1)}}
 	if fmt.Sprint(rows) != fmt.Sprint(want) {
 		t.Errorf("skipped %v, want %v", rows, want)
 	}
 	if n := one(t, db, `select count(*) from skipped_messages where reason = '' or reason like '%5511987654321%'`); n != int64(0) {
 		t.Errorf("%v skips without a reason or quoting a phone", n)
+	}
+	// Davi's conversation was resolved by the agent bot (meta.assignee an
+	// AgentBot): actor bot, its id apart from user 3's.
+	if r := query(t, db, `select actor_kind, actor_id from events where conversation_id = 'chatwoot:1:90' and type = 'resolved'`); fmt.Sprint(r) != "[[bot agent_bot:3]]" {
+		t.Errorf("Davi's resolution %v, want [[bot agent_bot:3]]", r)
 	}
 	unknown := one(t, db, `select reason from skipped_messages where source = 'evolution' and reason_code = 'unknown_event'`).(string)
 	if !strings.Contains(unknown, `"connection.update"`) {
@@ -362,6 +397,8 @@ func checkIdentity(t *testing.T, db *sql.DB) {
 		brunoKey: "[1 1 0 0 1 whatsapp]",
 		carlaKey: "[2 1 0 1 1 whatsapp]", // phone and linked id
 		groupKey: "[1 0 0 1 0 <nil>]",    // the group the business wrote in
+		// Davi: his phone in both forms is one identifier, and his Chatwoot id.
+		daviKey: "[2 1 0 1 2 webchat,whatsapp]",
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d contacts, want %d: %v", len(rows), len(want), rows)
@@ -379,23 +416,25 @@ func checkIdentity(t *testing.T, db *sql.DB) {
 
 func checkTimeline(t *testing.T, db *sql.DB) {
 	rows := query(t, db, `select event_source, event_type, channel, conversation_id from timeline where contact_key = ? order by occurred_at, event_id`, anaKey)
-	// Evolution 12 + 3, Chatwoot 14 in her conversation + 2 identity links.
-	if len(rows) != 31 {
-		t.Fatalf("Ana's timeline has %d events, want 31", len(rows))
+	// Evolution 11 + 5, Chatwoot 14 in her conversation + 2 identity links.
+	if len(rows) != 32 {
+		t.Fatalf("Ana's timeline has %d events, want 32", len(rows))
 	}
 	var sources []string
-	for _, r := range rows[:30] { // the identity links come last: they carry the Kafka time
+	for _, r := range rows[:31] { // the identity links come last: they carry the Kafka time
 		sources = append(sources, fmt.Sprint(r[0], "/", r[1]))
 	}
-	want := append(slices.Repeat([]string{"evolution/message"}, 12),
+	want := append(slices.Repeat([]string{"evolution/message"}, 11),
 		"chatwoot/conversation_opened", "chatwoot/message", "chatwoot/message", "chatwoot/message", "chatwoot/handoff",
 		"chatwoot/assigned", "chatwoot/message", "chatwoot/message", "chatwoot/resolved", "chatwoot/message", "chatwoot/survey",
 		"chatwoot/message", "chatwoot/reopened", "chatwoot/resolved",
-		"evolution/message", "evolution/message", "evolution/message", "chatwoot/identity_link")
-	if fmt.Sprint(sources) != fmt.Sprint(want[:30]) {
-		t.Errorf("Ana's timeline\n got %v\nwant %v", sources, want[:30])
+		// 14:00 Ana, 14:02 the bot, 14:30 the takeover (the message, then
+		// its handoff: same time, event_id order), 16:00 Ana.
+		"evolution/message", "evolution/message", "evolution/message", "evolution/handoff", "evolution/message", "chatwoot/identity_link")
+	if fmt.Sprint(sources) != fmt.Sprint(want[:31]) {
+		t.Errorf("Ana's timeline\n got %v\nwant %v", sources, want[:31])
 	}
-	if r := rows[30]; r[1] != "identity_link" || r[3] != nil {
+	if r := rows[31]; r[1] != "identity_link" || r[3] != nil {
 		t.Errorf("last event %v, want an identity link outside conversations", r)
 	}
 }
@@ -423,14 +462,19 @@ func checkConversations(t *testing.T, db *sql.DB) {
 	secs := func(a, b string) float64 { return ts(b).Sub(ts(a)).Seconds() }
 	want := []conv{
 		// Ana on WhatsApp: first message 12:00:00, the phone answers at
-		// 12:01:30. No bot, so the wait for a human starts at the first
+		// 12:01:30 (a person: messages.upsert fromMe), then the API at
+		// 12:01:40 (send.message: a bot). The bot took part and a human
+		// answered: bot-handled and escalated; the human wrote before the
+		// bot, so no takeover and the wait for a human starts at the first
 		// message. Never resolved; the call at 12:05 is part of it.
-		{chatConv("pn:+5511987654321", 1), anaKey, "whatsapp", nil, 90.0, 90.0, nil, false, false, nil, false, nil, nil, nil, false},
+		{chatConv("pn:+5511987654321", 1), anaKey, "whatsapp", nil, 90.0, 90.0, nil, true, true, nil, false, nil, nil, nil, false},
 		// Bruno in the group: 12:01:50, answered 12:02:00.
 		{chatConv("g:120363025246125486@g.us", 1), brunoKey, "whatsapp", nil, 10.0, 10.0, nil, false, false, nil, false, nil, nil, nil, false},
 		// Carla (LID addressing): 12:02:10, never answered; the SLA (300 s)
 		// elapsed long before the latest event: breached.
 		{chatConv("pn:+5511912345678", 1), carlaKey, "whatsapp", nil, nil, nil, nil, false, false, nil, false, nil, nil, nil, true},
+		// Davi on WhatsApp: 12:10:00, the bot answers at 12:10:05; no human.
+		{chatConv("pn:+5531988887777", 1), daviKey, "whatsapp", nil, 5.0, nil, nil, true, false, nil, false, nil, nil, nil, false},
 		// Ana on the site (Chatwoot): first message 13:00:05, the bot at
 		// 13:00:07; handoff (pending -> open) at 13:01:05.123 to suporte;
 		// the private note at 13:02:00 does not count; João answers at
@@ -442,9 +486,15 @@ func checkConversations(t *testing.T, db *sql.DB) {
 		{"chatwoot:1:78", anaKey, "webchat", "suporte", 2.0, secs("2026-03-02T13:01:05.123Z", "2026-03-02T13:03:05Z"),
 			secs("2026-03-02T13:00:05Z", "2026-03-02T15:05:00.123Z"), true, true, false, true, false, true, 5, false},
 		// Ana back on WhatsApp 03-03 14:00:00 (25h55m after her last
-		// message: a new conversation), answered 14:02:00 through the API;
-		// her 16:00 message is the same conversation.
-		{chatConv("pn:+5511987654321", 2), anaKey, "whatsapp", nil, 120.0, 120.0, nil, false, false, nil, false, nil, nil, nil, false},
+		// message: a new conversation), answered 14:02:00 through the API
+		// (the bot); a person takes over from the phone at 14:30: the
+		// handoff, without context, and the agent's first message at once
+		// (agent FRT 0). Her 16:00 message is the same conversation.
+		// Davi on the site: 13:20:00, the agent bot at 13:20:02, resolved
+		// by the agent bot at 13:25:00.123 (300.123 s): contained. FCR:
+		// no reopen, no later conversation of his, window long closed.
+		{"chatwoot:1:90", daviKey, "webchat", nil, 2.0, nil, 300.123, true, false, nil, false, true, false, nil, false},
+		{chatConv("pn:+5511987654321", 2), anaKey, "whatsapp", nil, 120.0, 0.0, nil, true, true, false, false, nil, nil, nil, false},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d conversations, want %d: %v", len(rows), len(want), rows)
@@ -468,12 +518,21 @@ func checkKPIs(t *testing.T, db *sql.DB) {
 	agentFRT := 119.877 // 13:01:05.123 -> 13:03:05
 	want := [][]any{
 		// FRT of the two answered WhatsApp conversations, 90 and 10 s:
-		// median 50, p90 10 + 0.9 × 80 = 82. No bot, no resolution: those
-		// rates are null. SLA: 1 of 3 breached (Carla's).
+		// median 50, p90 10 + 0.9 × 80 = 82. One bot-handled conversation
+		// (Ana's), escalated: 1. No resolution, no handoff: those rates are
+		// null. SLA: 1 of 3 breached (Carla's). 03-03: Ana's, bot-handled
+		// and escalated, its handoff without context: 0; agent FRT 0.
 		// Resolution: 13:00:05 -> 15:05:00.123 = 2 h 4 min 55.123 s = 7495.123 s.
-		{"2026-03-02", "webchat", 1, 2.0, 2.0, agentFRT, agentFRT, 1.0, 0.0, 7495.123, 1.0, 0.0, 1.0, 0.0, 1.0, 1, 0.0},
-		{"2026-03-02", "whatsapp", 3, 50.0, 82.0, 50.0, 82.0, nil, nil, nil, nil, nil, nil, nil, nil, 0, 1.0 / 3},
-		{"2026-03-03", "whatsapp", 1, 120.0, 120.0, 120.0, 120.0, nil, nil, nil, nil, nil, nil, nil, nil, 0, 0.0},
+		// Webchat, Ana's and Davi's: FRT 2 and 2; one of two bot-handled
+		// escalated (Ana's), one of two resolved contained (Davi's);
+		// resolution median (7495.123 + 300.123) / 2; one of two reopened,
+		// FCR one of two (Davi's), recontact one of two (Ana's).
+		{"2026-03-02", "webchat", 2, 2.0, 2.0, agentFRT, agentFRT, 0.5, 0.5, (7495.123 + 300.123) / 2, 0.5, 0.5, 0.5, 0.0, 1.0, 1, 0.0},
+		// WhatsApp with Davi's: FRT 90, 10, 5: median 10, p90 10 + 0.8 ×
+		// 80 = 74; agent FRT still 90 and 10; escalation one of two
+		// bot-handled (Ana's, not Davi's); SLA 1 of 4 breached.
+		{"2026-03-02", "whatsapp", 4, 10.0, 74.0, 50.0, 82.0, 0.5, nil, nil, nil, nil, nil, nil, nil, 0, 0.25},
+		{"2026-03-03", "whatsapp", 1, 120.0, 120.0, 0.0, 0.0, 1.0, nil, nil, nil, nil, nil, 0.0, nil, 0, 0.0},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("kpi_daily %v, want %d rows", rows, len(want))
