@@ -55,7 +55,9 @@ type renderVars struct {
 	Incremental bool
 	FromBatch   int64  // exclusive
 	ToBatch     int64  // inclusive
-	MaxEventAt  string // SQL literal: the latest occurred_at in the warehouse, or null
+	// Now is a SQL literal: the build's clock (Config.Now), which the
+	// models judge open FCR windows and SLA deadlines against.
+	Now string
 	// ScopeStartAt (incremental only) is a SQL literal: the earliest opened_at
 	// of the conversations in scope as last built, or 'infinity' when all are
 	// new. Their older events lie after it, or in the new batches.
@@ -240,7 +242,7 @@ func parseModel(name, layer, src string) (*model, error) {
 	// optional sources it asks about.
 	probe := map[string]bool{}
 	for _, inc := range []bool{false, true} {
-		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null",
+		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, Now: "null", ScopeStartAt: "null",
 			ScopeDaysFrom: "null", ScopeDaysTo: "null", probe: probe}); err != nil {
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
