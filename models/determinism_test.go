@@ -53,6 +53,7 @@ var compared = []struct{ table, order string }{
 	{"kpi_daily", "day, channel"},
 	{"kpi_daily_team", "day, channel, team"},
 	{"kpi_counts_daily", "day, channel, team, handled_by"},
+	{"kpi_counts_quarter_hourly", "bucket_at, channel, team, handled_by"},
 	{"contacts", "contact_key"},
 	{"contact_identities", "identifier_kind, identifier_value"},
 	{"int_conversations_business_timed", "conversation_id"},
