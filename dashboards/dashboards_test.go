@@ -180,7 +180,7 @@ func TestLeadershipFollowsTimeAndVariables(t *testing.T) {
 		if p.Dashboard != "cxlake-leadership" {
 			continue
 		}
-		for _, want := range []string{"$__timeFilter(day)", "channel in ($channel)", "team in ($team)"} {
+		for _, want := range []string{"$__timeFilter(day::timestamptz)", "channel in ($channel)", "team in ($team)"} {
 			if !strings.Contains(p.RawSQL, want) {
 				t.Errorf("%s does not filter with %s", p, want)
 			}
