@@ -161,15 +161,16 @@ func TestMacroArgumentsHaveNoParentheses(t *testing.T) {
 
 // TestLeadershipFollowsTimeAndVariables: the leadership dashboard's time
 // range, channel and team drive every panel, and both variables are
-// multi-value with All (expanded to the list of options, which the
-// PostgreSQL data source quotes: no custom all value).
+// multi-value with All, whose custom all value is the subquery of every
+// value in the mart: "All" never expands to the list of options, which is
+// "in ()", a syntax error, when a new warehouse has none.
 func TestLeadershipFollowsTimeAndVariables(t *testing.T) {
 	d := loadDashboards(t)["cxlake-leadership"]
 	names := map[string]bool{}
 	for _, v := range d.Templating.List {
 		names[v.Name] = true
-		if !v.Multi || !v.IncludeAll || v.AllValue != nil && *v.AllValue != "" || v.Type != "query" || v.Query == "" {
-			t.Errorf("variable %s: want a multi-value query variable with All and no custom all value", v.Name)
+		if !v.Multi || !v.IncludeAll || v.AllValue == nil || *v.AllValue != "select "+v.Name+" from kpi_counts_daily" || v.Type != "query" || v.Query == "" {
+			t.Errorf("variable %s: want a multi-value query variable with All whose all value is select %s from kpi_counts_daily", v.Name, v.Name)
 		}
 	}
 	if !names["channel"] || !names["team"] || len(names) != 2 {
@@ -179,7 +180,7 @@ func TestLeadershipFollowsTimeAndVariables(t *testing.T) {
 		if p.Dashboard != "cxlake-leadership" {
 			continue
 		}
-		for _, want := range []string{"$__timeFilter(day)", "channel in ($channel)", "team in ($team)"} {
+		for _, want := range []string{"$__timeFilter(day::timestamptz)", "channel in ($channel)", "team in ($team)"} {
 			if !strings.Contains(p.RawSQL, want) {
 				t.Errorf("%s does not filter with %s", p, want)
 			}

@@ -107,6 +107,13 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 		{"everything, one bucket", from, to, 1000 * 24 * time.Hour, opts["channel"], opts["team"]},
 		{"everything, daily", from, to, 24 * time.Hour, opts["channel"], opts["team"]},
 		{"two channels, two teams, a week", mid, mid.Add(7*24*time.Hour - time.Millisecond), 1000 * 24 * time.Hour, opts["channel"][:2], opts["team"][:2]},
+		// Not whole days: "last 24 hours" at noon is the one day whose
+		// start lies in the range; and a week from a midday start.
+		{"last 24 hours at noon", mid.Add(12 * time.Hour), mid.Add(36 * time.Hour), 24 * time.Hour, opts["channel"], opts["team"]},
+		{"a week from noon, daily", mid.Add(12*time.Hour + 123*time.Millisecond), mid.Add(7*24*time.Hour + 12*time.Hour), 24 * time.Hour, opts["channel"], opts["team"]},
+		// Calendar buckets: weeks from Monday, calendar months.
+		{"everything, weekly", from, to, 7 * 24 * time.Hour, opts["channel"], opts["team"]},
+		{"everything, monthly", from, to, 30 * 24 * time.Hour, opts["channel"], opts["team"]},
 	}
 	checked := 0
 	for _, c := range cases {
@@ -131,9 +138,16 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 					dayFrom, dayTo := c.from, c.to
 					if timeIdx >= 0 {
 						tv, _ := frame.Fields[timeIdx].ConcreteAt(r)
-						b := tv.(time.Time)
-						dayFrom, dayTo = maxTime(b, c.from), minTime(b.Add(c.interval-time.Millisecond), c.to)
+						b := tv.(time.Time).UTC()
+						if !calendarAligned(b, c.interval) {
+							t.Errorf("%s: bucket %s is not the first day of its calendar unit", p, b)
+						}
+						dayFrom, dayTo = maxTime(b, c.from), minTime(calendarNext(b, c.interval).Add(-time.Millisecond), c.to)
 					}
+					// A daily panel counts the days whose start (UTC
+					// midnight) lies in the range.
+					dayFrom = ceilDay(dayFrom)
+					dayTo = dayTo.UTC().Truncate(24 * time.Hour)
 					channels := c.channels
 					suffix := ""
 					if metricIdx >= 0 {
@@ -179,6 +193,46 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 	if checked < 100 {
 		t.Errorf("only %d panel values checked", checked)
 	}
+}
+
+// calendarNext is the start of the bucket after b, the panels' rule:
+// an interval of a year or more groups by calendar year, 30 days or more
+// by calendar month, 7 days or more by ISO week (from Monday), else by day.
+func calendarNext(b time.Time, interval time.Duration) time.Time {
+	switch day := 24 * time.Hour; {
+	case interval >= 365*day:
+		return b.AddDate(1, 0, 0)
+	case interval >= 30*day:
+		return b.AddDate(0, 1, 0)
+	case interval >= 7*day:
+		return b.AddDate(0, 0, 7)
+	default:
+		return b.AddDate(0, 0, 1)
+	}
+}
+
+// calendarAligned reports whether b starts its calendar bucket.
+func calendarAligned(b time.Time, interval time.Duration) bool {
+	switch day := 24 * time.Hour; {
+	case b.Truncate(day) != b:
+		return false
+	case interval >= 365*day:
+		return b.YearDay() == 1
+	case interval >= 30*day:
+		return b.Day() == 1
+	case interval >= 7*day:
+		return b.Weekday() == time.Monday
+	}
+	return true
+}
+
+// ceilDay is the first UTC midnight at or after t.
+func ceilDay(t time.Time) time.Time {
+	d := t.UTC().Truncate(24 * time.Hour)
+	if d.Before(t) {
+		d = d.Add(24 * time.Hour)
+	}
+	return d
 }
 
 func maxTime(a, b time.Time) time.Time {

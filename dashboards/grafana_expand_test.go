@@ -18,7 +18,10 @@ import (
 //  1. Template variables, in the browser. The PostgreSQL data source's
 //     interpolateVariable quotes each value of a multi-value or include-All
 //     variable as a literal ('...' with ' doubled) and joins them with ','.
-//     "All" without a custom all value is the list of every option.
+//     "All" without a custom all value is the list of every option; with
+//     one (allValue), it is that text, raw: Grafana's template service
+//     does not format a custom all value (public/app/features/templating/
+//     template_srv.ts, formatValue).
 //     (public/app/plugins/datasource/grafana-postgresql-datasource/datasource.ts;
 //     https://grafana.com/docs/grafana/latest/datasources/postgres/template-variables/)
 //  2. The global substitutions of the SQL data sources' backend:
@@ -44,14 +47,26 @@ type grafanaQuery struct {
 	// Interval is $__interval: the panel's interval after Grafana applied
 	// its minimum interval and rounding.
 	Interval time.Duration
-	// Vars holds each template variable's selected values, already
-	// resolved: "All" is the list of every option.
+	// Vars holds each template variable's selected values: the values, or
+	// []string{allSelected} for "All".
 	Vars map[string][]string
+	// AllValue holds the variables' custom all values (allValue in the
+	// dashboard); "All" of a variable without one is an error here: give
+	// the list of options instead.
+	AllValue map[string]string
 }
+
+// allSelected is the value Grafana stores for "All".
+const allSelected = "$__all"
 
 // expand returns sql as the gateway receives it.
 func (q grafanaQuery) expand(sql string) (string, error) {
-	sql = interpolateVariables(sql, q.Vars)
+	for name, vals := range q.Vars {
+		if len(vals) == 1 && vals[0] == allSelected && q.AllValue[name] == "" {
+			return "", fmt.Errorf("variable %s: All without a custom all value; give its options", name)
+		}
+	}
+	sql = interpolateVariables(sql, q.Vars, q.AllValue)
 	// sqleng's global substitutions, before the data source's macros.
 	sql = strings.ReplaceAll(sql, "$__interval_ms", strconv.FormatInt(q.Interval.Milliseconds(), 10))
 	sql = strings.ReplaceAll(sql, "$__interval", gtime.FormatInterval(q.Interval))
@@ -75,13 +90,16 @@ var variableRef = regexp.MustCompile(`\$(\w+)|\$\{(\w+)(?::[^}]*)?\}`)
 
 // interpolateVariables replaces the references to the variables in vars,
 // leaving macros ($__...) and unknown names alone, as Grafana does.
-func interpolateVariables(sql string, vars map[string][]string) string {
+func interpolateVariables(sql string, vars map[string][]string, allValue map[string]string) string {
 	return variableRef.ReplaceAllStringFunc(sql, func(ref string) string {
 		m := variableRef.FindStringSubmatch(ref)
 		name := m[1] + m[2]
 		values, ok := vars[name]
 		if !ok {
 			return ref
+		}
+		if len(values) == 1 && values[0] == allSelected {
+			return allValue[name]
 		}
 		quoted := make([]string, len(values))
 		for i, v := range values {

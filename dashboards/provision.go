@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,10 @@ type Change struct {
 	Action Action
 	// Why says what differed, for an update.
 	Why string
+	// Kept lists settings the user changed in Grafana that provisioning
+	// kept (a data source's jsonData keys it does not own, or sslmode when
+	// no SSLMode was given), so that nobody is surprised either way.
+	Kept []string
 }
 
 // Report lists what Provision did, in order.
@@ -125,6 +130,9 @@ func provision(ctx context.Context, api grafanaAPI, opts ProvisionOptions) (Repo
 	}
 
 	// The data source.
+	if m := opts.DataSource.SSLMode; m != "" && !slices.Contains(sslModes, m) {
+		return rep, fmt.Errorf("sslmode is not one Grafana takes: use one of %v", sslModes)
+	}
 	want := opts.DataSource.dataSource()
 	have, err := api.DataSource(ctx, want.UID)
 	if err != nil {
@@ -136,14 +144,16 @@ func provision(ctx context.Context, api grafanaAPI, opts ProvisionOptions) (Repo
 			return rep, errMissingPassword
 		}
 		want.SecureJSONData = map[string]any{"password": opts.DataSource.Password}
+		want.forCreate()
 		if err := api.CreateDataSource(ctx, want); err != nil {
 			return rep, err
 		}
 		record(Change{Kind: "data source", UID: want.UID, Title: want.Name, Action: Created})
 	default:
 		same, why := sameDataSource(have, want)
+		kept := want.userSettings(have)
 		if same && !opts.ResetPassword {
-			record(Change{Kind: "data source", UID: want.UID, Title: want.Name, Action: Unchanged})
+			record(Change{Kind: "data source", UID: want.UID, Title: want.Name, Action: Unchanged, Kept: kept})
 			break
 		}
 		if !same && have.ReadOnly {
@@ -159,10 +169,11 @@ func provision(ctx context.Context, api grafanaAPI, opts ProvisionOptions) (Repo
 			return rep, errMissingPassword
 		}
 		want.ID = have.ID
+		want.JSONData = want.mergedInto(have)
 		if err := api.UpdateDataSource(ctx, want); err != nil {
 			return rep, err
 		}
-		record(Change{Kind: "data source", UID: want.UID, Title: want.Name, Action: Updated, Why: why})
+		record(Change{Kind: "data source", UID: want.UID, Title: want.Name, Action: Updated, Why: why, Kept: kept})
 	}
 
 	// The folder.
@@ -292,6 +303,9 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "  %-11s %-18s %-9s", c.Kind, c.UID, c.Action)
 		if c.Why != "" {
 			fmt.Fprintf(&b, " (%s differed)", c.Why)
+		}
+		if len(c.Kept) > 0 {
+			fmt.Fprintf(&b, " (kept as set in Grafana: %s)", strings.Join(c.Kept, ", "))
 		}
 		b.WriteByte('\n')
 	}

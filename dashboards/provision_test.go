@@ -490,3 +490,61 @@ func TestAtLeast(t *testing.T) {
 		}
 	}
 }
+
+// A team turned TLS on in Grafana (sslmode: require) and added a setting
+// of its own: provisioning keeps both, reports them, and changes sslmode
+// only when told to.
+func TestProvisionKeepsSettingsItDoesNotOwn(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeGrafana(t, "12.1.0")
+	if _, err := Provision(ctx, provisionOpts(f, adminToken)); err != nil {
+		t.Fatal(err)
+	}
+	jsonData := func() map[string]any {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		jd, _ := f.datasources[DataSourceUID]["jsonData"].(map[string]any)
+		return jd
+	}
+	if jd := jsonData(); jd["sslmode"] != "disable" || jd["maxOpenConns"] == nil {
+		t.Fatalf("a new data source: jsonData %v, want sslmode disable and the connection defaults", jd)
+	}
+	f.mu.Lock()
+	jd := f.datasources[DataSourceUID]["jsonData"].(map[string]any)
+	jd["sslmode"], jd["queryTimeout"] = "require", "120s"
+	f.datasources[DataSourceUID]["url"] = "localhost:5433" // and something provisioning owns
+	f.mu.Unlock()
+
+	opts := provisionOpts(f, adminToken)
+	opts.DataSource.Password = ""
+	rep, err := Provision(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Changes[0]
+	if c.Action != Updated || c.Why != "url" || strings.Join(c.Kept, ",") != "jsonData.queryTimeout,jsonData.sslmode" {
+		t.Errorf("data source change %+v, want updated for url, keeping queryTimeout and sslmode", c)
+	}
+	if jd := jsonData(); jd["sslmode"] != "require" || jd["queryTimeout"] != "120s" || jd["database"] != "cxlake" {
+		t.Errorf("after provisioning: jsonData %v, want sslmode require and queryTimeout kept", jd)
+	}
+	if !strings.Contains(rep.String(), "kept as set in Grafana: jsonData.queryTimeout, jsonData.sslmode") {
+		t.Errorf("report text does not say what it kept:\n%s", rep)
+	}
+
+	// An explicit sslmode (the gateway's TLS setting) is provisioning's.
+	opts.DataSource.SSLMode = "verify-full"
+	if rep, err = Provision(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Changes[0]; c.Action != Updated || c.Why != "jsonData.sslmode" || strings.Join(c.Kept, ",") != "jsonData.queryTimeout" {
+		t.Errorf("with SSLMode: %+v", c)
+	}
+	if jd := jsonData(); jd["sslmode"] != "verify-full" || jd["queryTimeout"] != "120s" {
+		t.Errorf("with SSLMode: jsonData %v", jd)
+	}
+	opts.DataSource.SSLMode = "sometimes"
+	if _, err := Provision(ctx, opts); err == nil || !strings.Contains(err.Error(), "sslmode") {
+		t.Errorf("sslmode sometimes: %v, want an error naming sslmode", err)
+	}
+}

@@ -350,6 +350,7 @@ func (c *Consumer) appendPiece(ctx context.Context, b *openBatch, f *inflight, p
 	var res warehouse.Result
 	if b.err == nil {
 		piece.StartedAt = time.Now()
+		c.Stats.ObserveClockSkew(piece.Records, piece.StartedAt)
 		var err error
 		if res, err = b.tx.Append(ctx, piece); err != nil {
 			b.err = fmt.Errorf("writing %d messages to batch %d: %w", f.a.messages, b.tx.BatchID(), err)

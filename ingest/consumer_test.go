@@ -110,10 +110,19 @@ func TestExactCounts(t *testing.T) {
 	}
 	h.produce(vals...)
 	c := NewConsumer(h.config(), h.wh, nil)
+	before := time.Now()
 	stop := h.start(c)
 	h.waitRows("select count(*) from events", 3000, 60*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	after := time.Now()
+	// The producers' clock skew: the part holding the latest event
+	// (14:59:05.123-03:00) was written between before and after, and no
+	// part's latest event is later.
+	latest := time.Date(2026, 11, 21, 17, 59, 5, 123e6, time.UTC)
+	if sk, ok := c.Stats.ClockSkew()[h.topic]; !ok || sk.Max < latest.Sub(after) || sk.Max > latest.Sub(before) || sk.Last > sk.Max {
+		t.Errorf("clock skew of %s = %+v (found %v), want a max between %v and %v", h.topic, sk, ok, latest.Sub(after), latest.Sub(before))
 	}
 	if n := h.count("select count(distinct event_id) from events"); n != 3000 {
 		t.Fatalf("distinct events = %d, want 3000", n)

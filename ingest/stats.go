@@ -34,6 +34,53 @@ type Stats struct {
 	mu      sync.Mutex
 	reasons map[string]int64
 	lag     map[TopicPartition]int64
+	skew    map[string]ClockSkew
+}
+
+// ClockSkew is how far ahead of the ingest clock a topic's producers stamp
+// their events: for a part written at ingest time t, the latest
+// occurred_at among its events minus t. Positive means a clock that runs
+// ahead (up to the allowed skew; further ahead is a future_timestamp dead
+// letter); live traffic reads near zero or slightly negative (delivery
+// latency); a backlog or a replay reads far negative.
+type ClockSkew struct {
+	Last time.Duration // of the topic's last part
+	Max  time.Duration // the largest since start
+}
+
+// ObserveClockSkew records the clock skew of recs, one part's accepted
+// events, written at ingest time now.
+func (s *Stats) ObserveClockSkew(recs []warehouse.Record, now time.Time) {
+	latest := map[string]time.Time{}
+	for _, r := range recs {
+		if t, ok := latest[r.Topic]; !ok || r.Event.OccurredAt.After(t) {
+			latest[r.Topic] = r.Event.OccurredAt
+		}
+	}
+	if len(latest) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.skew == nil {
+		s.skew = map[string]ClockSkew{}
+	}
+	for topic, t := range latest {
+		d := t.Sub(now)
+		prev, seen := s.skew[topic]
+		if !seen || d > prev.Max {
+			prev.Max = d
+		}
+		prev.Last = d
+		s.skew[topic] = prev
+	}
+}
+
+// ClockSkew returns a copy of the clock skew per topic.
+func (s *Stats) ClockSkew() map[string]ClockSkew {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.skew)
 }
 
 // TopicPartition names a partition of a topic.

@@ -33,6 +33,9 @@ func (c Config) withDefaults() Config {
 		sla[ch] = d
 	}
 	c.SLA = sla
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return c
 }
 

@@ -32,7 +32,8 @@ func TestDocsCoverEveryColumn(t *testing.T) {
 	}
 	// Sections that say "every column of X, plus".
 	inherits := map[string]string{"int_events_attributed": "stg_cx__events", "kpi_daily_team": "kpi_daily",
-		"int_kpi_counts_aggregated": "kpi_counts_daily"}
+		"int_kpi_counts_aggregated": "kpi_counts_daily", "kpi_counts_quarter_hourly": "kpi_counts_daily",
+		"int_kpi_counts_quarter_hourly": "kpi_counts_daily"}
 
 	w := openWarehouse(t)
 	var offset int64

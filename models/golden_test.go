@@ -27,15 +27,20 @@ import (
 // since 2019), Monday to Friday 09:00-18:00, closed on 16 November every
 // year, on 17 November 2026 and on 13 November 2025. Everything else is default:
 // FCR window 7 days; SLA whatsapp/telegram/instagram/webchat 300 s, sms 900 s,
-// voice 60 s, email 86400 s.
+// voice 60 s, email 86400 s. The clock stands at goldenNow.
 func goldenConfig() Config {
 	day := [][2]string{{"09:00", "18:00"}}
-	return Config{HashKey: testKey, Schedules: map[string]Schedule{
+	return Config{HashKey: testKey, Now: func() time.Time { return goldenNow }, Schedules: map[string]Schedule{
 		"channel:email": {TZ: "America/Sao_Paulo", Weekly: map[time.Weekday][][2]string{
 			time.Monday: day, time.Tuesday: day, time.Wednesday: day, time.Thursday: day, time.Friday: day},
 			Holidays: []string{"11-16", "2026-11-17", "2025-11-13"}},
 	}}
 }
+
+// goldenNow is the clock the golden figures are worked out against:
+// 2026-11-20T12:00:00Z, the instant of the latest golden event (J's NPS,
+// m5). FCR windows and unanswered SLA deadlines are open or closed as of then.
+var goldenNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 // keyOf computes a contact_key as docs/models.md specifies it, independently
 // of the code under test: the first 16 bytes, in hex, of HMAC-SHA256 under

@@ -29,7 +29,12 @@ func openWarehouse(tb testing.TB) *warehouse.Warehouse {
 // writes them as one batch, with Kafka coordinates ("golden", 0, offset).
 func writeJSON(tb testing.TB, w *warehouse.Warehouse, offset *int64, msgs ...string) {
 	tb.Helper()
-	var dec event.Decoder
+	writeJSONWith(tb, w, event.Decoder{}, offset, msgs...)
+}
+
+// writeJSONWith is writeJSON through dec.
+func writeJSONWith(tb testing.TB, w *warehouse.Warehouse, dec event.Decoder, offset *int64, msgs ...string) {
+	tb.Helper()
 	b := &warehouse.Batch{StartedAt: time.Now()}
 	for _, m := range msgs {
 		ev, err := dec.Decode([]byte(m))

@@ -44,6 +44,14 @@ type Config struct {
 	// else its channel's, else the default one; with none, business time is
 	// clock time.
 	Schedules map[string]Schedule
+	// Now is the clock the models judge time against: an FCR window is
+	// closed, and an unanswered conversation has breached its SLA, once
+	// its end lies before Now, never before the latest event (a producer's
+	// clock may run ahead). nil means time.Now. It is read once per build,
+	// and is not part of the fingerprint: a Refresh whose clock passed a
+	// window's end or a deadline recomputes those conversations' people,
+	// incrementally, even when no batch is new. Tests pass a fixed clock.
+	Now func() time.Time
 }
 
 // Schedule is a weekly schedule of business hours in a time zone.

@@ -11,8 +11,19 @@ import (
 	"text/template"
 )
 
-//go:embed staging/*.sql intermediate/*.sql marts/*.sql tests/*.sql
+//go:embed staging/*.sql intermediate/*.sql marts/*.sql tests/*.sql partials/*.sql
 var files embed.FS
+
+// partial returns partials/<name>.sql: SQL that several models share (the
+// KPI base's parts at each grain), in a file so that the fingerprint's
+// digest covers it like the models.
+func partial(name string) (string, error) {
+	b, err := fs.ReadFile(files, path.Join("partials", name+".sql"))
+	if err != nil {
+		return "", fmt.Errorf("no SQL partial %q: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
 
 // Materializations a model can declare in its "-- config:" line.
 const (
@@ -53,9 +64,11 @@ type columnTest struct {
 // renderVars are the build variables a model's template may use.
 type renderVars struct {
 	Incremental bool
-	FromBatch   int64  // exclusive
-	ToBatch     int64  // inclusive
-	MaxEventAt  string // SQL literal: the latest occurred_at in the warehouse, or null
+	FromBatch   int64 // exclusive
+	ToBatch     int64 // inclusive
+	// Now is a SQL literal: the build's clock (Config.Now), which the
+	// models judge open FCR windows and SLA deadlines against.
+	Now string
 	// ScopeStartAt (incremental only) is a SQL literal: the earliest opened_at
 	// of the conversations in scope as last built, or 'infinity' when all are
 	// new. Their older events lie after it, or in the new batches.
@@ -231,6 +244,7 @@ func parseModel(name, layer, src string) (*model, error) {
 		"sla_deadline":   slaDeadline,
 		// The KPI expressions of kpi.go, so that no model copies them.
 		"kpi_figures": func() string { return KPISelect(false) },
+		"partial":     partial,
 	}
 	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
 	if err != nil {
@@ -240,7 +254,7 @@ func parseModel(name, layer, src string) (*model, error) {
 	// optional sources it asks about.
 	probe := map[string]bool{}
 	for _, inc := range []bool{false, true} {
-		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, MaxEventAt: "null", ScopeStartAt: "null",
+		if err := t.Execute(&bytes.Buffer{}, renderVars{Incremental: inc, Now: "null", ScopeStartAt: "null",
 			ScopeDaysFrom: "null", ScopeDaysTo: "null", probe: probe}); err != nil {
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}

@@ -20,7 +20,9 @@ func Rebuild(ctx context.Context, db *sql.DB, cfg Config) (Stats, error) {
 // changed, conversations whose FCR window or SLA deadline passed, and the
 // days those fall on. It rebuilds fully when there was no build yet, when
 // cfg or the model definitions changed, or when events were removed
-// (erasure, retention). With no new batch it does nothing.
+// (erasure, retention). With no new batch, it recomputes only the people
+// with a window or deadline that cfg.Now passed since the last build, and
+// does nothing when there are none.
 func Refresh(ctx context.Context, db *sql.DB, cfg Config) (Stats, error) {
 	return Build(ctx, db, cfg, false)
 }
@@ -155,6 +157,7 @@ func (b *build) begin(ctx context.Context) error {
 		// a local session time zone must not leak into a cast.
 		"set session TimeZone = 'UTC'",
 		stateDDL,
+		stateJudgedDDL,
 		"begin transaction",
 	} {
 		if err := b.exec(ctx, q); err != nil {
@@ -172,6 +175,7 @@ func (b *build) plan(ctx context.Context, full bool) error {
 		return err
 	}
 	b.next = snap
+	b.next.JudgedAt = sql.NullTime{Time: b.cfg.Now().UTC().Truncate(time.Microsecond), Valid: true}
 	existing, err := existingSources(ctx, b.conn, b.proj.optionalSources())
 	if err != nil {
 		return err
@@ -209,16 +213,22 @@ func (b *build) plan(ctx context.Context, full bool) error {
 			}
 		}
 		if !full && snap.Batch == prev.Batch && b.removal == nil {
-			b.noop = true
-			b.stats.FromBatch, b.stats.ToBatch = prev.Batch, prev.Batch
-			return nil
+			passed, err := b.anyDeadlinePassed(ctx)
+			if err != nil {
+				return err
+			}
+			if !passed {
+				b.noop = true
+				b.stats.FromBatch, b.stats.ToBatch = prev.Batch, prev.Batch
+				return nil
+			}
 		}
 	}
 	b.stats.Full = full
 	b.vars = renderVars{
 		Incremental: !full,
 		ToBatch:     snap.Batch,
-		MaxEventAt:  timeLiteral(snap.MaxEventAt),
+		Now:         timeLiteral(b.next.JudgedAt),
 		FCRWindowUS: b.cfg.FCRWindow.Microseconds(),
 		existing:    existing,
 	}

@@ -15,7 +15,8 @@ import (
 //   - _scope_contacts: the people of those conversations (before and after),
 //     people whose identity changed, and people with a conversation whose FCR
 //     window closed or whose unanswered SLA deadline passed since the last
-//     build (both are measured against the latest event in the warehouse).
+//     build (both are judged against the build's clock, Config.Now; a
+//     Refresh with no new batch recomputes these people alone).
 //     FCR and recontact look at all of a person's conversations, so whole
 //     people are recomputed.
 //   - _scope_days: the UTC days of the conversations whose mart row changed
@@ -70,7 +71,7 @@ func oldConversationContacts(ctx context.Context, b *build) error {
 
 // newContacts adds the people of the recomputed conversations, and those
 // whose FCR window or unanswered SLA deadline passed between the previous
-// build's latest event and this one's.
+// build's clock and this one's.
 func newContacts(ctx context.Context, b *build) error {
 	if err := b.exec(ctx, `insert into _scope_contacts
 		select contact_key from int_conversations_aggregated
@@ -123,21 +124,53 @@ func changedDays(ctx context.Context, b *build) error {
 }
 
 func passedDeadlines(ctx context.Context, b *build) error {
-	if !b.prev.MaxEventAt.Valid {
+	q, ok := b.passedDeadlinesQuery()
+	if !ok {
 		return nil
 	}
-	old, cur := timeLiteral(b.prev.MaxEventAt), b.vars.MaxEventAt
-	return b.exec(ctx, fmt.Sprintf(`insert into _scope_contacts
-		select a.contact_key
+	return b.exec(ctx, "insert into _scope_contacts "+q)
+}
+
+// anyDeadlinePassed reports whether the clock passed an FCR window's end or
+// an unanswered SLA deadline since the last build: a Refresh with no new
+// batch has nothing else to do.
+func (b *build) anyDeadlinePassed(ctx context.Context) (bool, error) {
+	q, ok := b.passedDeadlinesQuery()
+	if !ok {
+		return false, nil
+	}
+	var n int64
+	if err := b.conn.QueryRowContext(ctx, "select count(*) from ("+q+")").Scan(&n); err != nil {
+		return false, fmt.Errorf("looking for windows and deadlines the clock passed: %w", err)
+	}
+	return n > 0, nil
+}
+
+// passedDeadlinesQuery selects the people with an FCR window end or an
+// unanswered SLA deadline between the last build's clock and this one's:
+// the models judge those against the clock, so their rows change. The
+// range works both ways, for a clock set back (a test, a corrected host
+// clock). ok is false when the last build recorded no clock.
+func (b *build) passedDeadlinesQuery() (q string, ok bool) {
+	prev := b.prev.JudgedAt
+	if !prev.Valid {
+		prev = b.prev.MaxEventAt // a build before the clock was recorded judged against the latest event
+	}
+	if !prev.Valid || !b.next.JudgedAt.Valid {
+		return "", false
+	}
+	old, cur := timeLiteral(prev), timeLiteral(b.next.JudgedAt)
+	lo, hi := fmt.Sprintf("least(%s, %s)", old, cur), fmt.Sprintf("greatest(%s, %s)", old, cur)
+	return fmt.Sprintf(`select a.contact_key
 		from int_conversations_aggregated as a
 		left join cfg_sla as s on s.channel = a.channel
 		where (%[1]s >= %[3]s and %[1]s < %[4]s)
 		   or (a.first_response_at is null and %[2]s >= %[3]s and %[2]s < %[4]s)`,
-		fcrWindowEnd("a.resolved_at", b.vars.FCRWindowUS), slaDeadline("a.first_inbound_at", "s.sla_s"), old, cur))
+		fcrWindowEnd("a.resolved_at", b.cfg.FCRWindow.Microseconds()), slaDeadline("a.first_inbound_at", "s.sla_s"), lo, hi), true
 }
 
 // fcrWindowEnd and slaDeadline are the expressions the models compare with
-// the latest event; the scoping step must use the same ones.
+// the build's clock; the scoping step must use the same ones.
 func fcrWindowEnd(resolvedAt string, windowUS int64) string {
 	return fmt.Sprintf("(%s + to_microseconds(%d))", resolvedAt, windowUS)
 }

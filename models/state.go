@@ -19,12 +19,20 @@ const stateDDL = `create table if not exists models_state (
     built_at      timestamptz not null
 )`
 
+// stateJudgedDDL adds judged_at to a models_state made before it existed:
+// the clock ("now") the last build judged open windows and deadlines
+// against.
+const stateJudgedDDL = `alter table models_state add column if not exists judged_at timestamptz`
+
 // buildState is a row of models_state, or a snapshot of the events table.
 type buildState struct {
 	Batch       int64 // the highest batch_id built from
 	Events      int64 // events with batch_id <= Batch
 	MaxEventAt  sql.NullTime
 	Fingerprint string
+	// JudgedAt is the clock the build judged FCR windows and SLA deadlines
+	// against (Config.Now); null in a state written before it was recorded.
+	JudgedAt sql.NullTime
 }
 
 func readSnapshot(ctx context.Context, conn *sql.Conn) (buildState, error) {
@@ -39,8 +47,8 @@ func readSnapshot(ctx context.Context, conn *sql.Conn) (buildState, error) {
 
 func readState(ctx context.Context, conn *sql.Conn) (buildState, bool, error) {
 	var s buildState
-	err := conn.QueryRowContext(ctx, "select built_batch_id, built_events, max_event_at, fingerprint from models_state where id = 1").
-		Scan(&s.Batch, &s.Events, &s.MaxEventAt, &s.Fingerprint)
+	err := conn.QueryRowContext(ctx, "select built_batch_id, built_events, max_event_at, fingerprint, judged_at from models_state where id = 1").
+		Scan(&s.Batch, &s.Events, &s.MaxEventAt, &s.Fingerprint, &s.JudgedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, false, nil
 	}
@@ -51,8 +59,9 @@ func readState(ctx context.Context, conn *sql.Conn) (buildState, bool, error) {
 }
 
 func writeState(ctx context.Context, conn *sql.Conn, s buildState) error {
-	_, err := conn.ExecContext(ctx, `insert or replace into models_state values (1, ?, ?, ?, ?, ?)`,
-		s.Batch, s.Events, s.MaxEventAt, s.Fingerprint, time.Now().UTC())
+	_, err := conn.ExecContext(ctx, `insert or replace into models_state
+		(id, built_batch_id, built_events, max_event_at, fingerprint, built_at, judged_at) values (1, ?, ?, ?, ?, ?, ?)`,
+		s.Batch, s.Events, s.MaxEventAt, s.Fingerprint, time.Now().UTC(), s.JudgedAt)
 	if err != nil {
 		return fmt.Errorf("writing models_state: %w", err)
 	}

@@ -25,6 +25,16 @@ func (e *RangeError) Error() string {
 		isoDay(e.From), isoDay(e.To))
 }
 
+// ZoneError is returned for a time zone that is not an IANA name the
+// report can use.
+type ZoneError struct {
+	Field string // the flag or parameter, such as "--tz"
+}
+
+func (e *ZoneError) Error() string {
+	return fmt.Sprintf("%s is not a known time zone: give an IANA name such as America/Sao_Paulo, or UTC", e.Field)
+}
+
 // FormatError is returned for a report format the package does not write.
 type FormatError struct {
 	Format string

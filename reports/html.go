@@ -168,7 +168,7 @@ func kpiCharts(r *kpiReport) (main, surveys []htmlChart) {
 	slaBars := r.channelBars("SLA breach rate by channel, whole period", "sla_breach_rate")
 	slaBars.Note = "Share of conversations answered later than the channel's expected response time."
 	main = []htmlChart{
-		{Title: convChart.Title, Note: "Conversations opened each day (UTC), stacked by channel.", SVG: template.HTML(convChart.svg())},
+		{Title: convChart.Title, Note: "Conversations opened each day (" + r.ZoneLabel() + "), stacked by channel.", SVG: template.HTML(convChart.svg())},
 		frtBars,
 		slaBars,
 		{Title: frtChart.Title, Note: frtNote, SVG: template.HTML(frtChart.svg())},

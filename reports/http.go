@@ -14,9 +14,10 @@ import (
 // KPIHandler serves the KPI report live, from the process's own database
 // handle (no second open of the warehouse):
 //
-//	GET /v1/reports/kpi?from=YYYY-MM-DD&to=YYYY-MM-DD&format=html|json|csv|md&channel=C&team=T
+//	GET /v1/reports/kpi?from=YYYY-MM-DD&to=YYYY-MM-DD&format=html|json|csv|md&channel=C&team=T&tz=ZONE
 //
-// from and to are inclusive UTC days, each optional; channel and team may
+// from and to are inclusive days, each optional, in UTC or in tz (an IANA
+// zone, see KPIOptions.Zone); channel and team may
 // repeat. authorize wraps the handler with the caller's check (cxlake uses
 // the privacy API's bearer token); it is required, so the report cannot be
 // mounted unprotected. Errors are JSON {"error": "..."}: 400 for a bad date,
@@ -30,13 +31,13 @@ func KPIHandler(db *sql.DB, targets map[string]Target, authorize func(http.Handl
 		q := r.URL.Query()
 		for k := range q {
 			switch k {
-			case "from", "to", "format", "channel", "team":
+			case "from", "to", "format", "channel", "team", "tz":
 			default:
-				httpError(w, http.StatusBadRequest, fmt.Errorf("unknown parameter %q: use from, to, format, channel, team", k))
+				httpError(w, http.StatusBadRequest, fmt.Errorf("unknown parameter %q: use from, to, format, channel, team, tz", k))
 				return
 			}
 		}
-		for _, k := range []string{"from", "to", "format"} {
+		for _, k := range []string{"from", "to", "format", "tz"} {
 			if len(q[k]) > 1 {
 				httpError(w, http.StatusBadRequest, fmt.Errorf("parameter %s is given %d times: give it once", k, len(q[k])))
 				return
@@ -56,14 +57,19 @@ func KPIHandler(db *sql.DB, targets map[string]Target, authorize func(http.Handl
 			httpError(w, http.StatusBadRequest, err)
 			return
 		}
+		if opts.Zone, err = ParseZone("tz", q.Get("tz")); err != nil {
+			httpError(w, http.StatusBadRequest, err)
+			return
+		}
 		// Rendered in memory first, so that an error is a status, not half a page.
 		var b bytes.Buffer
 		err = KPI(r.Context(), db, &b, opts)
 		var fe *FormatError
 		var re *RangeError
 		var me *MissingMartError
+		var ze *ZoneError
 		switch {
-		case errors.As(err, &fe), errors.As(err, &re):
+		case errors.As(err, &fe), errors.As(err, &re), errors.As(err, &ze):
 			httpError(w, http.StatusBadRequest, err)
 			return
 		case errors.As(err, &me):

@@ -125,7 +125,7 @@ func writeKPIJSON(w io.Writer, r *kpiReport) error {
 	doc := object{
 		{"title", r.Title},
 		{"generated_at", r.GeneratedAt.Format("2006-01-02T15:04:05Z")},
-		{"period", object{{"from", dayOrNull(r, true)}, {"to", dayOrNull(r, false)}, {"days", days}}},
+		{"period", object{{"from", dayOrNull(r, true)}, {"to", dayOrNull(r, false)}, {"days", days}, {"time_zone", r.ZoneLabel()}}},
 		{"filter", filter},
 		{"small_sample_threshold", SmallSample},
 		{"targets", targets},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -17,6 +18,49 @@ import (
 // conversations (never an average of daily rates or a percentile of daily
 // percentiles).
 const baseTable = "kpi_counts_daily"
+
+// zonedTable is the base at 15 minutes: every zone's offset is a whole
+// number of quarter hours, so its rows grouped by their local day give a
+// zone's days exactly.
+const zonedTable = "kpi_counts_quarter_hourly"
+
+// zoneName matches the IANA names ParseZone accepts; it keeps a zone safe
+// to write into SQL as a literal.
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
+
+// ParseZone reads the time zone of a report for the field named field:
+// "" and "UTC" are UTC (returned as ""); otherwise an IANA name such as
+// America/Sao_Paulo. The error names the field, not the value.
+func ParseZone(field, s string) (string, error) {
+	if s == "" || s == "UTC" {
+		return "", nil
+	}
+	if !zoneName.MatchString(s) {
+		return "", &ZoneError{Field: field}
+	}
+	if _, err := time.LoadLocation(s); err != nil {
+		return "", &ZoneError{Field: field}
+	}
+	return s, nil
+}
+
+// base is the relation a report reads, with columns day, channel, team,
+// handled_by and the parts: kpi_counts_daily for UTC days, or for a zone
+// kpi_counts_quarter_hourly with day the local date of each quarter hour.
+func base(zone string) string {
+	if zone == "" {
+		return baseTable
+	}
+	return "(select * exclude (day, bucket_at), (bucket_at at time zone '" + zone + "')::date as day from " + zonedTable + ") as base"
+}
+
+// baseName is the mart behind base(zone), for messages.
+func baseName(zone string) string {
+	if zone == "" {
+		return baseTable
+	}
+	return zonedTable
+}
 
 // figures are the KPI values of a set of kpi_counts_daily rows: one day and
 // channel, a channel over the period, the whole period, ... Null means no
@@ -100,16 +144,17 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// checkBase fails with a *MissingMartError when kpi_counts_daily does not exist.
-func checkBase(ctx context.Context, db querier) error {
+// checkBase fails with a *MissingMartError when the mart of base(zone)
+// does not exist.
+func checkBase(ctx context.Context, db querier, zone string) error {
 	var n int
 	err := db.QueryRowContext(ctx,
-		`select count(*) from information_schema.tables where lower(table_name) = ?`, baseTable).Scan(&n)
+		`select count(*) from information_schema.tables where lower(table_name) = ?`, baseName(zone)).Scan(&n)
 	if err != nil {
-		return fmt.Errorf("looking up %s: %w", baseTable, err)
+		return fmt.Errorf("looking up %s: %w", baseName(zone), err)
 	}
 	if n == 0 {
-		return &MissingMartError{Table: baseTable}
+		return &MissingMartError{Table: baseName(zone)}
 	}
 	return nil
 }
@@ -146,10 +191,10 @@ func where(from, to time.Time, f Filter) (string, []any) {
 
 // dataDays returns the first and last day with rows in the period and
 // filter; both zero when there are none.
-func dataDays(ctx context.Context, db querier, from, to time.Time, f Filter) (first, last time.Time, err error) {
+func dataDays(ctx context.Context, db querier, zone string, from, to time.Time, f Filter) (first, last time.Time, err error) {
 	w, args := where(from, to, f)
 	var a, b sql.NullTime
-	if err := db.QueryRowContext(ctx, "select min(day)::timestamp, max(day)::timestamp from "+baseTable+w, args...).Scan(&a, &b); err != nil {
+	if err := db.QueryRowContext(ctx, "select min(day)::timestamp, max(day)::timestamp from "+base(zone)+w, args...).Scan(&a, &b); err != nil {
 		return first, last, fmt.Errorf("reading %s: %w", baseTable, err)
 	}
 	if a.Valid {
@@ -160,7 +205,7 @@ func dataDays(ctx context.Context, db querier, from, to time.Time, f Filter) (fi
 
 // loadGroups computes the figures of the period and filter grouped by keys
 // (none: one group, the whole period), ordered by the keys.
-func loadGroups(ctx context.Context, db querier, from, to time.Time, f Filter, keys ...groupKey) ([]kpiGroup, error) {
+func loadGroups(ctx context.Context, db querier, zone string, from, to time.Time, f Filter, keys ...groupKey) ([]kpiGroup, error) {
 	var cols []string
 	for _, k := range keys {
 		if k == byDay {
@@ -174,7 +219,7 @@ func loadGroups(ctx context.Context, db querier, from, to time.Time, f Filter, k
 	if len(cols) > 0 {
 		q += strings.Join(cols, ", ") + ", "
 	}
-	q += models.KPISelect(true) + " from " + baseTable + w
+	q += models.KPISelect(true) + " from " + base(zone) + w
 	if len(keys) > 0 {
 		var ks []string
 		for i := range keys {
@@ -237,10 +282,10 @@ func loadGroups(ctx context.Context, db querier, from, to time.Time, f Filter, k
 // eligible conversation is absent (null, not zero). The demo's summary
 // prints them.
 func Figures(ctx context.Context, db *sql.DB, from, to time.Time, f Filter) (map[string]float64, error) {
-	if err := checkBase(ctx, db); err != nil {
+	if err := checkBase(ctx, db, ""); err != nil {
 		return nil, err
 	}
-	gs, err := loadGroups(ctx, db, from, to, f)
+	gs, err := loadGroups(ctx, db, "", from, to, f)
 	if err != nil {
 		return nil, err
 	}

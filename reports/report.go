@@ -34,6 +34,12 @@ type KPIOptions struct {
 	Targets map[string]Target
 	// Now stamps "generated at"; zero means the clock.
 	Now time.Time
+	// Zone is the time zone whose days the report counts (ParseZone): ""
+	// is UTC. A conversation belongs to the local day it opened in, a
+	// survey outside a conversation to the local day it was answered:
+	// computed from the quarter-hour KPI base, never by shifting UTC days,
+	// so every figure is exact in the zone.
+	Zone string
 }
 
 // SmallSample is the sample size under which a figure is marked as resting
@@ -69,6 +75,9 @@ func KPI(ctx context.Context, db *sql.DB, w io.Writer, opts KPIOptions) error {
 	if err := ValidateTargets(opts.Targets); err != nil {
 		return err
 	}
+	if opts.Zone, err = ParseZone("zone", opts.Zone); err != nil {
+		return err
+	}
 	// One transaction: every figure from the same snapshot, even while
 	// ingest and model refreshes commit on other connections.
 	tx, err := db.BeginTx(ctx, nil)
@@ -76,7 +85,7 @@ func KPI(ctx context.Context, db *sql.DB, w io.Writer, opts KPIOptions) error {
 		return fmt.Errorf("starting the report's read: %w", err)
 	}
 	defer tx.Rollback()
-	if err := checkBase(ctx, tx); err != nil {
+	if err := checkBase(ctx, tx, opts.Zone); err != nil {
 		return err
 	}
 	rep, err := loadKPIReport(ctx, tx, opts, from, to)
@@ -135,6 +144,7 @@ type kpiReport struct {
 	From, To    time.Time // requested days, zero when open
 	Start, End  time.Time // the days reported: requested, open sides from the data; zero when no data
 	Filter      Filter
+	Zone        string // "" for UTC
 	Targets     map[string]Target
 	Rows        []kpiGroup // day × channel, by day then channel
 	Overall     figures
@@ -166,8 +176,8 @@ func loadKPIReport(ctx context.Context, db querier, opts KPIOptions, from, to ti
 		now = time.Now()
 	}
 	r := &kpiReport{Title: title, GeneratedAt: now.UTC().Truncate(time.Second), From: from, To: to,
-		Filter: opts.Filter, Targets: opts.Targets, PrevChannels: map[string]figures{}}
-	first, last, err := dataDays(ctx, db, from, to, opts.Filter)
+		Filter: opts.Filter, Zone: opts.Zone, Targets: opts.Targets, PrevChannels: map[string]figures{}}
+	first, last, err := dataDays(ctx, db, opts.Zone, from, to, opts.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +192,7 @@ func loadKPIReport(ctx context.Context, db querier, opts KPIOptions, from, to ti
 		r.Start, r.End = from, to // no data and an open side: nothing to compare with
 	}
 	load := func(from, to time.Time, keys ...groupKey) ([]kpiGroup, error) {
-		return loadGroups(ctx, db, from, to, opts.Filter, keys...)
+		return loadGroups(ctx, db, opts.Zone, from, to, opts.Filter, keys...)
 	}
 	overall, err := load(r.Start, r.End)
 	if err != nil {
@@ -263,7 +273,7 @@ func (r *kpiReport) Period() string {
 	default:
 		s = dayRange(start, end)
 	}
-	s += " (UTC)"
+	s += " (" + r.ZoneLabel() + ")"
 	if len(r.Rows) > 0 && (!first.Equal(start) || !last.Equal(end)) {
 		s += "; data for " + dayRange(first, last)
 	}
@@ -281,7 +291,15 @@ func (r *kpiReport) PrevPeriod() string {
 	if r.PrevStart.IsZero() {
 		return ""
 	}
-	return dayRange(r.PrevStart, r.PrevEnd) + " (UTC)"
+	return dayRange(r.PrevStart, r.PrevEnd) + " (" + r.ZoneLabel() + ")"
+}
+
+// ZoneLabel names the zone whose days the report counts.
+func (r *kpiReport) ZoneLabel() string {
+	if r.Zone == "" {
+		return "UTC"
+	}
+	return r.Zone
 }
 
 func dayRange(a, b time.Time) string {

@@ -34,9 +34,12 @@ func gatewayPolicy() *gateway.Policy {
 	p := gateway.DefaultPolicy()
 	// The Grafana dashboards' aggregate marts (dashboards.Relations); the
 	// additive KPI mart also for the other roles that read KPIs.
+	// The quarter-hour KPI base gives every role that reads KPIs the
+	// figures of any time zone's days.
 	p.Allow(gateway.RoleGrafana, dashboards.Relations...)
-	p.Allow(gateway.RoleLeadership, "kpi_counts_daily")
-	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily")
+	p.Allow(gateway.RoleGrafana, "kpi_counts_quarter_hourly")
+	p.Allow(gateway.RoleLeadership, "kpi_counts_daily", "kpi_counts_quarter_hourly")
+	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily", "kpi_counts_quarter_hourly")
 	return p
 }
 

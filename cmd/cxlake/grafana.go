@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/dashboards"
 )
 
@@ -18,12 +19,14 @@ func runGrafana(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "provision" {
 		return fmt.Errorf("usage: cxlake grafana provision --url URL --token TOKEN [--gateway HOST:PORT]")
 	}
-	fs := newFlags("grafana provision", "grafana provision --url URL --token TOKEN [--gateway HOST:PORT] [--gateway-user NAME] [--reset-password]")
+	fs := newFlags("grafana provision", "grafana provision --url URL --token TOKEN [--gateway HOST:PORT] [--gateway-user NAME] [--sslmode MODE | --config FILE] [--reset-password]")
 	url := fs.String("url", "", "Grafana's base URL, e.g. http://localhost:3000")
 	token := fs.String("token", "", "a Grafana service account token with the Admin role (or set "+envGrafanaToken+")")
 	gw := fs.String("gateway", dashboards.DefaultGateway, "the cxlake SQL gateway's host:port as the Grafana server reaches it")
 	user := fs.String("gateway-user", "grafana", "the gateway login Grafana uses; it must have the grafana role")
 	reset := fs.Bool("reset-password", false, "write the gateway password even if the data source is otherwise current")
+	sslmode := fs.String("sslmode", "", "sslmode Grafana reaches the gateway with (disable, require, verify-ca, verify-full); default: require when --config gives the gateway TLS, else keep the data source's own (disable for a new one)")
+	cfgPath := fs.String("config", "", "config file: with gateway.tls set, sslmode defaults to require")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -42,11 +45,20 @@ func runGrafana(ctx context.Context, args []string) error {
 	if password == "" {
 		password = os.Getenv(EnvDemoPassword)
 	}
+	if *sslmode == "" && *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if cfg.Gateway.TLSCertFile != "" {
+			*sslmode = "require"
+		}
+	}
 	rep, err := dashboards.Provision(ctx, dashboards.ProvisionOptions{
 		URL:   *url,
 		Token: *token,
 		DataSource: dashboards.DataSourceSettings{
-			Gateway: *gw, User: *user, Password: password,
+			Gateway: *gw, User: *user, Password: password, SSLMode: *sslmode,
 		},
 		ResetPassword: *reset,
 		Log:           slog.Default(),

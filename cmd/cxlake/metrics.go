@@ -329,11 +329,13 @@ var (
 	descBroker   = prometheus.NewDesc("cxlake_ingest_broker_reachable", "1 while Kafka answers the consumer, 0 from a failed fetch, commit or probe to the next that works.", nil, nil)
 	descFetchAge = prometheus.NewDesc("cxlake_ingest_last_fetch_age_seconds", "Seconds since messages were last fetched from Kafka (grows on an idle topic too; read it with cxlake_ingest_broker_reachable).", nil, nil)
 	descState    = prometheus.NewDesc("cxlake_ingest_up", "1 while ingest runs (ok or degraded), 0 once it has stopped on an error.", nil, nil)
+	descSkew     = prometheus.NewDesc("cxlake_ingest_clock_skew_seconds", "Producers' clock skew, in the topic's last part: its latest occurred_at minus the ingest clock (positive: stamped ahead; negative: latency or backlog).", []string{"topic"}, nil)
+	descSkewMax  = prometheus.NewDesc("cxlake_ingest_clock_skew_max_seconds", "The largest cxlake_ingest_clock_skew_seconds of the topic since start.", []string{"topic"}, nil)
 )
 
 func (c ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descMessages, descAccepted, descDups, descSkipped, descBatches, descCommitF, descDead, descLag, descLastB,
-		descBroker, descFetchAge, descState} {
+		descBroker, descFetchAge, descState, descSkew, descSkewMax} {
 		ch <- d
 	}
 }
@@ -377,6 +379,10 @@ func (c ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	cur := all[len(all)-1]
 	for tp, lag := range cur.Lag() {
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(lag), tp.Topic, strconv.Itoa(tp.Partition))
+	}
+	for topic, sk := range cur.ClockSkew() {
+		ch <- prometheus.MustNewConstMetric(descSkew, prometheus.GaugeValue, sk.Last.Seconds(), topic)
+		ch <- prometheus.MustNewConstMetric(descSkewMax, prometheus.GaugeValue, sk.Max.Seconds(), topic)
 	}
 	var last time.Time
 	for _, s := range all {

@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cxlake/cxlake/config"
+	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/ingest"
@@ -175,6 +176,39 @@ func TestMetrics(t *testing.T) {
 	for _, pii := range []string{"example.com", "ana.souza", "bruno", "5511987654321", "pedido", "yesterday", "m-1", "m-2", "c-1"} {
 		if strings.Contains(raw, pii) {
 			t.Errorf("/metrics contains %q", pii)
+		}
+	}
+}
+
+// The producers' clock skew per topic: the last part's latest occurred_at
+// minus the ingest clock, and the largest since start. Labels are topics,
+// never a producer's identifier.
+func TestMetricsClockSkew(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	rec := func(topic string, at time.Time) warehouse.Record {
+		return warehouse.Record{Topic: topic, Event: event.Event{OccurredAt: at}}
+	}
+	var stats ingest.Stats
+	m := newMetrics()
+	m.watchIngest(&stats)
+	// First part: cx.events stamped 90 s ahead (and an hour behind);
+	// evolution 2 s behind.
+	stats.ObserveClockSkew([]warehouse.Record{rec("cx.events", now.Add(-time.Hour)), rec("cx.events", now.Add(90*time.Second)),
+		rec("evolution.global.messages.upsert", now.Add(-2*time.Second))}, now)
+	// Second part, a minute later: cx.events' latest is 10 s behind.
+	stats.ObserveClockSkew([]warehouse.Record{rec("cx.events", now.Add(50*time.Second))}, now.Add(time.Minute))
+	fams, _ := scrape(t, m)
+	for _, c := range []struct {
+		name, topic string
+		want        float64
+	}{
+		{"cxlake_ingest_clock_skew_seconds", "cx.events", -10},
+		{"cxlake_ingest_clock_skew_max_seconds", "cx.events", 90},
+		{"cxlake_ingest_clock_skew_seconds", "evolution.global.messages.upsert", -2},
+		{"cxlake_ingest_clock_skew_max_seconds", "evolution.global.messages.upsert", -2},
+	} {
+		if got := value(t, fams, c.name, map[string]string{"topic": c.topic}); got != c.want {
+			t.Errorf("%s{topic=%s} = %v, want %v", c.name, c.topic, got, c.want)
 		}
 	}
 }

@@ -16,7 +16,7 @@ func runReport(ctx context.Context, args []string) (err error) {
 	if len(args) == 0 || args[0] != "kpi" {
 		return fmt.Errorf("name the report: cxlake report kpi --data DIR [--from D] [--to D] [--format md|html|csv|json]")
 	}
-	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--channel C,..] [--team T,..] [--format md|html|csv|json] [--config FILE] [--out FILE] [--memory SIZE]")
+	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--channel C,..] [--team T,..] [--tz ZONE] [--format md|html|csv|json] [--config FILE] [--out FILE] [--memory SIZE]")
 	data := fs.String("data", "cxlake-data", "data directory")
 	path := fs.String("config", "", "config file with report.targets (KPI targets; see docs/config.md)")
 	mem := addMemoryFlag(fs)
@@ -26,6 +26,7 @@ func runReport(ctx context.Context, args []string) (err error) {
 	teams := fs.String("team", "", "only these teams, comma-separated ('none' for conversations without a team)")
 	format := fs.String("format", "md", "md (for mail), html (one self-contained page with charts), csv (spreadsheets) or json (docs/reports.md)")
 	out := fs.String("out", "", "write to this file instead of stdout")
+	tz := fs.String("tz", "UTC", "count days in this IANA time zone (e.g. America/Sao_Paulo); --from and --to are its days")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -34,6 +35,9 @@ func runReport(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	if opts.To, err = reports.ParseDay("--to", *to); err != nil {
+		return err
+	}
+	if opts.Zone, err = reports.ParseZone("--tz", *tz); err != nil {
 		return err
 	}
 	if *path != "" {

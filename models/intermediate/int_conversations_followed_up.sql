@@ -6,7 +6,7 @@
 -- another conversation, on any channel and on another channel, within the
 -- FCR window after its resolution, and from that FCR and cross-channel
 -- recontact. Both are known only once the window has fully passed (ended
--- before the latest event in the warehouse); until then they are null.
+-- before the build's clock, never the latest event); until then they are null.
 
 with conversations as (
 
@@ -47,14 +47,14 @@ final as (
     select
         conversations.conversation_id,
         conversations.contact_key,
-        coalesce({{ fcr_window_end "conversations.resolved_at" .FCRWindowUS }} < {{ .MaxEventAt }}, false) as is_fcr_window_closed,
+        coalesce({{ fcr_window_end "conversations.resolved_at" .FCRWindowUS }} < {{ .Now }}, false) as is_fcr_window_closed,
         followers.next_opened_at as recontact_at,
         case
-            when {{ fcr_window_end "conversations.resolved_at" .FCRWindowUS }} < {{ .MaxEventAt }}
+            when {{ fcr_window_end "conversations.resolved_at" .FCRWindowUS }} < {{ .Now }}
                 then not conversations.reopened and not coalesce(followers.has_followup, false)
         end as fcr,
         case
-            when {{ fcr_window_end "conversations.resolved_at" .FCRWindowUS }} < {{ .MaxEventAt }}
+            when {{ fcr_window_end "conversations.resolved_at" .FCRWindowUS }} < {{ .Now }}
                 then coalesce(followers.has_followup_other_channel, false)
         end as recontact_other_channel
     from conversations

@@ -7,8 +7,8 @@
 -- that the KPI facts scan it instead of redoing this four-way join over
 -- the days in scope (196 ms of a 1 s refresh at 5M events). An
 -- incremental build recomputes the people in scope. A conversation answered later than the SLA breached it; an
--- unanswered one breached it once the SLA has elapsed before the latest
--- event in the warehouse (until then sla_breached is null).
+-- unanswered one breached it once the SLA has elapsed before the build's
+-- clock, never the latest event (until then sla_breached is null).
 
 with conversations as (
 
@@ -52,7 +52,7 @@ final as (
         case
             when conversations.first_inbound_at is null or sla.sla_s is null then null
             when conversations.frt_s is not null then conversations.frt_s > sla.sla_s
-            when {{ sla_deadline "conversations.first_inbound_at" "sla.sla_s" }} < {{ .MaxEventAt }} then true
+            when {{ sla_deadline "conversations.first_inbound_at" "sla.sla_s" }} < {{ .Now }} then true
         end as sla_breached
     from conversations
     left join business

@@ -2,7 +2,9 @@
 --
 -- The facts the KPI marts aggregate, one row per conversation (on the UTC
 -- day it opened) plus one per survey answered outside any conversation (on
--- the UTC day it was answered, with the event's channel, or 'none').
+-- the UTC day it was answered, with the event's channel, or 'none'), with
+-- the instant that places it (fact_at: opened_at, or the answer's
+-- occurred_at) for the quarter-hour grain.
 -- An incremental build reads only the days in scope.
 
 with conversations as (
@@ -32,6 +34,7 @@ conversation_facts as (
 
     select
         (opened_at at time zone 'UTC')::date as day,
+        opened_at as fact_at,
         channel,
         coalesce(team, 'none') as team,
         true as is_conversation,
@@ -58,6 +61,7 @@ survey_facts as (
 
     select
         (occurred_at at time zone 'UTC')::date as day,
+        occurred_at as fact_at,
         coalesce(channel, 'none') as channel,
         'none' as team,
         false as is_conversation,

@@ -2,8 +2,8 @@
 -- test: not_null latest_batch_id batches_behind events_behind
 --
 -- How current the models are, one row: the last build, what ingest has
--- committed since, and ages computed when queried. Empty before the first
--- build has committed.
+-- committed since, and ages computed when queried against the clock (never
+-- negative). Empty before the first build has committed.
 
 with builds as (
 
@@ -37,8 +37,10 @@ final as (
         latest.latest_committed_at,
         (select count(distinct batch_id) from batches where batch_id > builds.built_batch_id) as batches_behind,
         (select coalesce(sum(accepted), 0)::bigint from batches where batch_id > builds.built_batch_id) as events_behind,
-        epoch(now()) - epoch(builds.built_at) as build_age_s,
-        epoch(now()) - epoch(builds.built_max_event_at) as data_age_s
+        greatest(epoch(now()) - epoch(builds.built_at), 0) as build_age_s,
+        -- An event stamped ahead of the clock (within the allowed skew)
+        -- is no younger than now: ages are never negative.
+        greatest(epoch(now()) - epoch(builds.built_max_event_at), 0) as data_age_s
     from builds
     cross join latest
 
