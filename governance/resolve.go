@@ -156,16 +156,9 @@ func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person, a
 			}
 		}
 		for _, m := range []sql.NullString{ci, li} {
-			if !m.Valid {
-				continue
-			}
-			var ids map[string]string
-			if err := json.Unmarshal([]byte(m.String), &ids); err != nil {
-				// A JSON string holding the object (some sinks write that).
-				var s string
-				if json.Unmarshal([]byte(m.String), &s) != nil || json.Unmarshal([]byte(s), &ids) != nil {
-					return fmt.Errorf("reading per-channel id hashes: %w", err)
-				}
+			ids, err := channelIDHashes(m)
+			if err != nil {
+				return err
 			}
 			for ch, hash := range ids {
 				p.Kinds[hash] = pseudonym.KindIDPrefix + ch
@@ -213,4 +206,21 @@ func (g *Governance) identitiesOf(ctx context.Context, q querier, keys []string,
 		p.Seen[h] = true
 	}
 	return rows.Err()
+}
+
+// channelIDHashes reads an events.*_ids_hash column (a map of channel to
+// keyed hash, as JSON); null reads as no ids.
+func channelIDHashes(m sql.NullString) (map[string]string, error) {
+	if !m.Valid {
+		return nil, nil
+	}
+	var ids map[string]string
+	if err := json.Unmarshal([]byte(m.String), &ids); err != nil {
+		// A JSON string holding the object (some sinks write that).
+		var s string
+		if json.Unmarshal([]byte(m.String), &s) != nil || json.Unmarshal([]byte(s), &ids) != nil {
+			return nil, fmt.Errorf("reading per-channel id hashes: %w", err)
+		}
+	}
+	return ids, nil
 }

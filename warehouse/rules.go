@@ -23,7 +23,9 @@ const (
 	RuleSuppress = "suppress"
 	// RulePseudonymize stores events naming the identifier without
 	// personal data (no content, no identifier values): the person
-	// withdrew consent to analytics.
+	// withdrew consent to analytics. It covers the events that occurred
+	// before its Until (every event while Until is zero): consent is judged
+	// by event time, not arrival time.
 	RulePseudonymize = "pseudonymize"
 )
 
@@ -41,8 +43,8 @@ const (
 type ruleGate struct {
 	mu           sync.RWMutex
 	suppress     map[string]struct{}
-	pseudonymize map[string]struct{}
-	raw, text    time.Duration // retention; 0 keeps forever
+	pseudonymize map[string]time.Time // identifier hash -> until (zero: every event)
+	raw, text    time.Duration        // retention; 0 keeps forever
 }
 
 func (g *ruleGate) verdict(e *event.Event, h *identifierHashes, now time.Time) verdict {
@@ -54,7 +56,7 @@ func (g *ruleGate) verdict(e *event.Event, h *identifierHashes, now time.Time) v
 			if _, ok := g.suppress[id.hash]; ok {
 				return vSuppress
 			}
-			if _, ok := g.pseudonymize[id.hash]; ok {
+			if until, ok := g.pseudonymize[id.hash]; ok && (until.IsZero() || e.OccurredAt.Before(until)) {
 				v = vPseudonymize
 			}
 		}
@@ -100,28 +102,29 @@ func (g *ruleGate) hasSuppressions() bool {
 }
 
 func (w *Warehouse) loadRules(ctx context.Context) error {
-	w.rules.suppress, w.rules.pseudonymize = map[string]struct{}{}, map[string]struct{}{}
-	rows, err := w.DB.QueryContext(ctx, `select identifier_hash, rule from identifier_rules`)
+	w.rules.suppress, w.rules.pseudonymize = map[string]struct{}{}, map[string]time.Time{}
+	rows, err := w.DB.QueryContext(ctx, `select identifier_hash, rule, pseudonymize_until from identifier_rules`)
 	if err != nil {
 		return fmt.Errorf("loading identifier rules: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var h, rule string
-		if err := rows.Scan(&h, &rule); err != nil {
+		var until sql.NullTime
+		if err := rows.Scan(&h, &rule, &until); err != nil {
 			return fmt.Errorf("loading identifier rules: %w", err)
 		}
-		w.rules.add(rule, h)
+		w.rules.add(IdentifierRule{Hash: h, Rule: rule, Until: until.Time})
 	}
 	return rows.Err()
 }
 
-func (g *ruleGate) add(rule, h string) {
-	switch rule {
+func (g *ruleGate) add(r IdentifierRule) {
+	switch r.Rule {
 	case RuleSuppress:
-		g.suppress[h] = struct{}{}
+		g.suppress[r.Hash] = struct{}{}
 	case RulePseudonymize:
-		g.pseudonymize[h] = struct{}{}
+		g.pseudonymize[r.Hash] = r.Until
 	}
 }
 
@@ -136,18 +139,37 @@ type IdentifierRule struct {
 	Rule   string // RuleSuppress or RulePseudonymize
 	Reason string // erasure, consent_withdrawn
 	Ref    string // the privacy request or consent event behind it
+	// Until (RulePseudonymize only) is the occurred_at of the grant that
+	// lifted the withdrawal: events that occurred before it are covered.
+	// Zero while the withdrawal is in force: every event is covered.
+	Until time.Time
 }
 
 // AddRules records rules in identifier_rules in tx; call ApplyRules after
 // the commit (or before it, to be safe against a batch slipping in between).
-// Adding an existing rule changes nothing.
+// Adding an existing suppression changes nothing; adding an existing
+// pseudonymization sets its Until and Ref (the caller decides the window).
 func AddRules(ctx context.Context, tx Execer, rules []IdentifierRule, at time.Time) error {
 	for _, r := range rules {
-		if r.Rule != RuleSuppress && r.Rule != RulePseudonymize {
+		var q string
+		var until any
+		switch r.Rule {
+		case RuleSuppress:
+			q = `insert or ignore into identifier_rules (identifier_hash, rule, reason, ref, added_at) values (?, ?, ?, ?, ?)`
+		case RulePseudonymize:
+			q = `insert into identifier_rules (identifier_hash, rule, reason, ref, added_at, pseudonymize_until) values (?, ?, ?, ?, ?, ?)
+				on conflict (identifier_hash, rule) do update set ref = excluded.ref, pseudonymize_until = excluded.pseudonymize_until`
+			if !r.Until.IsZero() {
+				until = r.Until.UTC()
+			}
+		default:
 			return fmt.Errorf("unknown identifier rule %q", r.Rule)
 		}
-		if _, err := tx.ExecContext(ctx, `insert or ignore into identifier_rules values (?, ?, ?, ?, ?)`,
-			r.Hash, r.Rule, r.Reason, r.Ref, at.UTC()); err != nil {
+		args := []any{r.Hash, r.Rule, r.Reason, r.Ref, at.UTC()}
+		if r.Rule == RulePseudonymize {
+			args = append(args, until)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("recording identifier rules: %w", err)
 		}
 	}
@@ -160,7 +182,7 @@ func (w *Warehouse) ApplyRules(rules []IdentifierRule) {
 	w.rules.mu.Lock()
 	defer w.rules.mu.Unlock()
 	for _, r := range rules {
-		w.rules.add(r.Rule, r.Hash)
+		w.rules.add(r)
 	}
 }
 

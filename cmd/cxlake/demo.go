@@ -125,7 +125,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = broker.Addrs(), []string{demoTopic}, "cxlake-demo"
 	cfg.BatchWait = 200 * time.Millisecond
-	refresh, err := modelRefresher(wh, models.Config{}, gv.refreshed)
+	refresh, err := gv.refresher(wh, models.Config{})
 	if err != nil {
 		return err
 	}

@@ -120,3 +120,22 @@ func openForGovernance(ctx context.Context, data, path string, mem *memoryFlag) 
 	}
 	return wh, g, nil
 }
+
+// refresher is modelRefresher followed by consent enforcement: a command
+// that builds a warehouse and exits (demo --once, load) leaves consent
+// state current, as `run` does on its schedule.
+func (g *governed) refresher(wh *warehouse.Warehouse, m models.Config) (func(context.Context) error, error) {
+	refresh, err := modelRefresher(wh, m, g.refreshed)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if err := refresh(ctx); err != nil {
+			return err
+		}
+		if _, err := g.gov.EnforceConsent(ctx); err != nil {
+			return fmt.Errorf("enforcing consent after the refresh: %w", err)
+		}
+		return nil
+	}, nil
+}

@@ -74,7 +74,7 @@ func runLoad(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w (%d events were published in %d chunks; the next load or run continues from there)", err, pub.Events, pub.Chunks)
 	}
-	refresh, err := modelRefresher(wh, cfg.Models, gv.refreshed)
+	refresh, err := gv.refresher(wh, cfg.Models)
 	if err != nil {
 		return err
 	}

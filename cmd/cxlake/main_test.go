@@ -97,6 +97,27 @@ func TestDemoOnceThenQuery(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "lake", "events")); err != nil {
 		t.Fatalf("demo did not publish the lake: %v", err)
 	}
+	// Issue 29.6: consent state is current when demo --once exits: one row
+	// per person and purpose that has a consent event.
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv",
+			"select (select count(*) from (select distinct r.contact_key, e.consent_purpose from events e " +
+				"join int_identifiers_resolved r on r.identifier_hash = e.subject_hash " +
+				"where e.type = 'consent' and e.consent_purpose is not null and e.consent_granted is not null)) as people, " +
+				"(select count(*) from consent_state) as state"})
+	})
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	var consentPeople, consentState int
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 {
+		t.Fatalf("query output:\n%s", out)
+	} else if _, err := fmt.Sscanf(strings.ReplaceAll(lines[1], ",", " "), "%d %d", &consentPeople, &consentState); err != nil {
+		t.Fatalf("parsing %q: %v", lines[1], err)
+	}
+	if consentPeople == 0 || consentState != consentPeople {
+		t.Errorf("consent_state has %d rows after demo --once, want one per person and purpose with a consent event (%d)", consentState, consentPeople)
+	}
 	// The history ends now: the latest event is of the last day, none in
 	// the future, and no day of the window is empty.
 	out, err = capture(t, func() error {

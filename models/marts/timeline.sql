@@ -5,7 +5,8 @@
 -- occurred_at, event_id). Pseudonymous: no identifier, no free text. A view
 -- over the events and the latest identity resolution, so it is always
 -- current and costs nothing to refresh; filter it by contact_key. People
--- who withdrew consent to analytics are left out.
+-- who withdrew consent to analytics are left out (after a re-grant, their
+-- events dated before it).
 
 with events as (
 
@@ -14,14 +15,19 @@ with events as (
 ),
 
 -- People who withdrew consent to analytics: their journey is not shown
--- (their events still count in the KPIs).
+-- (their events still count in the KPIs). A withdrawal lifted by a later
+-- grant still hides the events dated before the grant (judged by event
+-- time, like ingest).
 withdrawn as (
 
-    select distinct resolved.contact_key
+    select
+        resolved.contact_key,
+        max(coalesce(rules.pseudonymize_until, 'infinity'::timestamptz)) as hidden_until
     from {{ ref "int_identifiers_resolved" }} as resolved
     inner join {{ ref "stg_cx__identifier_rules" }} as rules
         on rules.identifier_hash = resolved.identifier_hash
     where rules.rule = 'pseudonymize'
+    group by resolved.contact_key
 
 ),
 
@@ -48,7 +54,11 @@ final as (
         consent_granted,
         event_source
     from events
-    where contact_key not in (select contact_key from withdrawn)
+    where not exists (
+        select 1 from withdrawn
+        where withdrawn.contact_key = events.contact_key
+          and events.occurred_at < withdrawn.hidden_until
+    )
     order by contact_key, occurred_at, event_id
 
 )

@@ -3,7 +3,9 @@
 --
 -- One row per identifier rule governance keeps (erasure suppressions,
 -- consent-withdrawal pseudonymizations), keyed hashes only. The marts read
--- it to stop showing people who withdrew consent to analytics.
+-- it to stop showing people who withdrew consent to analytics:
+-- pseudonymize_until is the end of a lifted withdrawal (events dated
+-- before it stay hidden), null while it is in force.
 
 with source as (
 
@@ -16,7 +18,8 @@ final as (
     select
         identifier_hash,
         rule,
-        reason
+        reason,
+        pseudonymize_until
     from source
 
 )
