@@ -116,7 +116,8 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		return nil, &pgError{Code: codeSyntax, Message: msg}
 	}
 	stmts, _ := root["statements"].([]any)
-	w := &walker{c: c, rels: map[string]bool{}, refused: map[string]bool{}, unknown: map[string]bool{}}
+	names := c.srv.names.get(ctx, c.conn)
+	w := &walker{c: c, rels: map[string]bool{}, refused: map[string]bool{}, unknown: map[string]bool{}, names: names}
 	if w.knownShape(root, "root", "", "") {
 		for _, st := range stmts {
 			w.walk(st, nil, "root", "statements")
@@ -128,7 +129,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	unseals := maskForAudit(orig, c.srv.names.get(ctx, c.conn))
+	unseals := maskForAudit(orig, names)
 	if w.err != nil {
 		if re, ok := w.err.(*RefusedError); ok {
 			re.Relations = w.auditRelations()
