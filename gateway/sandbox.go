@@ -44,10 +44,11 @@ import (
 
 // plan is a query that passed the sandbox, ready to run.
 type plan struct {
-	stmts     []string // SQL DuckDB runs, one statement each
-	relations []string // relations referenced, "schema.name", sorted
-	masked    string   // the query with its constants replaced by $n, for the audit
-	unseals   bool     // it calls an unsealing function: audited before it runs
+	stmts     []string    // SQL DuckDB runs, one statement each
+	relations []string    // relations referenced, "schema.name", sorted
+	masked    string      // the query with its constants replaced by $n, for the audit
+	unseals   bool        // it calls an unsealing function: audited before it runs
+	explain   explainMode // an EXPLAIN of stmts[0] (explain.go)
 }
 
 // tableFunctions may appear in FROM: they generate values and read nothing.
@@ -95,6 +96,17 @@ type checker struct {
 // can act on: *RefusedError for the sandbox, *pgError for a syntax error.
 func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	if p := c.srv.plans.get(c.role, query); p != nil {
+		return p, nil
+	}
+	if inner, mode, err := splitExplain(query); err != nil {
+		err.(*RefusedError).Role = c.role
+		return nil, err
+	} else if mode != explainNone {
+		p, err := c.checkExplain(ctx, inner, mode)
+		if err != nil {
+			return nil, err
+		}
+		c.srv.plans.put(c.role, query, p)
 		return p, nil
 	}
 	text := normalizeCatalogSyntax(query)
