@@ -109,6 +109,16 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		c.srv.plans.put(c.role, query, p)
 		return p, nil
 	}
+	if rewritten, err := c.pivotInLists(ctx, query); err != nil {
+		return nil, err
+	} else if rewritten != query {
+		if _, again := splitPivot(rewritten); len(again) > 0 {
+			return nil, &RefusedError{Role: c.role, Code: codeFeature, Statement: "PIVOT",
+				Reason: "a PIVOT without IN the gateway could not complete", Hint: "write the IN list"}
+		}
+		// Not cached under query: its IN lists depend on the data.
+		return c.check(ctx, rewritten)
+	}
 	text := normalizeCatalogSyntax(query)
 	var raw string
 	if err := c.conn.QueryRowContext(ctx, "select json_serialize_sql(?::varchar)::varchar", text).Scan(&raw); err != nil {
