@@ -812,7 +812,7 @@ func (w *walker) function(m map[string]any) bool {
 		w.refuseNamed(codeUndefinedFunc, "", "function %s.%s does not exist", schema, name)
 		return false
 	}
-	if !w.allowedFunction(name) && !compatFunctions[name] && !specialFunctions[name] && !(isTrue(m["is_operator"]) && isOperatorName(name)) {
+	if !w.allowedFunction(name) && !compatFunctions[name] && !regFunctions[name] && !specialFunctions[name] && !(isTrue(m["is_operator"]) && isOperatorName(name)) {
 		w.refuseFunction(name)
 		return false
 	}
@@ -900,6 +900,9 @@ func (w *walker) refuseType(name string) {
 
 // cast rewrites casts to PostgreSQL's reg* and oid types.
 func (w *walker) cast(m map[string]any) {
+	if w.regCast(m) {
+		return
+	}
 	ct, _ := m["cast_type"].(map[string]any)
 	if str(ct, "id") != "UNBOUND" {
 		return
