@@ -35,18 +35,18 @@ func TestRegclassCasts(t *testing.T) {
 			t.Fatalf("oids not distinct: %d %d %d %d", teamOID, dailyOID, int4OID, varcharOID)
 		}
 		for q, want := range map[string]string{
-			"select 'kpi_daily_team'::regclass":                               strconv.FormatInt(teamOID, 10),
-			"select 'kpi_daily'::regclass::oid":                               strconv.FormatInt(dailyOID, 10),
-			"select 'public.kpi_daily'::pg_catalog.regclass::oid":             strconv.FormatInt(dailyOID, 10),
-			`select '"kpi_daily"'::regclass::oid`:                             strconv.FormatInt(dailyOID, 10),
-			"select 'int4'::regtype::oid":                                     strconv.FormatInt(int4OID, 10),
-			"select 'integer'::regtype::oid":                                  strconv.FormatInt(int4OID, 10),
-			"select 'text'::regtype::oid":                                     strconv.FormatInt(varcharOID, 10),
-			"select 'kpi_daily'::regclass::text":                              "kpi_daily",
-			"select 'KPI_DAILY'::regclass::varchar":                           "kpi_daily",
+			"select 'kpi_daily_team'::regclass":                   strconv.FormatInt(teamOID, 10),
+			"select 'kpi_daily'::regclass::oid":                   strconv.FormatInt(dailyOID, 10),
+			"select 'public.kpi_daily'::pg_catalog.regclass::oid": strconv.FormatInt(dailyOID, 10),
+			`select '"kpi_daily"'::regclass::oid`:                 strconv.FormatInt(dailyOID, 10),
+			"select 'int4'::regtype::oid":                         strconv.FormatInt(int4OID, 10),
+			"select 'integer'::regtype::oid":                      strconv.FormatInt(int4OID, 10),
+			"select 'text'::regtype::oid":                         strconv.FormatInt(varcharOID, 10),
+			"select 'kpi_daily'::regclass::text":                  "kpi_daily",
+			"select 'KPI_DAILY'::regclass::varchar":               "kpi_daily",
 			"select count(*) from pg_attribute where attrelid = 'kpi_daily'::regclass and attname = 'channel'": "1",
 			"select c.oid::regclass::text from pg_class c where c.relname = 'kpi_daily_team'":                  "kpi_daily_team",
-			"select relname from pg_class where oid = 'kpi_daily_team'::regclass":                               "kpi_daily_team",
+			"select relname from pg_class where oid = 'kpi_daily_team'::regclass":                              "kpi_daily_team",
 		} {
 			var got string
 			if err := c.QueryRow(ctx, "select ("+q+")::text", mode).Scan(&got); err != nil {
