@@ -43,6 +43,8 @@ var corpusQueries = []string{
 	"select * from kpi_daily pivot (sum(conversations) for channel in ('whatsapp', 'email') group by day)",
 	"pivot kpi_daily on channel using sum(conversations) group by day",
 	"pivot (select range % 12 as x, range as y from range(24)) on x using sum(y)",
+	"with k as (select day, channel, conversations from kpi_daily where conversations > 0) pivot k on channel using sum(conversations) group by day",
+	"pivot kpi_daily on channel in ('email', 'sms'), dayofweek(day) using count(*)",
 	"unpivot (select day, channel, conversations, csat_responses from kpi_daily) on conversations, csat_responses into name metric value v",
 	// CTEs that reference each other, a recursive calendar
 	"with k as (select * from kpi_daily), c as (select channel, sum(conversations) as n from k group by 1), t as (select sum(n) as total from c) select c.channel, c.n, round(c.n / t.total, 4) as share from c, t",
@@ -151,6 +153,27 @@ func TestOrdinaryCorpus(t *testing.T) {
 						t.Errorf("%s: row %q, DuckDB %q", q, got[i], want[i])
 						break
 					}
+				}
+			}
+			// The extended protocol answers the same columns.
+			for _, q := range qs {
+				rows, err := c.Query(ctx, q, pgx.QueryExecModeDescribeExec)
+				if err != nil {
+					t.Errorf("%s: extended protocol as %s: %v", q, u.Role, err)
+					continue
+				}
+				var names []string
+				for _, f := range rows.FieldDescriptions() {
+					names = append(names, f.Name)
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					t.Errorf("%s: extended protocol as %s: %v", q, u.Role, err)
+				}
+				if want, _, err := duckdbJSON(ctx, wh.DB, q); err == nil && strings.Join(names, ",") != strings.Join(want, ",") {
+					t.Errorf("%s: extended protocol columns %v, DuckDB %v", q, names, want)
 				}
 			}
 			for _, q := range catalogQueries {
@@ -357,4 +380,40 @@ func rowKey(row string, fromText bool) string {
 		parts[i] = canonical(v, fromText)
 	}
 	return strings.Join(parts, "\x1f")
+}
+
+// TestRefusedOnPurpose: constructs of ordinary SQL the gateway refuses on
+// purpose; each refusal names the construct and the reason, and
+// docs/gateway.md lists them.
+func TestRefusedOnPurpose(t *testing.T) {
+	s := testServer(t)
+	ctx := context.Background()
+	c := connect(t, s, "ana")
+	for q, want := range map[string][]string{
+		"explain (format json) select 1":                                 {"EXPLAIN option FORMAT other than TEXT"},
+		"explain select 1; select 2":                                     {"EXPLAIN takes one SELECT statement"},
+		"attach 'x.db'":                                                  {"only SELECT queries", "ATTACH"},
+		"select * from kpi_daily at (version => 1)":                      {"AT (time travel)"},
+		"select * from read_csv('x.csv')":                                {"table function read_csv", "not available"},
+		"select current_setting('memory_limit')":                         {"current_setting", "PostgreSQL's client settings only"},
+		"select 1::geometry":                                             {"type geometry does not exist"},
+		"pivot (select range as x from range(2000)) on x using count(*)": {"PIVOT without IN over more than 1000 distinct values"},
+		"copy kpi_daily to 'x.csv'":                                      {"only SELECT queries", "COPY"},
+	} {
+		_, err := queryText(ctx, c, q, pgx.QueryExecModeSimpleProtocol)
+		if err == nil {
+			t.Errorf("%s: ran, want a refusal", q)
+			continue
+		}
+		mustContainAll(t, q, err, want)
+	}
+}
+
+func mustContainAll(t *testing.T, q string, err error, want []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: error %q does not say %q", q, err, w)
+		}
+	}
 }

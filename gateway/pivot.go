@@ -14,9 +14,8 @@ import (
 // the sandbox: it reads the distinct values of each ON expression with a
 // query it checks like any other of the role (SELECT DISTINCT expr FROM
 // source), and writes them as the IN list. The query with its IN lists is
-// then checked and run as usual. Only the statement form that starts with
-// PIVOT is rewritten; one with a WITH clause before PIVOT gets DuckDB's
-// refusal of non-SELECT statements.
+// then checked and run as usual. The statement form is rewritten, alone
+// or after a WITH clause (whose CTEs the distinct query then sees too).
 
 // pivotLimit bounds the distinct values of a PIVOT without IN, as
 // DuckDB's pivot_limit does (100000), lower: each is a column.
@@ -30,14 +29,22 @@ type pivotItem struct {
 
 // splitPivot finds the ON expressions without an IN list of a PIVOT
 // statement; none when q is not one (or all have IN lists).
-func splitPivot(q string) (source string, items []pivotItem) {
+func splitPivot(q string) (prefix, source string, items []pivotItem) {
 	stmts := splitStatements(lex(q))
 	if len(stmts) != 1 {
-		return "", nil
+		return "", "", nil
 	}
 	toks := stmts[0]
+	if len(toks) > 0 && toks[0].upper() == "WITH" {
+		p := withPivot(toks)
+		if p < 0 {
+			return "", "", nil
+		}
+		prefix = q[toks[0].start:toks[p].start]
+		toks = toks[p:]
+	}
 	if len(toks) < 4 || (toks[0].upper() != "PIVOT" && toks[0].upper() != "PIVOT_WIDER") {
-		return "", nil
+		return "", "", nil
 	}
 	depth, on := 0, -1
 	for i := 1; i < len(toks) && on < 0; i++ {
@@ -51,7 +58,7 @@ func splitPivot(q string) (source string, items []pivotItem) {
 		}
 	}
 	if on < 2 {
-		return "", nil
+		return "", "", nil
 	}
 	source = q[toks[1].start:toks[on-1].end]
 	start, hasIn := on+1, false
@@ -81,13 +88,45 @@ func splitPivot(q string) (source string, items []pivotItem) {
 			i = len(toks) // done
 		}
 	}
-	return source, items
+	return prefix, source, items
+}
+
+// withPivot returns the index of the PIVOT keyword that follows a WITH
+// clause (WITH name AS (...), ... PIVOT ...), or -1 when the statement
+// after the WITH clause is anything else: at the top level of a WITH
+// clause there are only names, AS, RECURSIVE, [NOT] MATERIALIZED, column
+// lists and the CTE bodies in parentheses.
+func withPivot(toks []token) int {
+	depth := 0
+	for i := 1; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.kind == tPunct && t.text == "(":
+			depth++
+		case t.kind == tPunct && t.text == ")":
+			depth--
+		case depth > 0:
+		case t.kind == tIdent && (t.upper() == "PIVOT" || t.upper() == "PIVOT_WIDER"):
+			if toks[i-1].kind == tPunct && toks[i-1].text == ")" {
+				return i
+			}
+			return -1
+		case t.kind == tPunct && t.text == ",", t.kind == tQuotedIdent:
+		case t.kind == tIdent && (t.upper() == "AS" || t.upper() == "RECURSIVE" || t.upper() == "MATERIALIZED" || t.upper() == "NOT"):
+		case t.kind == tIdent && (t.upper() == "SELECT" || t.upper() == "FROM" || t.upper() == "VALUES" || t.upper() == "TABLE"):
+			return -1
+		case t.kind == tIdent:
+		default:
+			return -1
+		}
+	}
+	return -1
 }
 
 // pivotInLists returns q with an IN list written for each ON expression
 // of a PIVOT statement that has none; q itself when there is none to write.
 func (c *checker) pivotInLists(ctx context.Context, q string) (string, error) {
-	source, items := splitPivot(q)
+	prefix, source, items := splitPivot(q)
 	if len(items) == 0 {
 		return q, nil
 	}
@@ -96,8 +135,8 @@ func (c *checker) pivotInLists(ctx context.Context, q string) (string, error) {
 	for _, it := range items {
 		// DuckDB names the pivoted columns by the values' text, sorted,
 		// NULL left out.
-		distinct := fmt.Sprintf("select distinct cast((%s) as varchar) as gw_pivot_value from %s order by 1 limit %d",
-			it.expr, source, pivotLimit+1)
+		distinct := fmt.Sprintf("%sselect distinct cast((%s) as varchar) as gw_pivot_value from %s order by 1 limit %d",
+			prefix, it.expr, source, pivotLimit+1)
 		p, err := c.check(ctx, distinct)
 		if err != nil {
 			return "", err

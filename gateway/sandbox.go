@@ -112,7 +112,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	if rewritten, err := c.pivotInLists(ctx, query); err != nil {
 		return nil, err
 	} else if rewritten != query {
-		if _, again := splitPivot(rewritten); len(again) > 0 {
+		if _, _, again := splitPivot(rewritten); len(again) > 0 {
 			return nil, &RefusedError{Role: c.role, Code: codeFeature, Statement: "PIVOT",
 				Reason: "a PIVOT without IN the gateway could not complete", Hint: "write the IN list"}
 		}
@@ -132,7 +132,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		msg, _ := root["error_message"].(string)
 		if strings.Contains(msg, "Only SELECT statements") {
 			return nil, &RefusedError{Role: c.role, Code: codeReadOnly,
-				Reason: fmt.Sprintf("only SELECT queries run through the cxlake gateway; refused: %s", statementKinds(text)),
+				Reason: fmt.Sprintf("only SELECT queries run through the cxlake gateway; refused: %s", keywordsOnly(statementKinds(text))),
 				Hint:   "the gateway is read-only: no COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CREATE, INSERT, UPDATE, DELETE, EXPORT or CALL, in any role"}
 		}
 		return nil, &pgError{Code: codeSyntax, Message: msg}
@@ -236,6 +236,19 @@ func encodeAST(v any) string {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v) // maps, slices, strings, numbers and bools always encode
 	return strings.TrimSpace(b.String())
+}
+
+// keywordsOnly keeps the statement kinds that are keywords (upper-case
+// letters), so that the refusal's reason, which the audit stores, never
+// carries what the client typed in place of one; any other becomes "?".
+func keywordsOnly(kinds string) string {
+	parts := strings.Split(kinds, ";")
+	for i, k := range parts {
+		if !isEnumName(k) {
+			parts[i] = "?"
+		}
+	}
+	return strings.Join(parts, ";")
 }
 
 func isTrue(v any) bool { b, _ := v.(bool); return b }
