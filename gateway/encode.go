@@ -126,12 +126,12 @@ func appendAnyText(buf []byte, v any) []byte {
 		return x.UTC().AppendFormat(buf, "2006-01-02 15:04:05.999999-07")
 	case duckdb.Interval:
 		return appendIntervalText(buf, x)
-	case []any, map[string]any, duckdb.OrderedMap, duckdb.Map, duckdb.Union:
-		b, err := json.Marshal(jsonable(x))
+	case []any, map[string]any, duckdb.OrderedMap, duckdb.Map, duckdb.Union, orderedObject:
+		b, err := appendJSON(buf, x) // keys in DuckDB's order (nested.go)
 		if err != nil {
 			return fmt.Appendf(buf, "%v", x)
 		}
-		return append(buf, b...)
+		return b
 	}
 	return fmt.Appendf(buf, "%v", v)
 }

@@ -143,6 +143,10 @@ func (sess *session) describeStatement(st *prepared, declared []uint32) error {
 		if err != nil {
 			return err
 		}
+		if st.plan.explain != explainNone {
+			st.fields = []pgproto3.FieldDescription{explainField}
+			return nil
+		}
 		st.fields = make([]pgproto3.FieldDescription, cc)
 		for i := 0; i < cc; i++ {
 			name, err := stmt.ColumnName(i)
@@ -289,12 +293,19 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 	for i, f := range st.fields {
 		oids[i] = f.DataTypeOID
 	}
-	if m.MaxRows > 0 {
+	// A plan is a few lines, sent whole whatever the row limit.
+	if m.MaxRows > 0 && st.plan.explain == explainNone {
 		return sess.openCursor(pt, oids, int64(m.MaxRows), start)
 	}
 	ctx, done := sess.queryContext()
 	defer done()
-	n, err := sess.runRows(ctx, st.plan.stmts[0], pt.args, oids, pt.formats, false)
+	var n int64
+	var err error
+	if st.plan.explain != explainNone {
+		n, err = sess.runExplain(ctx, st.plan, pt.args, false)
+	} else {
+		n, err = sess.runRows(ctx, st.plan.stmts[0], pt.args, oids, pt.formats, false)
+	}
 	if err != nil {
 		if !sess.fail(err, start, st.ctl, &auditInfo{plan: st.plan, rows: n, ctx: ctx}) {
 			return errSessionEnded

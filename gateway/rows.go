@@ -69,11 +69,12 @@ type rowWriter struct {
 	formats []int16
 	limit   int
 
-	count int64 // rows sent so far
-	vals  []any
-	ptrs  []any
-	out   [][]byte
-	arena []byte
+	count  int64        // rows sent so far
+	shapes []*typeShape // per column, what orders its nested values (nested.go)
+	vals   []any
+	ptrs   []any
+	out    [][]byte
+	arena  []byte
 }
 
 // stream sends every remaining row.
@@ -90,6 +91,12 @@ func (w *rowWriter) next(rows *sql.Rows, max int64) (suspended bool, err error) 
 		w.vals, w.ptrs, w.out = make([]any, n), make([]any, n), make([][]byte, n)
 		for i := range w.vals {
 			w.ptrs[i] = &w.vals[i]
+		}
+		w.shapes = make([]*typeShape, n)
+		if cols, err := rows.ColumnTypes(); err == nil && len(cols) == n {
+			for i, c := range cols {
+				w.shapes[i] = parseTypeShape(c.DatabaseTypeName())
+			}
 		}
 	}
 	var sent int64
@@ -115,6 +122,9 @@ func (w *rowWriter) next(rows *sql.Rows, max int64) (suspended bool, err error) 
 			if v == nil {
 				nulls[i] = true
 				continue
+			}
+			if w.shapes[i] != nil {
+				v = orderNested(v, w.shapes[i])
 			}
 			f := textFormat
 			if len(w.formats) == 1 {

@@ -44,10 +44,11 @@ import (
 
 // plan is a query that passed the sandbox, ready to run.
 type plan struct {
-	stmts     []string // SQL DuckDB runs, one statement each
-	relations []string // relations referenced, "schema.name", sorted
-	masked    string   // the query with its constants replaced by $n, for the audit
-	unseals   bool     // it calls an unsealing function: audited before it runs
+	stmts     []string    // SQL DuckDB runs, one statement each
+	relations []string    // relations referenced, "schema.name", sorted
+	masked    string      // the query with its constants replaced by $n, for the audit
+	unseals   bool        // it calls an unsealing function: audited before it runs
+	explain   explainMode // an EXPLAIN of stmts[0] (explain.go)
 }
 
 // tableFunctions may appear in FROM: they generate values and read nothing.
@@ -97,6 +98,27 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	if p := c.srv.plans.get(c.role, query); p != nil {
 		return p, nil
 	}
+	if inner, mode, err := splitExplain(query); err != nil {
+		err.(*RefusedError).Role = c.role
+		return nil, err
+	} else if mode != explainNone {
+		p, err := c.checkExplain(ctx, inner, mode)
+		if err != nil {
+			return nil, err
+		}
+		c.srv.plans.put(c.role, query, p)
+		return p, nil
+	}
+	if rewritten, err := c.pivotInLists(ctx, query); err != nil {
+		return nil, err
+	} else if rewritten != query {
+		if _, _, again := splitPivot(rewritten); len(again) > 0 {
+			return nil, &RefusedError{Role: c.role, Code: codeFeature, Statement: "PIVOT",
+				Reason: "a PIVOT without IN the gateway could not complete", Hint: "write the IN list"}
+		}
+		// Not cached under query: its IN lists depend on the data.
+		return c.check(ctx, rewritten)
+	}
 	text := normalizeCatalogSyntax(query)
 	var raw string
 	if err := c.conn.QueryRowContext(ctx, "select json_serialize_sql(?::varchar)::varchar", text).Scan(&raw); err != nil {
@@ -110,13 +132,14 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		msg, _ := root["error_message"].(string)
 		if strings.Contains(msg, "Only SELECT statements") {
 			return nil, &RefusedError{Role: c.role, Code: codeReadOnly,
-				Reason: fmt.Sprintf("only SELECT queries run through the cxlake gateway; refused: %s", statementKinds(text)),
+				Reason: fmt.Sprintf("only SELECT queries run through the cxlake gateway; refused: %s", keywordsOnly(statementKinds(text))),
 				Hint:   "the gateway is read-only: no COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CREATE, INSERT, UPDATE, DELETE, EXPORT or CALL, in any role"}
 		}
 		return nil, &pgError{Code: codeSyntax, Message: msg}
 	}
 	stmts, _ := root["statements"].([]any)
-	w := &walker{c: c, rels: map[string]bool{}, refused: map[string]bool{}, unknown: map[string]bool{}}
+	names := c.srv.names.get(ctx, c.conn)
+	w := &walker{c: c, rels: map[string]bool{}, refused: map[string]bool{}, unknown: map[string]bool{}, names: names}
 	if w.knownShape(root, "root", "", "") {
 		for _, st := range stmts {
 			w.walk(st, nil, "root", "statements")
@@ -128,7 +151,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	unseals := maskForAudit(orig, c.srv.names.get(ctx, c.conn))
+	unseals := maskForAudit(orig, names)
 	if w.err != nil {
 		if re, ok := w.err.(*RefusedError); ok {
 			re.Relations = w.auditRelations()
@@ -213,6 +236,19 @@ func encodeAST(v any) string {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v) // maps, slices, strings, numbers and bools always encode
 	return strings.TrimSpace(b.String())
+}
+
+// keywordsOnly keeps the statement kinds that are keywords (upper-case
+// letters), so that the refusal's reason, which the audit stores, never
+// carries what the client typed in place of one; any other becomes "?".
+func keywordsOnly(kinds string) string {
+	parts := strings.Split(kinds, ";")
+	for i, k := range parts {
+		if !isEnumName(k) {
+			parts[i] = "?"
+		}
+	}
+	return strings.Join(parts, ";")
 }
 
 func isTrue(v any) bool { b, _ := v.(bool); return b }

@@ -254,7 +254,7 @@ func (sess *session) open() error {
 	if err != nil {
 		return fmt.Errorf("getting a DuckDB connection: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, sessionSetup(sess.srv.policy, sess.role, sess.srv.dbName, sess.user, sess.pid)); err != nil {
+	if _, err := conn.ExecContext(ctx, sessionSetup(sess.srv.policy, sess.role, sess.srv.dbName, sess.user, sess.pid)+";\n"+regclassSetup()); err != nil {
 		conn.Close()
 		return fmt.Errorf("preparing the session's catalog: %w", err)
 	}

@@ -49,7 +49,13 @@ func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	}
 	var total int64
 	for _, text := range p.stmts {
-		n, err := sess.runRows(ctx, text, nil, nil, nil, true)
+		var n int64
+		var err error
+		if p.explain != explainNone {
+			n, err = sess.runExplain(ctx, p, nil, true)
+		} else {
+			n, err = sess.runRows(ctx, text, nil, nil, nil, true)
+		}
 		total += n
 		if err != nil {
 			return sess.fail(err, start, ctl, &auditInfo{plan: p, rows: total, ctx: ctx})

@@ -63,11 +63,38 @@ type walker struct {
 	err     error
 	exists  map[string]bool // relations of schema main, loaded on demand
 	unknown map[string]bool // refused table names that are no relation of the warehouse
+	names   map[string]bool // names the audit keeps in clear (auditNames), lower case
 }
 
 func (w *walker) refuse(code, reason, hint string) {
 	if w.err == nil {
 		w.err = &RefusedError{Role: w.c.role, Code: code, Reason: reason, Hint: hint}
+	}
+}
+
+// unknownName stands in the audit's reason for a name the catalog does
+// not know: the client may have typed anything there, an e-mail address
+// or a file path.
+const unknownName = "(a name the catalog does not know)"
+
+// refuseNamed refuses with a reason that quotes names (format has one %s
+// per name). The client gets the names as it typed them; the audit's
+// reason keeps only those the catalog knows (auditNames, as the audit's
+// masking of the statement does) and replaces the others by unknownName.
+func (w *walker) refuseNamed(code, hint, format string, names ...string) {
+	if w.err != nil {
+		return
+	}
+	shown, audited := make([]any, len(names)), make([]any, len(names))
+	for i, n := range names {
+		shown[i], audited[i] = n, n
+		if !w.names[strings.ToLower(n)] {
+			audited[i] = unknownName
+		}
+	}
+	w.refuse(code, fmt.Sprintf(format, shown...), hint)
+	if audit := fmt.Sprintf(format, audited...); audit != w.err.(*RefusedError).Reason {
+		w.err.(*RefusedError).AuditReason = audit
 	}
 }
 
@@ -309,6 +336,9 @@ func (w *walker) knownShape(m map[string]any, kind, parent, key string) bool {
 		} else if t, _ := m["type"].(string); t != "" {
 			what = "element " + t
 		}
+		if !isEnumName(what[strings.LastIndexByte(what, ' ')+1:]) {
+			what = "a parse-tree element" // a type or class is an upper-case enumeration value; anything else could be what the client typed
+		}
 		if parent != "" {
 			what += fmt.Sprintf(" under %s.%s", parent, key)
 		}
@@ -322,6 +352,18 @@ func (w *walker) knownShape(m map[string]any, kind, parent, key string) bool {
 		}
 	}
 	return true
+}
+
+// isEnumName reports whether s looks like a value of one of DuckDB's
+// serialized enumerations (SELECT_NODE, VALUE_CONSTANT): upper-case ASCII
+// letters, digits and underscores.
+func isEnumName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
@@ -589,11 +631,11 @@ func (w *walker) tableFunction(m map[string]any, sc *scope) {
 		fn["schema"] = "" // pg_catalog.unnest(...) in FROM
 		w.changed = true
 	default:
-		w.refuse(codeInsufficientPriv, fmt.Sprintf("table function %s.%s is not available through the cxlake gateway", str(fn, "schema"), name), "")
+		w.refuseNamed(codeInsufficientPriv, "", "table function %s.%s is not available through the cxlake gateway", str(fn, "schema"), name)
 		return
 	}
 	if cat := str(fn, "catalog"); cat != "" {
-		w.refuse(codeInsufficientPriv, fmt.Sprintf("table function %s.%s is not available through the cxlake gateway", cat, name), "")
+		w.refuseNamed(codeInsufficientPriv, "", "table function %s.%s is not available through the cxlake gateway", cat, name)
 		return
 	}
 	switch {
@@ -625,8 +667,8 @@ func (w *walker) tableFunction(m map[string]any, sc *scope) {
 		m["subquery"] = map[string]any{"named_param_map": []any{}, "node": selectNode(fn)}
 		w.changed = true
 	default:
-		w.refuse(codeInsufficientPriv, fmt.Sprintf("table function %s is not available through the cxlake gateway", name),
-			"the gateway reads the warehouse's relations only; it cannot read files or run other SQL")
+		w.refuseNamed(codeInsufficientPriv, "the gateway reads the warehouse's relations only; it cannot read files or run other SQL",
+			"table function %s is not available through the cxlake gateway", name)
 		return
 	}
 	w.walkFunctionArgs(fn, sc)
@@ -673,8 +715,8 @@ func (w *walker) expression(m map[string]any, kind string, sc *scope) {
 	case "expr:WINDOW":
 		name := lowerASCII(str(m, "function_name"))
 		if str(m, "schema") != "" || str(m, "catalog") != "" {
-			w.refuse(codeInsufficientPriv, fmt.Sprintf("window function %s.%s is not available through the cxlake gateway",
-				str(m, "schema"), name), "")
+			w.refuseNamed(codeInsufficientPriv, "", "window function %s.%s is not available through the cxlake gateway",
+				str(m, "schema"), name)
 			return
 		}
 		// An aggregate used as a window function is checked like any
@@ -707,14 +749,14 @@ func (w *walker) expression(m map[string]any, kind string, sc *scope) {
 func (w *walker) refuseFunction(name string) {
 	switch {
 	case deniedFunctions[name]:
-		w.refuse(codeInsufficientPriv, fmt.Sprintf("function %s is not available through the cxlake gateway", name),
-			"the gateway is read-only and reads the warehouse's relations only; it does not reveal the server's settings")
+		w.refuseNamed(codeInsufficientPriv, "the gateway is read-only and reads the warehouse's relations only; it does not reveal the server's settings",
+			"function %s is not available through the cxlake gateway", name)
 	case w.c.srv.policy.grantsFunction(name):
-		w.refuse(codeInsufficientPriv, fmt.Sprintf("function %s is not available to role %s", name, w.c.role),
-			"unsealing personal data is for role compliance")
+		w.refuseNamed(codeInsufficientPriv, "unsealing personal data is for role compliance",
+			"function %s is not available to role "+string(w.c.role), name)
 	default:
-		w.refuse(codeUndefinedFunc, fmt.Sprintf("function %s does not exist", name),
-			"the gateway offers DuckDB's built-in functions; extensions are not loaded on demand")
+		w.refuseNamed(codeUndefinedFunc, "the gateway offers DuckDB's built-in functions; extensions are not loaded on demand",
+			"function %s does not exist", name)
 	}
 }
 
@@ -724,7 +766,7 @@ func (w *walker) function(m map[string]any) bool {
 	name := lowerASCII(str(m, "function_name"))
 	schema := lowerASCII(str(m, "schema"))
 	if cat := str(m, "catalog"); cat != "" {
-		w.refuse(codeInsufficientPriv, fmt.Sprintf("function %s.%s is not available through the cxlake gateway", cat, name), "")
+		w.refuseNamed(codeInsufficientPriv, "", "function %s.%s is not available through the cxlake gateway", cat, name)
 		return false
 	}
 	if deniedFunctions[name] {
@@ -767,10 +809,10 @@ func (w *walker) function(m map[string]any) bool {
 		schema = ""
 	}
 	if schema != "" && schema != "pg_catalog" && schema != "main" {
-		w.refuse(codeUndefinedFunc, fmt.Sprintf("function %s.%s does not exist", schema, name), "")
+		w.refuseNamed(codeUndefinedFunc, "", "function %s.%s does not exist", schema, name)
 		return false
 	}
-	if !w.allowedFunction(name) && !compatFunctions[name] && !specialFunctions[name] && !(isTrue(m["is_operator"]) && isOperatorName(name)) {
+	if !w.allowedFunction(name) && !compatFunctions[name] && !regFunctions[name] && !specialFunctions[name] && !(isTrue(m["is_operator"]) && isOperatorName(name)) {
 		w.refuseFunction(name)
 		return false
 	}
@@ -852,12 +894,15 @@ func (w *walker) checkType(t map[string]any) bool {
 }
 
 func (w *walker) refuseType(name string) {
-	w.refuse(codeUndefinedObject, fmt.Sprintf("type %s does not exist", name),
-		"the gateway offers DuckDB's built-in types; extension and spatial types are not available")
+	w.refuseNamed(codeUndefinedObject, "the gateway offers DuckDB's built-in types; extension and spatial types are not available",
+		"type %s does not exist", name)
 }
 
 // cast rewrites casts to PostgreSQL's reg* and oid types.
 func (w *walker) cast(m map[string]any) {
+	if w.regCast(m) {
+		return
+	}
 	ct, _ := m["cast_type"].(map[string]any)
 	if str(ct, "id") != "UNBOUND" {
 		return
