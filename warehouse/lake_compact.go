@@ -62,9 +62,9 @@ func DefaultCompactOptions() CompactOptions {
 
 // Compaction says what one CompactLake call did.
 type Compaction struct {
-	Partitions             int
+	Partitions              int
 	FilesBefore, FilesAfter int
-	Rows                   int64
+	Rows                    int64
 }
 
 // compactMarker is the marker of a staged compaction.

@@ -210,7 +210,7 @@ func TestLakeCompactReaderNeverSeesWrongCount(t *testing.T) {
 			default:
 			}
 			var n, d int64
-			err := db.QueryRow(`select count(*), count(distinct event_id) from read_parquet('` + glob + `', hive_partitioning = true)`).Scan(&n, &d)
+			err := db.QueryRow(`select count(*), count(distinct event_id) from read_parquet('`+glob+`', hive_partitioning = true)`).Scan(&n, &d)
 			switch {
 			case err != nil:
 				// A file listed before a swap and opened after it is gone:
