@@ -30,7 +30,8 @@ const (
 )
 
 // LakeFinding is one difference verify found. Path is relative to lake/;
-// lake paths hold dates, channel names and batch numbers, no personal data.
+// lake paths hold dates, channel names and batch numbers, no personal data
+// (String quotes it: an extra file's name is anyone's).
 type LakeFinding struct {
 	Path    string
 	Problem LakeProblem
@@ -42,11 +43,11 @@ type LakeFinding struct {
 func (f LakeFinding) String() string {
 	switch f.Problem {
 	case LakeRowsDiffer:
-		return fmt.Sprintf("%s: %s (manifest %d, file %d)", f.Path, f.Problem, f.Want, f.Got)
+		return fmt.Sprintf("%q: %s (manifest %d, file %d)", f.Path, f.Problem, f.Want, f.Got)
 	case LakeSizeDiffers:
-		return fmt.Sprintf("%s: %s (manifest %d bytes, file %d)", f.Path, f.Problem, f.Want, f.Got)
+		return fmt.Sprintf("%q: %s (manifest %d bytes, file %d)", f.Path, f.Problem, f.Want, f.Got)
 	}
-	return fmt.Sprintf("%s: %s", f.Path, f.Problem)
+	return fmt.Sprintf("%q: %s", f.Path, f.Problem)
 }
 
 // ErrNoLakeManifest means the lake has no manifest yet: any command that
