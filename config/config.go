@@ -37,6 +37,10 @@ type Config struct {
 	RefreshEvery time.Duration
 	// PublishEvery is how often new events are published to the Parquet lake.
 	PublishEvery time.Duration
+	// CompactEvery is how often `run` compacts the lake (0: never); Compact
+	// says which partitions and how (lake.compact_* keys).
+	CompactEvery time.Duration
+	Compact      warehouse.CompactOptions
 	// HTTPAddr is where the running server listens for HTTP: the privacy
 	// API, source webhooks and /metrics.
 	HTTPAddr string
@@ -89,7 +93,11 @@ type file struct {
 		} `yaml:"schedules"`
 	} `yaml:"models"`
 	Lake struct {
-		PublishEvery string `yaml:"publish_every"`
+		PublishEvery      string `yaml:"publish_every"`
+		CompactEvery      string `yaml:"compact_every"`
+		CompactGrace      string `yaml:"compact_grace"`
+		CompactMaxFiles   *int   `yaml:"compact_max_files"`
+		CompactTargetSize string `yaml:"compact_target_size"`
 	} `yaml:"lake"`
 	Privacy struct {
 		KeyFile string `yaml:"key_file"`
@@ -111,6 +119,7 @@ type file struct {
 // Defaults returns the configuration used for keys that are not set.
 func Defaults() Config {
 	return Config{Data: "cxlake-data", Ingest: ingest.Defaults(), RefreshEvery: 5 * time.Second, PublishEvery: time.Minute,
+		CompactEvery: time.Hour, Compact: warehouse.DefaultCompactOptions(),
 		HTTPAddr: DefaultHTTPAddr, HTTP: DefaultHTTP(), Gateway: gateway.DefaultConfig(), Governance: governance.Defaults()}
 }
 
@@ -154,10 +163,14 @@ func (c *Config) apply(raw []byte) error {
 	for _, b := range []struct {
 		key, val string
 		dst      *int64
-	}{{"memory.budget", f.Memory.Budget, &c.Memory.Budget}, {"memory.max_temp_size", f.Memory.MaxTempSize, &c.Memory.MaxTempSize}} {
+	}{{"memory.budget", f.Memory.Budget, &c.Memory.Budget}, {"memory.max_temp_size", f.Memory.MaxTempSize, &c.Memory.MaxTempSize},
+		{"lake.compact_target_size", f.Lake.CompactTargetSize, &c.Compact.TargetBytes}} {
 		if err := size(b.key, b.val, b.dst); err != nil {
 			return err
 		}
+	}
+	if f.Lake.CompactMaxFiles != nil {
+		c.Compact.MaxFiles = *f.Lake.CompactMaxFiles
 	}
 	if err := c.applyHTTP(f.HTTP); err != nil {
 		return err
@@ -195,6 +208,8 @@ func (c *Config) apply(raw []byte) error {
 		{"models.refresh_every", f.Models.RefreshEvery, &c.RefreshEvery},
 		{"models.fcr_window", f.Models.FCRWindow, &c.Models.FCRWindow},
 		{"lake.publish_every", f.Lake.PublishEvery, &c.PublishEvery},
+		{"lake.compact_every", f.Lake.CompactEvery, &c.CompactEvery},
+		{"lake.compact_grace", f.Lake.CompactGrace, &c.Compact.Grace},
 	} {
 		if err := duration(d.key, d.val, d.dst); err != nil {
 			return err
@@ -376,6 +391,12 @@ func (c Config) Validate() error {
 	}
 	if c.PublishEvery < time.Second {
 		return fmt.Errorf("lake.publish_every is %s: use at least 1s (default 1m)", c.PublishEvery)
+	}
+	if c.CompactEvery < 0 || c.Compact.Grace < 0 || c.Compact.MaxFiles < 0 {
+		return fmt.Errorf("lake.compact_every, lake.compact_grace and lake.compact_max_files must not be negative (0 disables compaction in run, a grace of 0 compacts at midnight, 0 files: only closed partitions)")
+	}
+	if c.Compact.TargetBytes < 1<<20 {
+		return fmt.Errorf("lake.compact_target_size is below 1MiB: use e.g. 128MiB (the default)")
 	}
 	return c.validateSources()
 }

@@ -245,6 +245,11 @@ func (l Lake) EraseIn(ctx context.Context, candidates []string, hashes []string)
 		return Removal{}, err
 	}
 	r, err := l.rewrite(ctx, holding, where, args)
+	// The manifest follows every file rewritten or removed, also those
+	// done before an error.
+	if merr := warehouse.RecordLakeChanges(l.Dir, r.Files); err == nil {
+		err = merr
+	}
 	if err != nil {
 		return r, err
 	}
@@ -252,9 +257,14 @@ func (l Lake) EraseIn(ctx context.Context, candidates []string, hashes []string)
 }
 
 // Expire removes whole date partitions older than cutoff's day, and
-// rewrites the files of cutoff's own day when cutoff is not midnight.
-func (l Lake) Expire(ctx context.Context, cutoff time.Time) (Removal, error) {
-	var r Removal
+// rewrites the files of cutoff's own day when cutoff is not midnight. The
+// lake's manifest follows every file it rewrote or removed.
+func (l Lake) Expire(ctx context.Context, cutoff time.Time) (r Removal, err error) {
+	defer func() {
+		if merr := warehouse.RecordLakeChanges(l.Dir, r.Files); err == nil {
+			err = merr
+		}
+	}()
 	cutoff = cutoff.UTC()
 	day := cutoff.Format(time.DateOnly)
 	entries, err := os.ReadDir(l.root())

@@ -102,6 +102,8 @@ func (w *Warehouse) Publish(ctx context.Context) (Publication, error) {
 // chunk is a range of batches published all or nothing.
 type chunk struct {
 	from, to, events int64
+	// files: a staged chunk's files as its READY marker lists them.
+	files []LakeFile
 }
 
 func (w *Warehouse) lastPublished(ctx context.Context) (int64, error) {
@@ -255,23 +257,36 @@ func (w *Warehouse) publishChunk(ctx context.Context, conn *sql.Conn, c chunk) (
 	if err != nil {
 		return len(parts), 0, err
 	}
-	if err := writeReady(stage, c); err != nil {
+	// The marker records each file as the manifest will (relative to
+	// lake/), so that finishing the chunk after a kill records the files
+	// already renamed too.
+	described := make([]LakeFile, len(staged))
+	for i, rel := range staged {
+		f, err := describeLakeFile(stage, filepath.ToSlash(rel))
+		if err != nil {
+			return len(parts), 0, err
+		}
+		f.Path = "events/" + f.Path
+		described[i] = f
+	}
+	if err := writeReady(stage, c, described); err != nil {
 		return len(parts), 0, err
 	}
 	ready = true
 	if err := w.hook("ready", 0); err != nil {
 		return len(parts), 0, err
 	}
-	if err := w.finishChunk(ctx, stage, c, staged); err != nil {
+	if err := w.finishChunk(ctx, stage, c, staged, described); err != nil {
 		return len(parts), 0, err
 	}
 	return len(parts), len(staged), nil
 }
 
-// finishChunk moves a ready chunk's files into lake/events, records the
-// chunk and removes its staging folder. Run again after a failure, it
-// moves what is left and records the chunk once.
-func (w *Warehouse) finishChunk(ctx context.Context, stage string, c chunk, files []string) error {
+// finishChunk moves a ready chunk's files into lake/events, adds them to
+// the manifest (described: every file of the chunk, moved before or now),
+// records the chunk and removes its staging folder. Run again after a
+// failure, it moves what is left and records the chunk once.
+func (w *Warehouse) finishChunk(ctx context.Context, stage string, c chunk, files []string, described []LakeFile) error {
 	lake := filepath.Join(w.Dir, LakeDir, "events")
 	dirs := map[string]bool{}
 	for i, rel := range files {
@@ -293,6 +308,17 @@ func (w *Warehouse) finishChunk(ctx context.Context, stage string, c chunk, file
 				return err
 			}
 		}
+	}
+	if err := editLakeManifest(w.Dir, func(m map[string]LakeFile) error {
+		for _, f := range described {
+			m[f.Path] = f
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("recording published files in the lake manifest: %w", err)
+	}
+	if err := w.hook("manifest", 0); err != nil {
+		return err
 	}
 	last, err := w.lastPublished(ctx)
 	if err != nil {
@@ -319,8 +345,8 @@ func (w *Warehouse) finishChunk(ctx context.Context, stage string, c chunk, file
 	return nil
 }
 
-// recoverLake finishes the chunks a killed or failed publication marked
-// ready, removes staged files of chunks it did not, and removes lake files
+// recoverLake finishes or undoes a killed compaction, finishes the chunks
+// a killed or failed publication marked ready, removes staged files of chunks it did not, and removes lake files
 // left by a publication of an earlier release that failed before
 // recording them (they carry the next batch's number).
 func (w *Warehouse) recoverLake(ctx context.Context) error {
@@ -332,6 +358,12 @@ func (w *Warehouse) recoverLake(ctx context.Context) error {
 	var readyChunks []chunk
 	for _, e := range entries {
 		stage := filepath.Join(root, e.Name())
+		if strings.HasPrefix(e.Name(), compactPrefix) { // lake_compact.go
+			if err := w.recoverCompaction(stage); err != nil {
+				return err
+			}
+			continue
+		}
 		c, ok, err := readReady(stage)
 		if err != nil {
 			return err
@@ -351,7 +383,11 @@ func (w *Warehouse) recoverLake(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := w.finishChunk(ctx, stage, c, files); err != nil {
+		described, err := w.describeChunk(c)
+		if err != nil {
+			return err
+		}
+		if err := w.finishChunk(ctx, stage, c, files, described); err != nil {
 			return fmt.Errorf("finishing a staged lake chunk: %w", err)
 		}
 	}
@@ -368,8 +404,18 @@ func (w *Warehouse) recoverLake(ctx context.Context) error {
 	return nil
 }
 
-func writeReady(stage string, c chunk) error {
-	b, _ := json.Marshal(map[string]int64{"from_batch": c.from, "to_batch": c.to, "events": c.events})
+// readyMarker is the content of a staged chunk's READY file.
+type readyMarker struct {
+	FromBatch int64 `json:"from_batch"`
+	ToBatch   int64 `json:"to_batch"`
+	Events    int64 `json:"events"`
+	// Files (absent in markers of releases before the manifest) are the
+	// chunk's files as the manifest records them.
+	Files []LakeFile `json:"files,omitempty"`
+}
+
+func writeReady(stage string, c chunk, files []LakeFile) error {
+	b, _ := json.Marshal(readyMarker{FromBatch: c.from, ToBatch: c.to, Events: c.events, Files: files})
 	f, err := os.OpenFile(filepath.Join(stage, readyFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
 	if err != nil {
 		return fmt.Errorf("marking a staged chunk ready: %w", err)
@@ -398,13 +444,13 @@ func readReady(stage string) (chunk, bool, error) {
 	if err != nil {
 		return chunk{}, false, fmt.Errorf("reading a staged chunk's marker: %w", err)
 	}
-	var m map[string]int64
-	if err := json.Unmarshal(b, &m); err != nil || m["from_batch"] < 1 || m["to_batch"] < m["from_batch"] {
+	var m readyMarker
+	if err := json.Unmarshal(b, &m); err != nil || m.FromBatch < 1 || m.ToBatch < m.FromBatch {
 		// A marker is written whole and synced before it counts; one that
 		// does not parse is not one this code wrote.
 		return chunk{}, false, fmt.Errorf("staged lake chunk %s has an unreadable %s marker: move the folder aside and run again", filepath.Base(stage), readyFile)
 	}
-	c := chunk{from: m["from_batch"], to: m["to_batch"], events: m["events"]}
+	c := chunk{from: m.FromBatch, to: m.ToBatch, events: m.Events, files: m.Files}
 	if filepath.Base(stage) != fmt.Sprintf("b%d_%d", c.from, c.to) {
 		return chunk{}, false, fmt.Errorf("staged lake chunk %s does not match its %s marker: move the folder aside and run again", filepath.Base(stage), readyFile)
 	}

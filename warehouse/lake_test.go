@@ -162,7 +162,7 @@ func TestPublishKilledCompletesOnce(t *testing.T) {
 		t.Skip("child process")
 	}
 	ctx := context.Background()
-	for _, point := range []string{"step:1", "ready:0", "renamed:9", "recorded:0"} {
+	for _, point := range []string{"step:1", "ready:0", "renamed:9", "manifest:0", "recorded:0"} {
 		t.Run(point, func(t *testing.T) {
 			dir := t.TempDir()
 			w, err := Open(ctx, dir, Options{MemoryLimit: "64MB"})
@@ -194,6 +194,13 @@ func TestPublishKilledCompletesOnce(t *testing.T) {
 			events := count(t, w, "select count(*) from events")
 			if n, d := lakeCount(t, dir); n != events || d != events || events != 2000 {
 				t.Fatalf("after the next publish the lake holds %d rows, %d distinct; DuckDB holds %d", n, d, events)
+			}
+			// The manifest lists exactly the files on disk, with their rows.
+			if found, err := VerifyLake(ctx, dir); err != nil || len(found) != 0 {
+				t.Fatalf("verify after the rerun: %v %v", found, err)
+			}
+			if got := manifestRows(t, dir); got != 2000 {
+				t.Fatalf("the manifest counts %d rows, want 2000", got)
 			}
 		})
 	}

@@ -213,6 +213,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		if err := w.recoverLake(ctx); err != nil {
 			return fail(err)
 		}
+		// A lake made before manifests existed gets one (lake_manifest.go).
+		if err := ensureLakeManifest(ctx, dir); err != nil {
+			return fail(err)
+		}
 		if err := w.initKey(ctx); err != nil {
 			return fail(err)
 		}

@@ -36,6 +36,7 @@ var commands = []command{
 	{"export", "export --data DIR (--phone|--email|--contact) VALUE", "everything held about a person as one JSON document (GDPR art. 15, LGPD art. 18/19)", runExport},
 	{"retention", "retention run --data DIR [--now T]", "apply the retention policy to DuckDB, the lake, the keys and the audit log", runRetention},
 	{"consent", "consent enforce --data DIR", "apply consent decisions to stored data", runConsent},
+	{"lake", lakeUsage, "check the Parquet lake's files against its manifest, or merge small files (docs/tables.md)", runLake},
 	{"audit", "audit verify|show --data DIR", "verify the audit chain against its signed checkpoints, or list records", runAudit},
 	{"grafana", "grafana provision --url URL --token TOKEN [--gateway HOST:PORT]", "create or update the cxlake data source, folder and dashboards in Grafana", runGrafana},
 	{"broker", "broker [--addr HOST:PORT] [--topic T] [--partitions N]", "run an embedded Kafka-protocol broker (for experiments)", runBroker},

@@ -136,6 +136,8 @@ func runRun(ctx context.Context, args []string) error {
 	gctx, stopGov := context.WithCancel(context.WithoutCancel(ctx))
 	govDone := make(chan error, 1)
 	go func() { govDone <- gv.gov.Run(gctx) }()
+	compactDone := make(chan struct{})
+	go func() { defer close(compactDone); compactOnSchedule(gctx, wh, cfg, log) }()
 	err = p.run(ctx)
 	if ctx.Err() != nil {
 		fmt.Println("cxlake: stopping on SIGINT/SIGTERM")
@@ -152,6 +154,7 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	stopGov()
 	<-govDone
+	<-compactDone
 	if cerr := gv.close(); err == nil {
 		err = cerr
 	}
