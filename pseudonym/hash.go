@@ -156,6 +156,15 @@ func ConversationOpaque(id string) bool {
 	return true
 }
 
+// ConversationNotOpaqueRE and ConversationKeyedRE are ConversationOpaque
+// as RE2 patterns, for SQL (regexp_matches, regexp_full_match): an id is
+// not opaque when it matches the first and does not fully match the
+// second. The pseudonym tests check that both agree with the function.
+const (
+	ConversationNotOpaqueRE = `[@+]|[0-9](?:[ .()/-]{0,2}[0-9]){7}`
+	ConversationKeyedRE     = `cv-[0-9a-f]{32}`
+)
+
 func isKeyedConversation(id string) bool {
 	if len(id) != len(ConversationPrefix)+HashLen || id[:len(ConversationPrefix)] != ConversationPrefix {
 		return false

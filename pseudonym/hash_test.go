@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"testing"
 )
 
@@ -50,6 +51,15 @@ func TestConversationOpaque(t *testing.T) {
 	} {
 		if got := ConversationOpaque(id); got != want {
 			t.Errorf("ConversationOpaque(%q) = %v, want %v", id, got, want)
+		}
+	}
+	notOpaque, keyed := regexp.MustCompile(ConversationNotOpaqueRE), regexp.MustCompile(`^(?:`+ConversationKeyedRE+`)$`)
+	for _, id := range []string{"wa-8842", "conv-70-1", "1234567", "wa-5511987650099", "12345678", "(11) 98765-0099",
+		"ana@example.com", "+55 11", "t-1234-x-5678", "a-1234---5678", "a-1234--5678", "x 1.2.3.4.5.6.7.8 y", "1 2 3 4 5 6 7 8",
+		"cv-0123456789abcdef0123456789abcdef", "cv-0123456789abcdef0123456789abcdeg", "12-34-56-7a8"} {
+		sqlSays := !(notOpaque.MatchString(id) && !keyed.MatchString(id))
+		if sqlSays != ConversationOpaque(id) {
+			t.Errorf("%q: the SQL patterns say opaque=%v, ConversationOpaque %v", id, sqlSays, ConversationOpaque(id))
 		}
 	}
 	h := NewHasher([]byte("k1"))
