@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"regexp"
 	"strconv"
 )
 
@@ -129,8 +130,9 @@ func (h *Hasher) ConversationID(id string) string {
 // separators (' ', '-', '.', '(', ')', '/'), so that "(11) 98765-0099" is one
 // run of 11: a phone number in any national or international form has at
 // least 8. Over-inclusion is safe: an opaque id that looks like a number
-// (a date, a long counter) is only keyed too. Ids already in the keyed
-// form (ConversationPrefix and 32 hex digits) are opaque.
+// (a date, a long counter) is only keyed too. Ids already in a keyed form
+// (ConversationPrefix and 32 hex digits; Evolution's
+// wa:<instance>:<16 hex>:<n>) are opaque.
 func ConversationOpaque(id string) bool {
 	if isKeyedConversation(id) {
 		return true
@@ -162,19 +164,17 @@ func ConversationOpaque(id string) bool {
 // second. The pseudonym tests check that both agree with the function.
 const (
 	ConversationNotOpaqueRE = `[@+]|[0-9](?:[ .()/-]{0,2}[0-9]){7}`
-	ConversationKeyedRE     = `cv-[0-9a-f]{32}`
+	ConversationKeyedRE     = `cv-[0-9a-f]{32}|wa:[^:@+]*:[0-9a-f]{16}:[0-9]{1,7}`
 )
 
+var keyedConversation = regexp.MustCompile(`^(?:` + ConversationKeyedRE + `)$`)
+
+// isKeyedConversation reports whether id is in a keyed form: ours, or the
+// WhatsApp form ingest/evolution builds (instance, WhatsAppChat token, a
+// serial), whose 16 hex digits may hold a run of digits by chance. The
+// instance is an operator's name from the configuration, not customer data.
 func isKeyedConversation(id string) bool {
-	if len(id) != len(ConversationPrefix)+HashLen || id[:len(ConversationPrefix)] != ConversationPrefix {
-		return false
-	}
-	for i := len(ConversationPrefix); i < len(id); i++ {
-		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return keyedConversation.MatchString(id)
 }
 
 // KeyCheck returns a fingerprint of the key, safe to store: an HMAC of a
