@@ -790,7 +790,8 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 		if err != nil {
 			continue
 		}
-		for _, s := range []string{c.MessageText, c.HandoffSummary, c.SurveyComment, c.ContactName} {
+		for _, s := range []string{c.MessageText, c.HandoffSummary, c.SurveyComment, c.ContactName,
+			c.HandoffNextAction, c.HandoffOwner, c.HandoffReason, c.ActorID} {
 			add(s)
 		}
 	}

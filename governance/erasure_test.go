@@ -25,8 +25,18 @@ const (
 	anaWebchat = "wc-4f9a77e1"
 )
 
+// anaSecrets are what a byte search of every file of the data directory
+// (cxlake.duckdb included) must not find: her identifiers and texts,
+// including the free text producers write (a handoff's reason, next
+// action and owner, a message's intent) and her WhatsApp conversation id,
+// which her phone is part of (issue 24 item 3).
 var anaSecrets = []string{anaPhone, "5511977771234", "97777-1234", anaEmail, anaWebchat, "Quixabeira",
-	"comprovante-88123", "123.456.789-09", "atendimento-pessimo-ana", "sou-a-ana-do-chat"}
+	"comprovante-88123", "123.456.789-09", "atendimento-pessimo-ana", "sou-a-ana-do-chat",
+	"ana-quer-cancelar-7781", "intencao-ana-44102", "ligar para Ana", "Marcos Owner-Ana"}
+
+// anaWhatsApp is her WhatsApp conversation id, built from her phone as
+// Evolution and Chatwoot build them.
+const anaWhatsApp = "wa-5511977771234"
 
 func anaMessages(at time.Time) []kafka.Message {
 	phone := `{"phone":"` + anaPhone + `","name":"Ana Quixabeira"}`
@@ -37,14 +47,16 @@ func anaMessages(at time.Time) []kafka.Message {
 		return `,"message":{"direction":"inbound","text":"` + text + `"}`
 	}
 	m := []kafka.Message{
-		canonical("ana-1", "message", at, "whatsapp", "ana-wa-1", phone, msg("meu pedido comprovante-88123 nao chegou")),
+		canonical("ana-1", "message", at, "whatsapp", anaWhatsApp, phone,
+			`,"message":{"direction":"inbound","text":"meu pedido comprovante-88123 nao chegou","intent":"intencao-ana-44102"}`),
 		canonical("ana-2", "message", at.Add(time.Minute), "email", "ana-em-1", email, msg("segue o comprovante-88123")),
 		canonical("ana-3", "message", at.Add(2*time.Minute), "webchat", "ana-wc-1", chat, msg("oi sou-a-ana-do-chat")),
 		canonical("ana-4", "identity_link", at.Add(3*time.Minute), "webchat", "ana-wc-1", chat, `,"link":`+email),
-		canonical("ana-5", "message", at.Add(4*time.Minute), "whatsapp", "ana-wa-1", both, msg("pode mandar no email")),
-		canonical("ana-6", "handoff", at.Add(5*time.Minute), "whatsapp", "ana-wa-1", phone,
-			`,"handoff":{"reason":"complaint","to_team":"billing","summary":"Ana Quixabeira reclama","fields":{"cpf":"123.456.789-09"}}`),
-		canonical("ana-7", "survey", at.Add(6*time.Minute), "whatsapp", "ana-wa-1", phone,
+		canonical("ana-5", "message", at.Add(4*time.Minute), "whatsapp", anaWhatsApp, both, msg("pode mandar no email")),
+		canonical("ana-6", "handoff", at.Add(5*time.Minute), "whatsapp", anaWhatsApp, phone,
+			`,"handoff":{"reason":"ana-quer-cancelar-7781","to_team":"billing","summary":"Ana Quixabeira reclama","fields":{"cpf":"123.456.789-09"},`+
+				`"next_action":"ligar para Ana no `+anaPhone+`","owner":"Marcos Owner-Ana","sla_seconds":600}`),
+		canonical("ana-7", "survey", at.Add(6*time.Minute), "whatsapp", anaWhatsApp, phone,
 			`,"survey":{"kind":"csat","score":1,"comment":"atendimento-pessimo-ana"}`),
 		canonical("ana-8", "consent", at.Add(7*time.Minute), "", "", email, `,"consent":{"purpose":"analytics","granted":true}`),
 		// Dead letters: a bad timestamp, and bytes that are not JSON at all.

@@ -3,7 +3,10 @@ package governance
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
@@ -18,6 +21,54 @@ const (
 	ClassDeadLetters = "dead_letters"
 	ClassAudit       = "audit"
 )
+
+// Retention classes of stored tables that no policy duration expires
+// (TableClasses).
+const (
+	// ClassDecision: a decision that must outlive the events it was made
+	// for (a consent withdrawal, an erasure's suppression): kept while it is
+	// in force, as keyed hashes only. Dropping it when the events are gone
+	// would store the person's next event in full.
+	ClassDecision = "decision"
+	// ClassDerived: built from the other tables by the models and rebuilt
+	// at their next refresh after a retention run or an erasure.
+	ClassDerived = "derived"
+	// ClassStructural: bookkeeping a data directory needs to open and to
+	// continue (schema versions, the hash key's check, the lake's last
+	// publication); no personal data, one row per upgrade or publication.
+	ClassStructural = "structural"
+)
+
+// TableClasses gives every table a data directory stores its retention
+// class (docs/governance.md, "Retention class of every table"). The
+// retention test walks duckdb_tables() and fails on a table that is not
+// here, so a new table cannot be added without deciding how long it lives.
+// Model tables are ClassDerived (models.Relations).
+var TableClasses = map[string]string{
+	"events":              ClassRawEvents, // its content column: ClassMessageText
+	"identifiers":         ClassRawEvents, // leave when no event names them
+	"ingest_batches":      ClassRawEvents, // by committed_at; the latest batch stays (the next batch id)
+	"dead_letters":        ClassDeadLetters,
+	"skipped_messages":    ClassDeadLetters, // by skipped_at
+	"audit_log":           ClassAudit,       // the mirror follows the pruned log
+	"audit_verifications": ClassAudit,
+	"retention_runs":      ClassAudit,
+	"gateway_queries":     ClassAudit, // the query audit, by received_at
+	"gateway_logins":      ClassAudit, // by attempted_at
+	"privacy_requests":    ClassAudit, // ended requests, by completed_at, with their receipt files
+	"erasure_plans":       ClassDecision,
+	"consent_state":       ClassDecision,
+	"identifier_rules":    ClassDecision,
+	"warehouse_meta":      ClassStructural,
+	"schema_migrations":   ClassStructural,
+	"lake_publications":   ClassStructural,
+	// The models' copy of the configuration (schedules, holidays, SLAs),
+	// rewritten from the config at every refresh.
+	"cfg_business_hours": ClassDerived,
+	"cfg_holidays":       ClassDerived,
+	"cfg_schedules":      ClassDerived,
+	"cfg_sla":            ClassDerived,
+}
 
 // RetentionRun is one row of retention_runs: what one class's policy
 // removed from one place.
@@ -117,6 +168,11 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 				return &StepError{Step: "expiring lake partitions", Err: err}
 			}
 			add(ClassRawEvents, pol.RawEvents, "lake", lr, 0)
+			n, err := deleteOlder(ctx, db, "ingest_batches", "committed_at", c, "batch_id < (select max(batch_id) from ingest_batches)")
+			if err != nil {
+				return err
+			}
+			add(ClassRawEvents, pol.RawEvents, "duckdb:ingest_batches", Removal{Rows: n}, 0)
 		} else {
 			add(ClassRawEvents, 0, "duckdb:events", Removal{}, 0)
 		}
@@ -142,6 +198,11 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 				return &StepError{Step: "destroying dead letter keys", Err: err}
 			}
 			add(ClassDeadLetters, pol.DeadLetters, "duckdb:dead_letters", Removal{Rows: int64(len(ids))}, k)
+			n, err := deleteOlder(ctx, db, "skipped_messages", "skipped_at", c, "")
+			if err != nil {
+				return err
+			}
+			add(ClassDeadLetters, pol.DeadLetters, "duckdb:skipped_messages", Removal{Rows: n}, 0)
 		} else {
 			add(ClassDeadLetters, 0, "duckdb:dead_letters", Removal{}, 0)
 		}
@@ -160,6 +221,9 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 			return rep, &StepError{Step: "pruning the audit log", Err: err}
 		}
 		add(ClassAudit, pol.Audit, "audit", Removal{Rows: n}, 0)
+		if err := g.expireAuditTables(ctx, cutoff(asOf, pol.Audit), add); err != nil {
+			return rep, err
+		}
 	} else {
 		add(ClassAudit, 0, "audit", Removal{}, 0)
 	}
@@ -181,6 +245,73 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 		}
 	}
 	return rep, nil
+}
+
+// deleteOlder deletes the rows of table whose column is before c (and
+// that meet the extra condition, when given), and returns how many.
+func deleteOlder(ctx context.Context, db querier, table, column string, c time.Time, extra string) (int64, error) {
+	q := `delete from ` + table + ` where ` + column + ` < ?`
+	if extra != "" {
+		q += ` and ` + extra
+	}
+	if ok, err := tableExists(ctx, db, table); err != nil || !ok {
+		return 0, err
+	}
+	res, err := db.ExecContext(ctx, q, c)
+	if err != nil {
+		return 0, &StepError{Step: "deleting expired rows of " + table, Err: err}
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// expireAuditTables applies the audit policy to the tables of its class:
+// the audit_log mirror loses the records the log no longer holds; the
+// query audit, verifications, retention runs and ended privacy requests
+// older than the cutoff go, with the requests' receipt files.
+func (g *Governance) expireAuditTables(ctx context.Context, c time.Time, add func(string, time.Duration, string, Removal, int)) error {
+	pol := g.cfg.Retention.Audit
+	db := g.wh.DB
+	first := int64(-1)
+	if err := audit.ReadRecords(ctx, g.audit.Dir(), 0, func(r audit.Record) bool { first = r.Index; return false }); err != nil {
+		return &StepError{Step: "reading the first kept audit record", Err: err}
+	}
+	var mirror int64
+	if first > 0 {
+		res, err := db.ExecContext(ctx, `delete from audit_log where audit_index < ?`, first)
+		if err != nil {
+			return &StepError{Step: "pruning the audit_log mirror", Err: err}
+		}
+		mirror, _ = res.RowsAffected()
+	}
+	add(ClassAudit, pol, "duckdb:audit_log", Removal{Rows: mirror}, 0)
+	for _, t := range []struct{ table, column, extra string }{
+		{"gateway_queries", "received_at", ""},
+		{"gateway_logins", "attempted_at", ""},
+		{"audit_verifications", "verified_at", ""},
+		{"retention_runs", "finished_at", ""},
+	} {
+		n, err := deleteOlder(ctx, db, t.table, t.column, c, t.extra)
+		if err != nil {
+			return err
+		}
+		add(ClassAudit, pol, "duckdb:"+t.table, Removal{Rows: n}, 0)
+	}
+	ended, err := stringsOf(ctx, db, `delete from privacy_requests where completed_at < ? returning request_id`, c)
+	if err != nil {
+		return &StepError{Step: "deleting ended privacy requests", Err: err}
+	}
+	files := 0
+	for _, id := range ended {
+		err := os.Remove(filepath.Join(g.wh.Dir, ReceiptsDir, filepath.Base(id)+".json"))
+		if err == nil {
+			files++
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return &StepError{Step: "removing an expired receipt", Err: err}
+		}
+	}
+	add(ClassAudit, pol, "duckdb:privacy_requests", Removal{Rows: int64(len(ended)), FilesRemoved: files}, 0)
+	return nil
 }
 
 func nullPolicy(days int) any {

@@ -133,6 +133,21 @@ var layerRank = map[string]int{"staging": 0, "intermediate": 1, "marts": 2}
 
 // loadProject parses the embedded models. It panics on a malformed project:
 // the files are compiled in, and a test loads them.
+// Relations returns the names of the relations Build creates in the
+// warehouse: every model (table or view) and models_state. All of them are
+// derived from the stored tables and rebuilt from them.
+func Relations() ([]string, error) {
+	p, err := loadProject()
+	if err != nil {
+		return nil, err
+	}
+	out := []string{"models_state"}
+	for _, m := range p.models {
+		out = append(out, m.name)
+	}
+	return out, nil
+}
+
 func loadProject() (*project, error) {
 	p := &project{byName: map[string]*model{}}
 	for _, layer := range []string{"staging", "intermediate", "marts"} {

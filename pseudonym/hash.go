@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
+	"regexp"
 	"strconv"
 )
 
@@ -33,6 +34,7 @@ const (
 	// topic name part) nor the domain can hold a NUL, so the encoding is
 	// unambiguous.
 	domainWhatsAppChat = "cxlake/whatsapp_chat/v1"
+	domainConversation = "cxlake/conversation/v1"
 )
 
 // Hasher computes keyed hashes. It reuses one HMAC state, so it is cheap
@@ -119,6 +121,77 @@ func (h *Hasher) WhatsAppChat(instance, chat string) string {
 	h.mac.Write(h.buf)
 	h.sum = h.mac.Sum(h.sum[:0])
 	return hex.EncodeToString(h.sum[:8])
+}
+
+// ConversationPrefix starts every keyed conversation id.
+const ConversationPrefix = "cv-"
+
+// ConversationID returns the conversation id the warehouse stores for a
+// producer's id: the id itself when it is opaque, else ConversationPrefix
+// and the id's keyed hash (32 hex digits). Sources build ids from phone
+// numbers and addresses ("wa-5511987650099", Chatwoot's e-mail threads),
+// and an analyst sees conversation ids in the conversations and timeline
+// marts, so an id that may carry an identifier is never stored as given.
+// The same id under the same key always gives the same result, so the
+// events of a conversation still group, on every rebuild.
+func (h *Hasher) ConversationID(id string) string {
+	if ConversationOpaque(id) {
+		return id
+	}
+	return ConversationPrefix + h.hex(domainConversation, id)
+}
+
+// ConversationOpaque reports whether a conversation id can be stored as
+// given. It is not when it holds an '@' (an address or a WhatsApp JID), a
+// '+', or a run of 8 or more decimal digits, counting digits across one or two
+// separators (' ', '-', '.', '(', ')', '/'), so that "(11) 98765-0099" is one
+// run of 11: a phone number in any national or international form has at
+// least 8. Over-inclusion is safe: an opaque id that looks like a number
+// (a date, a long counter) is only keyed too. Ids already in a keyed form
+// (ConversationPrefix and 32 hex digits; Evolution's
+// wa:<instance>:<16 hex>:<n>) are opaque.
+func ConversationOpaque(id string) bool {
+	if isKeyedConversation(id) {
+		return true
+	}
+	run, seps := 0, 0 // digits in the run; separators since its last digit
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c == '@' || c == '+':
+			return false
+		case c >= '0' && c <= '9':
+			run++
+			seps = 0
+			if run >= 8 {
+				return false
+			}
+		case run > 0 && seps < 2 && (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'):
+			seps++
+		default:
+			run, seps = 0, 0
+		}
+	}
+	return true
+}
+
+// ConversationNotOpaqueRE and ConversationKeyedRE are ConversationOpaque
+// as RE2 patterns, for SQL (regexp_matches, regexp_full_match): an id is
+// not opaque when it matches the first and does not fully match the
+// second. The pseudonym tests check that both agree with the function.
+const (
+	ConversationNotOpaqueRE = `[@+]|[0-9](?:[ .()/-]{0,2}[0-9]){7}`
+	ConversationKeyedRE     = `cv-[0-9a-f]{32}|wa:[^:@+]*:[0-9a-f]{16}:[0-9]{1,7}`
+)
+
+var keyedConversation = regexp.MustCompile(`^(?:` + ConversationKeyedRE + `)$`)
+
+// isKeyedConversation reports whether id is in a keyed form: ours, or the
+// WhatsApp form ingest/evolution builds (instance, WhatsAppChat token, a
+// serial), whose 16 hex digits may hold a run of digits by chance. The
+// instance is an operator's name from the configuration, not customer data.
+func isKeyedConversation(id string) bool {
+	return keyedConversation.MatchString(id)
 }
 
 // KeyCheck returns a fingerprint of the key, safe to store: an HMAC of a

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"testing"
 )
 
@@ -26,5 +27,52 @@ func TestWhatsAppChatToken(t *testing.T) {
 	}
 	if h.WhatsAppChat("loja", "pn:+5511987654322") == want {
 		t.Error("two chats share a token")
+	}
+}
+
+// TestConversationOpaque works the rule out on ids whose answer is known
+// by hand: a phone in any form, an address, a JID are not opaque.
+func TestConversationOpaque(t *testing.T) {
+	for id, want := range map[string]bool{
+		"wa-8842":                             true,
+		"conv-70-1":                           true,
+		"01JD3W8Q9S4XKZ7V2M6N8P0R5T":          true,
+		"1234567":                             true,  // 7 digits
+		"wa-5511987650099":                    false, // a phone
+		"12345678":                            false, // 8 digits
+		"(11) 98765-0099":                     false, // 11 digits across separators
+		"ana@example.com":                     false,
+		"5511987650099@s.whatsapp.net":        false,
+		"+55 11":                              false,
+		"t-1234-x-5678":                       true,  // letters break the run
+		"a-1234---5678":                       true,  // three separators break it
+		"cv-0123456789abcdef0123456789abcdef": true,  // already keyed
+		"cv-0123456789abcdef0123456789abcdeg": false, // not hex: 10 digits
+		"wa:loja-centro:e62d440101960cd8:1":   true,  // Evolution's keyed form
+		"wa:loja:5511987650099:1":             false, // not 16 hex
+	} {
+		if got := ConversationOpaque(id); got != want {
+			t.Errorf("ConversationOpaque(%q) = %v, want %v", id, got, want)
+		}
+	}
+	notOpaque, keyed := regexp.MustCompile(ConversationNotOpaqueRE), regexp.MustCompile(`^(?:`+ConversationKeyedRE+`)$`)
+	for _, id := range []string{"wa-8842", "conv-70-1", "1234567", "wa-5511987650099", "12345678", "(11) 98765-0099",
+		"ana@example.com", "+55 11", "t-1234-x-5678", "a-1234---5678", "a-1234--5678", "x 1.2.3.4.5.6.7.8 y", "1 2 3 4 5 6 7 8",
+		"cv-0123456789abcdef0123456789abcdef", "cv-0123456789abcdef0123456789abcdeg", "12-34-56-7a8", "wa:loja-centro:e62d440101960cd8:1", "wa:loja:5511987650099:1"} {
+		sqlSays := !(notOpaque.MatchString(id) && !keyed.MatchString(id))
+		if sqlSays != ConversationOpaque(id) {
+			t.Errorf("%q: the SQL patterns say opaque=%v, ConversationOpaque %v", id, sqlSays, ConversationOpaque(id))
+		}
+	}
+	h := NewHasher([]byte("k1"))
+	a, b := h.ConversationID("wa-5511987650099"), NewHasher([]byte("k1")).ConversationID("wa-5511987650099")
+	if a != b || a == "wa-5511987650099" || !ConversationOpaque(a) {
+		t.Errorf("keyed ids %q, %q: not stable or not opaque", a, b)
+	}
+	if NewHasher([]byte("k2")).ConversationID("wa-5511987650099") == a {
+		t.Error("the keyed id does not depend on the key")
+	}
+	if h.ConversationID("wa-8842") != "wa-8842" {
+		t.Error("an opaque id was keyed")
 	}
 }

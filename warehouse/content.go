@@ -9,20 +9,54 @@ import (
 )
 
 // Content is the personal part of an event that the events table keeps
-// only sealed (the content column): free texts, the contact's display
-// name, unknown fields and the raw payload. Identifiers are not here: they
-// are sealed once each in the identifiers table.
+// only sealed (the content column): every free text a producer writes
+// (message text and intent, handoff summary, fields, reason, next action
+// and owner, survey comment, the actor's id), the contact's display name,
+// unknown fields and the raw payload. Identifiers are not here: they are
+// sealed once each in the identifiers table. The events table's columns
+// actor_id, message_intent, handoff_reason, handoff_next_action and
+// handoff_owner are null since layout 2 (docs/tables.md).
 type Content struct {
-	ContactName    string          `json:"contact_name,omitempty"`
-	MessageText    string          `json:"message_text,omitempty"`
-	HandoffSummary string          `json:"handoff_summary,omitempty"`
-	HandoffFields  json.RawMessage `json:"handoff_fields,omitempty"`
-	SurveyComment  string          `json:"survey_comment,omitempty"`
-	Extra          json.RawMessage `json:"extra,omitempty"`
-	Raw            []byte          `json:"-"`
+	ContactName       string          `json:"contact_name,omitempty"`
+	MessageText       string          `json:"message_text,omitempty"`
+	HandoffSummary    string          `json:"handoff_summary,omitempty"`
+	HandoffFields     json.RawMessage `json:"handoff_fields,omitempty"`
+	SurveyComment     string          `json:"survey_comment,omitempty"`
+	Extra             json.RawMessage `json:"extra,omitempty"`
+	ActorID           string          `json:"actor_id,omitempty"`
+	MessageIntent     string          `json:"message_intent,omitempty"`
+	HandoffReason     string          `json:"handoff_reason,omitempty"`
+	HandoffNextAction string          `json:"handoff_next_action,omitempty"`
+	HandoffOwner      string          `json:"handoff_owner,omitempty"`
+	Raw               []byte          `json:"-"`
 }
 
-const contentVersion = 1
+// Content layouts: 1 has the first seven fields; 2 adds the producer free
+// texts that layout 1 left in clear columns (ActorID to HandoffOwner).
+const (
+	contentV1      = 1
+	contentV2      = 2
+	contentVersion = contentV2
+)
+
+// FreeText is the producer free text of an event that layout 2 seals:
+// what encodeContent takes from the event, and what the upgrade of a data
+// directory written before layout 2 takes from the clear columns.
+type FreeText struct {
+	ActorID, MessageIntent, HandoffReason, HandoffNextAction, HandoffOwner string
+}
+
+// freeTextOf returns e's producer free text.
+func freeTextOf(e *event.Event) FreeText {
+	f := FreeText{ActorID: e.Actor.ID}
+	if m := e.Message; m != nil {
+		f.MessageIntent = m.Intent
+	}
+	if h := e.Handoff; h != nil {
+		f.HandoffReason, f.HandoffNextAction, f.HandoffOwner = h.Reason, h.NextAction, h.Owner
+	}
+	return f
+}
 
 // encodeContent appends the content of e to dst: a version byte, then each
 // field as a uvarint length and its bytes.
@@ -56,6 +90,23 @@ func encodeContent(e *event.Event, dst []byte) []byte {
 	}
 	put(e.Extra)
 	put(e.Raw)
+	f := freeTextOf(e)
+	for _, v := range []string{f.ActorID, f.MessageIntent, f.HandoffReason, f.HandoffNextAction, f.HandoffOwner} {
+		puts(v)
+	}
+	return dst
+}
+
+// encodeContentOf appends c in the current layout to dst: the inverse of
+// decodeContent, for content sealed again (the upgrade of layout 1).
+func encodeContentOf(c Content, dst []byte) []byte {
+	dst = append(dst, contentVersion)
+	for _, v := range [][]byte{[]byte(c.ContactName), []byte(c.MessageText), []byte(c.HandoffSummary), c.HandoffFields,
+		[]byte(c.SurveyComment), c.Extra, c.Raw, []byte(c.ActorID), []byte(c.MessageIntent), []byte(c.HandoffReason),
+		[]byte(c.HandoffNextAction), []byte(c.HandoffOwner)} {
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+		dst = append(dst, v...)
+	}
 	return dst
 }
 
@@ -64,7 +115,16 @@ var errBadContent = errors.New("sealed content has an unknown layout")
 // decodeContent is the inverse of encodeContent.
 func decodeContent(b []byte) (Content, error) {
 	var c Content
-	if len(b) == 0 || b[0] != contentVersion {
+	if len(b) == 0 {
+		return c, errBadContent
+	}
+	var fields [][]byte
+	switch b[0] {
+	case contentV1:
+		fields = make([][]byte, 7)
+	case contentV2:
+		fields = make([][]byte, 12)
+	default:
 		return c, errBadContent
 	}
 	b = b[1:]
@@ -77,7 +137,6 @@ func decodeContent(b []byte) (Content, error) {
 		b = b[k+int(n):]
 		return v, nil
 	}
-	fields := make([][]byte, 7)
 	for i := range fields {
 		v, err := next()
 		if err != nil {
@@ -94,5 +153,12 @@ func decodeContent(b []byte) (Content, error) {
 		c.Extra = json.RawMessage(fields[5])
 	}
 	c.Raw = fields[6]
+	if len(fields) > 7 {
+		c.ActorID, c.MessageIntent, c.HandoffReason = string(fields[7]), string(fields[8]), string(fields[9])
+		c.HandoffNextAction, c.HandoffOwner = string(fields[10]), string(fields[11])
+	}
+	if len(b) != 0 {
+		return c, errBadContent
+	}
 	return c, nil
 }

@@ -26,13 +26,17 @@ type namedIdentifier struct {
 	kind, value, hash string
 }
 
-// hashIdentifiers fills ps[i]'s identifier hashes for recs[i].
+// hashIdentifiers fills ps[i]'s identifier hashes and stored conversation
+// id for recs[i].
 func hashIdentifiers(h *pseudonym.Hasher, recs []Record, ps []personal) {
 	var b strings.Builder
 	for i := range recs {
 		e := &recs[i].Event
 		x := &ps[i].identifierHashes
 		x.contactPhone, x.contactEmail, x.contactIDs = hashIdentity(h, &b, e.Contact, &x.all)
+		if e.ConversationID != "" {
+			ps[i].conversation = h.ConversationID(e.ConversationID)
+		}
 		if e.Link != nil {
 			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link, &x.all)
 		}

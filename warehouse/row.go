@@ -46,12 +46,15 @@ func rawJSON(b json.RawMessage) driver.Value {
 // hashes and the sealed content (sealing.go).
 func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
 	e := &r.Event
+	// actor_id, message_intent, handoff_reason, handoff_next_action and
+	// handoff_owner are producer free text: sealed in the content (Content),
+	// never written here. The conversation id is the keyed one (p.conversation).
 	dst = append(dst[:0],
-		bytesOf(e.EventID), bytesOf(e.Type), e.OccurredAt, text(e.Source), text(e.Channel), text(e.ConversationID),
-		text(e.Actor.Kind), text(e.Actor.ID), text(e.Actor.Team),
+		bytesOf(e.EventID), bytesOf(e.Type), e.OccurredAt, text(e.Source), text(e.Channel), text(p.conversation),
+		text(e.Actor.Kind), nil, text(e.Actor.Team),
 	)
 	if m := e.Message; m != nil {
-		dst = append(dst, bytesOf(m.Direction), m.Private, text(m.Intent))
+		dst = append(dst, bytesOf(m.Direction), m.Private, nil)
 	} else {
 		dst = append(dst, nil, nil, nil)
 	}
@@ -60,7 +63,7 @@ func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driv
 		if h.SLASeconds != nil {
 			sla = *h.SLASeconds
 		}
-		dst = append(dst, text(h.Reason), text(h.ToTeam), text(h.NextAction), text(h.Owner), sla, h.HasContext())
+		dst = append(dst, nil, text(h.ToTeam), nil, nil, sla, h.HasContext())
 	} else {
 		dst = append(dst, nil, nil, nil, nil, nil, nil)
 	}

@@ -16,7 +16,8 @@ import (
 
 // Sealing is how the warehouse keeps personal data erasable in O(person):
 // nothing personal reaches DuckDB or the lake in clear. Each event's content
-// (texts, name, unknown fields, raw payload) is sealed with AES-256-GCM
+// (every producer free text, name, unknown fields, raw payload; content.go)
+// is sealed with AES-256-GCM
 // under a key derived from its subject's key (the primary identifier's) and
 // the day's content key; each identifier value is sealed once, in the
 // identifiers table, under its own key; each dead letter under its own key.
@@ -32,7 +33,10 @@ type personal struct {
 	// contentSum is the keyed hash of the event's canonical content
 	// (events.content_hash, seen.go).
 	contentSum uint64
-	verdict    verdict
+	// conversation is the conversation id as stored: the producer's, or
+	// its keyed form when it is not opaque (pseudonym.ConversationID)
+	conversation string
+	verdict      verdict
 	// the data keys the content is sealed under (set by seal)
 	subjectID, dayID keys.ID
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -204,4 +205,98 @@ func TestForgottenEventsAreStoredAgain(t *testing.T) {
 	if res.Accepted != 1 || res.Duplicates != 3 {
 		t.Fatalf("after Forget: %+v", res)
 	}
+}
+
+// TestProducerFreeTextIsSealed is issue 24 item 3: every free text a
+// producer writes (actor id, intent, handoff reason, next action, owner) is
+// sealed with the content, and a conversation id built from a phone is
+// stored keyed; in no file of the data directory (cxlake.duckdb after a
+// checkpoint, the lake) is any of them in clear, and compliance reads them
+// back through cx_content.
+func TestProducerFreeTextIsSealed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	sla := int64(900)
+	handoff := func(id, conv string) event.Event {
+		e := personalEvent(id, "+5511987650099", "", "preciso de ajuda", at)
+		e.Type, e.ConversationID, e.Message = event.TypeHandoff, conv, nil
+		e.Actor = event.Actor{Kind: "bot", ID: "bot-operadora-zelia-5521", Team: "team-marker-7731"}
+		e.Handoff = &event.Handoff{Reason: "cliente-irritado-rosalinda", ToTeam: "suporte", Summary: "resumo",
+			Fields: json.RawMessage(`{"pedido":"1"}`), NextAction: "ligar para Rosalinda no +5511911110001",
+			Owner: "Rosalinda Pereira Owner", SLASeconds: &sla}
+		return e
+	}
+	msg := personalEvent("ev-msg", "+5511987650099", "", "oi", at)
+	msg.ConversationID = "wa-5511987650099"
+	msg.Message.Intent = "intencao-divida-rosalinda"
+	b := &Batch{StartedAt: time.Now(), Records: []Record{
+		{Event: handoff("ev-h1", "wa-5511987650099"), Topic: "t"},
+		{Event: msg, Topic: "t", Offset: 1},
+		{Event: handoff("ev-h2", "opaque-conv-17"), Topic: "t", Offset: 2},
+	}, Spans: []Span{{Topic: "t", FirstOffset: 0, LastOffset: 2, Messages: 3}}}
+	if _, err := w.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"bot-operadora-zelia", "cliente-irritado-rosalinda", "ligar para Rosalinda", "5511911110001",
+		"Rosalinda Pereira", "intencao-divida", "5511987650099", "98765-0099"}
+	check := func(when string) {
+		t.Helper()
+		for _, s := range secrets {
+			if hits := filesContaining(t, dir, s); len(hits) > 0 {
+				t.Errorf("%s: %q found in %v", when, s, hits)
+			}
+		}
+	}
+	if hits := filesContaining(t, dir, "team-marker-7731"); len(hits) == 0 {
+		t.Fatal("the byte search does not see the batch; the test would prove nothing")
+	}
+	check("in the WAL")
+
+	// The clear columns hold nothing; the two events of the phone-built
+	// conversation share one keyed id, worked out here from the rule; the
+	// opaque id is stored as given.
+	if n := count(t, w, `select count(*) from events where coalesce(actor_id, message_intent, handoff_reason, handoff_next_action, handoff_owner) is not null`); n != 0 {
+		t.Errorf("%d events keep producer free text in clear columns", n)
+	}
+	keyed := w.Hasher().ConversationID("wa-5511987650099")
+	if len(keyed) != 3+32 || keyed[:3] != "cv-" {
+		t.Fatalf("keyed conversation id %q", keyed)
+	}
+	if n := count(t, w, `select count(*) from events where conversation_id = '`+keyed+`' and event_id in ('ev-h1', 'ev-msg')`); n != 2 {
+		t.Errorf("%d events under the keyed conversation id, want 2", n)
+	}
+	if n := count(t, w, `select count(*) from events where conversation_id = 'opaque-conv-17'`); n != 1 {
+		t.Error("an opaque conversation id was changed")
+	}
+	// Compliance reads every field back.
+	var got struct {
+		ActorID, Reason, Next, Owner, Intent string
+	}
+	if err := w.DB.QueryRow(`select c->>'actor_id', c->>'handoff_reason', c->>'handoff_next_action', c->>'handoff_owner'
+		from (select cx_content(event_id, subject_hash, occurred_at, content)::json as c from events where event_id = 'ev-h1')`).
+		Scan(&got.ActorID, &got.Reason, &got.Next, &got.Owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DB.QueryRow(`select cx_content(event_id, subject_hash, occurred_at, content)::json->>'message_intent' from events where event_id = 'ev-msg'`).Scan(&got.Intent); err != nil {
+		t.Fatal(err)
+	}
+	if got.ActorID != "bot-operadora-zelia-5521" || got.Reason != "cliente-irritado-rosalinda" || got.Next != "ligar para Rosalinda no +5511911110001" ||
+		got.Owner != "Rosalinda Pereira Owner" || got.Intent != "intencao-divida-rosalinda" {
+		t.Errorf("unsealed %+v", got)
+	}
+	if _, err := w.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, w, `select count(*) from read_parquet('`+dir+`/lake/events/**/*.parquet') where conversation_id = '`+keyed+`'`); n != 2 {
+		t.Errorf("the lake has %d rows under the keyed conversation id, want 2", n)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("after checkpoint and publication")
 }

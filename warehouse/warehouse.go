@@ -232,6 +232,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	if err := w.initGovernance(ctx, opts.ReadOnly); err != nil {
 		return fail(err)
 	}
+	if !opts.ReadOnly {
+		if err := w.resealFreeText(ctx, slog.Default()); err != nil {
+			return fail(err)
+		}
+	}
 	return w, nil
 }
 

@@ -126,14 +126,43 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		if err := conn.QueryRow(ctx, "select count(*) from "+table).Scan(&n); err != nil {
 			t.Fatalf("reading %s through the gateway: %v", table, err)
 		}
-		// gateway_queries also holds this test's own queries once audited.
-		if n < rows[table] || (table != "gateway_queries" && n != rows[table]) {
-			t.Errorf("%s holds %d rows after the upgrade, want %d", table, n, rows[table])
+		// gateway_queries also holds this test's own queries once audited;
+		// the lake was published again by the free-text upgrade
+		// (warehouse/reseal.go), under new publication rows.
+		if table == "lake_publications" {
+			if n == 0 {
+				t.Error("lake_publications is empty after the upgrade published the lake again")
+			}
+			continue
+		}
+		want := rows[table]
+		if table == "warehouse_meta" {
+			want++ // free_text_sealed: the upgrade is recorded as done
+		}
+		if n < want || (table != "gateway_queries" && n != want) {
+			t.Errorf("%s holds %d rows after the upgrade, want %d", table, n, want)
 		}
 	}
 	var lakeRows int
 	if err := wh.DB.QueryRow(fmt.Sprintf("select count(*) from read_parquet('%s/lake/events/**/*.parquet')", dir)).Scan(&lakeRows); err != nil || lakeRows != rows["events"] {
 		t.Errorf("lake: %d rows, %v; want %d", lakeRows, err, rows["events"])
+	}
+	// Version 1 kept producer free text in clear columns and conversation
+	// ids as built from phones; the upgrade sealed or dropped the one
+	// (these rows have no readable content, so it is dropped) and keyed the
+	// other, in DuckDB and in the lake (issue 24 item 3).
+	var clear int
+	if err := wh.DB.QueryRow(`select count(*) from events where coalesce(actor_id, message_intent, handoff_reason, handoff_next_action, handoff_owner) is not null
+		or (regexp_matches(conversation_id, '` + pseudonym.ConversationNotOpaqueRE + `') and not regexp_full_match(conversation_id, '` + pseudonym.ConversationKeyedRE + `'))`).Scan(&clear); err != nil || clear != 0 {
+		t.Errorf("%d events keep free text or a non-opaque conversation id after the upgrade (%v)", clear, err)
+	}
+	for _, v := range []string{"open_carrier_claim", "customer_requested_human", "lia-bot"} {
+		if !strings.Contains(string(mustRead(t, "testdata/upgrade/v1/data.sql")), "'"+v+"'") {
+			t.Fatalf("testdata no longer holds %q: the search below would prove nothing", v)
+		}
+		if hits := lakeFilesContaining(t, filepath.Join(dir, warehouse.LakeDir), v); len(hits) > 0 {
+			t.Errorf("the lake still holds %q in clear: %v", v, hits)
+		}
 	}
 	conn.Close(ctx)
 	if err := gw.stop(ctx); err != nil {
@@ -213,4 +242,32 @@ func TestNewerDirectoryRefusedByCommands(t *testing.T) {
 			t.Errorf("%s: %v, want a SchemaVersionError for governance version 42", name, err)
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// lakeFilesContaining returns the files under dir whose bytes contain v.
+func lakeFilesContaining(t *testing.T, dir, v string) []string {
+	t.Helper()
+	var hits []string
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		if strings.Contains(string(mustRead(t, p)), v) {
+			hits = append(hits, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
 }
