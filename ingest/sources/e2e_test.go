@@ -378,8 +378,9 @@ func checkOutcomes(t *testing.T, db *sql.DB) {
 		t.Errorf("%v skips without a reason or quoting a phone", n)
 	}
 	// Davi's conversation was resolved by the agent bot (meta.assignee an
-	// AgentBot): actor bot, its id apart from user 3's.
-	if r := query(t, db, `select actor_kind, actor_id from events where conversation_id = 'chatwoot:1:90' and type = 'resolved'`); fmt.Sprint(r) != "[[bot agent_bot:3]]" {
+	// AgentBot): actor bot, its id apart from user 3's. The actor id is
+	// producer free text, sealed with the content (issue 24 item 3).
+	if r := query(t, db, `select actor_kind, cx_content(event_id, subject_hash, occurred_at, content)::json->>'actor_id' from events where conversation_id = 'chatwoot:1:90' and type = 'resolved'`); fmt.Sprint(r) != "[[bot agent_bot:3]]" {
 		t.Errorf("Davi's resolution %v, want [[bot agent_bot:3]]", r)
 	}
 	unknown := one(t, db, `select reason from skipped_messages where source = 'evolution' and reason_code = 'unknown_event'`).(string)
