@@ -15,7 +15,7 @@ import (
 
 const runUsage = "run --config FILE [--pg-addr HOST:PORT] [--wait-for-broker DURATION]"
 
-func runRun(ctx context.Context, args []string) error {
+func runRun(ctx context.Context, args []string) (err error) {
 	fs := newFlags("run", runUsage)
 	path := fs.String("config", "", "YAML config file (see docs/config.md); CXLAKE_* environment variables override it")
 	pgAddr := fs.String("pg-addr", "", "SQL gateway address, host:port (overrides gateway.addr)")
@@ -62,7 +62,7 @@ func runRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer wh.Close()
+	defer closeAtEnd(wh, &err) // a failed last checkpoint is reported, not dropped (issue 27 item 7)
 	log := slog.Default()
 	mc, err := modelConfig(wh, cfg.Models)
 	if err != nil {
