@@ -7,7 +7,7 @@ import (
 
 func runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("name the benchmark: cxlake bench ingest|models|gateway|erase --events N [--json]")
+		return fmt.Errorf("name the benchmark: cxlake bench ingest|models|gateway|erase|memory --events N [--json]")
 	}
 	switch args[0] {
 	case "ingest":
@@ -18,7 +18,9 @@ func runBench(ctx context.Context, args []string) error {
 		return benchGateway(ctx, args[1:])
 	case "erase":
 		return benchErase(ctx, args[1:])
+	case "memory":
+		return benchMemory(ctx, args[1:])
 	default:
-		return fmt.Errorf("unknown benchmark %q: this build has ingest, models, gateway and erase", args[0])
+		return fmt.Errorf("unknown benchmark %q: this build has ingest, models, gateway, erase and memory", args[0])
 	}
 }
