@@ -7,7 +7,7 @@ import (
 
 func runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("name the benchmark: cxlake bench ingest|models|gateway|erase|lake --events N [--json]")
+		return fmt.Errorf("name the benchmark: cxlake bench ingest|models|gateway|erase|lake|memory (see the README)")
 	}
 	switch args[0] {
 	case "ingest":
@@ -20,7 +20,9 @@ func runBench(ctx context.Context, args []string) error {
 		return benchErase(ctx, args[1:])
 	case "lake":
 		return benchLake(ctx, args[1:])
+	case "memory":
+		return benchMemory(ctx, args[1:])
 	default:
-		return fmt.Errorf("unknown benchmark %q: this build has ingest, models, gateway, erase and lake", args[0])
+		return fmt.Errorf("unknown benchmark %q: this build has ingest, models, gateway, erase, lake and memory", args[0])
 	}
 }

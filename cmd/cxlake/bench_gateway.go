@@ -15,8 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cxlake/cxlake/dashboards"
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/internal/membench"
 	"github.com/cxlake/cxlake/models"
 )
 
@@ -171,44 +171,24 @@ func benchGateway(ctx context.Context, args []string) error {
 }
 
 // dashboardPanels are the queries the shipped dashboards send as the
-// grafana role: every panel target of dashboards/json, expanded as Grafana
-// expands it (dashboards.PanelQueries) for the 30 days ending at the
-// warehouse's latest KPI day, daily, with every channel and team selected
-// (the dashboards' "All").
+// grafana role (membench.PanelSQL), read from db in process.
 func dashboardPanels(ctx context.Context, db *sql.DB) ([]string, error) {
-	var last time.Time
-	if err := db.QueryRowContext(ctx, "select max(day)::timestamp from kpi_counts_daily").Scan(&last); err != nil {
-		return nil, fmt.Errorf("reading the KPI range: %w", err)
-	}
-	vars := map[string][]string{}
-	for _, v := range []string{"channel", "team"} {
-		rows, err := db.QueryContext(ctx, "select distinct "+v+" from kpi_counts_daily order by 1")
+	return membench.PanelSQL(ctx, func(ctx context.Context, q string) ([]string, error) {
+		rows, err := db.QueryContext(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("reading the dashboards' %s options: %w", v, err)
+			return nil, err
 		}
+		defer rows.Close()
+		var out []string
 		for rows.Next() {
 			var s string
 			if err := rows.Scan(&s); err != nil {
-				rows.Close()
 				return nil, err
 			}
-			vars[v] = append(vars[v], s)
+			out = append(out, s)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	to := last.Add(24*time.Hour - time.Millisecond)
-	qs, err := dashboards.PanelQueries(dashboards.Expansion{From: to.AddDate(0, 0, -30), To: to, Interval: 24 * time.Hour, Vars: vars})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(qs))
-	for i, q := range qs {
-		out[i] = q.SQL
-	}
-	return out, nil
+		return out, rows.Err()
+	})
 }
 
 // runner runs queries for one client; open returns its query function.

@@ -31,7 +31,7 @@ var commands = []command{
 	{"refresh", "refresh --data DIR [--full] [--config FILE]", "rebuild the models (identity, timeline, conversations, KPIs) and run their data tests", runRefresh},
 	{"query", "query --data DIR [--format table|csv|json] SQL", "run SQL against the warehouse", runQuery},
 	{"report", "report kpi --data DIR [--from D] [--to D] [--format md|html|csv]", "the KPI report, for people without Grafana", runReport},
-	{"bench", "bench ingest|models|gateway|erase --events N [--json]", "measure ingest (against DuckDB's read_json), the model rebuild and refresh, the SQL gateway, or erasure", runBench},
+	{"bench", "bench ingest|models|gateway|erase|memory --events N [--json]", "measure ingest (against DuckDB's read_json), the model rebuild and refresh, the SQL gateway, erasure, or peak memory per command", runBench},
 	{"erase", "erase --data DIR (--phone|--email|--contact) VALUE [--reason R]", "erase a person from every layer and print the receipt (GDPR art. 17, LGPD art. 18)", runErase},
 	{"export", "export --data DIR (--phone|--email|--contact) VALUE", "everything held about a person as one JSON document (GDPR art. 15, LGPD art. 18/19)", runExport},
 	{"retention", "retention run --data DIR [--now T]", "apply the retention policy to DuckDB, the lake, the keys and the audit log", runRetention},

@@ -20,6 +20,11 @@ import (
 const holdEnv = "CXLAKE_TEST_HOLD_DATA"
 
 func TestMain(m *testing.M) {
+	// Child mode: be cxlake (the memory soak runs the demo as a child).
+	if os.Getenv(asCxlakeEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
 	// Child mode: hold a data directory open like a running server would.
 	if dir := os.Getenv(holdEnv); dir != "" {
 		wh, err := warehouse.Open(context.Background(), dir, warehouse.Options{})
