@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -96,25 +95,32 @@ var regCasts = map[string]string{
 // pgSettings answers current_setting for PostgreSQL settings DuckDB lacks
 // (Grafana asks for server_version_num, and splits search_path).
 var pgSettings = map[string]string{
-	"server_version_num": "150000", "server_version": "15.0 (cxlake)", "search_path": "main",
+	"server_version_num": pgVersionNum, "search_path": "main",
 	"standard_conforming_strings": "on", "integer_datetimes": "on", "max_identifier_length": "63",
 	"server_encoding": "UTF8", "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres",
 	"timezone": "UTC", "transaction_isolation": "read committed", "default_transaction_read_only": "on",
 	"transaction_read_only": "on", "is_superuser": "off", "lc_collate": "C", "lc_ctype": "C", "block_size": "8192",
 }
 
+// pgSetting is current_setting(name) for the settings the gateway reports:
+// pgSettings and server_version.
+func pgSetting(name string) (string, bool) {
+	if name == "server_version" {
+		return serverVersion(), true
+	}
+	v, ok := pgSettings[name]
+	return v, ok
+}
+
 // settingsView is pg_settings with the PostgreSQL settings the gateway
 // reports (pgSettings), not DuckDB's own (which name paths and limits of
 // the process).
 func settingsView() string {
-	keys := make([]string, 0, len(pgSettings))
-	for k := range pgSettings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := settingNames()
 	rows := make([]string, len(keys))
 	for i, k := range keys {
-		rows[i] = fmt.Sprintf("(%s, %s)", sqlString(k), sqlString(pgSettings[k]))
+		v, _ := pgSetting(k)
+		rows[i] = fmt.Sprintf("(%s, %s)", sqlString(k), sqlString(v))
 	}
 	return `create or replace temp view gw_pg_settings as select name, setting, null::varchar as unit,
 		'cxlake gateway' as category, '' as short_desc, '' as extra_desc, 'internal' as context,

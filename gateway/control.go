@@ -194,8 +194,8 @@ func valueText(toks []token) string {
 // which catalog queries to send.
 func serverParams(user, app string) map[string]string {
 	return map[string]string{
-		"server_version":                "15.0 (cxlake)",
-		"server_version_num":            "150000",
+		"server_version":                serverVersion(),
+		"server_version_num":            pgVersionNum,
 		"server_encoding":               "UTF8",
 		"client_encoding":               "UTF8",
 		"DateStyle":                     "ISO, MDY",

@@ -31,11 +31,41 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/cxlake/cxlake/warehouse"
 )
+
+// pgVersion is the PostgreSQL release whose protocol and catalog dialect
+// the gateway emulates; pgVersionNum is its server_version_num.
+const (
+	pgVersion    = "15.0"
+	pgVersionNum = "150000"
+)
+
+// serverVersion is server_version: the emulated PostgreSQL release, then
+// what actually answers, "15.0 (cxlake v1.2.3, DuckDB v1.5.6)". version()
+// answers it prefixed by "PostgreSQL " the way PostgreSQL does, so that
+// clients that parse it (SQLAlchemy, pgjdbc) find a release number, and a
+// reader sees it is not PostgreSQL. It is the same for every session of
+// the process: the binary and the DuckDB library it links.
+var serverVersion = sync.OnceValue(func() string {
+	cx := strings.Trim(warehouse.BinaryVersion(), "()")
+	dv := "unknown"
+	if conn, err := duckdb.NewConnector("", nil); err == nil {
+		db := sql.OpenDB(conn)
+		var v string
+		if db.QueryRow("select library_version from pragma_version()").Scan(&v) == nil && v != "" {
+			dv = v
+		}
+		_ = db.Close()
+	}
+	return fmt.Sprintf("%s (cxlake %s, DuckDB %s)", pgVersion, cx, dv)
+})
 
 // Server is a running gateway.
 type Server struct {

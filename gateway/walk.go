@@ -791,6 +791,21 @@ func (w *walker) function(m map[string]any) bool {
 		w.changed = true
 		return false
 	}
+	if name == "version" && (schema == "" || schema == "pg_catalog" || schema == "main") {
+		// DuckDB's version() says "v1.5.6", which PostgreSQL clients
+		// cannot parse (SQLAlchemy refuses to connect).
+		if args, _ := m["children"].([]any); len(args) != 0 {
+			w.refuseNamed(codeUndefinedFunc, "", "function %s does not exist", name)
+			return false
+		}
+		alias := str(m, "alias")
+		if alias == "" {
+			alias = "version"
+		}
+		replaceMap(m, constant("PostgreSQL "+serverVersion(), alias))
+		w.changed = true
+		return false
+	}
 	if max, ok := maxArgs[name]; ok {
 		if args, _ := m["children"].([]any); len(args) > max {
 			m["children"] = args[:max] // pg_get_expr(expr, rel, pretty): DuckDB's takes two
@@ -841,16 +856,16 @@ func (w *walker) settingConstant(m map[string]any) (string, bool) {
 	}
 	val, _ := a["value"].(map[string]any)
 	name, _ := val["value"].(string)
-	v, ok := pgSettings[lowerASCII(name)]
-	return v, ok
+	return pgSetting(lowerASCII(name))
 }
 
 // settingNames are the settings current_setting answers, sorted.
 func settingNames() []string {
-	out := make([]string, 0, len(pgSettings))
+	out := make([]string, 0, len(pgSettings)+1)
 	for k := range pgSettings {
 		out = append(out, k)
 	}
+	out = append(out, "server_version")
 	sort.Strings(out)
 	return out
 }
