@@ -186,17 +186,6 @@ func (w *Warehouse) ApplyRules(rules []IdentifierRule) {
 	}
 }
 
-// DeleteRules deletes rule for hashes from identifier_rules in tx (consent
-// granted again); call RemoveRules after the commit.
-func DeleteRules(ctx context.Context, tx Execer, rule string, hashes []string) error {
-	for _, h := range hashes {
-		if _, err := tx.ExecContext(ctx, `delete from identifier_rules where identifier_hash = ? and rule = ?`, h, rule); err != nil {
-			return fmt.Errorf("deleting identifier rules: %w", err)
-		}
-	}
-	return nil
-}
-
 // RemoveRules stops enforcing rule for hashes.
 func (w *Warehouse) RemoveRules(rule string, hashes []string) {
 	w.rules.mu.Lock()
