@@ -24,11 +24,7 @@ final as (
         day,
         channel,
         team,
-        case
-            when not is_conversation then 'none'
-            when bot_handled and not escalated then 'bot'
-            else 'human'
-        end as handled_by,
+        handled_by,
         {{ partial "kpi_counts" }}
     from facts
     group by all

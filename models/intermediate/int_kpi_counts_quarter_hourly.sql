@@ -22,11 +22,7 @@ final as (
         to_timestamp(floor(epoch(fact_at) / 900) * 900) as bucket_at,
         channel,
         team,
-        case
-            when not is_conversation then 'none'
-            when bot_handled and not escalated then 'bot'
-            else 'human'
-        end as handled_by,
+        handled_by,
         {{ partial "kpi_counts" }}
     from facts
     group by all

@@ -38,6 +38,9 @@ conversation_facts as (
         channel,
         coalesce(team, 'none') as team,
         true as is_conversation,
+        -- 'bot': a bot took part and no human; 'human': every other
+        -- conversation (it reached a human, or no bot took part)
+        case when bot_handled and not escalated then 'bot' else 'human' end as handled_by,
         frt_s,
         agent_frt_s,
         bot_handled,
@@ -65,6 +68,7 @@ survey_facts as (
         coalesce(channel, 'none') as channel,
         'none' as team,
         false as is_conversation,
+        'none' as handled_by, -- a survey answered outside any conversation
         null::double as frt_s,
         null::double as agent_frt_s,
         false as bot_handled,
