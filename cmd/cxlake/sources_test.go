@@ -7,13 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -106,10 +104,10 @@ sources:
 	}
 	// Wait until run has stored both, as its own /metrics says: the
 	// warehouse itself is locked while run holds it.
-	for deadline := time.Now().Add(60 * time.Second); acceptedEvents(t, addr) < 2; {
+	for deadline := time.Now().Add(60 * time.Second); metric(t, addr, "cxlake_ingest_events_accepted_total") < 2; {
 		if time.Now().After(deadline) {
 			cancel()
-			t.Fatalf("run stored %v of the 2 source events within 60s (run: %v)", acceptedEvents(t, addr), <-done)
+			t.Fatalf("run stored %v of the 2 source events within 60s (run: %v)", metric(t, addr, "cxlake_ingest_events_accepted_total"), <-done)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -129,31 +127,4 @@ sources:
 	if n != 2 {
 		t.Fatalf("%d of the 2 source events were stored", n)
 	}
-}
-
-// acceptedEvents sums cxlake_ingest_events_accepted_total on run's /metrics.
-func acceptedEvents(t *testing.T, addr string) float64 {
-	t.Helper()
-	res, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0
-	}
-	var sum float64
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, "cxlake_ingest_events_accepted_total") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		sum += v
-	}
-	return sum
 }
