@@ -76,15 +76,11 @@ func (w *Warehouse) Publish(ctx context.Context) (Publication, error) {
 	if err != nil || len(chunks) == 0 {
 		return p, err
 	}
-	conn, err := w.DB.Conn(ctx)
+	conn, err := w.lakeWriterConn(ctx)
 	if err != nil {
 		return p, fmt.Errorf("publishing to the lake: %w", err)
 	}
 	defer conn.Close()
-	// Lake files have no order: DuckDB need not hold rows back to keep it.
-	if _, err := conn.ExecContext(ctx, "set session preserve_insertion_order = false"); err != nil {
-		return p, fmt.Errorf("publishing to the lake: %w", err)
-	}
 	for _, c := range chunks {
 		steps, files, err := w.publishChunk(ctx, conn, c)
 		p.Steps += steps
@@ -544,4 +540,19 @@ func (w *Warehouse) PublicationLag(ctx context.Context) (events int64, age time.
 		age = max(time.Since(oldest.Time), 0)
 	}
 	return events, age, nil
+}
+
+// lakeWriterConn is a connection for writing lake files (publication and
+// compaction). Lake files have no order, so DuckDB need not hold rows back
+// to keep one.
+func (w *Warehouse) lakeWriterConn(ctx context.Context) (*sql.Conn, error) {
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "set session preserve_insertion_order = false"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }

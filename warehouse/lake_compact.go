@@ -99,14 +99,11 @@ func (w *Warehouse) CompactLake(ctx context.Context, opts CompactOptions) (Compa
 	if err != nil {
 		return res, err
 	}
-	conn, err := w.DB.Conn(ctx)
+	conn, err := w.lakeWriterConn(ctx)
 	if err != nil {
 		return res, fmt.Errorf("compacting the lake: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "set session preserve_insertion_order = false"); err != nil {
-		return res, fmt.Errorf("compacting the lake: %w", err)
-	}
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
 			return res, err
