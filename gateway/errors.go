@@ -125,6 +125,21 @@ var errSessionEnded = errors.New("session ended")
 // errShutdown is the cause of contexts canceled because the server stops.
 var errShutdown = errors.New("gateway shutting down")
 
+// endedBy is why a statement's context ended: the cause of ctx when it is
+// done, or a cause err carries (a check that ran under a context now
+// gone, simple.go's checkQuery). nil: the statement was not ended.
+func endedBy(ctx context.Context, err error) error {
+	if ctx != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	for _, c := range []error{errStatementTimeout, errCanceledByClient, errShutdown} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
 // toPG turns any error into what the client sees. DuckDB's own messages go
 // to the client that sent the query (they may quote its literals, which is
 // the client's own text); they never go to logs or the audit.
@@ -141,8 +156,8 @@ func toPG(ctx context.Context, err error) *pgError {
 	if errors.As(err, &tm) {
 		return &pgError{Code: codeProgramLimit, Message: tm.Error()}
 	}
-	if ctx != nil && ctx.Err() != nil {
-		switch context.Cause(ctx) {
+	if cause := endedBy(ctx, err); cause != nil {
+		switch cause {
 		case errStatementTimeout:
 			return &pgError{Code: codeCanceled, Message: "canceling statement due to statement timeout",
 				Hint: "the gateway's statement_timeout bounds every query; filter by time or use an aggregate view"}
@@ -151,7 +166,7 @@ func toPG(ctx context.Context, err error) *pgError {
 		case errShutdown:
 			return &pgError{Severity: "FATAL", Code: codeAdminShutdown, Message: "terminating connection: the gateway is shutting down"}
 		}
-		if pe, ok := context.Cause(ctx).(*pgError); ok { // e.g. the memory watchdog's (limits.go)
+		if pe, ok := cause.(*pgError); ok { // e.g. the memory watchdog's (limits.go)
 			return pe
 		}
 	}

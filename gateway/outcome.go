@@ -36,14 +36,10 @@ func (sess *session) fail(err error, start time.Time, ctl control, ai *auditInfo
 		rec.Outcome, rec.Reason, rec.Statement, rec.Relations = OutcomeRefused, re.auditReason(), re.Statement, re.Relations
 	case errors.As(err, new(errTooManyRows)):
 		rec.Outcome, rec.Reason = OutcomeTooLarge, pe.Message
-	case ctx != nil && context.Cause(ctx) == errStatementTimeout:
+	case endedBy(ctx, err) == errStatementTimeout:
 		rec.Outcome, rec.Reason = OutcomeTimeout, "statement_timeout"
-	case ctx != nil && ctx.Err() != nil:
-		rec.Outcome, rec.Reason = OutcomeCanceled, context.Cause(ctx).Error()
-	case pe.Code == codeCanceled && strings.HasSuffix(pe.Message, "statement timeout"): // ended during checkQuery
-		rec.Outcome, rec.Reason = OutcomeTimeout, "statement_timeout"
-	case pe.Code == codeCanceled: // canceled during checkQuery
-		rec.Outcome, rec.Reason = OutcomeCanceled, pe.Message
+	case endedBy(ctx, err) != nil:
+		rec.Outcome, rec.Reason = OutcomeCanceled, endedBy(ctx, err).Error()
 	default:
 		rec.Outcome, rec.Reason = OutcomeError, errorClass(err)
 	}

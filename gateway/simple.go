@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -86,9 +87,10 @@ func (sess *session) checkQueryIn(ctx context.Context, q string) (*plan, error) 
 	p, err := sess.chk.check(ctx, q)
 	if err != nil && ctx.Err() != nil {
 		// A cancel request, the statement timeout or shutdown ended the
-		// check: answer with that cause, as for a running query, not with
-		// the internal error the interrupted check returned.
-		return nil, toPG(ctx, err)
+		// check: the error carries that cause (endedBy), so it is answered
+		// and audited as for a running query, not as the internal error
+		// the interrupted check returned.
+		return nil, fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
 	return p, err
 }
