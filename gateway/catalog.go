@@ -53,6 +53,7 @@ var compatRelations = map[string]string{
 	"pg_catalog.pg_attrdef":                      "gw_pg_attrdef",
 	"pg_catalog.pg_description":                  "gw_pg_description",
 	"pg_catalog.pg_depend":                       "gw_pg_depend",
+	"pg_catalog.pg_sequence":                     "gw_pg_sequence",
 	"information_schema.tables":                  "gw_information_schema_tables",
 	"information_schema.columns":                 "gw_information_schema_columns",
 	"information_schema.views":                   "gw_information_schema_views",
@@ -247,6 +248,7 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		empty("gw_pg_publication_rel", "0::bigint as oid, 0::bigint as prpubid, 0::bigint as prrelid, ''::varchar as prqual, null::integer[] as prattrs"),
 		empty("gw_pg_publication_namespace", "0::bigint as oid, 0::bigint as pnpubid, 0::bigint as pnnspid"),
 		empty("gw_pg_trigger", "0::bigint as oid, 0::bigint as tgrelid, 0::bigint as tgparentid, ''::varchar as tgname, 0::bigint as tgfoid, 0 as tgtype, ''::varchar as tgenabled, false as tgisinternal, 0::bigint as tgconstrrelid, 0::bigint as tgconstrindid, 0::bigint as tgconstraint, false as tgdeferrable, false as tginitdeferred, 0 as tgnargs, ''::varchar as tgattr, ''::varchar as tgargs, ''::varchar as tgqual, ''::varchar as tgoldtable, ''::varchar as tgnewtable"),
+		empty("gw_pg_sequence", "0::bigint as seqrelid, 0::bigint as seqtypid, 0::bigint as seqstart, 0::bigint as seqincrement, 0::bigint as seqmax, 0::bigint as seqmin, 0::bigint as seqcache, false as seqcycle"),
 		empty("gw_pg_foreign_table", "0::bigint as ftrelid, 0::bigint as ftserver, null::varchar[] as ftoptions"),
 		empty("gw_pg_partitioned_table", "0::bigint as partrelid, ''::varchar as partstrat, 0 as partnatts, 0::bigint as partdefid, null::integer[] as partattrs"),
 
