@@ -67,8 +67,8 @@ var pendingChecks = map[string]bool{
 	"pg2.unaliased": true, "pg2.copy": true, "pg2.named_cursor": true,
 	"pg3.datetime": true, "pg3.timestamptz": true, "pg3.decimal": true, "pg3.list": true, "pg3.statement_timeout": true,
 	"sa.columns": true, "sa.reflect": true,
-	"jdbc.tables": true, "jdbc.columns": true, "jdbc.setDate": true, "jdbc.setTimestamp": true, "jdbc.array": true,
-	"node.date": true, "node.array": true,
+	"jdbc.tables": true, "jdbc.columns": true, "jdbc.array": true,
+	"node.array": true,
 }
 
 // compareClient checks every expected key; printed keys nobody expects
@@ -147,6 +147,8 @@ func TestClientJDBC(t *testing.T) {
 		"jdbc.product":                  serverVersion(),
 		"jdbc.setObject.offsetDateTime": "t:2026-11-20 01:02:03+00",
 		"jdbc.fetchSize":                "45", // 0+1+...+9
+		"jdbc.setDate":                  "d:2026-11-21",
+		"jdbc.setTimestamp":             "t:2026-11-20 02:02:03",
 	})
 	compareClient(t, run("lead", "refused"), map[string]string{
 		"jdbc.refused": "42501",
@@ -162,6 +164,7 @@ func TestClientNode(t *testing.T) {
 	script := clientScript(t, "node", "conformance.js")
 	compareClient(t, runClient(t, s, "ana", nil, node, script, "analyst"), map[string]string{
 		"node.params": "n,s:42|sms",
+		"node.date":   "t:2026-11-21T00:00:00.000Z",
 	})
 	compareClient(t, runClient(t, s, "lead", nil, node, script, "refused"), map[string]string{
 		"node.refused": "42501",
