@@ -256,3 +256,53 @@ func parseDateTime(s string, oid uint32) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// declaredCasts are the DuckDB types of parameter types a client may
+// declare in Parse. A declared parameter is cast to its type in the query
+// text, so that DuckDB types the expressions around it as PostgreSQL would
+// ("select $1 * 2 as x" with a numeric $1 is a numeric named x; left
+// untyped, DuckDB cannot bind it and names its result "unknown"). Text
+// types are not cast: DuckDB does not compare a VARCHAR with a DATE
+// without an explicit cast, and PostgreSQL clients declare text for
+// strings they expect the server to coerce. numeric becomes
+// DECIMAL(38,10), DuckDB's widest with room for fractions: a parameter
+// with more than 10 fractional digits is rounded there.
+var declaredCasts = map[uint32]string{
+	oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidInt4: "INTEGER", oidInt8: "BIGINT",
+	oidFloat4: "FLOAT", oidFloat8: "DOUBLE", oidNumeric: "DECIMAL(38,10)",
+	oidDate: "DATE", oidTime: "TIME", oidTimestamp: "TIMESTAMP", oidTimestamptz: "TIMESTAMPTZ",
+	oidInterval: "INTERVAL", oidUUID: "UUID", oidBytea: "BLOB",
+}
+
+// castDeclaredParams rewrites each $n whose type the client declared (and
+// declaredCasts knows) into CAST($n AS type). It runs before the sandbox
+// checks the query, so the check sees the text that runs; it only adds
+// casts to fixed type names around parameters.
+func castDeclaredParams(query string, declared []uint32) string {
+	if len(declared) == 0 {
+		return query
+	}
+	var b strings.Builder
+	last := 0
+	for _, t := range lex(query) {
+		if t.kind != tParam {
+			continue
+		}
+		n, err := strconv.Atoi(t.text[1:])
+		if err != nil || n < 1 || n > len(declared) {
+			continue
+		}
+		typ, ok := declaredCasts[declared[n-1]]
+		if !ok {
+			continue
+		}
+		b.WriteString(query[last:t.start])
+		b.WriteString("CAST(" + t.text + " AS " + typ + ")")
+		last = t.end
+	}
+	if last == 0 {
+		return query
+	}
+	b.WriteString(query[last:])
+	return b.String()
+}

@@ -40,3 +40,23 @@ func TestParseDateTimeClientSpellings(t *testing.T) {
 		}
 	}
 }
+
+func TestCastDeclaredParams(t *testing.T) {
+	for _, c := range []struct {
+		q        string
+		declared []uint32
+		want     string
+	}{
+		{"select $1 * 2 as x", []uint32{oidNumeric}, "select CAST($1 AS DECIMAL(38,10)) * 2 as x"},
+		{"select $1 as t, $2 as s", []uint32{oidTimestamp, oidText}, "select CAST($1 AS TIMESTAMP) as t, $2 as s"},
+		{"select $2, '$1', $1 -- $1\n", []uint32{oidInt4, oidDate}, "select CAST($2 AS DATE), '$1', CAST($1 AS INTEGER) -- $1\n"},
+		{"select $10", []uint32{oidInt4}, "select $10"},  // undeclared: left to DuckDB
+		{"select $1", []uint32{0}, "select $1"},          // unspecified
+		{"select $1", []uint32{oidVarchar}, "select $1"}, // text is not cast
+		{"select $1", nil, "select $1"},
+	} {
+		if got := castDeclaredParams(c.q, c.declared); got != c.want {
+			t.Errorf("castDeclaredParams(%q, %v) = %q, want %q", c.q, c.declared, got, c.want)
+		}
+	}
+}
