@@ -67,7 +67,7 @@ var pendingChecks = map[string]bool{
 	"pg2.copy": true, "pg2.named_cursor": true,
 	"pg3.list":   true,
 	"sa.columns": true, "sa.reflect": true,
-	"jdbc.tables": true, "jdbc.columns": true, "jdbc.array": true,
+	"jdbc.tables": true, "jdbc.columns": true,
 	"node.array": true,
 }
 
@@ -154,6 +154,7 @@ func TestClientJDBC(t *testing.T) {
 		"jdbc.product":                  serverVersion(),
 		"jdbc.setObject.offsetDateTime": "t:2026-11-20 01:02:03+00",
 		"jdbc.fetchSize":                "45", // 0+1+...+9
+		"jdbc.array":                    "n:2",
 		"jdbc.setDate":                  "d:2026-11-21",
 		"jdbc.setTimestamp":             "t:2026-11-20 02:02:03",
 	})

@@ -272,6 +272,12 @@ var declaredCasts = map[uint32]string{
 	oidFloat4: "FLOAT", oidFloat8: "DOUBLE", oidNumeric: "DECIMAL(38,10)",
 	oidDate: "DATE", oidTime: "TIME", oidTimestamp: "TIMESTAMP", oidTimestamptz: "TIMESTAMPTZ",
 	oidInterval: "INTERVAL", oidUUID: "UUID", oidBytea: "BLOB",
+	// Arrays: "c = any($1)" with a list (psycopg, createArrayOf) needs
+	// DuckDB to know $1 is a LIST.
+	arrayOf[oidBool]: "BOOLEAN[]", arrayOf[oidInt2]: "SMALLINT[]", arrayOf[oidInt4]: "INTEGER[]",
+	arrayOf[oidInt8]: "BIGINT[]", arrayOf[oidFloat4]: "FLOAT[]", arrayOf[oidFloat8]: "DOUBLE[]",
+	arrayOf[oidText]: "VARCHAR[]", arrayOf[oidVarchar]: "VARCHAR[]", arrayOf[oidDate]: "DATE[]",
+	arrayOf[oidTimestamp]: "TIMESTAMP[]", arrayOf[oidTimestamptz]: "TIMESTAMPTZ[]",
 }
 
 // castDeclaredParams rewrites each $n whose type the client declared (and
