@@ -67,8 +67,8 @@ var pendingChecks = map[string]bool{
 	"pg2.copy": true, "pg2.named_cursor": true,
 	"pg3.list":   true,
 	"sa.columns": true, "sa.reflect": true,
-	"jdbc.tables": true, "jdbc.columns": true,
-	"node.array": true,
+	"jdbc.columns": true,
+	"node.array":   true,
 }
 
 // compareClient checks every expected key; printed keys nobody expects
@@ -155,11 +155,13 @@ func TestClientJDBC(t *testing.T) {
 		"jdbc.setObject.offsetDateTime": "t:2026-11-20 01:02:03+00",
 		"jdbc.fetchSize":                "45", // 0+1+...+9
 		"jdbc.array":                    "n:2",
+		"jdbc.tables":                   "contacts,kpi_daily,kpi_daily_team",
 		"jdbc.setDate":                  "d:2026-11-21",
 		"jdbc.setTimestamp":             "t:2026-11-20 02:02:03",
 	})
 	compareClient(t, run("lead", "refused"), map[string]string{
 		"jdbc.refused": "42501",
+		"jdbc.tables":  "false",
 	})
 }
 
