@@ -99,3 +99,20 @@ func TestPsqlOtherMetaCommands(t *testing.T) {
 		}
 	}
 }
+
+// psql 15's table-name completion (tab after "select * from kpi") sends
+// this query; it completes nothing unless pg_namespace lists pg_catalog.
+// A role completes only the relations it reads.
+func TestPsqlTableNameCompletion(t *testing.T) {
+	s := testServer(t)
+	const q = `SELECT pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND substring(pg_catalog.quote_ident(c.relname),1,3)='con' AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') ORDER BY 1 LIMIT 1000`
+	for user, want := range map[string]string{"ana": "contacts,conversations", "lead": ""} {
+		out, err := psql(t, s, user, "-At", "-c", q)
+		if err != nil {
+			t.Fatalf("completion query as %s: %v\n%s", user, err, out)
+		}
+		if got := strings.Join(strings.Fields(out), ","); got != want {
+			t.Errorf("completion of 'con' as %s = %q, want %q", user, got, want)
+		}
+	}
+}
