@@ -13,6 +13,12 @@ import (
 // psql runs the real psql client against s as user and returns its output.
 func psql(t *testing.T, s *Server, user string, args ...string) (string, error) {
 	t.Helper()
+	return psqlMode(t, s, user, "prefer", args...)
+}
+
+// psqlMode is psql with the given sslmode.
+func psqlMode(t *testing.T, s *Server, user, sslmode string, args ...string) (string, error) {
+	t.Helper()
 	bin, err := exec.LookPath("psql")
 	if err != nil {
 		t.Skip("psql is not installed (apt-get install -y postgresql-client)")
@@ -23,7 +29,7 @@ func psql(t *testing.T, s *Server, user string, args ...string) (string, error) 
 	// No -d: libpq then asks for a database named after the user, as
 	// `psql -h 127.0.0.1 -p 5433 -U analyst` does.
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-h", host, "-p", port, "-U", user, "-X", "-v", "ON_ERROR_STOP=1"}, args...)...)
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+user+"-pw", "PGCONNECT_TIMEOUT=10", "PGSSLMODE=prefer")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+user+"-pw", "PGCONNECT_TIMEOUT=10", "PGSSLMODE="+sslmode)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -114,5 +120,31 @@ func TestPsqlTableNameCompletion(t *testing.T) {
 		if got := strings.Join(strings.Fields(out), ","); got != want {
 			t.Errorf("completion of 'con' as %s = %q, want %q", user, got, want)
 		}
+	}
+}
+
+// With a certificate configured (here the demo's self-signed pair), psql
+// with sslmode=require connects over TLS.
+func TestPsqlSSLModeRequire(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, err := SelfSignedTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(key); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %s: %v, mode %v; want 0600", key, err, st.Mode().Perm())
+	}
+	if again, _, err := SelfSignedTLS(dir); err != nil || again != cert {
+		t.Fatalf("second call: %s, %v; want the same pair reused", again, err)
+	}
+	before, _ := os.ReadFile(cert)
+	s := testServer(t, func(c *Config, _ *Options) { c.TLSCertFile, c.TLSKeyFile = cert, key })
+	out, err := psqlMode(t, s, "ana", "require", "-At", "-c", "select 41 + 1", "-c", `\conninfo`)
+	if err != nil || !strings.Contains(out, "42") || !strings.Contains(out, "SSL connection (protocol: TLS") {
+		t.Fatalf("psql sslmode=require: %v\n%s", err, out)
+	}
+	after, _ := os.ReadFile(cert)
+	if string(before) != string(after) {
+		t.Fatal("the certificate changed while the gateway used it")
 	}
 }
