@@ -121,6 +121,7 @@ func TestClientPython(t *testing.T) {
 		"pg2.decimal":           "x:2.50",
 		"pg2.list":              "n:2",
 		"pg3.date":              "d:2026-11-21",
+		"pg2.copy":              "a,b/1,x/2,y/",
 		"pg2.unaliased":         "count,min:2|2026-11-01",
 		"pg3.statement_timeout": "57014 within 10s: True",
 		"pg3.datetime":          "t:2026-11-20 01:02:03",

@@ -148,3 +148,21 @@ func TestPsqlSSLModeRequire(t *testing.T) {
 		t.Fatal("the certificate changed while the gateway used it")
 	}
 }
+
+// psql's \copy (query) to stdout is COPY (query) TO STDOUT: the query is
+// checked as any query of the role.
+func TestPsqlCopyToStdout(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "ana", "-c", `\copy (select 1 as a, 'x,y' as b, null as c union all select 2, 'tab	back\', 'z') to stdout with csv header`)
+	if want := "a,b,c\n1,\"x,y\",\n2,tab\tback\\,z\n"; err != nil || out != want {
+		t.Fatalf("\\copy csv: %v\n%q, want %q", err, out, want)
+	}
+	out, err = psql(t, s, "ana", "-c", `copy (select 'tab	back\' as b, null as c) to stdout`)
+	if want := "tab\\tback\\\\\t\\N\n"; err != nil || out != want {
+		t.Fatalf("copy text: %v\n%q, want %q", err, out, want)
+	}
+	out, err = psql(t, s, "lead", "-c", `\copy (select * from conversations) to stdout`)
+	if err == nil || !strings.Contains(out, `relation "conversations" is not available to role leadership`) {
+		t.Fatalf("leadership copied conversations: %v\n%s", err, out)
+	}
+}

@@ -70,6 +70,7 @@ type rowWriter struct {
 	oids    []uint32
 	formats []int16
 	limit   int
+	copyOut *copyOut // rows go out as COPY TO STDOUT lines, not DataRows
 
 	count  int64        // rows sent so far
 	shapes []*typeShape // per column, what orders its nested values (nested.go)
@@ -147,7 +148,11 @@ func (w *rowWriter) next(rows *sql.Rows, max int64) (suspended bool, err error) 
 				w.out[i] = w.arena[offs[i]:offs[i+1]:offs[i+1]]
 			}
 		}
-		w.sess.be.Send(&pgproto3.DataRow{Values: w.out})
+		if w.copyOut != nil {
+			w.sess.be.Send(&pgproto3.CopyData{Data: w.copyOut.line(w.out, nulls)})
+		} else {
+			w.sess.be.Send(&pgproto3.DataRow{Values: w.out})
+		}
 		pending += len(w.arena) + 4*n
 		if pending > flushBytes {
 			if err := w.sess.be.Flush(); err != nil {
