@@ -166,3 +166,21 @@ func TestPsqlCopyToStdout(t *testing.T) {
 		t.Fatalf("leadership copied conversations: %v\n%s", err, out)
 	}
 }
+
+// psql's FETCH_COUNT reads results through a cursor (BEGIN, DECLARE,
+// FETCH FORWARD n, CLOSE, COMMIT); the cursor's query is checked as any.
+func TestPsqlFetchCount(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "ana", "-At", "-v", "FETCH_COUNT=3", "-c", "select x from range(8) t(x) order by x")
+	if want := "0\n1\n2\n3\n4\n5\n6\n7\n"; err != nil || out != want {
+		t.Fatalf("FETCH_COUNT=3: %v\n%q, want %q", err, out, want)
+	}
+	out, err = psql(t, s, "lead", "-At", "-v", "FETCH_COUNT=3", "-c", "select * from conversations")
+	if err == nil || !strings.Contains(out, `relation "conversations" is not available to role leadership`) {
+		t.Fatalf("leadership read conversations through a cursor: %v\n%s", err, out)
+	}
+	out, err = psql(t, s, "ana", "-c", "declare c cursor for select 1")
+	if err == nil || !strings.Contains(out, "only be used in transaction blocks") {
+		t.Fatalf("DECLARE outside a transaction: %v\n%s", err, out)
+	}
+}

@@ -37,6 +37,12 @@ func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	if sess.txStatus == 'E' {
 		return sess.fail(errFailedTx(), start, ctl, nil)
 	}
+	if c, ok, err := parseSQLCursor(q); ok {
+		if err != nil {
+			return sess.fail(err, start, ctl, nil)
+		}
+		return sess.runSQLCursor(c, start)
+	}
 	if c, ok, err := parseCopyOut(q); ok {
 		if err != nil {
 			return sess.fail(err, start, ctl, nil)
