@@ -53,6 +53,8 @@ var compatRelations = map[string]string{
 	"pg_catalog.pg_attrdef":                      "gw_pg_attrdef",
 	"pg_catalog.pg_description":                  "gw_pg_description",
 	"pg_catalog.pg_depend":                       "gw_pg_depend",
+	"pg_catalog.pg_sequence":                     "gw_pg_sequence",
+	"pg_catalog.pg_namespace":                    "gw_pg_namespace",
 	"information_schema.tables":                  "gw_information_schema_tables",
 	"information_schema.columns":                 "gw_information_schema_columns",
 	"information_schema.views":                   "gw_information_schema_views",
@@ -66,7 +68,7 @@ var compatRelations = map[string]string{
 // a role may not see. (pg_attrdef, pg_description and pg_depend name
 // relations and columns: they are compatRelations, filtered by role.)
 var catalogRelations = map[string]bool{
-	"pg_catalog.pg_namespace": true, "pg_catalog.pg_type": true, "pg_catalog.pg_proc": true,
+	"pg_catalog.pg_type": true, "pg_catalog.pg_proc": true,
 	"pg_catalog.pg_collation": true, "pg_catalog.pg_enum": true, "pg_catalog.pg_tablespace": true,
 	"information_schema.schemata": true, "information_schema.character_sets": true,
 }
@@ -247,6 +249,13 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		empty("gw_pg_publication_rel", "0::bigint as oid, 0::bigint as prpubid, 0::bigint as prrelid, ''::varchar as prqual, null::integer[] as prattrs"),
 		empty("gw_pg_publication_namespace", "0::bigint as oid, 0::bigint as pnpubid, 0::bigint as pnnspid"),
 		empty("gw_pg_trigger", "0::bigint as oid, 0::bigint as tgrelid, 0::bigint as tgparentid, ''::varchar as tgname, 0::bigint as tgfoid, 0 as tgtype, ''::varchar as tgenabled, false as tgisinternal, 0::bigint as tgconstrrelid, 0::bigint as tgconstrindid, 0::bigint as tgconstraint, false as tgdeferrable, false as tginitdeferred, 0 as tgnargs, ''::varchar as tgattr, ''::varchar as tgargs, ''::varchar as tgqual, ''::varchar as tgoldtable, ''::varchar as tgnewtable"),
+		// DuckDB's lists main only; psql's table-name completion excludes
+		// relations in "(SELECT oid FROM pg_namespace WHERE nspname =
+		// 'pg_catalog')", which must not be NULL. 11 is PostgreSQL's oid.
+		`create or replace temp view gw_pg_namespace as select * from pg_catalog.pg_namespace
+			union all select 11, 'pg_catalog', 10, null from (select 1)
+			where not exists (select 1 from pg_catalog.pg_namespace where nspname = 'pg_catalog')`,
+		empty("gw_pg_sequence", "0::bigint as seqrelid, 0::bigint as seqtypid, 0::bigint as seqstart, 0::bigint as seqincrement, 0::bigint as seqmax, 0::bigint as seqmin, 0::bigint as seqcache, false as seqcycle"),
 		empty("gw_pg_foreign_table", "0::bigint as ftrelid, 0::bigint as ftserver, null::varchar[] as ftoptions"),
 		empty("gw_pg_partitioned_table", "0::bigint as partrelid, ''::varchar as partstrat, 0 as partnatts, 0::bigint as partdefid, null::integer[] as partattrs"),
 

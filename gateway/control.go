@@ -2,7 +2,10 @@ package gateway
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Session commands that clients send around their queries (psql, JDBC,
@@ -241,6 +244,11 @@ func setParam(params map[string]string, name, value string) error {
 	if name == "standard_conforming_strings" && !strings.EqualFold(value, "on") && !strings.EqualFold(value, "true") {
 		return errorf(codeFeature, "standard_conforming_strings is always on at the cxlake gateway")
 	}
+	if strings.EqualFold(name, "statement_timeout") {
+		if _, err := parseStatementTimeout(value); err != nil {
+			return err
+		}
+	}
 	for k := range params {
 		if strings.EqualFold(k, name) {
 			params[k] = value
@@ -270,4 +278,48 @@ func (c control) String() string {
 var shownParams = map[string]bool{
 	"server_version": true, "server_encoding": true, "integer_datetimes": true, "is_superuser": true,
 	"session_authorization": true, "max_identifier_length": true, "transaction_read_only": true, "all": true,
+}
+
+// timeoutUnits are the units PostgreSQL accepts for statement_timeout.
+var timeoutUnits = map[string]time.Duration{
+	"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "min": time.Minute, "h": time.Hour, "d": 24 * time.Hour,
+}
+
+// parseStatementTimeout reads a statement_timeout value as PostgreSQL
+// does: a number of milliseconds, or a number and a unit ("1s", "500 ms",
+// "2min"); 0 and DEFAULT mean no session limit (the server's applies).
+func parseStatementTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if strings.EqualFold(v, "default") {
+		return 0, nil
+	}
+	num := strings.TrimRight(v, "abcdefghijklmnopqrstuvwxyz ")
+	unit := strings.TrimSpace(v[len(num):])
+	mul := time.Millisecond
+	if unit != "" {
+		m, ok := timeoutUnits[unit]
+		if !ok {
+			return 0, errorf(codeInvalidParam, "invalid value for parameter \"statement_timeout\": %q", v)
+		}
+		mul = m
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*float64(mul) > float64(math.MaxInt64) {
+		return 0, errorf(codeInvalidParam, "invalid value for parameter \"statement_timeout\": %q", v)
+	}
+	return time.Duration(f * float64(mul)), nil
+}
+
+// statementTimeout is the limit of the session's next statement: its
+// statement_timeout when set and shorter than the server's, which is the
+// ceiling whatever the session sets.
+func statementTimeout(params map[string]string, ceiling time.Duration) time.Duration {
+	for k, v := range params {
+		if strings.EqualFold(k, "statement_timeout") {
+			if d, err := parseStatementTimeout(v); err == nil && d > 0 && d < ceiling {
+				return d
+			}
+		}
+	}
+	return ceiling
 }

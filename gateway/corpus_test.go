@@ -129,7 +129,7 @@ func TestOrdinaryCorpus(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s on DuckDB directly: %v", q, err)
 				}
-				if strings.Join(gotCols, ",") != strings.Join(wantCols, ",") {
+				if !sameColumns(gotCols, wantCols) {
 					t.Errorf("%s: columns %v, DuckDB %v", q, gotCols, wantCols)
 					continue
 				}
@@ -172,7 +172,7 @@ func TestOrdinaryCorpus(t *testing.T) {
 				if err := rows.Err(); err != nil {
 					t.Errorf("%s: extended protocol as %s: %v", q, u.Role, err)
 				}
-				if want, _, err := duckdbJSON(ctx, wh.DB, q); err == nil && strings.Join(names, ",") != strings.Join(want, ",") {
+				if want, _, err := duckdbJSON(ctx, wh.DB, q); err == nil && !sameColumns(names, want) {
 					t.Errorf("%s: extended protocol columns %v, DuckDB %v", q, names, want)
 				}
 			}
@@ -416,4 +416,29 @@ func mustContainAll(t *testing.T, q string, err error, want []string) {
 			t.Errorf("%s: error %q does not say %q", q, err, w)
 		}
 	}
+}
+
+// sameColumns compares the gateway's column names with DuckDB's. They are
+// equal, except where DuckDB names an unaliased function call by its text
+// and the gateway, as PostgreSQL does and clients expect, by the function:
+// DuckDB's "min(\"day\")" is "min", "count_star()" is "count", and a cast
+// "CAST(f(x) AS T)" is f (rows.go, pgColumnName).
+func sameColumns(gateway, duck []string) bool {
+	if len(gateway) != len(duck) {
+		return false
+	}
+	for i, g := range gateway {
+		d := duck[i]
+		for strings.HasPrefix(d, "CAST(") {
+			d = d[len("CAST("):]
+		}
+		switch {
+		case g == duck[i]:
+		case g == "count" && strings.HasPrefix(d, "count_star("):
+		case strings.HasPrefix(d, g+"(") && strings.HasSuffix(d, ")"):
+		default:
+			return false
+		}
+	}
+	return true
 }

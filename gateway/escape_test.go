@@ -159,6 +159,15 @@ func escapeCorpus(dir, lakeDir string) []escape {
 		"with recursive events as (select channel from events union all select channel from events where false) select * from events) where false) select * from t", comp...)
 	add("B1 in a window", "select count(*) over (), * from ("+rec("events", "events")+") limit 1", comp...)
 
+	// COPY: only COPY (SELECT ...) TO STDOUT with CSV/HEADER/FORMAT is
+	// taken (copy.go); everything else stays refused.
+	add("COPY query to a file", fmt.Sprintf("copy (select * from kpi_daily) to '%s'", filepath.Join(dir, "out.csv")))
+	add("COPY table to stdout", "copy kpi_daily to stdout")
+	add("COPY query to program", "copy (select 1) to program 'id'")
+	add("COPY to stdout as parquet", "copy (select * from kpi_daily) to stdout (format parquet)")
+	add("COPY to stdout then attach", fmt.Sprintf("copy (select 1) to stdout; attach '%s' as x", filepath.Join(dir, "x.duckdb")))
+	add("COPY from stdin", "copy kpi_daily from stdin")
+
 	// A second CTE or a CTE body naming a relation the role may not read.
 	add("CTE shadows an allowed name", "with kpi_daily as (select * from events) select * from kpi_daily", comp...)
 	add("second CTE shadows", "with a as (select 1 as x), kpi_daily as (select * from identifiers) select * from kpi_daily", comp...)

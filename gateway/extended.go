@@ -59,7 +59,7 @@ func (sess *session) parse(m *pgproto3.Parse) error {
 	}
 	st := &prepared{query: m.Query, ctl: parseControl(m.Query)}
 	if st.ctl.kind == ctlNone {
-		p, err := sess.checkQuery(m.Query)
+		p, err := sess.checkQuery(castDeclaredParams(m.Query, m.ParameterOIDs))
 		if err == nil && len(p.stmts) > 1 {
 			err = errorf(codeSyntax, "cannot insert multiple commands into a prepared statement")
 		}

@@ -4,7 +4,10 @@
 // (SCRAM-SHA-256 against users from config), the roles and what each may
 // read (Policy), the sandbox that keeps every role read-only and inside the
 // warehouse (sandbox.go), the catalog compatibility layer those tools need
-// (catalog.go), limits (statement timeout, result size, connections,
+// (catalog.go), the translations of parameters, column names and result
+// forms PostgreSQL clients expect (params.go, rows.go; COPY (SELECT ...)
+// TO STDOUT in copy.go and SQL cursors in sqlcursor.go, whose queries go
+// through the same sandbox), TLS (tls.go for a self-signed pair), limits (statement timeout, result size, connections,
 // cancel requests, message and query sizes, the login throttle, concurrent
 // queries and their memory share: limits.go, throttle.go, memwatch.go) and
 // the query audit (Auditor).

@@ -263,3 +263,31 @@ func TestShutdownEndsSessions(t *testing.T) {
 		t.Fatal("an idle session survived shutdown")
 	}
 }
+
+// SET statement_timeout shortens the server's limit for the session; it
+// cannot lengthen it, and a value PostgreSQL would refuse is refused.
+func TestSessionStatementTimeout(t *testing.T) {
+	s := testServer(t, func(c *Config, _ *Options) { c.StatementTimeout = 30 * time.Second })
+	c := connect(t, s, "ana")
+	ctx := context.Background()
+	if _, err := c.Exec(ctx, "set statement_timeout = '300ms'"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := c.Exec(ctx, "select pg_sleep(20)")
+	if pgCode(err) != codeCanceled || time.Since(start) > 10*time.Second {
+		t.Fatalf("after SET statement_timeout = '300ms': %v after %s, want 57014 well before the server's 30 s", err, time.Since(start))
+	}
+	for _, bad := range []string{"'1 fortnight'", "'-1'", "'abc'"} {
+		_, err := c.Exec(ctx, "set statement_timeout = "+bad)
+		if pgCode(err) != codeInvalidParam {
+			t.Errorf("SET statement_timeout = %s: %v, want 22023", bad, err)
+		}
+	}
+	for in, want := range map[string]time.Duration{"1000": time.Second, "1s": time.Second, "0.25 min": 15 * time.Second,
+		"1.5s": 1500 * time.Millisecond, "0": 30 * time.Second, "DEFAULT": 30 * time.Second, "1h": 30 * time.Second} {
+		if got := statementTimeout(map[string]string{"statement_timeout": in}, 30*time.Second); got != want {
+			t.Errorf("statement_timeout %q under a 30 s ceiling = %s, want %s", in, got, want)
+		}
+	}
+}

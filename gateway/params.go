@@ -3,6 +3,8 @@ package gateway
 import (
 	"fmt"
 	"math/big"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +65,9 @@ func decodeParam(m *pgtype.Map, oid uint32, format int16, src []byte) (any, erro
 		}
 		return numericArg(n)
 	case oidDate, oidTimestamp, oidTimestamptz:
+		if format == textFormat {
+			return parseDateTime(string(src), oid)
+		}
 		var t pgtype.Timestamptz
 		switch oid {
 		case oidDate:
@@ -186,4 +191,124 @@ func typeLabel(oid uint32) string {
 		return n
 	}
 	return strings.TrimSpace(fmt.Sprintf("oid %d", oid))
+}
+
+// dateTimeInput is the subset of PostgreSQL's date/time input syntax
+// clients send as text parameters: an ISO date, optionally a time (after a
+// space or a T) with fractional seconds, optionally a zone (Z, +hh,
+// +hhmm, +hh:mm, +hh:mm:ss). JDBC's setDate sends "2026-11-01 +00",
+// setTimestamp "2026-11-10 00:00:00+00", node-pg a Date as
+// "2026-11-20T00:00:00.000+00:00".
+var dateTimeInput = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})` +
+	`(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?` +
+	`\s*(Z|z|[+-]\d{1,2}(?::?\d{2}){0,2})?$`)
+
+// parseDateTime reads a text date, timestamp or timestamptz parameter as
+// PostgreSQL's input functions do: a date ignores a time and zone; a
+// timestamp (without time zone) ignores the zone; a timestamptz without a
+// zone is in the session's time zone, UTC.
+func parseDateTime(s string, oid uint32) (time.Time, error) {
+	m := dateTimeInput.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return time.Time{}, fmt.Errorf("invalid input syntax for type %s: %q", typeLabel(oid), s)
+	}
+	num := func(i int) int {
+		n, _ := strconv.Atoi(m[i]) // the pattern admits digits only; empty is 0
+		return n
+	}
+	nanos := 0
+	if f := m[7]; f != "" {
+		nanos, _ = strconv.Atoi((f + "000000000")[:9])
+	}
+	y, mo, d, h, mi, sec := num(1), num(2), num(3), num(4), num(5), num(6)
+	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi > 0 || sec > 0 || nanos > 0)) {
+		return time.Time{}, fmt.Errorf("date/time field value out of range for type %s: %q", typeLabel(oid), s)
+	}
+	if oid == oidDate {
+		t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
+		if t.Day() != d {
+			return time.Time{}, fmt.Errorf("date/time field value out of range for type date: %q", s)
+		}
+		return t, nil
+	}
+	loc := time.UTC
+	if z := m[8]; z != "" && z != "Z" && z != "z" && oid == oidTimestamptz {
+		digits := strings.ReplaceAll(z[1:], ":", "")
+		if len(digits)%2 == 1 {
+			digits = "0" + digits
+		}
+		secs := 0
+		for i, mul := 0, 3600; i+2 <= len(digits); i, mul = i+2, mul/60 {
+			n, _ := strconv.Atoi(digits[i : i+2])
+			secs += n * mul
+		}
+		if secs > 15*3600+59*60+59 {
+			return time.Time{}, fmt.Errorf("time zone displacement out of range: %q", s)
+		}
+		if z[0] == '-' {
+			secs = -secs
+		}
+		loc = time.FixedZone("", secs)
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, nanos, loc)
+	if t.Day() != d && h != 24 {
+		return time.Time{}, fmt.Errorf("date/time field value out of range for type %s: %q", typeLabel(oid), s)
+	}
+	return t.UTC(), nil
+}
+
+// declaredCasts are the DuckDB types of parameter types a client may
+// declare in Parse. A declared parameter is cast to its type in the query
+// text, so that DuckDB types the expressions around it as PostgreSQL would
+// ("select $1 * 2 as x" with a numeric $1 is a numeric named x; left
+// untyped, DuckDB cannot bind it and names its result "unknown"). Text
+// types are not cast: DuckDB does not compare a VARCHAR with a DATE
+// without an explicit cast, and PostgreSQL clients declare text for
+// strings they expect the server to coerce. numeric becomes
+// DECIMAL(38,10), DuckDB's widest with room for fractions: a parameter
+// with more than 10 fractional digits is rounded there.
+var declaredCasts = map[uint32]string{
+	oidBool: "BOOLEAN", oidInt2: "SMALLINT", oidInt4: "INTEGER", oidInt8: "BIGINT",
+	oidFloat4: "FLOAT", oidFloat8: "DOUBLE", oidNumeric: "DECIMAL(38,10)",
+	oidDate: "DATE", oidTime: "TIME", oidTimestamp: "TIMESTAMP", oidTimestamptz: "TIMESTAMPTZ",
+	oidInterval: "INTERVAL", oidUUID: "UUID", oidBytea: "BLOB",
+	// Arrays: "c = any($1)" with a list (psycopg, createArrayOf) needs
+	// DuckDB to know $1 is a LIST.
+	arrayOf[oidBool]: "BOOLEAN[]", arrayOf[oidInt2]: "SMALLINT[]", arrayOf[oidInt4]: "INTEGER[]",
+	arrayOf[oidInt8]: "BIGINT[]", arrayOf[oidFloat4]: "FLOAT[]", arrayOf[oidFloat8]: "DOUBLE[]",
+	arrayOf[oidText]: "VARCHAR[]", arrayOf[oidVarchar]: "VARCHAR[]", arrayOf[oidDate]: "DATE[]",
+	arrayOf[oidTimestamp]: "TIMESTAMP[]", arrayOf[oidTimestamptz]: "TIMESTAMPTZ[]",
+}
+
+// castDeclaredParams rewrites each $n whose type the client declared (and
+// declaredCasts knows) into CAST($n AS type). It runs before the sandbox
+// checks the query, so the check sees the text that runs; it only adds
+// casts to fixed type names around parameters.
+func castDeclaredParams(query string, declared []uint32) string {
+	if len(declared) == 0 {
+		return query
+	}
+	var b strings.Builder
+	last := 0
+	for _, t := range lex(query) {
+		if t.kind != tParam {
+			continue
+		}
+		n, err := strconv.Atoi(t.text[1:])
+		if err != nil || n < 1 || n > len(declared) {
+			continue
+		}
+		typ, ok := declaredCasts[declared[n-1]]
+		if !ok {
+			continue
+		}
+		b.WriteString(query[last:t.start])
+		b.WriteString("CAST(" + t.text + " AS " + typ + ")")
+		last = t.end
+	}
+	if last == 0 {
+		return query
+	}
+	b.WriteString(query[last:])
+	return b.String()
 }

@@ -13,6 +13,12 @@ import (
 // psql runs the real psql client against s as user and returns its output.
 func psql(t *testing.T, s *Server, user string, args ...string) (string, error) {
 	t.Helper()
+	return psqlMode(t, s, user, "prefer", args...)
+}
+
+// psqlMode is psql with the given sslmode.
+func psqlMode(t *testing.T, s *Server, user, sslmode string, args ...string) (string, error) {
+	t.Helper()
 	bin, err := exec.LookPath("psql")
 	if err != nil {
 		t.Skip("psql is not installed (apt-get install -y postgresql-client)")
@@ -23,7 +29,7 @@ func psql(t *testing.T, s *Server, user string, args ...string) (string, error) 
 	// No -d: libpq then asks for a database named after the user, as
 	// `psql -h 127.0.0.1 -p 5433 -U analyst` does.
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-h", host, "-p", port, "-U", user, "-X", "-v", "ON_ERROR_STOP=1"}, args...)...)
-	cmd.Env = append(os.Environ(), "PGPASSWORD="+user+"-pw", "PGCONNECT_TIMEOUT=10", "PGSSLMODE=prefer")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+user+"-pw", "PGCONNECT_TIMEOUT=10", "PGSSLMODE="+sslmode)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -97,5 +103,84 @@ func TestPsqlOtherMetaCommands(t *testing.T) {
 		if err != nil || strings.Contains(out, "ERROR") {
 			t.Errorf("%s: %v\n%s", cmd, err, out)
 		}
+	}
+}
+
+// psql 15's table-name completion (tab after "select * from kpi") sends
+// this query; it completes nothing unless pg_namespace lists pg_catalog.
+// A role completes only the relations it reads.
+func TestPsqlTableNameCompletion(t *testing.T) {
+	s := testServer(t)
+	const q = `SELECT pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'S', 'v', 'm', 'f', 'p') AND substring(pg_catalog.quote_ident(c.relname),1,3)='con' AND pg_catalog.pg_table_is_visible(c.oid) AND c.relnamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') ORDER BY 1 LIMIT 1000`
+	for user, want := range map[string]string{"ana": "contacts,conversations", "lead": ""} {
+		out, err := psql(t, s, user, "-At", "-c", q)
+		if err != nil {
+			t.Fatalf("completion query as %s: %v\n%s", user, err, out)
+		}
+		if got := strings.Join(strings.Fields(out), ","); got != want {
+			t.Errorf("completion of 'con' as %s = %q, want %q", user, got, want)
+		}
+	}
+}
+
+// With a certificate configured (here the demo's self-signed pair), psql
+// with sslmode=require connects over TLS.
+func TestPsqlSSLModeRequire(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, err := SelfSignedTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(key); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %s: %v, mode %v; want 0600", key, err, st.Mode().Perm())
+	}
+	if again, _, err := SelfSignedTLS(dir); err != nil || again != cert {
+		t.Fatalf("second call: %s, %v; want the same pair reused", again, err)
+	}
+	before, _ := os.ReadFile(cert)
+	s := testServer(t, func(c *Config, _ *Options) { c.TLSCertFile, c.TLSKeyFile = cert, key })
+	out, err := psqlMode(t, s, "ana", "require", "-At", "-c", "select 41 + 1", "-c", `\conninfo`)
+	if err != nil || !strings.Contains(out, "42") || !strings.Contains(out, "SSL connection (protocol: TLS") {
+		t.Fatalf("psql sslmode=require: %v\n%s", err, out)
+	}
+	after, _ := os.ReadFile(cert)
+	if string(before) != string(after) {
+		t.Fatal("the certificate changed while the gateway used it")
+	}
+}
+
+// psql's \copy (query) to stdout is COPY (query) TO STDOUT: the query is
+// checked as any query of the role.
+func TestPsqlCopyToStdout(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "ana", "-c", `\copy (select 1 as a, 'x,y' as b, null as c union all select 2, 'tab	back\', 'z') to stdout with csv header`)
+	if want := "a,b,c\n1,\"x,y\",\n2,tab\tback\\,z\n"; err != nil || out != want {
+		t.Fatalf("\\copy csv: %v\n%q, want %q", err, out, want)
+	}
+	out, err = psql(t, s, "ana", "-c", `copy (select 'tab	back\' as b, null as c) to stdout`)
+	if want := "tab\\tback\\\\\t\\N\n"; err != nil || out != want {
+		t.Fatalf("copy text: %v\n%q, want %q", err, out, want)
+	}
+	out, err = psql(t, s, "lead", "-c", `\copy (select * from conversations) to stdout`)
+	if err == nil || !strings.Contains(out, `relation "conversations" is not available to role leadership`) {
+		t.Fatalf("leadership copied conversations: %v\n%s", err, out)
+	}
+}
+
+// psql's FETCH_COUNT reads results through a cursor (BEGIN, DECLARE,
+// FETCH FORWARD n, CLOSE, COMMIT); the cursor's query is checked as any.
+func TestPsqlFetchCount(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "ana", "-At", "-v", "FETCH_COUNT=3", "-c", "select x from range(8) t(x) order by x")
+	if want := "0\n1\n2\n3\n4\n5\n6\n7\n"; err != nil || out != want {
+		t.Fatalf("FETCH_COUNT=3: %v\n%q, want %q", err, out, want)
+	}
+	out, err = psql(t, s, "lead", "-At", "-v", "FETCH_COUNT=3", "-c", "select * from conversations")
+	if err == nil || !strings.Contains(out, `relation "conversations" is not available to role leadership`) {
+		t.Fatalf("leadership read conversations through a cursor: %v\n%s", err, out)
+	}
+	out, err = psql(t, s, "ana", "-c", "declare c cursor for select 1")
+	if err == nil || !strings.Contains(out, "only be used in transaction blocks") {
+		t.Fatalf("DECLARE outside a transaction: %v\n%s", err, out)
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -38,6 +39,7 @@ func regclassSetup() string {
 			else lower(trim(x)) end`,
 		`create or replace temp macro gw_regclass_oid(x) as case
 			when try_cast(x as bigint) is not null then try_cast(x as bigint)
+			` + systemCatalogOids + `
 			when (select count(*) from temp.main.gw_pg_class where relname = gw_relname(cast(x as varchar))) = 1
 				then (select oid from temp.main.gw_pg_class where relname = gw_relname(cast(x as varchar)))
 			else error('relation "' || cast(x as varchar) || '" does not exist') end`,
@@ -56,6 +58,22 @@ func regclassSetup() string {
 				error('type "' || cast(x as varchar) || '" does not exist')) end`,
 	}, ";\n")
 }
+
+// systemCatalogOids are PostgreSQL's own oids of the system catalogs
+// clients name with regclass ("d.classoid = 'pg_class'::regclass" in
+// pgjdbc's getTables): every role reads those catalogs, so their oids tell
+// nothing about the warehouse.
+var systemCatalogOids = func() string {
+	var b strings.Builder
+	for _, c := range []struct {
+		name string
+		oid  int
+	}{{"pg_class", 1259}, {"pg_proc", 1255}, {"pg_type", 1247}, {"pg_attribute", 1249},
+		{"pg_namespace", 2615}, {"pg_constraint", 2606}, {"pg_description", 2609}, {"pg_database", 1262}} {
+		fmt.Fprintf(&b, "when lower(trim(cast(x as varchar))) in ('%s', 'pg_catalog.%s') then %d\n\t\t\t", c.name, c.name, c.oid)
+	}
+	return b.String()
+}()
 
 // castName is the lower-case name of a cast's target type: the name as
 // written for a type DuckDB's parser left unbound (regclass, oid), else

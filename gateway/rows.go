@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -52,7 +54,7 @@ func (sess *session) runRows(ctx context.Context, text string, args []any, oids 
 }
 
 func field(name string, oid uint32, format int16) pgproto3.FieldDescription {
-	return pgproto3.FieldDescription{Name: []byte(name), DataTypeOID: oid, DataTypeSize: typeSize(oid),
+	return pgproto3.FieldDescription{Name: []byte(pgColumnName(name)), DataTypeOID: oid, DataTypeSize: typeSize(oid),
 		TypeModifier: -1, Format: format}
 }
 
@@ -68,6 +70,7 @@ type rowWriter struct {
 	oids    []uint32
 	formats []int16
 	limit   int
+	copyOut *copyOut // rows go out as COPY TO STDOUT lines, not DataRows
 
 	count  int64        // rows sent so far
 	shapes []*typeShape // per column, what orders its nested values (nested.go)
@@ -145,7 +148,11 @@ func (w *rowWriter) next(rows *sql.Rows, max int64) (suspended bool, err error) 
 				w.out[i] = w.arena[offs[i]:offs[i+1]:offs[i+1]]
 			}
 		}
-		w.sess.be.Send(&pgproto3.DataRow{Values: w.out})
+		if w.copyOut != nil {
+			w.sess.be.Send(&pgproto3.CopyData{Data: w.copyOut.line(w.out, nulls)})
+		} else {
+			w.sess.be.Send(&pgproto3.DataRow{Values: w.out})
+		}
 		pending += len(w.arena) + 4*n
 		if pending > flushBytes {
 			if err := w.sess.be.Flush(); err != nil {
@@ -160,3 +167,33 @@ func (w *rowWriter) next(rows *sql.Rows, max int64) (suspended bool, err error) 
 		sent++
 	}
 }
+
+// pgColumnName is the name PostgreSQL gives a result column where DuckDB
+// names it differently. DuckDB names an unaliased expression by its text
+// ("count_star()", "min(\"day\")", "CAST(avg(x) AS DECIMAL)");
+// PostgreSQL names a function call by the function ("count", "min") and a
+// cast by what it casts. Clients and tools (pandas, SQLAlchemy's result
+// keys, BI tools' column headers) expect PostgreSQL's. Other names,
+// aliases included, are kept as they are.
+func pgColumnName(name string) string {
+	for {
+		if strings.HasPrefix(name, "CAST(") && strings.HasSuffix(name, ")") {
+			if i := strings.LastIndex(name, " AS "); i > len("CAST(") {
+				name = name[len("CAST("):i]
+				continue
+			}
+		}
+		break
+	}
+	m := callName.FindStringSubmatch(name)
+	if m == nil {
+		return name
+	}
+	if m[1] == "count_star" {
+		return "count"
+	}
+	return m[1]
+}
+
+// callName matches a DuckDB column name that is the text of a function call.
+var callName = regexp.MustCompile(`^([a-z_][a-z0-9_]*)\(.*\)$`)

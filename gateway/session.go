@@ -301,7 +301,7 @@ func (sess *session) cancelRunning(cause error) {
 // statement then fails with that cause.
 func (sess *session) queryContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(sess.srv.ctx)
-	tctx, tcancel := context.WithTimeoutCause(ctx, sess.srv.cfg.StatementTimeout, errStatementTimeout)
+	tctx, tcancel := context.WithTimeoutCause(ctx, statementTimeout(sess.params, sess.srv.cfg.StatementTimeout), errStatementTimeout)
 	sess.runMu.Lock()
 	sess.runCancel = cancel
 	sess.runMu.Unlock()

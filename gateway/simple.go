@@ -37,6 +37,18 @@ func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	if sess.txStatus == 'E' {
 		return sess.fail(errFailedTx(), start, ctl, nil)
 	}
+	if c, ok, err := parseSQLCursor(q); ok {
+		if err != nil {
+			return sess.fail(err, start, ctl, nil)
+		}
+		return sess.runSQLCursor(c, start)
+	}
+	if c, ok, err := parseCopyOut(q); ok {
+		if err != nil {
+			return sess.fail(err, start, ctl, nil)
+		}
+		return sess.runCopyOut(c, start)
+	}
 	// One context from the check to the last row: the statement timeout
 	// bounds the whole statement, not the check and the run each.
 	ctx, done := sess.queryContext()

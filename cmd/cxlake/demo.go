@@ -74,6 +74,10 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("--pg-addr: %w", err)
 	}
+	// A self-signed pair in the data directory, so that sslmode=require works.
+	if gwCfg.TLSCertFile, gwCfg.TLSKeyFile, err = gateway.SelfSignedTLS(*data); err != nil {
+		return err
+	}
 	// Governance first: the gateway audits every query into its chain, and
 	// it closes (last checkpoint) after the gateway has stopped. The demo's
 	// HTTP APIs (the live KPI report) take a bearer token it prints.

@@ -45,9 +45,10 @@ func gatewayPolicy() *gateway.Policy {
 
 // sqlGateway is a started gateway and the users it was started with.
 type sqlGateway struct {
-	srv   *gateway.Server
-	users []gateway.User
-	audit *gateway.TableAuditor // closed after the server, when we made it
+	srv     *gateway.Server
+	users   []gateway.User
+	tlsCert string                // the certificate file when TLS is served
+	audit   *gateway.TableAuditor // closed after the server, when we made it
 	// logins records refused logins in gateway_logins; closed after the server.
 	logins *gateway.TableLoginRecorder
 	chain  *gateway.ChainAuditor // flushed after the server, when there is an audit log
@@ -119,7 +120,7 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 		_ = logins.Close()
 		return nil, err
 	}
-	g := &sqlGateway{srv: srv, users: cfg.Users, audit: table, chain: ca, logins: logins}
+	g := &sqlGateway{srv: srv, users: cfg.Users, tlsCert: cfg.TLSCertFile, audit: table, chain: ca, logins: logins}
 	if err := srv.Start(); err != nil {
 		_ = g.stop(ctx)
 		return nil, err
@@ -202,6 +203,10 @@ func (g *sqlGateway) printConnect(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "  %-11s PGPASSWORD=%s psql -h %s -p %s -U %s %s\n", u.Role, u.Password, host, port, u.Name, gateway.DefaultDatabase)
+	}
+	if g.tlsCert != "" {
+		fmt.Fprintf(w, "  TLS          psql \"host=%s port=%s dbname=%s sslmode=require\" -U <user>  (certificate %s)\n",
+			host, port, gateway.DefaultDatabase, g.tlsCert)
 	}
 	fmt.Fprintf(w, "  every query is audited: table %s, and the hash-chained audit log (cxlake audit show)\n", gateway.TableAuditorTable)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
@@ -47,6 +48,8 @@ func TestDemoServesSQL(t *testing.T) {
 	// "  analyst     PGPASSWORD=demo-secret psql -h 127.0.0.1 -p 41234 -U analyst cxlake"
 	line := regexp.MustCompile(`^\s+(\w+)\s+PGPASSWORD=(\S+) psql -h (\S+) -p (\d+) -U (\w+) (\w+)$`)
 	metricsLine := regexp.MustCompile(`^\s+metrics\s+(http://\S+/metrics)`)
+	tlsLine := regexp.MustCompile(`^\s+TLS\s+psql "host=(\S+) port=(\d+) dbname=cxlake sslmode=require" -U <user>  \(certificate (\S+)\)$`)
+	var tlsFound []string
 	var metricsURL string
 	var reportToken, reportURL string
 	found := map[string][]string{}
@@ -59,7 +62,7 @@ func TestDemoServesSQL(t *testing.T) {
 		close(lines)
 	}()
 	timeout := time.After(2 * time.Minute)
-	for len(found) < 4 {
+	for len(found) < 4 || tlsFound == nil {
 		select {
 		case l, ok := <-lines:
 			if !ok {
@@ -70,6 +73,9 @@ func TestDemoServesSQL(t *testing.T) {
 			}
 			if m := metricsLine.FindStringSubmatch(l); m != nil {
 				metricsURL = m[1]
+			}
+			if m := tlsLine.FindStringSubmatch(l); m != nil {
+				tlsFound = m
 			}
 			if m := reportCurlLine.FindStringSubmatch(l); m != nil {
 				reportToken, reportURL = m[1], m[2]
@@ -98,6 +104,18 @@ func TestDemoServesSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ana.Close(cctx)
+	// The demo serves TLS from its self-signed pair in the data directory.
+	if tlsFound[3] != filepath.Join(data, "gateway-tls.crt") {
+		t.Fatalf("TLS line names certificate %s, want the data directory's", tlsFound[3])
+	}
+	tlsConn, err := pgx.Connect(cctx, "postgres://analyst:demo-secret@"+tlsFound[1]+":"+tlsFound[2]+"/cxlake?sslmode=require")
+	if err != nil {
+		t.Fatalf("sslmode=require: %v", err)
+	}
+	if _, ok := tlsConn.PgConn().Conn().(*tls.Conn); !ok {
+		t.Fatalf("sslmode=require connected without TLS: %T", tlsConn.PgConn().Conn())
+	}
+	tlsConn.Close(cctx)
 	var conversations int64
 	if err := ana.QueryRow(cctx, "select count(*) from conversations").Scan(&conversations); err != nil || conversations == 0 {
 		t.Fatalf("analyst: %d conversations, %v", conversations, err)

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+)
+
+// Text date/time parameters in the spellings real clients send, read as
+// PostgreSQL's input functions read them.
+func TestParseDateTimeClientSpellings(t *testing.T) {
+	utc := func(y int, mo time.Month, d, h, mi, s, ns int) time.Time {
+		return time.Date(y, mo, d, h, mi, s, ns, time.UTC)
+	}
+	for _, c := range []struct {
+		in   string
+		oid  uint32
+		want time.Time
+	}{
+		{"2026-11-01 +00", oidDate, utc(2026, 11, 1, 0, 0, 0, 0)},                        // JDBC setDate
+		{"2026-11-10 00:00:00+00", oidDate, utc(2026, 11, 10, 0, 0, 0, 0)},               // lib/pq time.Time for a date
+		{"2026-11-10 23:30:00-05", oidDate, utc(2026, 11, 10, 0, 0, 0, 0)},               // a date ignores time and zone
+		{"2026-11-10 01:02:03+00", oidTimestamp, utc(2026, 11, 10, 1, 2, 3, 0)},          // JDBC setTimestamp
+		{"2026-11-10 01:02:03+05:30", oidTimestamp, utc(2026, 11, 10, 1, 2, 3, 0)},       // timestamp ignores the zone
+		{"2026-11-20T00:00:00.000+00:00", oidTimestamptz, utc(2026, 11, 20, 0, 0, 0, 0)}, // node-pg Date
+		{"2026-11-20T01:00:00.5+01:00", oidTimestamptz, utc(2026, 11, 20, 0, 0, 0, 5e8)}, // offset applied
+		{"2026-11-20 01:02:03.123456-0230", oidTimestamptz, utc(2026, 11, 20, 3, 32, 3, 123456000)},
+		{"2026-11-20 01:02", oidTimestamptz, utc(2026, 11, 20, 1, 2, 0, 0)}, // no zone: UTC, the session's
+		{"2026-11-20Z", oidTimestamptz, utc(2026, 11, 20, 0, 0, 0, 0)},
+		{"2026-11-20 24:00:00", oidTimestamp, utc(2026, 11, 21, 0, 0, 0, 0)},
+	} {
+		got, err := parseDateTime(c.in, c.oid)
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("parseDateTime(%q, %s) = %v, %v; want %v", c.in, typeLabel(c.oid), got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "infinity", "2026-13-01", "2026-02-30", "2026-11-20 25:00", "2026-11-20 24:00:01",
+		"20261120", "2026-11-20 01:02:03+16", "2026-11-20; drop table x", "2026-11-20 01:02:03 +00 x"} {
+		if got, err := parseDateTime(bad, oidTimestamptz); err == nil {
+			t.Errorf("parseDateTime(%q) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestCastDeclaredParams(t *testing.T) {
+	for _, c := range []struct {
+		q        string
+		declared []uint32
+		want     string
+	}{
+		{"select $1 * 2 as x", []uint32{oidNumeric}, "select CAST($1 AS DECIMAL(38,10)) * 2 as x"},
+		{"select $1 as t, $2 as s", []uint32{oidTimestamp, oidText}, "select CAST($1 AS TIMESTAMP) as t, $2 as s"},
+		{"select $2, '$1', $1 -- $1\n", []uint32{oidInt4, oidDate}, "select CAST($2 AS DATE), '$1', CAST($1 AS INTEGER) -- $1\n"},
+		{"select $10", []uint32{oidInt4}, "select $10"},  // undeclared: left to DuckDB
+		{"select $1", []uint32{0}, "select $1"},          // unspecified
+		{"select $1", []uint32{oidVarchar}, "select $1"}, // text is not cast
+		{"select $1", nil, "select $1"},
+	} {
+		if got := castDeclaredParams(c.q, c.declared); got != c.want {
+			t.Errorf("castDeclaredParams(%q, %v) = %q, want %q", c.q, c.declared, got, c.want)
+		}
+	}
+}
