@@ -56,6 +56,7 @@ type gatewayLimitsFile struct {
 	LoginFailures        int     `yaml:"login_failures"`
 	LoginWindow          string  `yaml:"login_window"`
 	LoginMaxDelay        string  `yaml:"login_max_delay"`
+	MaxSleep             string  `yaml:"max_sleep"`
 }
 
 // applyGatewayLimits copies the set keys of gateway.limits; the values
@@ -82,6 +83,7 @@ func applyGatewayLimits(l *gateway.Limits, f gatewayLimitsFile) error {
 		{"gateway.limits.auth_timeout", f.AuthTimeout, &l.AuthTimeout},
 		{"gateway.limits.login_window", f.LoginWindow, &l.LoginWindow},
 		{"gateway.limits.login_max_delay", f.LoginMaxDelay, &l.LoginMaxDelay},
+		{"gateway.limits.max_sleep", f.MaxSleep, &l.MaxSleep},
 	} {
 		if err := duration(d.key, d.val, d.dst); err != nil {
 			return err

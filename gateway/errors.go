@@ -132,7 +132,7 @@ func endedBy(ctx context.Context, err error) error {
 	if ctx != nil && ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	for _, c := range []error{errStatementTimeout, errCanceledByClient, errShutdown} {
+	for _, c := range []error{errStatementTimeout, errSleepLimit, errCanceledByClient, errShutdown} {
 		if errors.Is(err, c) {
 			return c
 		}
@@ -161,6 +161,9 @@ func toPG(ctx context.Context, err error) *pgError {
 		case errStatementTimeout:
 			return &pgError{Code: codeCanceled, Message: "canceling statement due to statement timeout",
 				Hint: "the gateway's statement_timeout bounds every query; filter by time or use an aggregate view"}
+		case errSleepLimit:
+			return &pgError{Code: codeCanceled, Message: "canceling statement due to the sleep limit",
+				Hint: "a statement that calls pg_sleep or sleep_ms runs at most twice gateway.limits.max_sleep"}
 		case errCanceledByClient:
 			return &pgError{Code: codeCanceled, Message: "canceling statement due to user request"}
 		case errShutdown:

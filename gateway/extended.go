@@ -299,6 +299,8 @@ func (sess *session) execute(m *pgproto3.Execute) error {
 	}
 	ctx, done := sess.queryContext()
 	defer done()
+	ctx, unbound := sess.sleepBound(ctx, st.plan)
+	defer unbound()
 	var n int64
 	var err error
 	if st.plan.explain != explainNone {
@@ -329,7 +331,7 @@ func (sess *session) openCursor(pt *portal, oids []uint32, max int64, start time
 	c := &cursor{ctx: ctx, cancel: cancel, start: start,
 		w: rowWriter{sess: sess, oids: oids, formats: pt.formats, limit: sess.srv.cfg.MaxResultRows}}
 	var err error
-	sess.during(c, func() {
+	sess.during(c, pt.stmt.plan, func() {
 		c.rows, err = sess.conn.QueryContext(ctx, pt.stmt.plan.stmts[0], pt.args...)
 	})
 	if err != nil {
@@ -344,13 +346,16 @@ func (sess *session) openCursor(pt *portal, oids []uint32, max int64, start time
 	return sess.fetch(pt, max)
 }
 
-// during runs f as the session's running statement: the statement timeout
-// and cancel requests end the cursor's context with their cause.
-func (sess *session) during(c *cursor, f func()) {
+// during runs f as the session's running statement of plan p: the
+// statement timeout, the sleep bound and cancel requests end the cursor's
+// context with their cause.
+func (sess *session) during(c *cursor, p *plan, f func()) {
 	qctx, done := sess.queryContext()
+	qctx, unbound := sess.sleepBound(qctx, p)
 	stop := context.AfterFunc(qctx, func() { c.cancel(context.Cause(qctx)) })
 	f()
 	stop()
+	unbound()
 	done()
 }
 
@@ -361,7 +366,7 @@ func (sess *session) fetch(pt *portal, max int64) error {
 	c := pt.cur
 	var suspended bool
 	var err error
-	sess.during(c, func() { suspended, err = c.w.next(c.rows, max) })
+	sess.during(c, pt.stmt.plan, func() { suspended, err = c.w.next(c.rows, max) })
 	if err == nil && suspended {
 		sess.be.Send(&pgproto3.PortalSuspended{})
 		return nil

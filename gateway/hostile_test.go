@@ -306,7 +306,7 @@ func TestQueryTextLimits(t *testing.T) {
 }
 
 func TestConcurrentQueriesWaitForAPlace(t *testing.T) {
-	s := testServer(t, func(c *Config, _ *Options) { c.Limits.MaxConcurrentQueries = 1 })
+	s := testServer(t, func(c *Config, _ *Options) { c.Limits.MaxConcurrentQueries, c.Limits.MaxSleep = 1, 5*time.Second })
 	a, b := connect(t, s, "ana"), connect(t, s, "graf")
 	ctx := context.Background()
 	errc := make(chan error, 1)

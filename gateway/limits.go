@@ -34,6 +34,7 @@ const (
 	DefaultLoginFailures      = 5
 	DefaultLoginWindow        = time.Minute
 	DefaultLoginMaxDelay      = 5 * time.Minute
+	DefaultMaxSleep           = time.Second
 )
 
 // DefaultMaxConcurrentQueries is max(2, GOMAXPROCS): DuckDB parallelizes
@@ -73,6 +74,14 @@ type Limits struct {
 	LoginFailures int
 	LoginWindow   time.Duration
 	LoginMaxDelay time.Duration
+	// MaxSleep bounds the sleep functions (pg_sleep, sleep_ms), apart from
+	// the statement timeout: a call must sleep a constant of at most
+	// MaxSleep, else it is refused with SQLSTATE 54000; and a statement
+	// that calls one is canceled (57014) once it has run twice MaxSleep,
+	// however many rows call it. A sleep holds one of
+	// MaxConcurrentQueries' places, so a statement timeout's worth of
+	// sleeping would let a few clients keep everyone else waiting.
+	MaxSleep time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -106,6 +115,9 @@ func (l Limits) withDefaults() Limits {
 	if l.LoginMaxDelay == 0 {
 		l.LoginMaxDelay = DefaultLoginMaxDelay
 	}
+	if l.MaxSleep == 0 {
+		l.MaxSleep = DefaultMaxSleep
+	}
 	return l
 }
 
@@ -133,6 +145,8 @@ func (l Limits) validate() error {
 		return fmt.Errorf("gateway.limits.login_window is %s: use 1s to 24h (default %s)", l.LoginWindow, DefaultLoginWindow)
 	case l.LoginMaxDelay < time.Second || l.LoginMaxDelay > 24*time.Hour:
 		return fmt.Errorf("gateway.limits.login_max_delay is %s: use 1s to 24h (default %s)", l.LoginMaxDelay, DefaultLoginMaxDelay)
+	case l.MaxSleep < time.Millisecond || l.MaxSleep > time.Hour:
+		return fmt.Errorf("gateway.limits.max_sleep is %s: use 1ms to 1h (default %s)", l.MaxSleep, DefaultMaxSleep)
 	}
 	return nil
 }

@@ -24,7 +24,9 @@ func pgCode(err error) string {
 }
 
 func TestStatementTimeout(t *testing.T) {
-	s := testServer(t, func(c *Config, _ *Options) { c.StatementTimeout = 300 * time.Millisecond })
+	s := testServer(t, func(c *Config, _ *Options) {
+		c.StatementTimeout, c.Limits.MaxSleep = 300*time.Millisecond, 10*time.Second
+	})
 	c := connect(t, s, "ana")
 	ctx := context.Background()
 	for _, q := range []string{slowQuery, "select pg_sleep(5)"} {
@@ -48,7 +50,7 @@ func TestStatementTimeout(t *testing.T) {
 }
 
 func TestCancelRequest(t *testing.T) {
-	s := testServer(t)
+	s := testServer(t, func(c *Config, _ *Options) { c.Limits.MaxSleep = time.Minute })
 	c := connect(t, s, "ana")
 	ctx := context.Background()
 	go func() {
@@ -239,7 +241,7 @@ func TestPortalSuspension(t *testing.T) {
 }
 
 func TestShutdownEndsSessions(t *testing.T) {
-	s := testServer(t)
+	s := testServer(t, func(c *Config, _ *Options) { c.Limits.MaxSleep = time.Minute })
 	c := connect(t, s, "ana")
 	idle := connect(t, s, "graf")
 	errc := make(chan error, 1)

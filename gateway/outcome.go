@@ -38,6 +38,8 @@ func (sess *session) fail(err error, start time.Time, ctl control, ai *auditInfo
 		rec.Outcome, rec.Reason = OutcomeTooLarge, pe.Message
 	case endedBy(ctx, err) == errStatementTimeout:
 		rec.Outcome, rec.Reason = OutcomeTimeout, "statement_timeout"
+	case endedBy(ctx, err) == errSleepLimit:
+		rec.Outcome, rec.Reason = OutcomeTimeout, "max_sleep"
 	case endedBy(ctx, err) != nil:
 		rec.Outcome, rec.Reason = OutcomeCanceled, endedBy(ctx, err).Error()
 	default:

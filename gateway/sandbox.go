@@ -48,6 +48,7 @@ type plan struct {
 	relations []string    // relations referenced, "schema.name", sorted
 	masked    string      // the query with its constants replaced by $n, for the audit
 	unseals   bool        // it calls an unsealing function: audited before it runs
+	sleeps    bool        // it calls a sleep function: bounded by Limits.MaxSleep (sleep.go)
 	explain   explainMode // an EXPLAIN of stmts[0] (explain.go)
 }
 
@@ -161,7 +162,7 @@ func (c *checker) check(ctx context.Context, query string) (*plan, error) {
 		}
 		return nil, w.err
 	}
-	p := &plan{relations: w.relationList(), unseals: unseals}
+	p := &plan{relations: w.relationList(), unseals: unseals, sleeps: w.sleeps}
 	docs := []string{encodeAST(orig)}
 	if len(stmts) > 1 || w.changed {
 		for _, st := range stmts {

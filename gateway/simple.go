@@ -60,6 +60,8 @@ func (sess *session) simpleQueryBody(q string, start time.Time) bool {
 	if err := sess.auditFirst(p, start); err != nil {
 		return sess.fail(err, start, ctl, &auditInfo{plan: p})
 	}
+	ctx, unbound := sess.sleepBound(ctx, p)
+	defer unbound()
 	var total int64
 	for _, text := range p.stmts {
 		var n int64

@@ -64,6 +64,7 @@ type walker struct {
 	exists  map[string]bool // relations of schema main, loaded on demand
 	unknown map[string]bool // refused table names that are no relation of the warehouse
 	names   map[string]bool // names the audit keeps in clear (auditNames), lower case
+	sleeps  bool            // it calls a sleep function (sleep.go)
 }
 
 func (w *walker) refuse(code, reason, hint string) {
@@ -825,6 +826,9 @@ func (w *walker) function(m map[string]any) bool {
 	}
 	if schema != "" && schema != "pg_catalog" && schema != "main" {
 		w.refuseNamed(codeUndefinedFunc, "", "function %s.%s does not exist", schema, name)
+		return false
+	}
+	if _, sleeps := sleepFunctions[name]; sleeps && !w.sleepCall(name, m) {
 		return false
 	}
 	if !w.allowedFunction(name) && !compatFunctions[name] && !regFunctions[name] && !specialFunctions[name] && !(isTrue(m["is_operator"]) && isOperatorName(name)) {

@@ -87,11 +87,16 @@ func (c *Consumer) reader() *kafka.Reader {
 // Run consumes until ctx is cancelled, then writes and commits the batches
 // in hand, within Config.ShutdownTimeout, and returns nil. It returns an
 // error when a batch cannot be made durable (its offsets are then not
-// committed, so nothing is lost), when the shutdown deadline passes first
+// committed, so nothing is lost) for a reason other than memory, when the
+// shutdown deadline passes first
 // (the error names the offsets left uncommitted), and when Kafka fails in
 // a way that retrying cannot cure (a *BrokerError). Kafka at start must
 // answer within WaitForBroker; after that, outages are ridden out with
-// back-off (faults.go) and shown by Health.
+// back-off (faults.go) and shown by Health. A batch that fails because
+// DuckDB ran out of memory or spill space (a heavy reader holds the shared
+// buffer pool) is rolled back and consumed again after a back-off
+// (retryMemory), so ingest slows down under memory pressure instead of
+// stopping.
 //
 // Three stages overlap. Run fetches and decodes parts of up to FetchSize
 // messages. Up to Config.Writers writers each hold an open batch (a DuckDB
@@ -108,6 +113,27 @@ func (c *Consumer) Run(ctx context.Context) (err error) {
 	if err := c.waitForBroker(ctx); err != nil {
 		return err
 	}
+	wait := backoffMin
+	for {
+		batches := c.Stats.Batches.Load()
+		err := c.round(ctx)
+		if err == nil || ctx.Err() != nil || !underMemoryPressure(err) {
+			return err
+		}
+		if c.Stats.Batches.Load() > batches {
+			wait = backoffMin // batches went through since the last failure
+		}
+		if !c.retryMemory(ctx, err, wait) {
+			return nil
+		}
+		wait = min(wait*2, backoffMax)
+	}
+}
+
+// round consumes with one Kafka reader from the group's committed offsets
+// until ctx is cancelled or a batch, a fetch or an offset commit fails for
+// good (Run).
+func (c *Consumer) round(ctx context.Context) error {
 	r := c.reader()
 	defer r.Close()
 	c.log.Info("consuming", "brokers", c.cfg.Brokers, "topics", c.cfg.Topics, "group", c.cfg.GroupID, "writers", c.cfg.Writers)

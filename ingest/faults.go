@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // This file is how the consumer rides out faults: which Kafka errors
@@ -112,6 +114,39 @@ func (c *Consumer) fetched() {
 // stopped records that Run returned with err.
 func (c *Consumer) stopped(err error) {
 	c.setHealth(StateStopped, "ingest stopped: "+err.Error(), c.Health().BrokerReachable)
+}
+
+// underMemoryPressure reports whether err is DuckDB running out of memory
+// or of spill space (warehouse.ExplainMemory): a reader's heavy query, a
+// model refresh or a compaction holding the shared buffer pool. It passes
+// when they finish, so the batch is retried.
+func underMemoryPressure(err error) bool {
+	var oom *warehouse.OutOfMemoryError
+	// The appender's error says only "failed to allocate data of size".
+	return errors.As(warehouse.ExplainMemory(err), &oom) || strings.Contains(err.Error(), "failed to allocate data of size")
+}
+
+// retryMemory waits wait after a batch failed for lack of memory, with
+// Health degraded, and reports whether to consume again (false: ctx ended).
+// The failed batch was rolled back and its offsets, and those of every
+// part fetched after it, were not committed: the next round's reader
+// starts from the group's committed offsets, so those messages are read
+// again, and the events of batches that did commit after it count as
+// duplicates. Each event is stored once.
+func (c *Consumer) retryMemory(ctx context.Context, err error, wait time.Duration) bool {
+	c.Stats.MemoryRetries.Add(1)
+	reason := "warehouse: a batch ran out of memory; retrying: " + warehouse.ExplainMemory(err).Error()
+	c.setHealth(StateDegraded, reason, c.Health().BrokerReachable)
+	c.log.Warn("a batch failed for lack of DuckDB memory; rolled back, consuming again from the committed offsets",
+		"wait", wait, "err", err)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // curable reports whether retrying can cure err: the broker or the network

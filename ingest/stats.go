@@ -25,6 +25,9 @@ type Stats struct {
 	// CommitFailures counts offset commits that failed for good (the batch was
 	// durable; its messages will be redelivered and skipped as duplicates).
 	CommitFailures atomic.Int64
+	// MemoryRetries counts batches that failed because DuckDB ran out of
+	// memory or spill space, and were consumed again after a back-off.
+	MemoryRetries atomic.Int64
 	// Checkpoints counts the checkpoints ingest ran between batches, and
 	// CheckpointNanos the time they took (ingest waits for them).
 	Checkpoints     atomic.Int64
