@@ -272,17 +272,20 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 	}
 	defer tx.Rollback()
 	var recs []audit.Record
+	var gone consentRows
 	for _, s := range stale {
 		to, ok := keyOfEvent[s[2]]
 		if !ok {
 			continue // nothing says whose it is now; kept as it was
 		}
-		if _, err := tx.ExecContext(ctx, `delete from consent_state where contact_key = ? and purpose = ?`, s[0], s[1]); err != nil {
-			return nil, fmt.Errorf("re-keying consent_state: %w", err)
-		}
+		gone.keys, gone.purposes = append(gone.keys, s[0]), append(gone.purposes, s[1])
 		recs = append(recs, audit.Record{Kind: audit.KindConsentChange, Actor: "governance", Subject: s[0],
 			Detail: map[string]any{"change": "rekeyed", "purpose": s[1], "event_id": s[2], "contact_key": to}})
 	}
+	if err := gone.delete(ctx, tx); err != nil {
+		return nil, fmt.Errorf("re-keying consent_state: %w", err)
+	}
+	var put consentRows
 	for _, key := range sortedKeys(outcomes) {
 		o := outcomes[key]
 		latest := map[string]consentDecision{}
@@ -296,10 +299,7 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 			if have[[2]string{key, purpose}] == d.eventID {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `insert or replace into consent_state values (?, ?, ?, ?, ?, ?, ?, null)`,
-				key, purpose, d.granted, d.basis, d.source, d.at.UTC(), d.eventID); err != nil {
-				return nil, fmt.Errorf("writing consent_state: %w", err)
-			}
+			put.add(key, purpose, d)
 			detail := map[string]any{"purpose": purpose, "granted": d.granted, "event_id": d.eventID}
 			if latest[purpose].eventID != d.eventID {
 				// Not the latest decision: a merge kept the most restrictive.
@@ -309,10 +309,76 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 			recs = append(recs, audit.Record{Kind: audit.KindConsentChange, Actor: "governance", Subject: key, Detail: detail})
 		}
 	}
+	if err := put.write(ctx, tx); err != nil {
+		return nil, fmt.Errorf("writing consent_state: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("writing consent_state: %w", err)
 	}
 	return recs, nil
+}
+
+// consentRows are consent_state rows written, or keys deleted, a chunk per
+// statement. One statement per row made the first enforcement after a
+// backfill (tens of thousands of decisions) take minutes, under
+// Warehouse.Exclusive, so that ingest stood still behind it, and ran
+// DuckDB out of memory (`demo --once --events 1000000`).
+type consentRows struct {
+	keys, purposes, granted, basis, source, at, eventIDs []string
+}
+
+// consentChunk is the rows per statement: a few MB of parameters.
+const consentChunk = 10000
+
+func (r *consentRows) add(key, purpose string, d consentDecision) {
+	r.keys, r.purposes = append(r.keys, key), append(r.purposes, purpose)
+	r.granted = append(r.granted, strconv.FormatBool(d.granted))
+	// A NULL travels as "n", a value as "v" followed by it.
+	for _, v := range []struct {
+		to *[]string
+		s  sql.NullString
+	}{{&r.basis, d.basis}, {&r.source, d.source}} {
+		if v.s.Valid {
+			*v.to = append(*v.to, "v"+v.s.String)
+		} else {
+			*v.to = append(*v.to, "n")
+		}
+	}
+	r.at = append(r.at, d.at.UTC().Format(time.RFC3339Nano))
+	r.eventIDs = append(r.eventIDs, d.eventID)
+}
+
+// write inserts or replaces the rows (keys and purposes are distinct pairs).
+func (r *consentRows) write(ctx context.Context, tx *sql.Tx) error {
+	for i := 0; i < len(r.keys); i += consentChunk {
+		j := min(i+consentChunk, len(r.keys))
+		if _, err := tx.ExecContext(ctx, `insert or replace into consent_state
+			select contact_key, purpose, granted::boolean,
+			       case when basis like 'v%' then basis[2:] end,
+			       case when source like 'v%' then source[2:] end,
+			       decided_at::timestamptz, event_id, null
+			from (select unnest(?::varchar[]) as contact_key, unnest(?::varchar[]) as purpose,
+			             unnest(?::varchar[]) as granted, unnest(?::varchar[]) as basis,
+			             unnest(?::varchar[]) as source, unnest(?::varchar[]) as decided_at,
+			             unnest(?::varchar[]) as event_id)`,
+			r.keys[i:j], r.purposes[i:j], r.granted[i:j], r.basis[i:j], r.source[i:j], r.at[i:j], r.eventIDs[i:j]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delete deletes the rows of the keys and purposes.
+func (r *consentRows) delete(ctx context.Context, tx *sql.Tx) error {
+	for i := 0; i < len(r.keys); i += consentChunk {
+		j := min(i+consentChunk, len(r.keys))
+		if _, err := tx.ExecContext(ctx, `delete from consent_state using
+			(select unnest(?::varchar[]) as k, unnest(?::varchar[]) as p) d
+			where consent_state.contact_key = d.k and consent_state.purpose = d.p`, r.keys[i:j], r.purposes[i:j]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyConsentRules brings the analytics pseudonymize rules of every

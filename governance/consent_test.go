@@ -55,7 +55,7 @@ func TestConsentWithdrawal(t *testing.T) {
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -5).Add(10 * time.Hour)
 	phone := `{"phone":"` + biaPhone + `","name":"Bia Retirada"}`
 	msgs := biaMessages("bia-a", day, phone, "texto-antes-da-retirada")
-	msgs = append(msgs, canonical("bia-c1", "consent", day.Add(-time.Hour), "whatsapp", "", phone, `,"consent":{"purpose":"analytics","granted":true}`))
+	msgs = append(msgs, canonical("bia-c1", "consent", day.Add(-time.Hour), "whatsapp", "", phone, `,"consent":{"purpose":"analytics","granted":true,"basis":"contract"}`))
 	e.produce(msgs...)
 	e.consume("g1", 800+int64(len(msgs)))
 	e.refresh()
@@ -70,6 +70,17 @@ func TestConsentWithdrawal(t *testing.T) {
 	}
 	if n := e.count(`select count(*) from consent_state where contact_key = ? and purpose = 'analytics' and granted`, key); n != 1 {
 		t.Fatalf("consent_state has %d granted rows for Bia", n)
+	}
+	// The row is the deciding event's, field for field: a basis it gave,
+	// a source it did not give (NULL), its time to the microsecond.
+	var basis, source sql.NullString
+	var decided time.Time
+	if err := e.wh.DB.QueryRow(`select basis, source, decided_at from consent_state where contact_key = ? and event_id = 'bia-c1'`, key).
+		Scan(&basis, &source, &decided); err != nil {
+		t.Fatal(err)
+	}
+	if basis != (sql.NullString{String: "contract", Valid: true}) || source.Valid || !decided.Equal(day.Add(-time.Hour)) {
+		t.Fatalf("consent_state row: basis %+v, source %+v, decided_at %s; want contract, NULL, %s", basis, source, decided, day.Add(-time.Hour))
 	}
 	if n := e.count(`select count(*) from timeline where contact_key = ?`, key); n == 0 {
 		t.Fatal("Bia is not in the timeline before withdrawing")

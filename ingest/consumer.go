@@ -54,6 +54,23 @@ func NewConsumer(cfg Config, wh *warehouse.Warehouse, log *slog.Logger) *Consume
 	return c
 }
 
+// What one fetch of one partition asks for. kafka-go gives the broker
+// fetchMaxWait, less a second for the round trip, to hold a fetch open
+// while the partition is empty, and the same fetchMaxWait is the deadline
+// for the answer to begin. So the deadline must be long beside the time a
+// broker takes to build a full answer, and that time grows with
+// fetchMaxBytes: a broker that writes its answer only once it is whole
+// (the embedded kfake) needed more than the quarter-second deadline this
+// had for 16 MiB under load, the fetch timed out, was asked again at the
+// same offset and the same size, and timed out again, for as long as the
+// backlog lasted (`demo --once --events 1000000` stopped there). A
+// mebibyte is still thousands of events a fetch; when a single message is
+// larger the broker sends it whole anyway.
+const (
+	fetchMaxBytes = 1 << 20
+	fetchMaxWait  = 2 * time.Second
+)
+
 func (c *Consumer) reader() *kafka.Reader {
 	errLog := c.log.With("component", "kafka")
 	limit := ratelog.New(backoffMax)
@@ -63,8 +80,8 @@ func (c *Consumer) reader() *kafka.Reader {
 		GroupTopics:       c.cfg.Topics,
 		StartOffset:       kafka.FirstOffset,
 		MinBytes:          1,
-		MaxBytes:          16 << 20,
-		MaxWait:           250 * time.Millisecond,
+		MaxBytes:          max(fetchMaxBytes, c.cfg.MaxMessageBytes),
+		MaxWait:           fetchMaxWait,
 		QueueCapacity:     4096,
 		CommitInterval:    0, // synchronous, explicit commits only
 		HeartbeatInterval: time.Second,

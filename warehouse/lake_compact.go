@@ -104,23 +104,66 @@ func (w *Warehouse) CompactLake(ctx context.Context, opts CompactOptions) (Compa
 		return res, fmt.Errorf("compacting the lake: %w", err)
 	}
 	defer conn.Close()
+	maxFiles, maxBytes := w.mergeRound()
 	for _, p := range parts {
-		if err := ctx.Err(); err != nil {
-			return res, err
+		// Rounds of at most maxFiles files and maxBytes: each merges the
+		// oldest small files (a round's own output among them) until the
+		// partition needs no more.
+		originals := 0
+		made := map[string]LakeFile{} // merged files now in the partition
+		for {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			old, fresh, err := w.compactOne(ctx, conn, p, opts, maxFiles, maxBytes)
+			if err != nil {
+				return res, ExplainMemory(fmt.Errorf("compacting lake partition %s: %w", p, err))
+			}
+			if len(old) == 0 {
+				break
+			}
+			for _, name := range old {
+				if _, ok := made[name]; ok {
+					delete(made, name)
+				} else {
+					originals++
+				}
+			}
+			for _, f := range fresh {
+				made[path.Base(f.Path)] = f
+			}
+			if len(fresh) >= len(old) {
+				break // no fewer files: another round would not help
+			}
 		}
-		before, after, rows, err := w.compactOne(ctx, conn, p, opts)
-		if err != nil {
-			return res, ExplainMemory(fmt.Errorf("compacting lake partition %s: %w", p, err))
-		}
-		if before > 0 {
+		if originals > 0 {
 			res.Partitions++
-			res.FilesBefore += before
-			res.FilesAfter += after
-			res.Rows += rows
+			res.FilesBefore += originals
+			res.FilesAfter += len(made)
+			for _, f := range made {
+				res.Rows += f.Rows
+			}
 		}
 	}
 	return res, nil
 }
+
+// mergeRound is how many files, and how many bytes of them, one merge
+// reads at most: DuckDB's memory grows with the files a read_parquet
+// opens (a day of minute publications is 1,440 files a partition, and
+// merging them at once peaked at 959 MiB), so a partition is merged in
+// rounds, inside a quarter of DuckDB's share (docs/memory.md).
+func (w *Warehouse) mergeRound() (files int, bytes int64) {
+	if w.mergeFiles > 0 {
+		return w.mergeFiles, w.memoryLimit / 4
+	}
+	return max(int(w.memoryLimit/4/bytesPerMergedFile), 2), max(w.memoryLimit/4, 1<<20)
+}
+
+// bytesPerMergedFile is what DuckDB holds per file a merge reads (its
+// metadata, reader state and buffers): about 128 files a round at the
+// default budget.
+const bytesPerMergedFile = 1 << 20
 
 // partitionFiles groups the manifest's files by partition folder.
 func partitionFiles(m LakeManifest) map[string][]LakeFile {
@@ -174,18 +217,22 @@ func (w *Warehouse) compactionCandidates(opts CompactOptions) ([]string, error) 
 	return out, nil
 }
 
-// compactOne merges one partition's small files, holding the lake.
-func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, opts CompactOptions) (before, after int, rows int64, err error) {
+// compactOne merges one round of a partition's small files, holding the
+// lake: the first by name (publications' files in batch order, then
+// merged ones), at most maxFiles of them and
+// maxBytes (at least two). It returns the names of the files replaced
+// and the files that replace them.
+func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, opts CompactOptions, maxFiles int, maxBytes int64) (old []string, made []LakeFile, err error) {
 	w.lakeMu.Lock()
 	defer w.lakeMu.Unlock()
 	m, ok, err := ReadLakeManifest(w.Dir)
 	if err != nil || !ok {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	files := partitionFiles(m)[dir]
-	small := selectSmall(dir, files, opts)
+	small := roundOf(selectSmall(dir, files, opts), maxFiles, maxBytes)
 	if small == nil {
-		return 0, 0, 0, nil
+		return nil, nil, nil
 	}
 	lake := filepath.Join(w.Dir, LakeDir)
 	partDir := filepath.Join(lake, filepath.FromSlash(dir))
@@ -193,7 +240,7 @@ func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, 
 	// replaces the whole folder, and a file nobody recorded would be lost.
 	onDisk, err := os.ReadDir(partDir)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("listing the partition: %w", err)
+		return nil, nil, fmt.Errorf("listing the partition: %w", err)
 	}
 	var names []string
 	for _, e := range onDisk {
@@ -206,15 +253,15 @@ func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, 
 	slices.Sort(names)
 	slices.Sort(listed)
 	if !slices.Equal(names, listed) {
-		return 0, 0, 0, fmt.Errorf("the partition's files are not those of the lake manifest: run `cxlake lake verify`")
+		return nil, nil, fmt.Errorf("the partition's files are not those of the lake manifest: run `cxlake lake verify`")
 	}
 	stage := filepath.Join(lake, StagingDir, compactPrefix+strings.NewReplacer("/", "_", "=", "-").Replace(dir))
 	if err := os.RemoveAll(stage); err != nil {
-		return 0, 0, 0, fmt.Errorf("clearing the staging folder: %w", err)
+		return nil, nil, fmt.Errorf("clearing the staging folder: %w", err)
 	}
 	newDir := filepath.Join(stage, "new")
 	if err := os.MkdirAll(newDir, 0o750); err != nil {
-		return 0, 0, 0, fmt.Errorf("creating the staging folder: %w", err)
+		return nil, nil, fmt.Errorf("creating the staging folder: %w", err)
 	}
 	swapped := false
 	defer func() {
@@ -229,7 +276,7 @@ func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, 
 		p := filepath.Join(lake, filepath.FromSlash(f.Path))
 		n, _, _, err := parquetFooter(p)
 		if err != nil {
-			return 0, 0, 0, fmt.Errorf("reading %s: %w", f.Path, err)
+			return nil, nil, fmt.Errorf("reading %s: %w", f.Path, err)
 		}
 		oldRows += n
 		if lo == 0 || (f.FromBatch > 0 && f.FromBatch < lo) {
@@ -243,35 +290,35 @@ func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, 
 		to '%s' (format parquet, compression zstd, file_size_bytes %d, filename_pattern 'c%d_%d_{uuid}')`,
 		strings.Join(list, ", "), quote(filepath.Join(newDir, "merged")), opts.TargetBytes, lo, hi)
 	if _, err := conn.ExecContext(ctx, q); err != nil {
-		return 0, 0, 0, fmt.Errorf("merging files: %w", err)
+		return nil, nil, fmt.Errorf("merging files: %w", err)
 	}
 	// DuckDB writes the files into a folder of its own: move them up.
 	merged, err := os.ReadDir(filepath.Join(newDir, "merged"))
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("listing merged files: %w", err)
+		return nil, nil, fmt.Errorf("listing merged files: %w", err)
 	}
 	var fresh []LakeFile
 	var newRows int64
 	for _, e := range merged {
 		if err := os.Rename(filepath.Join(newDir, "merged", e.Name()), filepath.Join(newDir, e.Name())); err != nil {
-			return 0, 0, 0, fmt.Errorf("staging merged files: %w", err)
+			return nil, nil, fmt.Errorf("staging merged files: %w", err)
 		}
 		if err := syncFilePath(filepath.Join(newDir, e.Name())); err != nil {
-			return 0, 0, 0, err
+			return nil, nil, err
 		}
 		f, err := describeLakeFile(newDir, e.Name())
 		if err != nil {
-			return 0, 0, 0, err
+			return nil, nil, err
 		}
 		f.Path = dir + "/" + e.Name()
 		newRows += f.Rows
 		fresh = append(fresh, f)
 	}
 	if err := os.Remove(filepath.Join(newDir, "merged")); err != nil {
-		return 0, 0, 0, fmt.Errorf("staging merged files: %w", err)
+		return nil, nil, fmt.Errorf("staging merged files: %w", err)
 	}
 	if newRows != oldRows || len(fresh) == 0 {
-		return 0, 0, 0, fmt.Errorf("merged files hold %d rows, the files they replace %d: nothing changed", newRows, oldRows)
+		return nil, nil, fmt.Errorf("merged files hold %d rows, the files they replace %d: nothing changed", newRows, oldRows)
 	}
 	// Files kept as they are (of the target size) go into the new folder
 	// as hard links: the swap replaces the whole folder.
@@ -280,41 +327,58 @@ func (w *Warehouse) compactOne(ctx context.Context, conn *sql.Conn, dir string, 
 			continue
 		}
 		if err := os.Link(filepath.Join(partDir, path.Base(f.Path)), filepath.Join(newDir, path.Base(f.Path))); err != nil {
-			return 0, 0, 0, fmt.Errorf("linking a kept file: %w", err)
+			return nil, nil, fmt.Errorf("linking a kept file: %w", err)
 		}
 	}
 	if err := syncDir(newDir); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := w.hook("compact-staged", 0); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := writeCompactMarker(stage, compactMarker{Partition: dir, Old: oldNames, New: fresh}); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := w.hook("compact-ready", 0); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := unix.Renameat2(unix.AT_FDCWD, newDir, unix.AT_FDCWD, partDir, unix.RENAME_EXCHANGE); err != nil {
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-			return 0, 0, 0, fmt.Errorf("the lake's file system does not support an atomic folder swap (renameat2 RENAME_EXCHANGE; ext4, xfs, btrfs and tmpfs do): %w", err)
+			return nil, nil, fmt.Errorf("the lake's file system does not support an atomic folder swap (renameat2 RENAME_EXCHANGE; ext4, xfs, btrfs and tmpfs do): %w", err)
 		}
-		return 0, 0, 0, fmt.Errorf("swapping the partition folder: %w", err)
+		return nil, nil, fmt.Errorf("swapping the partition folder: %w", err)
 	}
 	swapped = true
 	if err := syncDir(filepath.Dir(partDir)); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := syncDir(stage); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := w.hook("compact-swapped", 0); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
 	if err := w.finishCompaction(stage, compactMarker{Partition: dir, Old: oldNames, New: fresh}); err != nil {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
-	return len(small), len(fresh), newRows, nil
+	return oldNames, fresh, nil
+}
+
+// roundOf is the first files of small, by name, up to maxFiles files and
+// maxBytes (but at least two), or nil when small is nil.
+func roundOf(small []LakeFile, maxFiles int, maxBytes int64) []LakeFile {
+	if small == nil {
+		return nil
+	}
+	small = slices.Clone(small)
+	slices.SortFunc(small, func(a, b LakeFile) int { return strings.Compare(a.Path, b.Path) })
+	var n int
+	var bytes int64
+	for n < len(small) && (n < 2 || (n < maxFiles && bytes+small[n].Bytes <= maxBytes)) {
+		bytes += small[n].Bytes
+		n++
+	}
+	return small[:n]
 }
 
 // finishCompaction records a swapped compaction in the manifest and removes

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -340,4 +341,64 @@ func TestLakeCompactKillChild(t *testing.T) {
 	}
 	_, err = w.CompactLake(context.Background(), CompactOptions{Now: time.Date(2026, 9, 10, 0, 0, 0, 0, time.UTC)})
 	t.Fatalf("compaction was not killed at %s: %v", point, err)
+}
+
+// A partition of more files than a round may read is merged in rounds,
+// each reading at most mergeFiles files, and ends as one file holding
+// every row once.
+func TestLakeCompactMergesInRounds(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	smallFilesLake(t, w, 900, 1, 10) // 9 partitions of 10 files
+	want := wantIDs(t, w)
+	w.mergeFiles = 3
+	var rounds, widest atomic.Int64
+	// Each round's files, read from its staged marker's list as it is
+	// swapped in: never more than three.
+	w.testHook = func(point string, _ int) error {
+		if point != "compact-ready" {
+			return nil
+		}
+		rounds.Add(1)
+		markers, _ := filepath.Glob(filepath.Join(dir, LakeDir, StagingDir, compactPrefix+"*", readyFile))
+		for _, p := range markers {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			var m compactMarker
+			if err := json.Unmarshal(b, &m); err != nil {
+				return err
+			}
+			if n := int64(len(m.Old)); n > widest.Load() {
+				widest.Store(n)
+			}
+		}
+		return nil
+	}
+	res, err := w.CompactLake(ctx, CompactOptions{Now: time.Date(2026, 9, 5, 0, 0, 0, 0, time.UTC), Grace: 6 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Per partition, 10 files three at a time, each round leaving one:
+	// 10 -> 8 -> 6 -> 4 -> 2 -> 1, five rounds.
+	if rounds.Load() != 9*5 || widest.Load() != 3 {
+		t.Fatalf("%d rounds reading at most %d files, want 45 rounds of at most 3", rounds.Load(), widest.Load())
+	}
+	if res.Partitions != 9 || res.FilesBefore != 90 || res.FilesAfter != 9 || res.Rows != 900 {
+		t.Fatalf("compaction %+v, want 9 partitions, 90 files to 9, 900 rows", res)
+	}
+	for p, n := range filesPerPartition(t, dir) {
+		if n != 1 {
+			t.Fatalf("partition %s holds %d files after compaction", p, n)
+		}
+	}
+	if got := lakeIDs(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("lake holds %d rows after rounds of compaction, want the %d event ids once each", len(got), len(want))
+	}
 }

@@ -63,6 +63,8 @@ type Warehouse struct {
 	testHook func(point string, n int) error
 	// publishChunkEvents, when set by a test, overrides the chunk size.
 	publishChunkEvents int64
+	// mergeFiles, when set by a test, overrides the files of a compaction round.
+	mergeFiles int
 
 	// Governance (governed.go, sealing.go, rules.go): the data keys that
 	// seal personal data, the identifiers already stored (guarded by mu),
