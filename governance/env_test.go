@@ -35,8 +35,15 @@ type env struct {
 
 func newEnv(t *testing.T, cfg governance.Config) *env {
 	t.Helper()
+	return newEnvIn(t, t.TempDir(), cfg)
+}
+
+// newEnvIn is newEnv over the data directory dir, which may hold what an
+// older cxlake left.
+func newEnvIn(t *testing.T, dir string, cfg governance.Config) *env {
+	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, dir: t.TempDir(), topic: "t-" + strings.ReplaceAll(t.Name(), "/", "-")}
+	e := &env{t: t, dir: dir, topic: "t-" + strings.ReplaceAll(t.Name(), "/", "-")}
 	// The process log goes into the data directory, so that the byte search
 	// covers it too.
 	lf, err := os.Create(filepath.Join(e.dir, "cxlake.log"))

@@ -46,8 +46,10 @@ type ErasureRequest struct {
 //  3. destroy their data keys (and those of dead letters mentioning them):
 //     every sealed copy anywhere is now unreadable. This is the point of
 //     no return;
-//  4. in one transaction, delete their events, identifiers, dead letters
-//     and consent state, and update the models for them (models.Remove);
+//  4. in one transaction, delete their events, identifiers (and the
+//     aliases joining their hashes under an older normalization to the
+//     current ones), dead letters and consent state, and update the models
+//     for them (models.Remove);
 //  5. rewrite the lake files of their partitions that hold their rows;
 //  6. checkpoint DuckDB and re-scan every place (every file of their
 //     partitions, DuckDB, the dead letters, the key store);
@@ -535,6 +537,10 @@ func (g *Governance) deleteRows(ctx context.Context, conn *sql.Conn, p *erasureP
 	if err := exec("identifiers", `delete from identifiers where identifier_hash in (select unnest(?::varchar[]))`, hashes); err != nil {
 		return nil, r, err
 	}
+	if err := exec("identifier_aliases", `delete from identifier_aliases where identifier_hash in (select unnest(?::varchar[]))
+		or canonical_hash in (select unnest(?::varchar[]))`, hashes, hashes); err != nil {
+		return nil, r, err
+	}
 	for _, d := range dls {
 		if err := exec("dead_letters", `delete from dead_letters where topic = ? and "partition" = ? and "offset" = ?`, d.topic, d.partition, d.offset); err != nil {
 			return nil, r, err
@@ -722,12 +728,14 @@ func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contact
 	rows.Close()
 	// One statement, one round trip: the events by subject, the identifiers,
 	// and the tables keyed by contact_key.
-	names := []string{"events", "identifiers"}
+	names := []string{"events", "identifiers", "identifier_aliases"}
 	parts := []string{
 		`(select count(*) from events where ` + personOnly + `)`,
 		`(select count(*) from identifiers where identifier_hash in (select unnest(?::varchar[])))`,
+		`(select count(*) from identifier_aliases where identifier_hash in (select unnest(?::varchar[]))
+			or canonical_hash in (select unnest(?::varchar[])))`,
 	}
-	args := []any{hashes, hashes}
+	args := []any{hashes, hashes, hashes, hashes}
 	if len(contactKeys) > 0 {
 		// The conversations mart is a view over int_conversations_joined;
 		// the receipt names the mart people know.
@@ -749,7 +757,7 @@ func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contact
 	}
 	for i, t := range names {
 		switch t {
-		case "events", "identifiers", "consent_state":
+		case "events", "identifiers", "identifier_aliases", "consent_state":
 			c.places[t] = counts[i]
 		default:
 			c.models[t] = counts[i]

@@ -21,8 +21,10 @@ type querier interface {
 
 // Person is one person as governance sees them: every identifier linked,
 // transitively, to the one a request named — through the events that name
-// several identifiers (a contact with a phone and an email, identity_link)
-// and through the identity model — as keyed hashes with their kinds.
+// several identifiers (a contact with a phone and an email, identity_link),
+// through the identity model, and through identifier_aliases (the hash an
+// identifier had under an older normalization and its current one,
+// warehouse/aliases.go) — as keyed hashes with their kinds.
 type Person struct {
 	// Kinds maps each identifier hash to its kind (phone, email, id:<channel>).
 	Kinds map[string]string
@@ -101,6 +103,9 @@ func (g *Governance) resolve(ctx context.Context, q querier, id Identifier) (Per
 		if err := g.linkedInEvents(ctx, q, &p, built); err != nil {
 			return p, err
 		}
+		if err := g.linkedByAliases(ctx, q, &p); err != nil {
+			return p, err
+		}
 		if len(p.Kinds) == before || round > 32 {
 			return p, nil
 		}
@@ -164,6 +169,33 @@ func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person, a
 				p.Kinds[hash] = pseudonym.KindIDPrefix + ch
 				p.Seen[hash] = true
 			}
+		}
+	}
+	return rows.Err()
+}
+
+// linkedByAliases adds to p the hashes identifier_aliases joins to one of
+// its own, both ways: a request that names an identifier in its current
+// form also reaches the events stored under the hash it had under an older
+// normalization, and one that names an old hash (a contact_key's identity)
+// reaches the current one.
+func (g *Governance) linkedByAliases(ctx context.Context, q querier, p *Person) error {
+	hs := p.Hashes()
+	rows, err := q.QueryContext(ctx, `select identifier_hash, identifier_kind from identifier_aliases
+		where canonical_hash in (select unnest(?::varchar[]))
+		union select canonical_hash, canonical_kind from identifier_aliases
+		where identifier_hash in (select unnest(?::varchar[]))`, hs, hs)
+	if err != nil {
+		return fmt.Errorf("looking up the person's identifier aliases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, k string
+		if err := rows.Scan(&h, &k); err != nil {
+			return fmt.Errorf("looking up the person's identifier aliases: %w", err)
+		}
+		if _, ok := p.Kinds[h]; !ok {
+			p.Kinds[h] = k
 		}
 	}
 	return rows.Err()

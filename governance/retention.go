@@ -47,6 +47,7 @@ const (
 var TableClasses = map[string]string{
 	"events":              ClassRawEvents, // its content column: ClassMessageText
 	"identifiers":         ClassRawEvents, // leave when no event names them
+	"identifier_aliases":  ClassRawEvents, // leave with the old identifier
 	"ingest_batches":      ClassRawEvents, // by committed_at; the latest batch stays (the next batch id)
 	"dead_letters":        ClassDeadLetters,
 	"skipped_messages":    ClassDeadLetters, // by skipped_at
@@ -362,6 +363,11 @@ func (g *Governance) collectIdentifiers(ctx context.Context, db *sql.DB) (int64,
 	}
 	if _, err := db.ExecContext(ctx, `delete from identifiers where identifier_hash in (select unnest(?::varchar[]))`, gone); err != nil {
 		return 0, 0, fmt.Errorf("deleting unreferenced identifiers: %w", err)
+	}
+	// An alias joins an old hash's events to the current hash: with no
+	// event left under the old hash, it joins nothing.
+	if _, err := db.ExecContext(ctx, `delete from identifier_aliases where identifier_hash in (select unnest(?::varchar[]))`, gone); err != nil {
+		return 0, 0, fmt.Errorf("deleting the aliases of unreferenced identifiers: %w", err)
 	}
 	ids := make([]keys.ID, len(gone))
 	for i, h := range gone {

@@ -238,6 +238,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		if err := w.resealFreeText(ctx, slog.Default()); err != nil {
 			return fail(err)
 		}
+		if err := w.aliasIdentifiers(ctx, slog.Default()); err != nil {
+			return fail(err)
+		}
 	}
 	return w, nil
 }

@@ -7,6 +7,11 @@
 -- their distinct identifier sets first, so the cost follows the number of
 -- distinct sets, not of events. An incremental build reads only the new
 -- batches.
+--
+-- An identifier hashed under an older normalization is paired with its
+-- current hash (stg_cx__identifier_aliases) when the current hash is named
+-- by the events built: one line's events under the old hash and under the
+-- new are one person's, and a current hash no event names adds no one.
 
 with events as (
 
@@ -75,7 +80,7 @@ paired as (
 
 ),
 
-final as (
+edges as (
 
     select
         identifier.kind as identifier_kind,
@@ -86,6 +91,29 @@ final as (
     from paired
     where identifier.value <> ''
     group by all
+
+),
+
+aliased as (
+
+    select
+        aliases.identifier_kind,
+        aliases.identifier_hash,
+        aliases.canonical_kind as root_kind,
+        aliases.canonical_hash as root_hash,
+        min(edges.first_seen_at) as first_seen_at
+    from {{ ref "stg_cx__identifier_aliases" }} as aliases
+    inner join edges
+        on edges.identifier_hash = aliases.canonical_hash
+    group by all
+
+),
+
+final as (
+
+    select * from edges
+    union all
+    select * from aliased
 
 )
 

@@ -4,7 +4,9 @@
 --
 -- One row per person (identifiers joined across channels, see
 -- int_identifiers_resolved): how many identifiers of each kind, when first
--- seen, and their conversations. Pseudonymous.
+-- seen, and their conversations. Pseudonymous. An identifier stored under an
+-- older normalization counts as its current form
+-- (stg_cx__identifier_aliases), so one phone stored in two forms is one.
 
 with identities as (
 
@@ -12,6 +14,25 @@ with identities as (
     {{- if .Incremental }}
     where contact_key in (select contact_key from {{ scope "contacts" }})
     {{- end }}
+
+),
+
+aliases as (
+
+    select * from {{ ref "stg_cx__identifier_aliases" }}
+
+),
+
+current_identities as (
+
+    select
+        identities.contact_key,
+        coalesce(aliases.canonical_kind, identities.identifier_kind) as identifier_kind,
+        coalesce(aliases.canonical_hash, identities.identifier_hash) as identifier_hash,
+        identities.first_seen_at
+    from identities
+    left join aliases
+        on aliases.identifier_hash = identities.identifier_hash
 
 ),
 
@@ -28,12 +49,12 @@ identity_facts as (
 
     select
         contact_key,
-        count(*) as identifiers,
-        count(*) filter (where identifier_kind = 'phone') as phones,
-        count(*) filter (where identifier_kind = 'email') as emails,
-        count(*) filter (where identifier_kind like 'id:%') as channel_ids,
+        count(distinct identifier_hash) as identifiers,
+        count(distinct identifier_hash) filter (where identifier_kind = 'phone') as phones,
+        count(distinct identifier_hash) filter (where identifier_kind = 'email') as emails,
+        count(distinct identifier_hash) filter (where identifier_kind like 'id:%') as channel_ids,
         min(first_seen_at) as first_seen_at
-    from identities
+    from current_identities
     group by contact_key
 
 ),
