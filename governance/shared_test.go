@@ -84,7 +84,7 @@ func TestSharedPhoneExportDisclosesNoOneElse(t *testing.T) {
 	}
 	var kind string
 	var shared, people, most int64
-	if err := e.wh.DB.QueryRow(`select kind, shared, people, most_emails from shared_identifiers_by_kind`).Scan(&kind, &shared, &people, &most); err != nil {
+	if err := e.wh.DB.QueryRow(`select kind, shared, people, most_linked from shared_identifiers_by_kind`).Scan(&kind, &shared, &people, &most); err != nil {
 		t.Fatal(err)
 	}
 	if kind != "phone" || shared != 1 || people != 1 || most != 2 {

@@ -1,6 +1,6 @@
 -- config: materialized=view
 -- test: unique kind
--- test: not_null kind shared people most_emails last_seen_at
+-- test: not_null kind shared people most_linked last_seen_at
 --
 -- Shared identifiers (int_identifiers_shared) per kind: how many, how many
 -- people they join, the most e-mails one of them links, and when one was
@@ -25,7 +25,7 @@ final as (
         shared.identifier_kind as kind,
         count(*) as shared,
         count(distinct resolved.contact_key) as people,
-        max(shared.emails) as most_emails,
+        max(shared.emails) as most_linked,
         max(shared.last_seen_at) as last_seen_at
     from shared
     inner join resolved
