@@ -54,6 +54,7 @@ var Relations = []string{
 	"model_freshness",
 	"privacy_requests_daily",
 	"retention_results",
+	"shared_identifiers_by_kind",
 }
 
 // Dashboard is one dashboard as shipped.

@@ -93,12 +93,19 @@ func buildDemo(ctx context.Context) (*demo, error) {
 	// Three partitions; each message knows its partition's final size as
 	// the high-water mark, as a consumer reading a full topic would.
 	gen := simulate.New(simulate.Config{Seed: 7, PerDay: simulate.PerDayFor(fixtureMessages, 30)})
-	msgs := make([]ingest.Message, fixtureMessages)
+	shared := sharedPhoneValues(time.Now().UTC().Add(-48 * time.Hour))
+	msgs := make([]ingest.Message, fixtureMessages+len(shared))
 	var next [3]int64
 	for i := range msgs {
-		m := gen.Next()
+		var key, value []byte
+		if i < fixtureMessages {
+			m := gen.Next()
+			key, value = m.Key, m.Value
+		} else {
+			value = shared[i-fixtureMessages]
+		}
 		p := i % 3
-		msgs[i] = ingest.Message{Topic: "cx.events", Partition: p, Offset: next[p], Key: m.Key, Value: m.Value}
+		msgs[i] = ingest.Message{Topic: "cx.events", Partition: p, Offset: next[p], Key: key, Value: value}
 		next[p]++
 	}
 	for i := range msgs {
@@ -146,6 +153,19 @@ func buildDemo(ctx context.Context) (*demo, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// sharedPhoneValues are two people's messages from one phone, each with
+// an e-mail of their own: the compliance dashboard's shared-identifier
+// panels have a row to show.
+func sharedPhoneValues(at time.Time) [][]byte {
+	var out [][]byte
+	for i, email := range []string{"familia.a@example.org", "familia.b@example.org"} {
+		out = append(out, []byte(fmt.Sprintf(`{"schema":"cx.event/v1","event_id":"dash-shared-%d","type":"message","occurred_at":%q,`+
+			`"source":"test","channel":"whatsapp","conversation_id":"dash-shared-%d","contact":{"phone":"+5511900000077","email":%q},`+
+			`"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"oi"}}`, i, at.Add(time.Duration(i)*time.Hour).Format(time.RFC3339Nano), i, email)))
+	}
+	return out
 }
 
 // emailsOf returns up to n distinct contact emails of the messages.

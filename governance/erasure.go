@@ -33,6 +33,11 @@ type ErasureRequest struct {
 	// reads the whole directory (O(store)); the rest of the erasure costs
 	// what the person touched.
 	VerifyBytes bool
+	// IncludeLinked confirms the erasure of every identity linked to the
+	// one named through a shared identifier (shared.go). Without it, such
+	// a person is refused with a *LinkedPeopleError before anything
+	// changes.
+	IncludeLinked bool
 }
 
 // Erase removes a person from every layer and returns the receipt:
@@ -124,6 +129,21 @@ func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureReq
 		return nil, nil, nil, err
 	}
 	hashes := per.Hashes()
+	sh, err := sharingOf(ctx, db, hashes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var linked *LinkedPeople
+	if sh.linked() {
+		var part map[string]bool
+		if req.Identifier.Kind != KindContactKey {
+			part = sh.partOf(subject)
+		}
+		if !req.IncludeLinked {
+			return nil, nil, nil, &LinkedPeopleError{Shared: len(sh.shared), Others: sh.otherParts(part)}
+		}
+		linked = &LinkedPeople{Shared: len(sh.shared), Others: sh.otherParts(part), Included: true}
+	}
 	values, err := g.identifierValues(ctx, db, hashes)
 	if err != nil {
 		return nil, nil, nil, err
@@ -231,7 +251,7 @@ func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureReq
 	rc := Receipt{RequestID: row.ID, Kind: KindErasure, Status: StatusInProgress, Subject: row.Subject, IdentifierKind: row.IdentifierKind,
 		Reason: req.Reason, Identifiers: len(hashes), ContactKeys: per.ContactKeys, ReceivedAt: row.Received,
 		DueAt: row.Due, Law: row.Law, RowsRemoved: map[string]int64{"lake": lakeRows}, FilesRewritten: []string{}, FilesRemoved: []string{},
-		KeysDestroyed: keysHeld, Suppressed: len(p.Rules), StepsMS: map[string]int64{}}
+		KeysDestroyed: keysHeld, Suppressed: len(p.Rules), StepsMS: map[string]int64{}, LinkedPeople: linked}
 	for k, v := range before.models {
 		rc.RowsRemoved[k] = v
 	}

@@ -92,3 +92,25 @@ type StepError struct {
 
 func (e *StepError) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err) }
 func (e *StepError) Unwrap() error { return e.Err }
+
+// LinkedPeopleError is returned by Erase, unless the request includes
+// linked identities (IncludeLinked, `erase --include-linked`), and by an
+// access export by contact key, when the person links several people
+// through a shared identifier (an identifier other than an e-mail that
+// events name together with several e-mails: a family phone, a shop's
+// line; see shared.go). Nothing was changed or recorded. It names no
+// value.
+type LinkedPeopleError struct {
+	Shared int  // shared identifiers
+	Others int  // groups of identifiers joined to the requested one only through them
+	Export bool // an access export by contact key (else an erasure)
+}
+
+func (e *LinkedPeopleError) Error() string {
+	if e.Export {
+		return fmt.Sprintf("this contact links %d groups of identifiers through %d shared identifier(s) (named together with several e-mail addresses), which may be different people: name one of the person's identifiers (phone, e-mail, channel id) instead of the contact key",
+			e.Others, e.Shared)
+	}
+	return fmt.Sprintf("nothing was erased: the identifier is linked to %d other group(s) of identifiers only through %d shared identifier(s) (named together with several e-mail addresses), which may be other people; to erase every linked identity on purpose, ask again with --include-linked (API: \"include_linked\": true)",
+		e.Others, e.Shared)
+}

@@ -31,7 +31,35 @@ type Export struct {
 	Conversations   []map[string]any   `json:"conversations"`
 	PrivacyRequests []map[string]any   `json:"privacy_requests"`
 	Suppressed      bool               `json:"suppressed"` // an earlier erasure suppressed one of the identifiers
+	// Withheld says what was left out because it may be another person's
+	// (a shared identifier, see shared.go); absent when nothing was.
+	Withheld *Withheld `json:"withheld,omitempty"`
 }
+
+// Withheld counts what an access export left out, and says why. It holds
+// counts only: no value, hash or key of the people it protects.
+type Withheld struct {
+	Reason string `json:"reason"`
+	// SharedIdentifiers counts, by kind, the identifiers named together
+	// with several e-mails (a family phone, a shop's line).
+	SharedIdentifiers map[string]int `json:"shared_identifiers"`
+	// OtherParts counts the groups of identifiers, joined to the requested
+	// one only through a shared identifier, that may be other people.
+	OtherParts      int            `json:"other_parts"`
+	Identifiers     map[string]int `json:"identifiers"` // by kind
+	Events          int            `json:"events"`
+	DeadLetters     int            `json:"dead_letters"`
+	Consent         int            `json:"consent"`
+	Conversations   int            `json:"conversations"`
+	PrivacyRequests int            `json:"privacy_requests"`
+}
+
+// withheldReason is Withheld.Reason.
+const withheldReason = "GDPR art. 15(4): this identity is linked to other identifiers only through an identifier that is " +
+	"shared (named together with several e-mail addresses), so they may be other people's. The export holds what the " +
+	"requested identifier proves: the events naming it or its own linked identifiers, and nothing outside them but " +
+	"the shared identifier. Withheld: events that name only the shared identifier or another person's identifiers, " +
+	"and what belongs to those events."
 
 // Processing describes the processing of the data, for the access export.
 type Processing struct {
@@ -80,6 +108,39 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 		return nil, err
 	}
 	hashes := p.Hashes()
+	sh, err := sharingOf(ctx, db, hashes)
+	if err != nil {
+		return nil, err
+	}
+	// part: the identifiers the request proves; nil: the whole person.
+	var part map[string]bool
+	var w *Withheld
+	if sh.linked() {
+		if req.Identifier.Kind == KindContactKey {
+			return nil, &LinkedPeopleError{Shared: len(sh.shared), Others: sh.otherParts(nil), Export: true}
+		}
+		part = sh.partOf(req.Identifier.hash(h))
+		w = &Withheld{Reason: withheldReason, SharedIdentifiers: map[string]int{}, Identifiers: map[string]int{},
+			OtherParts: sh.otherParts(part)}
+		for s := range sh.shared {
+			w.SharedIdentifiers[p.Kinds[s]]++
+		}
+	}
+	// The events disclosed, and the identifiers and conversations they name.
+	disclosed, named := map[string]bool{}, map[string]bool{}
+	convOK, convWithheld := map[string]bool{}, map[string]bool{}
+	for _, e := range sh.events {
+		if part == nil || sh.discloses(e, part) {
+			disclosed[e.id] = true
+			for _, hh := range e.hashes {
+				named[hh] = true
+			}
+			convOK[e.conversation] = true
+		} else {
+			convWithheld[e.conversation] = true
+		}
+	}
+	mine := func(hash string) bool { return part == nil || part[hash] || sh.shared[hash] && named[hash] }
 	values, err := g.identifierValues(ctx, db, hashes)
 	if err != nil {
 		return nil, err
@@ -88,17 +149,18 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 		values[req.Identifier.hash(h)] = req.Identifier.Value
 	}
 	x := &Export{ContactKeys: p.ContactKeys, Identifiers: []ExportIdentifier{}, Events: []map[string]any{},
-		DeadLetters: []ExportDeadLetter{}, Consent: []map[string]any{}, Conversations: []map[string]any{}, PrivacyRequests: []map[string]any{}}
+		DeadLetters: []ExportDeadLetter{}, Consent: []map[string]any{}, Conversations: []map[string]any{}, PrivacyRequests: []map[string]any{},
+		Withheld: w}
 	if x.ContactKeys == nil {
 		x.ContactKeys = []string{}
 	}
-	if err := g.exportIdentifiers(ctx, db, p, x); err != nil {
+	if err := g.exportIdentifiers(ctx, db, p, x, mine); err != nil {
 		return nil, err
 	}
-	if err := g.exportEvents(ctx, db, hashes, x); err != nil {
+	if err := g.exportEvents(ctx, db, hashes, x, func(id string) bool { return part == nil || disclosed[id] }); err != nil {
 		return nil, err
 	}
-	dls, err := g.deadLettersMentioning(ctx, db, values)
+	dls, withheldDLs, err := g.deadLettersOfPart(ctx, db, values, part, sh.shared)
 	if err != nil {
 		return nil, err
 	}
@@ -120,28 +182,72 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 		for _, t := range []struct {
 			table string
 			dst   *[]map[string]any
-		}{{"consent_state", &x.Consent}, {"conversations", &x.Conversations}} {
+			keep  func(map[string]any) bool
+		}{
+			{"consent_state", &x.Consent, func(m map[string]any) bool { ev, _ := m["event_id"].(string); return disclosed[ev] }},
+			{"conversations", &x.Conversations, func(m map[string]any) bool {
+				c, _ := m["conversation_id"].(string)
+				return convOK[c] && !convWithheld[c]
+			}},
+		} {
 			ok, err := tableExists(ctx, db, t.table)
 			if err != nil {
 				return nil, err
 			}
-			if ok {
-				if *t.dst, err = queryMaps(ctx, db, `select * from `+t.table+` where contact_key in (select unnest(?::varchar[])) order by all`, p.ContactKeys); err != nil {
-					return nil, err
+			if !ok {
+				continue
+			}
+			all, err := queryMaps(ctx, db, `select * from `+t.table+` where contact_key in (select unnest(?::varchar[])) order by all`, p.ContactKeys)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range all {
+				if part == nil || t.keep(m) {
+					*t.dst = append(*t.dst, m)
+				} else if t.table == "consent_state" {
+					w.Consent++
+				} else {
+					w.Conversations++
 				}
 			}
 		}
 	}
+	// Requests filed by an identifier of the part (or, for a whole person,
+	// by any of theirs or by contact key).
+	own := []string{}
+	for _, hh := range hashes {
+		if part == nil || part[hh] {
+			own = append(own, hh)
+		}
+	}
+	if part == nil {
+		own = append(own, p.ContactKeys...)
+	}
 	if x.PrivacyRequests, err = queryMaps(ctx, db, `select request_id, kind, status, identifier_kind, law, received_at, due_at, completed_at
-		from privacy_requests where subject_hash in (select unnest(?::varchar[])) order by received_at, request_id`,
-		append(slices.Clone(hashes), p.ContactKeys...)); err != nil {
+		from privacy_requests where subject_hash in (select unnest(?::varchar[])) order by received_at, request_id`, own); err != nil {
 		return nil, err
 	}
 	var suppressed int
-	if err := db.QueryRowContext(ctx, `select count(*) from identifier_rules where rule = 'suppress' and identifier_hash in (select unnest(?::varchar[]))`, hashes).Scan(&suppressed); err != nil {
+	if err := db.QueryRowContext(ctx, `select count(*) from identifier_rules where rule = 'suppress' and identifier_hash in (select unnest(?::varchar[]))`,
+		own).Scan(&suppressed); err != nil {
 		return nil, fmt.Errorf("reading suppression rules: %w", err)
 	}
 	x.Suppressed = suppressed > 0
+	if w != nil {
+		w.Events = len(sh.events) - len(disclosed)
+		w.DeadLetters = withheldDLs
+		for _, hh := range hashes {
+			if !mine(hh) && p.Seen[hh] {
+				w.Identifiers[p.Kinds[hh]]++
+			}
+		}
+		var others int
+		if err := db.QueryRowContext(ctx, `select count(*) from privacy_requests where subject_hash in (select unnest(?::varchar[]))
+			and subject_hash not in (select unnest(?::varchar[]))`, append(slices.Clone(hashes), p.ContactKeys...), own).Scan(&others); err != nil {
+			return nil, fmt.Errorf("counting withheld privacy requests: %w", err)
+		}
+		w.PrivacyRequests = others
+	}
 	if len(x.Identifiers) == 0 && len(x.Events) == 0 && len(x.DeadLetters) == 0 && len(x.Conversations) == 0 &&
 		len(x.PrivacyRequests) == 0 && !x.Suppressed {
 		_, err := g.recordNoData(ctx, KindAccess, req.Identifier, req.Identifier.hash(h), "", req.Actor, "")
@@ -157,7 +263,8 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 	}
 	idx, err := g.audit.Append(ctx, audit.Record{Kind: audit.KindPrivacyRequest, Actor: req.Actor, Subject: r.Subject,
 		Detail: map[string]any{"request_id": r.ID, "type": KindAccess, "status": StatusCompleted,
-			"identifiers": len(x.Identifiers), "events": len(x.Events), "dead_letters": len(x.DeadLetters)}})
+			"identifiers": len(x.Identifiers), "events": len(x.Events), "dead_letters": len(x.DeadLetters),
+			"withheld_events": withheldEvents(w)}})
 	if err != nil {
 		g.failRequest(ctx, db, r.ID, err)
 		return nil, &StepError{Step: "appending the audit record", Err: err}
@@ -181,7 +288,16 @@ func (g *Governance) processing() Processing {
 	}
 }
 
-func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person, x *Export) error {
+// withheldEvents is how many events w withheld (0 for none).
+func withheldEvents(w *Withheld) int {
+	if w == nil {
+		return 0
+	}
+	return w.Events
+}
+
+// exportIdentifiers adds the person's identifiers that keep accepts.
+func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person, x *Export, keep func(hash string) bool) error {
 	stored := map[string]bool{}
 	rows, err := db.QueryContext(ctx, `select identifier_hash, identifier_kind, sealed_value, first_seen_at from identifiers
 		where identifier_hash in (select unnest(?::varchar[])) order by identifier_kind, first_seen_at`, p.Hashes())
@@ -195,6 +311,9 @@ func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person
 		var first time.Time
 		if err := rows.Scan(&e.Hash, &e.Kind, &sealed, &first); err != nil {
 			return fmt.Errorf("reading identifiers: %w", err)
+		}
+		if !keep(e.Hash) {
+			continue
 		}
 		e.FirstSeenAt = &first
 		if v, err := g.wh.OpenIdentifier(e.Hash, sealed); err == nil {
@@ -210,19 +329,24 @@ func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person
 	}
 	// Identifiers known only as hashes (never stored in clear: consent withdrawn).
 	for _, hash := range p.Hashes() {
-		if !stored[hash] && p.Seen[hash] {
+		if !stored[hash] && p.Seen[hash] && keep(hash) {
 			x.Identifiers = append(x.Identifiers, ExportIdentifier{Kind: p.Kinds[hash], Hash: hash, Redacted: true})
 		}
 	}
 	return nil
 }
 
-func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []string, x *Export) error {
+// exportEvents adds the person's events that keep accepts (by event id),
+// their content unsealed. The others are never unsealed.
+func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []string, x *Export, keep func(id string) bool) error {
 	evs, err := queryMaps(ctx, db, `select * from events where `+personOnly+` order by occurred_at, event_id`, hashes)
 	if err != nil {
 		return err
 	}
 	for _, e := range evs {
+		if id, _ := e["event_id"].(string); !keep(id) {
+			continue
+		}
 		sealed, _ := e["content"].([]byte)
 		delete(e, "content")
 		if sealed == nil {

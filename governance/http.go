@@ -16,7 +16,7 @@ import (
 
 // Handler returns the privacy API, to mount on the server's mux:
 //
-//	POST /v1/privacy/erasures        {"email"|"phone"|"contact": "...", "reason": "...", "verify_bytes": false}
+//	POST /v1/privacy/erasures        {"email"|"phone"|"contact": "...", "reason": "...", "verify_bytes": false, "include_linked": false}
 //	                                 -> 200 the receipt, or 202 {"request_id", "status", "status_url"}
 //	GET  /v1/privacy/erasures/{id}   -> {"request_id", "status", "receipt", "error"}
 //	POST /v1/privacy/exports         {"email"|"phone"|"contact": "..."} -> the access export
@@ -64,6 +64,8 @@ type apiRequest struct {
 	Contact     string `json:"contact"`
 	Reason      string `json:"reason"`
 	VerifyBytes bool   `json:"verify_bytes"`
+	// IncludeLinked is ErasureRequest.IncludeLinked.
+	IncludeLinked bool `json:"include_linked"`
 }
 
 // Authorize wraps next with the privacy API's check (a caller's bearer
@@ -170,7 +172,8 @@ func (g *Governance) handleErasure(w http.ResponseWriter, r *http.Request, calle
 	}
 	go func() {
 		defer g.undetach(reqID)
-		rc, err := g.Erase(ctx, ErasureRequest{Identifier: id, Reason: req.Reason, Actor: caller, VerifyBytes: req.VerifyBytes, RequestID: reqID})
+		rc, err := g.Erase(ctx, ErasureRequest{Identifier: id, Reason: req.Reason, Actor: caller, VerifyBytes: req.VerifyBytes, RequestID: reqID,
+			IncludeLinked: req.IncludeLinked})
 		if err != nil && !errors.Is(err, ErrUnknownSubject) {
 			g.log.Error("an erasure asked through the API did not complete", "request_id", reqID, "err", err)
 		}
@@ -270,9 +273,12 @@ func (g *Governance) handleRequests(w http.ResponseWriter, r *http.Request, _ st
 func statusOf(err error) int {
 	var ie *IdentifierError
 	var re *ReasonError
+	var le *LinkedPeopleError
 	switch {
 	case errors.Is(err, ErrUnknownSubject):
 		return http.StatusNotFound
+	case errors.As(err, &le):
+		return http.StatusConflict // confirm with include_linked, or name an identifier
 	case errors.As(err, &ie), errors.As(err, &re):
 		return http.StatusBadRequest
 	}

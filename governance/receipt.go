@@ -50,6 +50,18 @@ type Receipt struct {
 	// person erased before, and when it suppressed them.
 	ErasedBy string     `json:"erased_by,omitempty"`
 	ErasedAt *time.Time `json:"erased_at,omitempty"`
+	// LinkedPeople is set when the person erased linked several people
+	// through a shared identifier, erased together on purpose
+	// (IncludeLinked).
+	LinkedPeople *LinkedPeople `json:"linked_people,omitempty"`
+}
+
+// LinkedPeople says that an erasure took identities linked only through a
+// shared identifier, and that it was asked to.
+type LinkedPeople struct {
+	Shared   int  `json:"shared_identifiers"`
+	Others   int  `json:"other_groups"` // groups of identifiers joined to the named one only through them
+	Included bool `json:"included"`     // erased on purpose (--include-linked)
 }
 
 // Resumption is one interruption of an erasure: after which step it

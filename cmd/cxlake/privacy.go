@@ -67,13 +67,14 @@ func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usa
 }
 
 func runErase(ctx context.Context, args []string) (err error) {
-	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--config FILE] [--memory SIZE]"
+	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--include-linked] [--config FILE] [--memory SIZE]"
 	fs := newFlags("erase", usage)
 	data := fs.String("data", "cxlake-data", "data directory")
 	idf := addIdentifierFlags(fs)
 	reason := fs.String("reason", "", "why (kept with the request; do not name the person)")
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
 	verifyBytes := fs.Bool("verify-bytes", false, "also search every file of the data directory for the person's values (reads the whole directory)")
+	includeLinked := fs.Bool("include-linked", false, "also erase the identities linked to the named one only through a shared identifier (a phone or id named with several e-mails); without it such an erasure is refused")
 	path := fs.String("config", "", "config file (governance and models settings)")
 	mem := addMemoryFlag(fs)
 	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path, mem)
@@ -82,7 +83,8 @@ func runErase(ctx context.Context, args []string) (err error) {
 	}
 	defer closeAtEnd(wh, &err)
 	defer closeAtEnd(closerFunc(gv.close), &err)
-	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes})
+	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes,
+		IncludeLinked: *includeLinked})
 	if rc.Status == governance.StatusNoData {
 		return fmt.Errorf("%w (recorded as request %s)", err, rc.RequestID)
 	}
