@@ -85,7 +85,8 @@ type file struct {
 		RefreshEvery string            `yaml:"refresh_every"`
 		FCRWindow    string            `yaml:"fcr_window"`
 		SLA          map[string]string `yaml:"sla"`
-		HashKey      string            `yaml:"hash_key"` // hex; default: DATA/contact_key.secret
+		SLAClock     map[string]string `yaml:"sla_clock"` // email: business
+		HashKey      string            `yaml:"hash_key"`  // hex; default: DATA/contact_key.secret
 		Schedules    map[string]struct {
 			TZ       string              `yaml:"tz"`
 			Weekly   map[string][]string `yaml:"weekly"`   // mon: ["09:00-18:00"]
@@ -224,6 +225,12 @@ func (c *Config) apply(raw []byte) error {
 			c.Models.SLA = map[string]time.Duration{}
 		}
 		c.Models.SLA[ch] = d
+	}
+	for ch, v := range f.Models.SLAClock {
+		if c.Models.SLAClock == nil {
+			c.Models.SLAClock = map[string]models.Clock{}
+		}
+		c.Models.SLAClock[ch] = models.Clock(strings.TrimSpace(v)) // models.Config.Validate checks the value
 	}
 	if f.Models.HashKey != "" {
 		if err := hashKey("models.hash_key", f.Models.HashKey, &c.Models.HashKey); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cxlake/cxlake/models"
 )
 
 func write(t *testing.T, body string) string {
@@ -72,6 +74,7 @@ func TestModelsSettings(t *testing.T) {
 	c, err := Load(write(t, `models:
   fcr_window: 72h
   sla: {email: 4h}
+  sla_clock: {email: business, whatsapp: clock}
   hash_key: 00112233445566778899aabbccddeeff
   schedules:
     channel:email:
@@ -82,6 +85,9 @@ func TestModelsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.Models.Schedules["channel:email"]
+	if c.Models.SLAClock["email"] != models.SLAOnBusinessHours || c.Models.SLAClock["whatsapp"] != models.SLAOnClock || len(c.Models.SLAClock) != 2 {
+		t.Errorf("models.sla_clock: %v, want email business and whatsapp clock", c.Models.SLAClock)
+	}
 	if c.Models.FCRWindow != 72*time.Hour || c.Models.SLA["email"] != 4*time.Hour || len(c.Models.HashKey) != 16 ||
 		s.TZ != "America/Sao_Paulo" || len(s.Weekly[time.Monday]) != 2 || s.Weekly[time.Friday][0] != [2]string{"09:00", "17:00"} {
 		t.Fatalf("models settings: %+v", c.Models)
@@ -89,6 +95,8 @@ func TestModelsSettings(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"models:\n  sla: {email: soon}\n", "models.sla.email"},
 		{"models:\n  hash_key: beef\n", "models.hash_key"},
+		{"models:\n  sla_clock: {email: office}\n", "models.sla_clock.email"},
+		{"models:\n  sla_clock: {fax: business}\n", "models.sla_clock.fax"},
 		{"models:\n  schedules:\n    default: {weekly: {funday: [\"09:00-10:00\"]}}\n", "funday"},
 		{"models:\n  schedules:\n    default: {weekly: {mon: [\"09:00\"]}}\n", "09:00-18:00"},
 		{"models:\n  schedules:\n    default: {tz: Mars/Olympus, weekly: {mon: [\"09:00-10:00\"]}}\n", "Mars/Olympus"},

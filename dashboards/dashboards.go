@@ -8,9 +8,10 @@
 //
 // The dashboards read marts only, through the gateway, and only the marts
 // the grafana role may read (docs/dashboards.md lists them). Their SQL uses
-// Grafana's macros ($__timeFilter, $__timeGroupAlias, $__interval, ...) and
-// the multi-value variables $channel and $team; the tests expand them the
-// way Grafana does and run every panel through the gateway.
+// Grafana's macros ($__timeFilter, $__timeGroupAlias, $__interval, ...),
+// the multi-value variables $channel and $team, and the time zone ${tz}
+// (timezone.go); the tests expand them the way Grafana does and run every
+// panel through the gateway.
 package dashboards
 
 import (
@@ -45,12 +46,14 @@ const (
 // documented free of personal data.
 var Relations = []string{
 	"audit_chain_checks",
+	"channel_slas",
 	"consent_daily",
 	"dead_letters_minutely",
 	"gateway_access_hourly",
 	"gateway_relations_hourly",
 	"ingest_minutely",
 	"kpi_counts_daily",
+	"kpi_counts_quarter_hourly",
 	"model_freshness",
 	"privacy_requests_daily",
 	"retention_results",

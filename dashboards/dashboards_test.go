@@ -103,6 +103,9 @@ func TestDataSourceReferencesResolve(t *testing.T) {
 			}
 		}
 		for _, v := range d.Templating.List {
+			if v.Type == "custom" { // its options are in the dashboard: no query
+				continue
+			}
 			check(uid+" variable "+v.Name, v.Datasource)
 		}
 	}
@@ -160,31 +163,62 @@ func TestMacroArgumentsHaveNoParentheses(t *testing.T) {
 }
 
 // TestLeadershipFollowsTimeAndVariables: the leadership dashboard's time
-// range, channel and team drive every panel, and both variables are
-// multi-value with All, whose custom all value is the subquery of every
-// value in the mart: "All" never expands to the list of options, which is
-// "in ()", a syntax error, when a new warehouse has none.
+// range, channel, team and time zone drive every panel of data. channel
+// and team are multi-value with All, whose custom all value is the
+// subquery of every value in the mart: "All" never expands to the list of
+// options, which is "in ()", a syntax error, when a new warehouse has
+// none. tz is a single-value custom variable whose options are TimeZones,
+// UTC by default, and every panel of data reads the zoned base, naming tz
+// only as a quoted literal joined with the allow-list (zonedBase). The
+// SLA table (configuration, no time) follows channel alone.
 func TestLeadershipFollowsTimeAndVariables(t *testing.T) {
 	d := loadDashboards(t)["cxlake-leadership"]
 	names := map[string]bool{}
 	for _, v := range d.Templating.List {
 		names[v.Name] = true
+		if v.Name == "tz" {
+			if v.Type != "custom" || v.Multi || v.IncludeAll || v.Query != strings.Join(TimeZones, ",") ||
+				v.Current.Value != DefaultTimeZone || len(v.Options) != len(TimeZones) {
+				t.Errorf("variable tz: want a single-value custom variable of TimeZones, current %s", DefaultTimeZone)
+			}
+			for i, o := range v.Options {
+				if i < len(TimeZones) && (o.Value != TimeZones[i] || o.Selected != (o.Value == DefaultTimeZone)) {
+					t.Errorf("variable tz option %d = %+v, want %s", i, o, TimeZones[i])
+				}
+			}
+			continue
+		}
 		if !v.Multi || !v.IncludeAll || v.AllValue == nil || *v.AllValue != "select "+v.Name+" from kpi_counts_daily" || v.Type != "query" || v.Query == "" {
 			t.Errorf("variable %s: want a multi-value query variable with All whose all value is select %s from kpi_counts_daily", v.Name, v.Name)
 		}
 	}
-	if !names["channel"] || !names["team"] || len(names) != 2 {
-		t.Fatalf("variables %v, want channel and team", names)
+	if !names["channel"] || !names["team"] || !names["tz"] || len(names) != 3 {
+		t.Fatalf("variables %v, want channel, team and tz", names)
 	}
+	zoned := 0
 	for _, p := range panelTargets(t) {
 		if p.Dashboard != "cxlake-leadership" {
 			continue
 		}
-		for _, want := range []string{"$__timeFilter(day::timestamptz)", "channel in ($channel)", "team in ($team)"} {
+		if slices.Equal(relationsOf(p.RawSQL), []string{"channel_slas"}) {
+			if !strings.Contains(p.RawSQL, "channel in ($channel)") {
+				t.Errorf("%s does not filter with channel in ($channel)", p)
+			}
+			continue
+		}
+		for _, want := range []string{"from " + zonedBase() + "\n", "$__timeFilter(day::timestamptz)", "channel in ($channel)", "team in ($team)"} {
 			if !strings.Contains(p.RawSQL, want) {
-				t.Errorf("%s does not filter with %s", p, want)
+				t.Errorf("%s does not read or filter with %s", p, want)
 			}
 		}
+		if strings.Count(p.RawSQL, "$tz")+strings.Count(p.RawSQL, "${tz}")+strings.Count(p.RawSQL, "${tz:") != strings.Count(p.RawSQL, "${tz:sqlstring}") ||
+			strings.Contains(p.RawSQL, "kpi_counts_daily") {
+			t.Errorf("%s names tz other than as ${tz:sqlstring}, or reads UTC days", p)
+		}
+		zoned++
+	}
+	if zoned < 15 {
+		t.Errorf("only %d leadership targets read the zoned base", zoned)
 	}
 }
 

@@ -83,18 +83,15 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 	d := demoWarehouse(t)
 	db := panelDB(t, d)
 	dj := loadDashboards(t)["cxlake-leadership"]
-	opts := map[string][]string{}
-	for _, v := range dj.Templating.List {
-		opts[v.Name] = variableOptions(ctx, t, db, v)
-	}
+	opts := multiOptions(ctx, t, db, dj) // tz keeps its default, UTC
 	var targets []panelTarget
 	for _, p := range panelTargets(t) {
-		if p.Dashboard == "cxlake-leadership" && strings.Contains(p.RawSQL, "kpi_counts_daily") {
+		if p.Dashboard == "cxlake-leadership" && strings.Contains(p.RawSQL, "kpi_counts_quarter_hourly") {
 			targets = append(targets, p)
 		}
 	}
 	if len(targets) < 15 {
-		t.Fatalf("only %d leadership targets read kpi_counts_daily", len(targets))
+		t.Fatalf("only %d leadership targets read kpi_counts_quarter_hourly", len(targets))
 	}
 	from, to := d.firstDay, d.lastDay.Add(24*time.Hour-time.Millisecond)
 	mid := d.firstDay.AddDate(0, 0, 10)

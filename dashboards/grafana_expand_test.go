@@ -48,7 +48,8 @@ type grafanaQuery struct {
 	// its minimum interval and rounding.
 	Interval time.Duration
 	// Vars holds each template variable's selected values: the values, or
-	// []string{allSelected} for "All".
+	// []string{allSelected} for "All". tz left out is its default,
+	// DefaultTimeZone, as the dashboard saves it.
 	Vars map[string][]string
 	// AllValue holds the variables' custom all values (allValue in the
 	// dashboard); "All" of a variable without one is an error here: give
@@ -66,7 +67,11 @@ func (q grafanaQuery) expand(sql string) (string, error) {
 			return "", fmt.Errorf("variable %s: All without a custom all value; give its options", name)
 		}
 	}
-	sql = interpolateVariables(sql, q.Vars, q.AllValue)
+	vars := map[string][]string{"tz": {DefaultTimeZone}}
+	for name, vals := range q.Vars {
+		vars[name] = vals
+	}
+	sql = interpolateVariables(sql, vars, q.AllValue)
 	// sqleng's global substitutions, before the data source's macros.
 	sql = strings.ReplaceAll(sql, "$__interval_ms", strconv.FormatInt(q.Interval.Milliseconds(), 10))
 	sql = strings.ReplaceAll(sql, "$__interval", gtime.FormatInterval(q.Interval))

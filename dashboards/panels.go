@@ -18,7 +18,8 @@ type PanelQuery struct {
 
 // Expansion is what Grafana substitutes into a panel's SQL: the time range,
 // $__interval (raised to a panel's minimum interval) and the template
-// variables' selected values ("All" resolved to every option).
+// variables' selected values ("All" resolved to every option). tz, when
+// left out, is DefaultTimeZone, the dashboard's default.
 type Expansion struct {
 	From, To time.Time
 	Interval time.Duration
@@ -93,6 +94,9 @@ func (e Expansion) Expand(sql string) (string, error) {
 	sql = panelVariableRef.ReplaceAllStringFunc(sql, func(ref string) string {
 		m := panelVariableRef.FindStringSubmatch(ref)
 		values, ok := e.Vars[m[1]+m[2]]
+		if !ok && m[1]+m[2] == "tz" {
+			values, ok = []string{DefaultTimeZone}, true
+		}
 		if !ok {
 			return ref
 		}

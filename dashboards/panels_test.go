@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +70,13 @@ type datasourceRef struct {
 }
 
 type variableJSON struct {
+	Current struct {
+		Value any `json:"value"`
+	} `json:"current"`
+	Options []struct {
+		Value    string `json:"value"`
+		Selected bool   `json:"selected"`
+	} `json:"options"`
 	Name       string         `json:"name"`
 	Type       string         `json:"type"`
 	Query      string         `json:"query"`
@@ -278,9 +286,25 @@ func epochToTime(frame *data.Frame) error {
 	return nil
 }
 
+// multiOptions returns the options of dj's multi-value variables (channel
+// and team); tz, single-valued, is left to its default.
+func multiOptions(ctx context.Context, t *testing.T, db querier, dj dashboardJSON) map[string][]string {
+	t.Helper()
+	opts := map[string][]string{}
+	for _, v := range dj.Templating.List {
+		if v.Multi {
+			opts[v.Name] = variableOptions(ctx, t, db, v)
+		}
+	}
+	return opts
+}
+
 // variableOptions runs a variable's query and returns its options.
 func variableOptions(ctx context.Context, t *testing.T, db querier, v variableJSON) []string {
 	t.Helper()
+	if v.Type == "custom" {
+		return strings.Split(v.Query, ",")
+	}
 	rows, err := db.QueryContext(ctx, v.Query)
 	if err != nil {
 		t.Fatalf("variable %s: %v", v.Name, err)
@@ -315,11 +339,10 @@ func scenarios(ctx context.Context, t *testing.T, db querier, d *demo, uid strin
 	now := time.Now().UTC()
 	switch uid {
 	case "cxlake-leadership":
-		opts := map[string][]string{}
-		for _, v := range dj.Templating.List {
-			opts[v.Name] = variableOptions(ctx, t, db, v)
-			if len(opts[v.Name]) < 2 {
-				t.Fatalf("variable %s has options %v", v.Name, opts[v.Name])
+		opts := multiOptions(ctx, t, db, dj)
+		for name, o := range opts {
+			if len(o) < 2 {
+				t.Fatalf("variable %s has options %v", name, o)
 			}
 		}
 		real := func(vals []string) []string {
@@ -336,6 +359,8 @@ func scenarios(ctx context.Context, t *testing.T, db querier, d *demo, uid strin
 		return []scenario{
 			{name: "All channels and teams, daily", from: from, to: to, interval: 24 * time.Hour, vars: opts, wantRows: true},
 			{name: "All, weekly", from: from, to: to, interval: 7 * 24 * time.Hour, vars: opts, wantRows: true},
+			{name: "All, daily, in São Paulo's days", from: from, to: to, interval: 24 * time.Hour, wantRows: true,
+				vars: map[string][]string{"channel": opts["channel"], "team": opts["team"], "tz": {"America/Sao_Paulo"}}},
 			{name: "two channels, two teams, 2d", from: from, to: to, interval: 48 * time.Hour,
 				vars: map[string][]string{"channel": chans[:2], "team": teams[:2]}},
 			{name: "one channel, every team, a week from a ms-precise start", from: from.Add(36*time.Hour + 123*time.Millisecond),
@@ -444,11 +469,7 @@ func TestPanelsAgreeWithKPIDaily(t *testing.T) {
 	ctx := context.Background()
 	d := demoWarehouse(t)
 	db := panelDB(t, d)
-	dj := loadDashboards(t)["cxlake-leadership"]
-	opts := map[string][]string{}
-	for _, v := range dj.Templating.List {
-		opts[v.Name] = variableOptions(ctx, t, db, v)
-	}
+	opts := multiOptions(ctx, t, db, loadDashboards(t)["cxlake-leadership"])
 	byTitle := map[string][]panelTarget{}
 	for _, p := range panelTargets(t) {
 		if p.Dashboard == "cxlake-leadership" {

@@ -52,6 +52,16 @@ func (c Config) Validate() error {
 			return &ConfigError{Key: "models.sla." + ch, Problem: "must be a positive duration such as 5m"}
 		}
 	}
+	for ch, clk := range c.SLAClock {
+		if clk != SLAOnClock && clk != SLAOnBusinessHours {
+			return &ConfigError{Key: "models.sla_clock." + ch, Problem: fmt.Sprintf("is %q; write clock (elapsed time, the default) or business (business hours of the conversation's schedule)", clk)}
+		}
+		if _, ok := c.SLA[ch]; !ok {
+			if _, ok := DefaultSLA[ch]; !ok {
+				return &ConfigError{Key: "models.sla_clock." + ch, Problem: "names a channel without an SLA; give it one under models.sla." + ch + " or remove the clock"}
+			}
+		}
+	}
 	for key, s := range c.Schedules {
 		if _, err := s.windows(key); err != nil {
 			return err
@@ -165,6 +175,14 @@ func clock(s string) (int, error) {
 	return h*3600 + m*60, nil
 }
 
+// slaClock is the clock channel ch's SLA runs on.
+func (c Config) slaClock(ch string) Clock {
+	if clk, ok := c.SLAClock[ch]; ok {
+		return clk
+	}
+	return SLAOnClock
+}
+
 // scheduleKeys returns the schedules' keys, sorted.
 func (c Config) scheduleKeys() []string {
 	return slices.Sorted(maps.Keys(c.Schedules))
@@ -211,7 +229,7 @@ func (c Config) fingerprint(sources map[string]bool) string {
 	}
 	sort.Strings(chans)
 	for _, ch := range chans {
-		fmt.Fprintf(&b, "sla.%s=%d|", ch, c.SLA[ch].Microseconds())
+		fmt.Fprintf(&b, "sla.%s=%d.%s|", ch, c.SLA[ch].Microseconds(), c.slaClock(ch))
 	}
 	for _, w := range c.scheduleWindows() {
 		fmt.Fprintf(&b, "win.%s.%s.%d.%d.%d|", w.scope, w.tz, w.weekday, w.start, w.end)

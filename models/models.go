@@ -39,6 +39,12 @@ type Config struct {
 	// from the map get DefaultSLA's value; a channel with neither has no SLA
 	// (sla_breached is null).
 	SLA map[string]time.Duration
+	// SLAClock says, per channel, which clock the channel's SLA runs on:
+	// SLAOnClock (elapsed time, the default for a channel missing from the
+	// map) or SLAOnBusinessHours (the business time of the conversation's
+	// schedule, holidays excluded, as frt_business_s). Only a channel with
+	// an SLA may be named.
+	SLAClock map[string]Clock
 	// Schedules are business hours, keyed "channel:<channel>",
 	// "team:<team>" or "default". A conversation uses its team's schedule,
 	// else its channel's, else the default one; with none, business time is
@@ -66,6 +72,19 @@ type Schedule struct {
 	// year ("2026-12-25") or one that recurs every year ("12-25").
 	Holidays []string
 }
+
+// Clock is what an SLA's time runs on.
+type Clock string
+
+// The clocks an SLA can run on.
+const (
+	// SLAOnClock counts every second from the customer's message: the default.
+	SLAOnClock Clock = "clock"
+	// SLAOnBusinessHours counts only the seconds inside the conversation's
+	// schedule (its team's, else its channel's, else the default one; with
+	// none, every second), holidays excluded.
+	SLAOnBusinessHours Clock = "business"
+)
 
 // DefaultFCRWindow is the FCR window used when Config.FCRWindow is zero.
 const DefaultFCRWindow = 7 * 24 * time.Hour

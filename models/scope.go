@@ -164,12 +164,15 @@ func (b *build) passedDeadlinesQuery() (q string, ok bool) {
 	return fmt.Sprintf(`select a.contact_key
 		from int_conversations_aggregated as a
 		left join cfg_sla as s on s.channel = a.channel
+		left join int_conversations_business_timed as b on b.conversation_id = a.conversation_id
 		where (%[1]s >= %[3]s and %[1]s < %[4]s)
 		   or (a.first_response_at is null and %[2]s >= %[3]s and %[2]s < %[4]s)`,
-		fcrWindowEnd("a.resolved_at", b.cfg.FCRWindow.Microseconds()), slaDeadline("a.first_inbound_at", "s.sla_s"), lo, hi), true
+		fcrWindowEnd("a.resolved_at", b.cfg.FCRWindow.Microseconds()),
+		fmt.Sprintf("(case when s.clock = 'business' then b.sla_business_due_at else %s end)", slaDeadline("a.first_inbound_at", "s.sla_s")), lo, hi), true
 }
 
-// fcrWindowEnd and slaDeadline are the expressions the models compare with
+// fcrWindowEnd and slaDeadline (for an SLA on the clock; one on business
+// hours has its due instant stored, sla_business_due_at) are the expressions the models compare with
 // the build's clock; the scoping step must use the same ones.
 func fcrWindowEnd(resolvedAt string, windowUS int64) string {
 	return fmt.Sprintf("(%s + to_microseconds(%d))", resolvedAt, windowUS)

@@ -72,7 +72,7 @@ func writeState(ctx context.Context, conn *sql.Conn, s buildState) error {
 // project's seeds): cfg_sla, cfg_schedules, cfg_business_hours and cfg_holidays.
 func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 	for _, q := range []string{
-		"create or replace table cfg_sla (channel varchar primary key, sla_s double not null)",
+		"create or replace table cfg_sla (channel varchar primary key, sla_s double not null, clock varchar not null)",
 		"create or replace table cfg_schedules (schedule_key varchar primary key, tz varchar not null)",
 		"create or replace table cfg_business_hours (schedule_key varchar not null, weekday integer not null, start_s integer not null, end_s integer not null)",
 		"create or replace table cfg_holidays (schedule_key varchar not null, year integer, month integer not null, day integer not null)",
@@ -82,7 +82,7 @@ func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 		}
 	}
 	for ch, d := range cfg.SLA {
-		if _, err := conn.ExecContext(ctx, "insert into cfg_sla values (?, ?)", ch, d.Seconds()); err != nil {
+		if _, err := conn.ExecContext(ctx, "insert into cfg_sla values (?, ?, ?)", ch, d.Seconds(), string(cfg.slaClock(ch))); err != nil {
 			return fmt.Errorf("writing cfg_sla: %w", err)
 		}
 	}

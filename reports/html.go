@@ -42,6 +42,8 @@ type kpiHTMLView struct {
 	Surveys                              []htmlChart // side by side
 	Comparison, Channels, Handlers       htmlTable
 	Teams, Days                          htmlTable
+	SLAs                                 htmlTable
+	SLANote                              string
 	Notes                                []string
 }
 
@@ -62,6 +64,9 @@ func writeKPIHTML(w io.Writer, r *kpiReport) error {
 		v.Channels = newHTMLTable(groupHead("channel"), r.groupRows(r.Channels, channelOf, true), total)
 		v.Handlers = newHTMLTable(groupHead("handled by"), r.groupRows(r.Handlers, handlerLabel, false), nil)
 		v.Teams = newHTMLTable(groupHead("team"), r.groupRows(r.Teams, teamLabel, false), nil)
+		if len(r.SLAs) > 0 {
+			v.SLAs, v.SLANote = newHTMLTable(slaHead, r.slaRows(), nil), slaNote
+		}
 		v.Days = newHTMLTable(dayHead(), r.dayRows(), nil)
 	}
 	return kpiHTML.Execute(w, v)
@@ -166,7 +171,7 @@ func kpiCharts(r *kpiReport) (main, surveys []htmlChart) {
 	frtBars := r.channelBars("First response time p90 by channel, whole period", "frt_p90_s")
 	frtBars.Note = "The 90th percentile of every conversation's first response time in the period, per channel. Hatched: fewer than 30 answered conversations."
 	slaBars := r.channelBars("SLA breach rate by channel, whole period", "sla_breach_rate")
-	slaBars.Note = "Share of conversations answered later than the channel's expected response time."
+	slaBars.Note = "Share of conversations answered later than the channel's expected response time, on the channel's SLA clock (see SLAs and their clocks)."
 	main = []htmlChart{
 		{Title: convChart.Title, Note: "Conversations opened each day (" + r.ZoneLabel() + "), stacked by channel.", SVG: template.HTML(convChart.svg())},
 		frtBars,

@@ -134,6 +134,11 @@ func writeKPIJSON(w io.Writer, r *kpiReport) error {
 		{"handled_by", groups(r.Handlers, key, false)},
 		{"teams", groups(r.Teams, key, false)},
 	}
+	slas := object{}
+	for _, s := range r.SLAs {
+		slas = append(slas, member{s.Channel, object{{"sla_s", s.Seconds}, {"clock", s.Clock}}})
+	}
+	doc = append(doc, member{"slas", slas})
 	if r.PrevStart.IsZero() {
 		doc = append(doc, member{"previous_period", nil})
 	} else {

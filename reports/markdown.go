@@ -47,6 +47,12 @@ func writeKPIMarkdown(w io.Writer, r *kpiReport) error {
 	}
 	mdTable(&b, groupHead("channel"), rows)
 
+	if len(r.SLAs) > 0 {
+		b.WriteString("\n## SLAs and their clocks\n\n")
+		mdTable(&b, slaHead, r.slaRows())
+		fmt.Fprintf(&b, "\n%s\n", slaNote)
+	}
+
 	b.WriteString("\n## Bot vs human\n\n")
 	mdTable(&b, groupHead("handled by"), r.groupRows(r.Handlers, handlerLabel, false))
 

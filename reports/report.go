@@ -148,10 +148,11 @@ type kpiReport struct {
 	Targets     map[string]Target
 	Rows        []kpiGroup // day × channel, by day then channel
 	Overall     figures
-	Channels    []kpiGroup // by conversations, largest first
-	Teams       []kpiGroup // by conversations, largest first
-	Handlers    []kpiGroup // handled_by: bot, human, none
-	Days        []kpiGroup // all channels by day, oldest first
+	Channels    []kpiGroup   // by conversations, largest first
+	Teams       []kpiGroup   // by conversations, largest first
+	Handlers    []kpiGroup   // handled_by: bot, human, none
+	Days        []kpiGroup   // all channels by day, oldest first
+	SLAs        []channelSLA // each channel's SLA and its clock, by channel
 	// The previous period: the same number of days just before Start.
 	PrevStart, PrevEnd time.Time
 	PrevOverall        figures
@@ -212,6 +213,9 @@ func loadKPIReport(ctx context.Context, db querier, opts KPIOptions, from, to ti
 		return nil, err
 	}
 	if r.Days, err = load(r.Start, r.End, byDay); err != nil {
+		return nil, err
+	}
+	if r.SLAs, err = loadSLAs(ctx, db, opts.Filter); err != nil {
 		return nil, err
 	}
 	bySize := func(a, b kpiGroup) int {

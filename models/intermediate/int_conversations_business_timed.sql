@@ -8,6 +8,16 @@
 -- schedule's time zone, so daylight saving time is honoured. A holiday of
 -- the schedule (a local date, of one year or every year) is closed all day.
 -- Without a schedule, business time is clock time.
+--
+-- sla_business_due_at: for an unanswered conversation whose channel's SLA
+-- runs on business hours (cfg_sla.clock = 'business'), the instant its
+-- business time reaches the SLA: walking the schedule's open intervals
+-- forward from the first inbound message. It depends on no clock, so it
+-- is stored; int_conversations_joined compares it with the build's clock,
+-- and the scoping step re-judges a person when the clock passes it. The
+-- walk looks ahead one week per week of open time the SLA needs, plus
+-- one, plus one per holiday of the schedule (each closes at most a week's
+-- open time); a schedule with no open hour has no due instant (null).
 
 with conversations as (
 
@@ -43,6 +53,12 @@ hours as (
 holidays as (
 
     select * from {{ source "cfg_holidays" }}
+
+),
+
+sla as (
+
+    select * from {{ source "cfg_sla" }}
 
 ),
 
@@ -116,6 +132,95 @@ open_parts as (
 
 ),
 
+pending as (
+
+    select
+        scheduled.conversation_id,
+        scheduled.schedule_key,
+        scheduled.tz,
+        scheduled.first_inbound_at,
+        cast(round(sla.sla_s * 1e6) as bigint) as sla_us,
+        cast(timezone(scheduled.tz, scheduled.first_inbound_at) as date) as first_local_day,
+        cast(7 * (ceil(sla.sla_s / weeks.week_s) + 1
+            + (select count(*) from holidays where holidays.schedule_key = scheduled.schedule_key)) as integer) as horizon_days
+    from scheduled
+    join sla
+        on sla.channel = scheduled.channel
+    join (
+        select schedule_key, sum(end_s - start_s) as week_s
+        from hours
+        group by schedule_key
+    ) as weeks
+        on weeks.schedule_key = scheduled.schedule_key
+    where sla.clock = 'business'
+      and scheduled.first_inbound_at is not null
+      and scheduled.first_response_at is null
+      and weeks.week_s > 0
+
+),
+
+pending_days as (
+
+    select
+        pending.*,
+        unnest(generate_series(
+            first_local_day,
+            first_local_day + horizon_days,
+            interval 1 day
+        )) as local_day
+    from pending
+
+),
+
+pending_parts as (
+
+    select
+        pending_days.conversation_id,
+        pending_days.sla_us,
+        greatest(pending_days.first_inbound_at,
+            timezone(pending_days.tz, pending_days.local_day + to_seconds(hours.start_s))) as open_from_at,
+        epoch_us(timezone(pending_days.tz, pending_days.local_day + to_seconds(hours.end_s)))
+            - epoch_us(greatest(pending_days.first_inbound_at,
+                timezone(pending_days.tz, pending_days.local_day + to_seconds(hours.start_s)))) as open_us
+    from pending_days
+    join hours
+        on hours.schedule_key = pending_days.schedule_key
+        and hours.weekday = dayofweek(pending_days.local_day)
+    where not exists (
+        select 1 from holidays
+        where holidays.schedule_key = pending_days.schedule_key
+          and holidays.month = month(pending_days.local_day)
+          and holidays.day = day(pending_days.local_day)
+          and (holidays.year is null or holidays.year = year(pending_days.local_day))
+    )
+
+),
+
+pending_cumulated as (
+
+    select
+        pending_parts.*,
+        coalesce(sum(open_us) over (
+            partition by conversation_id order by open_from_at
+            rows between unbounded preceding and 1 preceding
+        ), 0) as before_us
+    from pending_parts
+    where open_us > 0
+
+),
+
+due as (
+
+    select
+        conversation_id,
+        min(open_from_at + to_microseconds(cast(sla_us - before_us as bigint))) as sla_business_due_at
+    from pending_cumulated
+    where before_us < sla_us
+      and before_us + open_us >= sla_us
+    group by conversation_id
+
+),
+
 summed as (
 
     select
@@ -139,10 +244,21 @@ final as (
         case
             when scheduled.schedule_key is null then scheduled.agent_frt_s
             when scheduled.agent_first_response_at is not null then coalesce(summed.agent_frt_open_us, 0) / 1e6
-        end as agent_frt_business_s
+        end as agent_frt_business_s,
+        case
+            when sla.clock is distinct from 'business'
+                or scheduled.first_inbound_at is null
+                or scheduled.first_response_at is not null then null
+            when scheduled.schedule_key is null then {{ sla_deadline "scheduled.first_inbound_at" "sla.sla_s" }}
+            else due.sla_business_due_at
+        end as sla_business_due_at
     from scheduled
     left join summed
         on summed.conversation_id = scheduled.conversation_id
+    left join sla
+        on sla.channel = scheduled.channel
+    left join due
+        on due.conversation_id = scheduled.conversation_id
 
 )
 

@@ -8,7 +8,10 @@
 -- the days in scope (196 ms of a 1 s refresh at 5M events). An
 -- incremental build recomputes the people in scope. A conversation answered later than the SLA breached it; an
 -- unanswered one breached it once the SLA has elapsed before the build's
--- clock, never the latest event (until then sla_breached is null).
+-- clock, never the latest event (until then sla_breached is null). The
+-- SLA runs on its channel's clock (cfg_sla.clock): elapsed time (frt_s,
+-- first_inbound_at + sla_s), or business hours (frt_business_s, and
+-- int_conversations_business_timed's sla_business_due_at).
 
 with conversations as (
 
@@ -49,8 +52,13 @@ final as (
         followed.recontact_other_channel,
         followed.recontact_at,
         sla.sla_s,
+        sla.clock as sla_clock,
         case
             when conversations.first_inbound_at is null or sla.sla_s is null then null
+            when sla.clock = 'business' then case
+                when business.frt_business_s is not null then business.frt_business_s > sla.sla_s
+                when business.sla_business_due_at < {{ .Now }} then true
+            end
             when conversations.frt_s is not null then conversations.frt_s > sla.sla_s
             when {{ sla_deadline "conversations.first_inbound_at" "sla.sla_s" }} < {{ .Now }} then true
         end as sla_breached

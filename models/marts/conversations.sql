@@ -46,6 +46,7 @@ final as (
         human_wait_started_at,
         recontact_at,
         sla_s,
+        sla_clock,
         schedule_key,
         last_event_at,
         event_count,
