@@ -136,7 +136,7 @@ func (sess *session) runSQLCursor(c sqlCursorCmd, start time.Time) bool {
 		cur := pt.cur
 		before := cur.w.count
 		var err error
-		sess.during(cur, func() { _, err = cur.w.next(cur.rows, c.count) })
+		sess.during(cur, pt.stmt.plan, func() { _, err = cur.w.next(cur.rows, c.count) })
 		if err != nil {
 			sess.portals[cursorPortal(c.name)].cur = nil
 			defer cur.cancel(nil)
@@ -171,7 +171,7 @@ func (sess *session) runSQLCursor(c sqlCursorCmd, start time.Time) bool {
 	}
 	ctx, cancel := context.WithCancelCause(sess.srv.ctx)
 	cur := &cursor{ctx: ctx, cancel: cancel, start: start}
-	sess.during(cur, func() { cur.rows, err = sess.conn.QueryContext(ctx, p.stmts[0]) })
+	sess.during(cur, p, func() { cur.rows, err = sess.conn.QueryContext(ctx, p.stmts[0]) })
 	if err != nil {
 		defer cancel(nil)
 		return sess.fail(err, start, ctl, &auditInfo{plan: p, ctx: ctx})

@@ -25,6 +25,9 @@ type ErasureRequest struct {
 	Identifier Identifier
 	Reason     string // kept with the request; say why, never who
 	Actor      string // who asked: "cli", "api", a staff name
+	// Law is the law the request is made under (LawGDPR or LawLGPD): its
+	// deadline applies and the request records it. Empty: governance.law.
+	Law string
 	// RequestID, when set, is the id the request is recorded under (the
 	// HTTP API answers with it before the erasure ends). Empty: a new one.
 	RequestID string
@@ -77,6 +80,9 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 	if err := CheckReason(req.Reason); err != nil {
 		return Receipt{}, err
 	}
+	if err := CheckLaw(req.Law); err != nil {
+		return Receipt{}, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	start := time.Now()
@@ -110,7 +116,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 		return err
 	})
 	if errors.Is(err, ErrUnknownSubject) {
-		return g.recordNoData(ctx, KindErasure, req.Identifier, subject, req.Reason, req.Actor, req.RequestID)
+		return g.recordNoData(ctx, KindErasure, req.Law, req.Identifier, subject, req.Reason, req.Actor, req.RequestID)
 	}
 	if err != nil {
 		return Receipt{}, err
@@ -243,7 +249,7 @@ func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureReq
 		}
 	}
 
-	row := g.newRequest(KindErasure, req.Identifier, subject, req.Reason)
+	row := g.newRequest(KindErasure, req.Law, req.Identifier, subject, req.Reason)
 	if req.RequestID != "" {
 		row.ID = req.RequestID
 	}

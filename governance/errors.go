@@ -114,3 +114,11 @@ func (e *LinkedPeopleError) Error() string {
 	return fmt.Sprintf("nothing was erased: the identifier is linked to %d other group(s) of identifiers only through %d shared identifier(s) (named together with several e-mail addresses), which may be other people; to erase every linked identity on purpose, ask again with --include-linked (API: \"include_linked\": true)",
 		e.Others, e.Shared)
 }
+
+// LawError is returned for a request naming a law other than gdpr or lgpd.
+// It does not quote the value (whatever was typed there).
+type LawError struct{}
+
+func (e *LawError) Error() string {
+	return "invalid law: give gdpr or lgpd (or leave it out for governance.law)"
+}

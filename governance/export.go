@@ -92,6 +92,9 @@ type ExportDeadLetter struct {
 type ExportRequest struct {
 	Identifier Identifier
 	Actor      string
+	// Law is the law the request is made under (LawGDPR or LawLGPD).
+	// Empty: governance.law.
+	Law string
 }
 
 // Export gathers everything held about the person req names, records the
@@ -99,6 +102,9 @@ type ExportRequest struct {
 // that names nothing held is recorded as a request with status no_data
 // (and an audit record), and returns ErrUnknownSubject.
 func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, error) {
+	if err := CheckLaw(req.Law); err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	db := g.wh.DB
@@ -250,11 +256,11 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 	}
 	if len(x.Identifiers) == 0 && len(x.Events) == 0 && len(x.DeadLetters) == 0 && len(x.Conversations) == 0 &&
 		len(x.PrivacyRequests) == 0 && !x.Suppressed {
-		_, err := g.recordNoData(ctx, KindAccess, req.Identifier, req.Identifier.hash(h), "", req.Actor, "")
+		_, err := g.recordNoData(ctx, KindAccess, req.Law, req.Identifier, req.Identifier.hash(h), "", req.Actor, "")
 		return nil, err
 	}
 
-	r := g.newRequest(KindAccess, req.Identifier, req.Identifier.hash(h), "")
+	r := g.newRequest(KindAccess, req.Law, req.Identifier, req.Identifier.hash(h), "")
 	x.RequestID, x.Subject, x.Law, x.DueAt = r.ID, r.Subject, r.Law, r.Due
 	x.GeneratedAt = r.Received
 	x.Processing = g.processing()

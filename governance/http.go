@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"database/sql"
@@ -10,16 +11,18 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Handler returns the privacy API, to mount on the server's mux:
 //
-//	POST /v1/privacy/erasures        {"email"|"phone"|"contact": "...", "reason": "...", "verify_bytes": false, "include_linked": false}
+//	POST /v1/privacy/erasures        {"email"|"phone"|"contact": "...", "reason": "...", "verify_bytes": false, "include_linked": false, "law": "gdpr"|"lgpd"}
 //	                                 -> 200 the receipt, or 202 {"request_id", "status", "status_url"}
 //	GET  /v1/privacy/erasures/{id}   -> {"request_id", "status", "receipt", "error"}
-//	POST /v1/privacy/exports         {"email"|"phone"|"contact": "..."} -> the access export
+//	POST /v1/privacy/exports         {"email"|"phone"|"contact": "...", "law": "gdpr"|"lgpd", "format": "json"|"html"}
+//	                                 -> the access export (JSON, or the page for the person)
 //	GET  /v1/privacy/requests        -> privacy requests, newest first, with overdue flags
 //
 // Every call needs Authorization: Bearer <token> (the scheme in any case),
@@ -28,7 +31,8 @@ import (
 // a context of its own, not the request's: a caller that disconnects does
 // not stop it. When it does not finish within APIWait (2 s) the answer is
 // 202 with the status URL; a shutdown stops it between steps, and the next
-// start-up finishes it. Every answer is JSON, with Cache-Control: no-store;
+// start-up finishes it. Every answer is JSON (but the export asked as html),
+// with Cache-Control: no-store;
 // errors are {"error": "..."} (with "request_id" when one was recorded) and
 // never quote the identifier: 400 malformed, 401 no or wrong token, 404
 // nothing held about the identifier (the request is recorded, no_data), 405
@@ -66,6 +70,11 @@ type apiRequest struct {
 	VerifyBytes bool   `json:"verify_bytes"`
 	// IncludeLinked is ErasureRequest.IncludeLinked.
 	IncludeLinked bool `json:"include_linked"`
+	// Law is gdpr or lgpd: the law the request is made under (its
+	// deadline, its label). Empty: governance.law.
+	Law string `json:"law"`
+	// Format is the access export's: json (the default) or html.
+	Format string `json:"format"`
 }
 
 // Authorize wraps next with the privacy API's check (a caller's bearer
@@ -153,6 +162,9 @@ func (g *Governance) handleErasure(w http.ResponseWriter, r *http.Request, calle
 	if err == nil {
 		err = CheckReason(req.Reason)
 	}
+	if err == nil {
+		err = CheckLaw(req.Law)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -172,7 +184,7 @@ func (g *Governance) handleErasure(w http.ResponseWriter, r *http.Request, calle
 	}
 	go func() {
 		defer g.undetach(reqID)
-		rc, err := g.Erase(ctx, ErasureRequest{Identifier: id, Reason: req.Reason, Actor: caller, VerifyBytes: req.VerifyBytes, RequestID: reqID,
+		rc, err := g.Erase(ctx, ErasureRequest{Identifier: id, Reason: req.Reason, Actor: caller, Law: req.Law, VerifyBytes: req.VerifyBytes, RequestID: reqID,
 			IncludeLinked: req.IncludeLinked})
 		if err != nil && !errors.Is(err, ErrUnknownSubject) {
 			g.log.Error("an erasure asked through the API did not complete", "request_id", reqID, "err", err)
@@ -245,17 +257,36 @@ func (g *Governance) handleErasureStatus(w http.ResponseWriter, r *http.Request,
 }
 
 func (g *Governance) handleExport(w http.ResponseWriter, r *http.Request, caller string) {
-	_, id, err := readRequest(r)
+	req, id, err := readRequest(r)
+	if err == nil && req.Format != "" && req.Format != "json" && req.Format != "html" {
+		err = errors.New("format is json or html")
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	x, err := g.Export(r.Context(), ExportRequest{Identifier: id, Actor: caller})
+	x, err := g.Export(r.Context(), ExportRequest{Identifier: id, Actor: caller, Law: req.Law})
 	if err != nil {
 		writeError(w, statusOf(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, x)
+	// The officer is told the export carries the agents' internal notes.
+	w.Header().Set("X-Cxlake-Internal-Notes", strconv.Itoa(x.InternalNotes()))
+	if req.Format != "html" {
+		writeJSON(w, http.StatusOK, x)
+		return
+	}
+	var page bytes.Buffer
+	if err := x.WriteHTML(&page); err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(page.Bytes())
 }
 
 func (g *Governance) handleRequests(w http.ResponseWriter, r *http.Request, _ string) {
@@ -274,12 +305,13 @@ func statusOf(err error) int {
 	var ie *IdentifierError
 	var re *ReasonError
 	var le *LinkedPeopleError
+	var lawe *LawError
 	switch {
 	case errors.Is(err, ErrUnknownSubject):
 		return http.StatusNotFound
 	case errors.As(err, &le):
 		return http.StatusConflict // confirm with include_linked, or name an identifier
-	case errors.As(err, &ie), errors.As(err, &re):
+	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &lawe):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

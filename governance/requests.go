@@ -69,6 +69,16 @@ func addMonth(t time.Time) time.Time {
 	return m
 }
 
+// CheckLaw checks the law a request names: LawGDPR, LawLGPD, or empty for
+// the configured governance.law.
+func CheckLaw(law string) error {
+	switch law {
+	case "", LawGDPR, LawLGPD:
+		return nil
+	}
+	return &LawError{}
+}
+
 // request is a privacy_requests row in progress.
 type request struct {
 	ID, Kind, Subject, IdentifierKind, Reason, Law string
@@ -76,9 +86,11 @@ type request struct {
 	Received, Due                                  time.Time
 }
 
-func (g *Governance) newRequest(kind string, id Identifier, subject, reason string) request {
+// newRequest starts a request of kind under law (LawGDPR or LawLGPD, as the
+// request asked; empty: governance.law).
+func (g *Governance) newRequest(kind, law string, id Identifier, subject, reason string) request {
 	now := g.now().UTC()
-	due, law := Deadline(g.cfg.Law, kind, now)
+	due, law := Deadline(cmp.Or(law, g.cfg.Law), kind, now)
 	return request{ID: newID(kind[:3]), Kind: kind, Subject: subject, IdentifierKind: id.Kind, Reason: reason,
 		Law: law, Received: now, Due: due}
 }
@@ -122,8 +134,8 @@ func (g *Governance) failRequest(ctx context.Context, q querier, id string, caus
 // erasure suppressed the identifier, ErrUnknownSubject otherwise. A
 // regulator may ask for proof that a request was received and answered,
 // whatever the answer.
-func (g *Governance) recordNoData(ctx context.Context, kind string, id Identifier, subject, reason, actor, requestID string) (Receipt, error) {
-	row := g.newRequest(kind, id, subject, reason)
+func (g *Governance) recordNoData(ctx context.Context, kind, law string, id Identifier, subject, reason, actor, requestID string) (Receipt, error) {
+	row := g.newRequest(kind, law, id, subject, reason)
 	if requestID != "" {
 		row.ID = requestID
 	}

@@ -357,6 +357,24 @@ func TestPrivacyCommands(t *testing.T) {
 	if len(x.Conversations) == 0 || len(x.PrivacyRequests) != 1 || x.PrivacyRequests[0]["identifier_kind"] != "contact_key" {
 		t.Errorf("export: %d conversations, privacy requests %v", len(x.Conversations), x.PrivacyRequests)
 	}
+	// The default law (governance.law: both) is the earlier deadline, LGPD's;
+	// --law gdpr asks for the GDPR's, and --format html is the page for the
+	// person (issue 29 items 2 and 3).
+	if x.Law != "lgpd" {
+		t.Errorf("export under the default law: %q, want lgpd", x.Law)
+	}
+	out, err = capture(t, func() error {
+		return runExport(ctx, []string{"--data", dir, "--email", email, "--format", "html", "--law", "gdpr"})
+	})
+	if err != nil || !strings.HasPrefix(out, "<!DOCTYPE html>") || !strings.Contains(out, "under the GDPR") || !strings.Contains(out, email) ||
+		strings.Contains(out, `"events"`) || strings.Contains(out, x.Subject) {
+		t.Fatalf("export --format html --law gdpr: %v\n%.500s", err, out)
+	}
+	for _, bad := range [][]string{{"--format", "pdf"}, {"--law", "ccpa"}} {
+		if _, err := capture(t, func() error { return runExport(ctx, append([]string{"--data", dir, "--email", email}, bad...)) }); err == nil {
+			t.Errorf("export %v succeeded", bad)
+		}
+	}
 	out, err = capture(t, func() error {
 		return runErase(ctx, []string{"--data", dir, "--email", strings.ToUpper(email), "--reason", "test", "--verify-bytes"})
 	})
@@ -370,8 +388,8 @@ func TestPrivacyCommands(t *testing.T) {
 	out, err = capture(t, func() error {
 		return runAudit(ctx, []string{"show", "--data", dir, "--kind", "privacy_request", "--limit", "0"})
 	})
-	// The two exports, the erasure, and the erasure of nobody (no_data).
-	if err != nil || strings.Count(out, "privacy_request") != 4 || strings.Contains(out, email) {
+	// The three exports, the erasure, and the erasure of nobody (no_data).
+	if err != nil || strings.Count(out, "privacy_request") != 5 || strings.Contains(out, email) {
 		t.Fatalf("audit show: %v\n%s", err, out)
 	}
 	out, err = capture(t, func() error { return runRetention(ctx, []string{"run", "--data", dir, "--now", "2030-01-01"}) })

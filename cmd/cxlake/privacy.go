@@ -25,6 +25,11 @@ func addIdentifierFlags(fs *flag.FlagSet) identifierFlags {
 	}
 }
 
+// addLawFlag is the --law flag of the privacy commands.
+func addLawFlag(fs *flag.FlagSet) *string {
+	return fs.String("law", "", "the law the request is made under, gdpr or lgpd: its deadline and label (default: governance.law)")
+}
+
 func (f identifierFlags) parse() (governance.Identifier, error) {
 	var kind, value string
 	n := 0
@@ -67,11 +72,12 @@ func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usa
 }
 
 func runErase(ctx context.Context, args []string) (err error) {
-	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--json] [--verify-bytes] [--include-linked] [--config FILE] [--memory SIZE]"
+	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--law gdpr|lgpd] [--json] [--verify-bytes] [--include-linked] [--config FILE] [--memory SIZE]"
 	fs := newFlags("erase", usage)
 	data := fs.String("data", "cxlake-data", "data directory")
 	idf := addIdentifierFlags(fs)
 	reason := fs.String("reason", "", "why (kept with the request; do not name the person)")
+	law := addLawFlag(fs)
 	asJSON := fs.Bool("json", false, "print the receipt as JSON")
 	verifyBytes := fs.Bool("verify-bytes", false, "also search every file of the data directory for the person's values (reads the whole directory)")
 	includeLinked := fs.Bool("include-linked", false, "also erase the identities linked to the named one only through a shared identifier (a phone or id named with several e-mails); without it such an erasure is refused")
@@ -83,7 +89,7 @@ func runErase(ctx context.Context, args []string) (err error) {
 	}
 	defer closeAtEnd(wh, &err)
 	defer closeAtEnd(closerFunc(gv.close), &err)
-	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", VerifyBytes: *verifyBytes,
+	rc, err := gv.gov.Erase(ctx, governance.ErasureRequest{Identifier: id, Reason: *reason, Actor: "cli", Law: *law, VerifyBytes: *verifyBytes,
 		IncludeLinked: *includeLinked})
 	if rc.Status == governance.StatusNoData {
 		return fmt.Errorf("%w (recorded as request %s)", err, rc.RequestID)
@@ -102,21 +108,35 @@ func runErase(ctx context.Context, args []string) (err error) {
 }
 
 func runExport(ctx context.Context, args []string) (err error) {
-	const usage = "export --data DIR (--phone|--email|--contact) VALUE [--config FILE] [--memory SIZE]"
+	const usage = "export --data DIR (--phone|--email|--contact) VALUE [--format json|html] [--law gdpr|lgpd] [--config FILE] [--memory SIZE]"
 	fs := newFlags("export", usage)
 	data := fs.String("data", "cxlake-data", "data directory")
 	idf := addIdentifierFlags(fs)
+	format := fs.String("format", "json", "json (for machines; schema in docs/governance.md) or html (one page for the person)")
+	law := addLawFlag(fs)
 	path := fs.String("config", "", "config file (governance and models settings)")
 	mem := addMemoryFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *format != "json" && *format != "html" {
+		return fmt.Errorf("--format is json or html")
+	}
 	id, wh, gv, err := openPersonRequest(ctx, fs, args, usage, idf, data, path, mem)
 	if err != nil {
 		return err
 	}
 	defer closeAtEnd(wh, &err)
 	defer closeAtEnd(closerFunc(gv.close), &err)
-	x, err := gv.gov.Export(ctx, governance.ExportRequest{Identifier: id, Actor: "cli"})
+	x, err := gv.gov.Export(ctx, governance.ExportRequest{Identifier: id, Actor: "cli", Law: *law})
 	if err != nil {
 		return err
+	}
+	if n := x.InternalNotes(); n > 0 {
+		fmt.Fprintf(os.Stderr, "export %s includes %d internal note(s) agents wrote about the person: personal data, marked as internal notes\n", x.RequestID, n)
+	}
+	if *format == "html" {
+		return x.WriteHTML(os.Stdout)
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
