@@ -1,6 +1,7 @@
 package governance_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,19 @@ func TestDeadlines(t *testing.T) {
 		got, which := governance.Deadline(c.law, c.kind, at)
 		if !got.Equal(c.want) || which != c.which {
 			t.Errorf("%s %s: %s (%s), want %s (%s)", c.law, c.kind, got, which, c.want, c.which)
+		}
+	}
+}
+
+// TestReceiptTextCountsInTheSingular: "1 row", not "1 rows" (issue 29
+// item 4).
+func TestReceiptTextCountsInTheSingular(t *testing.T) {
+	rc := governance.Receipt{RequestID: "era-0000000000000001", Status: governance.StatusCompleted, Law: governance.LawGDPR,
+		RowsRemoved: map[string]int64{"events": 1, "identifiers": 2}, Suppressed: 1}
+	text := rc.Text()
+	for _, want := range []string{"events                         1 row\n", "identifiers                    2 rows\n", "1 keyed hash (", "(GDPR)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the receipt lacks %q:\n%s", want, text)
 		}
 	}
 }
