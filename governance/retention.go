@@ -51,6 +51,7 @@ var TableClasses = map[string]string{
 	"ingest_batches":      ClassRawEvents, // by committed_at; the latest batch stays (the next batch id)
 	"dead_letters":        ClassDeadLetters,
 	"skipped_messages":    ClassDeadLetters, // by skipped_at
+	"message_revisions":   ClassRawEvents,   // by recorded_at; no text, event ids only
 	"audit_log":           ClassAudit,       // the mirror follows the pruned log
 	"audit_verifications": ClassAudit,
 	"retention_runs":      ClassAudit,
@@ -174,6 +175,10 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 				return err
 			}
 			add(ClassRawEvents, pol.RawEvents, "duckdb:ingest_batches", Removal{Rows: n}, 0)
+			if n, err = deleteOlder(ctx, db, "message_revisions", "recorded_at", c, ""); err != nil {
+				return err
+			}
+			add(ClassRawEvents, pol.RawEvents, "duckdb:message_revisions", Removal{Rows: n}, 0)
 		} else {
 			add(ClassRawEvents, 0, "duckdb:events", Removal{}, 0)
 		}

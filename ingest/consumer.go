@@ -359,7 +359,7 @@ func (c *Consumer) writer(ctx context.Context, work <-chan *inflight) {
 					cur = nil
 				}
 			}
-			f.a.batch.Records, f.a.batch.Skipped = nil, nil // appended: only counts are needed now
+			f.a.batch.Records, f.a.batch.Skipped, f.a.batch.Revisions = nil, nil, nil // appended: only counts are needed now
 		case <-expired:
 			// While the partitions hold a backlog, committing early would
 			// not make the data fresher, only the batches smaller.
@@ -400,7 +400,7 @@ func (c *Consumer) appendPiece(ctx context.Context, b *openBatch, f *inflight, p
 		}
 		b.rows += res.Accepted
 	}
-	piece.Records, piece.Skipped = nil, nil // appended: only counts are needed now
+	piece.Records, piece.Skipped, piece.Revisions = nil, nil, nil // appended: only counts are needed now
 	f.pieces, f.results = append(f.pieces, piece), append(f.results, res)
 }
 

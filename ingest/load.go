@@ -95,7 +95,7 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 			if err != nil {
 				return fmt.Errorf("writing lines %d to %d of %s: %w", msgs[0].Offset, msgs[len(msgs)-1].Offset, name, err)
 			}
-			piece.Records, piece.Skipped = nil, nil // appended: only counts are needed now
+			piece.Records, piece.Skipped, piece.Revisions = nil, nil, nil // appended: only counts are needed now
 			parts, results = append(parts, piece), append(results, res)
 			for _, sp := range piece.Spans {
 				inBatch += sp.Messages

@@ -33,6 +33,10 @@ type Outcome struct {
 	// Events decoded from the message, each a valid cx.event/v1 event. One
 	// message may give several (an Evolution contacts.upsert lists many).
 	Events []event.Event
+	// Revisions are edits and deletions of messages already sent
+	// (warehouse/revise.go): a message may give them instead of events.
+	// Their coordinates are set from the message.
+	Revisions []warehouse.Revision
 	// Err makes the message a dead letter when it is not a *SkipError: the
 	// payload does not decode. A *event.RejectError gives the reason code;
 	// its Reason must tell a person what to fix without quoting personal
@@ -137,7 +141,7 @@ func addSpan(b *warehouse.Batch, m Message) {
 }
 
 func addOutcome(b *warehouse.Batch, source string, m Message, o Outcome) {
-	if o.Err == nil && len(o.Events) == 0 {
+	if o.Err == nil && len(o.Events) == 0 && len(o.Revisions) == 0 {
 		o.Err = &SkipError{Code: SkipNoTimelineEvent, Reason: "the message decoded to no event"}
 	}
 	if skip, ok := o.Err.(*SkipError); ok {
@@ -151,6 +155,10 @@ func addOutcome(b *warehouse.Batch, source string, m Message, o Outcome) {
 		}
 		b.DeadLetters = append(b.DeadLetters, deadLetter(m, o.Err))
 		return
+	}
+	for _, r := range o.Revisions {
+		r.Topic, r.Partition, r.Offset = m.Topic, m.Partition, m.Offset
+		b.Revisions = append(b.Revisions, r)
 	}
 	for _, ev := range o.Events {
 		b.Records = append(b.Records, warehouse.Record{Event: ev, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})

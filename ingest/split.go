@@ -6,7 +6,7 @@ import "github.com/cxlake/cxlake/warehouse"
 // on a DuckDB row group (docs/ingest.md, "Batches and row groups"). The cut
 // moves forward past records of the same message (a source message can give
 // several events), so no message is in both halves. The head keeps the dead
-// letters and skips, which are not rows. Each half gets spans of its own
+// letters, skips and revisions, which are not rows. Each half gets spans of its own
 // messages, so ingest_batches and the stats count every message once.
 // tail is nil when nothing is left after the head.
 func splitAt(b *warehouse.Batch, n int) (head, tail *warehouse.Batch) {
@@ -21,7 +21,7 @@ func splitAt(b *warehouse.Batch, n int) (head, tail *warehouse.Batch) {
 	if n == len(recs) {
 		return b, nil
 	}
-	head = &warehouse.Batch{Records: recs[:n], DeadLetters: b.DeadLetters, Skipped: b.Skipped, StartedAt: b.StartedAt}
+	head = &warehouse.Batch{Records: recs[:n], DeadLetters: b.DeadLetters, Skipped: b.Skipped, Revisions: b.Revisions, StartedAt: b.StartedAt}
 	tail = &warehouse.Batch{Records: recs[n:], StartedAt: b.StartedAt}
 	head.Spans, tail.Spans = spansOf(head, b.Spans), spansOf(tail, b.Spans)
 	return head, tail
@@ -63,6 +63,9 @@ func spansOf(b *warehouse.Batch, from []warehouse.Span) []warehouse.Span {
 	}
 	for _, s := range b.Skipped {
 		add(s.Topic, s.Partition, s.Offset, true)
+	}
+	for _, r := range b.Revisions {
+		add(r.Topic, r.Partition, r.Offset, true)
 	}
 	return spans
 }

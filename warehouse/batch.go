@@ -64,7 +64,9 @@ type Batch struct {
 	DeadLetters []DeadLetter
 	Spans       []Span
 	// Skipped are source messages that gave no event (skipped.go).
-	Skipped   []Skip
+	Skipped []Skip
+	// Revisions are edits and deletions of stored messages (revise.go).
+	Revisions []Revision
 	StartedAt time.Time
 }
 
@@ -81,6 +83,9 @@ type Result struct {
 	// Expired counts events dropped because they are older than the
 	// raw-events retention.
 	Expired int
+	// Revised counts edits and deletions of messages recorded (revise.go),
+	// not recorded before.
+	Revised int
 }
 
 // Add adds o's counts to r's (not the batch id).
@@ -91,6 +96,7 @@ func (r *Result) Add(o Result) {
 	r.Skipped += o.Skipped
 	r.Suppressed += o.Suppressed
 	r.Expired += o.Expired
+	r.Revised += o.Revised
 }
 
 // Write commits b alone in one transaction: Begin, Append, Commit.
@@ -138,7 +144,11 @@ type Txn struct {
 	res     Result
 	spans   []spanCounts
 	failed  error // set when an Append failed: the Txn can only be rolled back
-	ended   bool
+	// revs and revTargets wait for the commit: the Txn's revisions, and
+	// its messages that have a pending revision (revise.go).
+	revs       []Revision
+	revTargets []string
+	ended      bool
 }
 
 // spanCounts is what a Txn read and stored from one topic-partition: its
@@ -236,6 +246,7 @@ func (x *Txn) Append(ctx context.Context, b *Batch) (res Result, err error) {
 		return res, err
 	}
 	x.count(b, p.recs, dead, dropped, p.reused)
+	x.noteRevisions(b)
 	x.res.Add(res)
 	return res, nil
 }
@@ -264,6 +275,13 @@ func (x *Txn) Commit(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("committing batch %d: %w", res.BatchID, err)
 	}
 	x.end(true)
+	// Then the revisions, in a transaction of their own (revise.go).
+	n, err := x.w.revise(ctx, res.BatchID, x.revs, x.revTargets)
+	x.revs, x.revTargets = nil, nil
+	res.Revised = n
+	if err != nil {
+		return res, err
+	}
 	return res, nil
 }
 

@@ -37,12 +37,15 @@ type Warehouse struct {
 	// gate: batch writes hold it shared, so several run at once;
 	// Exclusive holds it alone (erasure, retention, checkpoints).
 	gate sync.RWMutex
+	// reviseMu: message revisions are applied one batch at a time (revise.go).
+	reviseMu sync.Mutex
 	// lakeMu is held by Publish and Exclusive: a publication never copies
 	// rows an erasure or a retention run is deleting.
 	lakeMu sync.Mutex
 	// mu guards the write bookkeeping below (writes.go) and known.
 	mu          sync.Mutex
 	seen        seenIDs
+	pendingRevs pendingRevisions // messages with a pending revision (revise.go)
 	pending     pendingWrites
 	nextBatchID int64
 	lastTurn    chan struct{} // closed when the last reserved batch has finished
@@ -228,6 +231,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 	}
 	if !opts.ReadOnly {
 		if w.seen, err = loadSeen(ctx, w); err != nil {
+			return fail(err)
+		}
+		if w.pendingRevs, err = loadPendingRevisions(ctx, db); err != nil {
 			return fail(err)
 		}
 	}

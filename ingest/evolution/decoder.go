@@ -9,6 +9,7 @@ import (
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // Decoder is the Evolution API ingest.Source. It keeps the conversation
@@ -67,7 +68,9 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 	var todo []pending
 	for i, m := range msgs {
 		env, err := parseEnvelope(m, d.cfg.Prefix, d.maxBytes)
-		if err == nil {
+		if err == nil && revises(env.event) {
+			out[i].Revisions, err = d.revisions(env)
+		} else if err == nil {
 			var drafts []draft
 			if drafts, err = d.dispatch(env); err == nil {
 				out[i].Events = make([]event.Event, len(drafts))
@@ -122,10 +125,6 @@ func (d *Decoder) dispatch(env envelope) ([]draft, error) {
 	switch env.event {
 	case "messages.upsert", "send.message", "messages.set":
 		return d.messages(env)
-	case "messages.edited", "send.message.update":
-		return nil, edits(env)
-	case "messages.delete":
-		return nil, deletion(env)
 	case "typebot.start", "typebot.change-status":
 		return nil, reasons.Skip(env.event, "a bot session's state; the messages themselves say who answered and who took over")
 	case "call":
@@ -136,6 +135,23 @@ func (d *Decoder) dispatch(env envelope) ([]draft, error) {
 		return nil, addressBook(env)
 	}
 	return nil, reasons.UnknownEvent(env.event)
+}
+
+// revises says whether event changes a message already sent.
+func revises(event string) bool {
+	switch event {
+	case "messages.edited", "send.message.update", "messages.delete":
+		return true
+	}
+	return false
+}
+
+// revisions decodes an edit or a deletion (edits.go).
+func (d *Decoder) revisions(env envelope) ([]warehouse.Revision, error) {
+	if env.event == "messages.delete" {
+		return deletion(env)
+	}
+	return edits(env)
 }
 
 // validate passes e through the canonical encoder and decoder, so that it

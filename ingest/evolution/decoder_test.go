@@ -11,6 +11,7 @@ import (
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // fixtureKey is the apikey in every fixture; it must never come out.
@@ -96,14 +97,6 @@ func TestDecodeFixtures(t *testing.T) {
 		// the bot integrations send (base-chatbot.service.ts).
 		{"send_message.json", want{outcome: "event", eventID: "evolution:loja-centro:3EB0C0FFEE12345678ABCD", phone: ana, direction: "outbound",
 			actor: "bot", text: "Seu pedido foi reenviado", messageType: "conversation"}},
-		// Edits and deletions: messages.edited (the protocolMessage, from
-		// the messages.upsert handler; type REVOKE is a deletion),
-		// send.message.update (updateMessage), messages.delete (the key,
-		// from the messages.update handler).
-		{"messages_edited.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
-		{"messages_edited_revoke.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
-		{"send_message_update.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
-		{"messages_delete.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		// typebot.change-status: base-chatbot.controller.ts, a session paused.
 		{"typebot_change_status.json", want{outcome: "skip", code: ingest.SkipNoTimelineEvent}},
 		// Groups: key.remoteJid is the group, key.participant the member.
@@ -376,5 +369,48 @@ func TestEnvelopeFallsBackToTheTopic(t *testing.T) {
 	var rej *event.RejectError
 	if !errors.As(o.Err, &rej) || rej.Field != "instance" {
 		t.Fatalf("a global topic without instance: %+v, want a dead letter naming the instance field", o)
+	}
+}
+
+// Edits and deletions become revisions of the stored message
+// (warehouse/revise.go). Shapes (src/api/integrations/channel/whatsapp/
+// whatsapp.baileys.service.ts, Evolution API 2.3.6): messages.edited is
+// the protocolMessage the messages.upsert handler sends as
+// MESSAGES_EDITED (type REVOKE is a deletion for everyone);
+// send.message.update the same protocolMessage from updateMessage (an
+// edit through the API); messages.delete the deleted message's key, from
+// the messages.update handler (update.message null).
+func TestDecodeRevisions(t *testing.T) {
+	envelopeAt := time.UnixMilli(1772452805120).UTC() // the fixtures' envelope timestamp
+	for _, tc := range []struct {
+		file string
+		want warehouse.Revision
+	}{
+		{"messages_edited.json", warehouse.Revision{ID: "evolution:loja-centro:3EB0A1B2C3D4E5F60001:edit:1772452830000",
+			EventID: "evolution:loja-centro:3EB0A1B2C3D4E5F60001", Text: "Meu pedido 1235 não chegou", At: time.UnixMilli(1772452830000).UTC()}},
+		{"send_message_update.json", warehouse.Revision{ID: "evolution:loja-centro:3EB0C0FFEE12345678ABCD:edit:1772452950000",
+			EventID: "evolution:loja-centro:3EB0C0FFEE12345678ABCD", Text: "Seu pedido foi reenviado hoje", At: time.UnixMilli(1772452950000).UTC()}},
+		// REVOKE carries no timestampMs: the envelope's time.
+		{"messages_edited_revoke.json", warehouse.Revision{ID: "evolution:loja-centro:3EB0A1B2C3D4E5F60002:delete",
+			EventID: "evolution:loja-centro:3EB0A1B2C3D4E5F60002", Delete: true, At: envelopeAt}},
+		{"messages_delete.json", warehouse.Revision{ID: "evolution:loja-centro:3EB0A1B2C3D4E5F60002:delete",
+			EventID: "evolution:loja-centro:3EB0A1B2C3D4E5F60002", Delete: true, At: envelopeAt}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			o := decodeOne(t, testDecoder(), "evolution.loja-centro.x", fixture(t, tc.file))
+			if o.Err != nil || len(o.Events) != 0 || len(o.Revisions) != 1 {
+				t.Fatalf("outcome %+v, want one revision and no event", o)
+			}
+			if got := o.Revisions[0]; got != tc.want {
+				t.Fatalf("revision\n%+v, want\n%+v", got, tc.want)
+			}
+		})
+	}
+	// An edit without the key of the message it changes is a dead letter.
+	o := decodeOne(t, testDecoder(), "evolution.loja-centro.x", []byte(`{"event":"messages.edited","instance":"loja-centro",`+
+		`"data":{"type":"MESSAGE_EDIT","editedMessage":{"conversation":"x"},"timestampMs":"1772452830000"},"timestamp":1772452805120}`))
+	var rej *event.RejectError
+	if !errors.As(o.Err, &rej) || rej.Code != event.CodeMissing || len(o.Revisions) != 0 {
+		t.Fatalf("outcome %+v, want a missing-field dead letter", o)
 	}
 }
