@@ -122,8 +122,7 @@ func (c *Consumer) stopped(err error) {
 // when they finish, so the batch is retried.
 func underMemoryPressure(err error) bool {
 	var oom *warehouse.OutOfMemoryError
-	// The appender's error says only "failed to allocate data of size".
-	return errors.As(warehouse.ExplainMemory(err), &oom) || strings.Contains(err.Error(), "failed to allocate data of size")
+	return errors.As(warehouse.ExplainMemory(err), &oom)
 }
 
 // retryMemory waits wait after a batch failed for lack of memory, with

@@ -159,7 +159,9 @@ func ExplainMemory(err error) error {
 	case strings.Contains(msg, "max_temp_directory_size") || strings.Contains(msg, "Maximum temp directory size"):
 		return &OutOfMemoryError{Spill: true, Err: err}
 	case strings.Contains(msg, "Out of Memory Error") || strings.Contains(msg, "failed to pin block") ||
-		strings.Contains(msg, "could not allocate block"):
+		strings.Contains(msg, "could not allocate block") ||
+		// The appender's allocation failure says only this.
+		strings.Contains(msg, "failed to allocate data of size"):
 		return &OutOfMemoryError{Err: err}
 	}
 	return err

@@ -11,9 +11,10 @@
 // and incoming calls become message events; the actor of the business's
 // own messages follows upstream's signals (send.message is the API, which
 // bots use; messages.upsert with fromMe is a person on the phone), and a
-// person taking over a bot's conversation is a handoff. Reactions, edits
-// (messages.edited, send.message.update), deletions (messages.delete),
-// delivery receipts (messages.update), address-book syncs
+// person taking over a bot's conversation is a handoff. Edits
+// (messages.edited, send.message.update) and deletions (messages.delete)
+// are revisions of the stored message's text (warehouse/revise.go).
+// Reactions, delivery receipts (messages.update), address-book syncs
 // (contacts.upsert, contacts.update) and chat lists (chats.upsert) are
 // decoded, checked and skipped with a reason; any other event name is
 // skipped as unknown. The apikey is never stored: it is removed from the

@@ -1,8 +1,9 @@
--- cxlake warehouse, schema version 4: edits and deletions of stored
+-- cxlake warehouse, schema version 5: edits and deletions of stored
 -- messages (warehouse/revise.go). One row per revision a source sent, by
 -- the id its decoder gives it, so a replay records nothing twice. No text
 -- is kept here: an edit's new text goes straight into the message's sealed
--- content, in the batch transaction that reads the edit. state says what
+-- content, in a transaction right after the batch that reads the edit
+-- commits and before its offsets are committed. state says what
 -- the revision did: applied; superseded (an edit older than one already
 -- applied, or after a deletion); pending (its message is not stored yet);
 -- applied_without_text (an edit read before its message: when the message
