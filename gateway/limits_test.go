@@ -269,7 +269,7 @@ func TestShutdownEndsSessions(t *testing.T) {
 // SET statement_timeout shortens the server's limit for the session; it
 // cannot lengthen it, and a value PostgreSQL would refuse is refused.
 func TestSessionStatementTimeout(t *testing.T) {
-	s := testServer(t, func(c *Config, _ *Options) { c.StatementTimeout = 30 * time.Second })
+	s := testServer(t, func(c *Config, _ *Options) { c.StatementTimeout, c.Limits.MaxSleep = 30*time.Second, time.Minute })
 	c := connect(t, s, "ana")
 	ctx := context.Background()
 	if _, err := c.Exec(ctx, "set statement_timeout = '300ms'"); err != nil {
