@@ -138,14 +138,7 @@ func (c *Consumer) retryMemory(ctx context.Context, err error, wait time.Duratio
 	c.setHealth(StateDegraded, reason, c.Health().BrokerReachable)
 	c.log.Warn("a batch failed for lack of DuckDB memory; rolled back, consuming again from the committed offsets",
 		"wait", wait, "err", err)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return sleep(ctx, wait)
 }
 
 // curable reports whether retrying can cure err: the broker or the network
