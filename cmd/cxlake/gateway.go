@@ -37,7 +37,6 @@ func gatewayPolicy() *gateway.Policy {
 	// The quarter-hour KPI base gives every role that reads KPIs the
 	// figures of any time zone's days.
 	p.Allow(gateway.RoleGrafana, dashboards.Relations...)
-	p.Allow(gateway.RoleGrafana, "kpi_counts_quarter_hourly")
 	p.Allow(gateway.RoleLeadership, "kpi_counts_daily", "kpi_counts_quarter_hourly")
 	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily", "kpi_counts_quarter_hourly")
 	return p
