@@ -2,12 +2,13 @@ package keys
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
-	"time"
 )
 
 func TestEnsureIsDurableAndDestroyRemovesKeysFromTheFile(t *testing.T) {
@@ -167,17 +168,31 @@ func TestMergeAndShardedDestroy(t *testing.T) {
 		t.Fatalf("journal of %d bytes was not merged", fi.Size())
 	}
 	more, _ := s.Ensure([]ID{SubjectID("late")}) // in the journal
-	stat := func() map[string]int64 {
-		m := map[string]int64{}
+	// A file counts as rewritten when its inode (a write-and-rename) or
+	// its content (a write in place) changed. Modification times are not
+	// used: a fast rewrite can leave them unchanged.
+	type version struct {
+		ino uint64
+		sum [sha256.Size]byte
+	}
+	stat := func() map[string]version {
+		m := map[string]version{}
 		es, _ := os.ReadDir(filepath.Join(dir, Dir))
 		for _, e := range es {
-			fi, _ := e.Info()
-			m[e.Name()] = fi.ModTime().UnixNano()
+			name := filepath.Join(dir, Dir, e.Name())
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st syscall.Stat_t
+			if err := syscall.Stat(name, &st); err != nil {
+				t.Fatal(err)
+			}
+			m[e.Name()] = version{st.Ino, sha256.Sum256(b)}
 		}
 		return m
 	}
 	before := stat()
-	time.Sleep(10 * time.Millisecond)
 	gone := []ID{ids[7], ids[12345], SubjectID("late")}
 	n, err := s.Destroy(gone)
 	if err != nil || n != 3 {
