@@ -28,6 +28,53 @@ func TestQueriesDuringIngestAndRefresh(t *testing.T) {
 		(select sum(conversations) from kpi_daily) as k, (select sum(conversations) from kpi_daily_team) as kt,
 		(select sum(hash(x.conversation_id || r.range) % 7) from conversations x, range(300) r) as work`
 
+	// First, one long query that spans a full rebuild, which replaces
+	// every model table while it reads them. The overlap is proven, not
+	// assumed: the rebuild starts only once the query holds a gateway
+	// place (Server.Running, taken before the check and the run), and the
+	// query must still be running when the rebuild ends. A machine fast
+	// enough to finish the query first gets a query four times longer.
+	long := connect(t, s, "ana")
+	spanned := false
+	for rows := 6000; rows <= 6000*64 && !spanned; rows *= 4 {
+		longDone := make(chan error, 1)
+		go func() {
+			var cnt, k, kt, work int64
+			err := long.QueryRow(ctx, strings.Replace(consistent, "range(300)", fmt.Sprintf("range(%d)", rows), 1)).Scan(&cnt, &k, &kt, &work)
+			if err == nil && (cnt != k || cnt != kt) {
+				err = fmt.Errorf("the long query saw %d conversations, %d and %d in the KPI marts", cnt, k, kt)
+			}
+			longDone <- err
+		}()
+		for deadline := time.Now().Add(30 * time.Second); s.Running() == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the long query took no gateway place in 30 s")
+			}
+		}
+		longStart := time.Now()
+		if _, err := models.Rebuild(ctx, wh.DB, shared.cfg); err != nil {
+			t.Fatalf("rebuild during the long query: %v", err)
+		}
+		rebuildTook := time.Since(longStart)
+		select {
+		case err := <-longDone:
+			if err != nil {
+				t.Fatalf("long query across a rebuild: %v", err)
+			}
+			t.Logf("a query over range(%d) ended before the rebuild did (%s); trying a longer one", rows, rebuildTook.Round(time.Millisecond))
+			continue
+		default:
+			spanned = true
+		}
+		if err := <-longDone; err != nil {
+			t.Fatalf("long query across a rebuild: %v", err)
+		}
+		t.Logf("long query over range(%d) ran %s; the rebuild under it took %s", rows, time.Since(longStart).Round(time.Millisecond), rebuildTook.Round(time.Millisecond))
+	}
+	if !spanned {
+		t.Fatal("no long query outlasted a rebuild, so the overlap was never tested")
+	}
+
 	stop := make(chan struct{})
 	var queries, mismatches atomic.Int64
 	var maxQuery atomic.Int64
@@ -61,31 +108,6 @@ func TestQueriesDuringIngestAndRefresh(t *testing.T) {
 			}
 		}()
 	}
-	// And one long query that spans a full rebuild, which replaces every
-	// model table while it reads them.
-	long := connect(t, s, "ana")
-	longDone := make(chan error, 1)
-	var longStarted = make(chan struct{})
-	go func() {
-		close(longStarted)
-		var cnt, k, kt, work int64
-		err := long.QueryRow(ctx, strings.Replace(consistent, "range(300)", "range(6000)", 1)).Scan(&cnt, &k, &kt, &work)
-		if err == nil && (cnt != k || cnt != kt) {
-			err = fmt.Errorf("the long query saw %d conversations, %d and %d in the KPI marts", cnt, k, kt)
-		}
-		longDone <- err
-	}()
-	<-longStarted
-	time.Sleep(50 * time.Millisecond)
-	longStart := time.Now()
-	if _, err := models.Rebuild(ctx, wh.DB, shared.cfg); err != nil {
-		t.Fatalf("rebuild during the long query: %v", err)
-	}
-	rebuildTook := time.Since(longStart)
-	if err := <-longDone; err != nil {
-		t.Fatalf("long query across a rebuild: %v", err)
-	}
-	t.Logf("long query ran %s; the rebuild under it took %s", time.Since(longStart).Round(time.Millisecond), rebuildTook.Round(time.Millisecond))
 
 	cfg := shared.cfg
 	var maxWrite, maxBuild time.Duration
