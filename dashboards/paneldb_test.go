@@ -51,8 +51,10 @@ func startGateway(ctx context.Context, d *demo) error {
 		return err
 	}
 	go srv.Serve(ln)
-	for srv.Addr() == "" {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); srv.Addr() == ""; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the gateway did not start serving within 10 s")
+		}
 	}
 	d.gw = srv
 	return nil

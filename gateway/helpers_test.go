@@ -116,8 +116,10 @@ func testServer(t testing.TB, adjust ...func(*Config, *Options)) *Server {
 		t.Fatal(err)
 	}
 	go s.Serve(ln)
-	for s.Addr() == "" {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); s.Addr() == ""; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway did not start serving within 10 s")
+		}
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
