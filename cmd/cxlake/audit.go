@@ -29,7 +29,7 @@ func runAudit(ctx context.Context, args []string) error {
 // auditVerify reads only the audit files, so it works while a server runs.
 func auditVerify(ctx context.Context, args []string) error {
 	fs := newFlags("audit verify", "audit verify --data DIR [--vkey FILE] [--since SIZE:HASH]... [--witness FILE]")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	vkey := fs.String("vkey", "", "verifier key kept outside the data directory (default: DIR/audit/signer.vkey)")
 	witness := fs.String("witness", "", "audit witness file (default: "+audit.EnvWitnessFile+", else the one cxlake run keeps in the user's config directory, when it exists)")
 	var since headsFlag
@@ -107,7 +107,7 @@ func (h *headsFlag) Set(s string) error {
 
 func auditShow(ctx context.Context, args []string) error {
 	fs := newFlags("audit show", "audit show --data DIR [--from N] [--limit N] [--kind K] [--json]")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	from := fs.Int64("from", 0, "first record index")
 	limit := fs.Int("limit", 100, "records to show (0: all)")
 	kind := fs.String("kind", "", "only records of this kind (ingest_batch, model_refresh, gateway_query, consent_change, retention_run, privacy_request, ...)")

@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	mem := addMemoryFlag(fs)
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
-	data := fs.String("data", "cxlake-data", "data directory (created if missing; the same default as every other command)")
+	data := dataFlag(fs)
 	seed := fs.Uint64("seed", 1, "generator seed: the same seed gives the same traffic")
 	days := fs.Int("days", 30, "days of history the traffic spans, ending today")
 	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")

@@ -20,7 +20,7 @@ func runLake(ctx context.Context, args []string) error {
 	}
 	sub := args[0]
 	fs := newFlags("lake "+sub, lakeUsage)
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	cfgPath := fs.String("config", "", "YAML config file for the lake.compact_* keys (compact)")
 	rebuild := fs.Bool("rebuild", false, "verify: after the findings are dealt with, write the manifest afresh from the files on disk")
 	mem := addMemoryFlag(fs)

@@ -16,7 +16,7 @@ import (
 
 func runLoad(ctx context.Context, args []string) (err error) {
 	fs := newFlags("load", "load --data DIR [--memory SIZE] FILE|-")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	batch := fs.Int("batch-size", ingest.Defaults().BatchSize, "lines per transaction")
 	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours), governance (retention) and memory")
 	mem := addMemoryFlag(fs)

@@ -16,7 +16,7 @@ import (
 // --dry-run, applies them (warehouse/migrate.go; docs/upgrading.md).
 func runMigrate(ctx context.Context, args []string) error {
 	fs := newFlags("migrate", "migrate --data DIR [--dry-run]")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	dry := fs.Bool("dry-run", false, "print the plan, change nothing")
 	if err := fs.Parse(args); err != nil {
 		return err

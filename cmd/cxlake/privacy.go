@@ -74,7 +74,7 @@ func openPersonRequest(ctx context.Context, fs *flag.FlagSet, args []string, usa
 func runErase(ctx context.Context, args []string) (err error) {
 	const usage = "erase --data DIR (--phone|--email|--contact) VALUE [--reason R] [--law gdpr|lgpd] [--json] [--verify-bytes] [--include-linked] [--config FILE] [--memory SIZE]"
 	fs := newFlags("erase", usage)
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	idf := addIdentifierFlags(fs)
 	reason := fs.String("reason", "", "why (kept with the request; do not name the person)")
 	law := addLawFlag(fs)
@@ -110,7 +110,7 @@ func runErase(ctx context.Context, args []string) (err error) {
 func runExport(ctx context.Context, args []string) (err error) {
 	const usage = "export --data DIR (--phone|--email|--contact) VALUE [--format json|html] [--law gdpr|lgpd] [--config FILE] [--memory SIZE]"
 	fs := newFlags("export", usage)
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	idf := addIdentifierFlags(fs)
 	format := fs.String("format", "json", "json (for machines; schema in docs/governance.md) or html (one page for the person)")
 	law := addLawFlag(fs)
@@ -149,7 +149,7 @@ func runRetention(ctx context.Context, args []string) (err error) {
 		return fmt.Errorf("usage: cxlake %s", usage)
 	}
 	fs := newFlags("retention run", usage)
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	now := fs.String("now", "", "apply the policy as of this time (RFC 3339 or YYYY-MM-DD; default now)")
 	path := fs.String("config", "", "config file with governance.retention (defaults otherwise; see docs/config.md)")
 	mem := addMemoryFlag(fs)
@@ -205,7 +205,7 @@ func runConsent(ctx context.Context, args []string) (err error) {
 		return fmt.Errorf("usage: cxlake %s", usage)
 	}
 	fs := newFlags("consent enforce", usage)
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	path := fs.String("config", "", "config file (governance and models settings)")
 	mem := addMemoryFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {

@@ -20,7 +20,7 @@ import (
 
 func runQuery(ctx context.Context, args []string) (err error) {
 	fs := newFlags("query", "query --data DIR [--format table|csv|json] [--memory SIZE] SQL")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	mem := addMemoryFlag(fs)
 	format := fs.String("format", "table", "output format: table, csv or json")
 	if err := fs.Parse(args); err != nil {

@@ -41,7 +41,7 @@ func modelRefresher(wh *warehouse.Warehouse, m models.Config, after func(models.
 
 func runRefresh(ctx context.Context, args []string) (err error) {
 	fs := newFlags("refresh", "refresh --data DIR [--full] [--config FILE] [--memory SIZE]")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	full := fs.Bool("full", false, "rebuild every model from all events instead of refreshing what changed")
 	path := fs.String("config", "", "config file with models settings (FCR window, SLAs, business hours) and memory")
 	mem := addMemoryFlag(fs)

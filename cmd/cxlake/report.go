@@ -17,7 +17,7 @@ func runReport(ctx context.Context, args []string) (err error) {
 		return fmt.Errorf("name the report: cxlake report kpi --data DIR [--from D] [--to D] [--format md|html|csv|json]")
 	}
 	fs := newFlags("report kpi", "report kpi --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--channel C,..] [--team T,..] [--tz ZONE] [--format md|html|csv|json] [--config FILE] [--out FILE] [--memory SIZE]")
-	data := fs.String("data", "cxlake-data", "data directory")
+	data := dataFlag(fs)
 	path := fs.String("config", "", "config file with report.targets (KPI targets; see docs/config.md)")
 	mem := addMemoryFlag(fs)
 	from := fs.String("from", "", "first day (UTC), YYYY-MM-DD; default: the first day with data")
