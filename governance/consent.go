@@ -127,11 +127,11 @@ func loadConsentPeople(ctx context.Context, conn *sql.Conn) (map[string]*consent
 		return p
 	}
 	rows, err := conn.QueryContext(ctx, `select r.contact_key, e.subject_hash, e.consent_purpose, e.consent_granted,
-		    e.occurred_at, e.event_id, e.consent_basis, e.consent_source
+		    e.occurred_at, e.event_id
 		from events e join int_identifiers_resolved r on r.identifier_hash = e.subject_hash
 		where e.type = 'consent' and e.consent_purpose is not null and e.consent_granted is not null
 		union all
-		select s.contact_key, '', s.purpose, s.granted, s.decided_at, s.event_id, s.basis, s.source
+		select s.contact_key, '', s.purpose, s.granted, s.decided_at, s.event_id
 		from consent_state s
 		where s.contact_key in (select contact_key from int_identifiers_resolved)
 		  and s.event_id not in (select event_id from events where type = 'consent')`)
@@ -141,7 +141,7 @@ func loadConsentPeople(ctx context.Context, conn *sql.Conn) (map[string]*consent
 	for rows.Next() {
 		var key string
 		var d consentDecision
-		if err := rows.Scan(&key, &d.subject, &d.purpose, &d.granted, &d.at, &d.eventID, &d.basis, &d.source); err != nil {
+		if err := rows.Scan(&key, &d.subject, &d.purpose, &d.granted, &d.at, &d.eventID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading consent decisions: %w", err)
 		}
@@ -323,8 +323,12 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 // backfill (tens of thousands of decisions) take minutes, under
 // Warehouse.Exclusive, so that ingest stood still behind it, and ran
 // DuckDB out of memory (`demo --once --events 1000000`).
+//
+// A decision's basis and source are not copied here: they are free text,
+// sealed in the deciding event's content (warehouse.Content), their one
+// home; the columns stay null (docs/governance.md).
 type consentRows struct {
-	keys, purposes, granted, basis, source, at, eventIDs []string
+	keys, purposes, granted, at, eventIDs []string
 }
 
 // consentChunk is the rows per statement: a few MB of parameters.
@@ -333,17 +337,6 @@ const consentChunk = 10000
 func (r *consentRows) add(key, purpose string, d consentDecision) {
 	r.keys, r.purposes = append(r.keys, key), append(r.purposes, purpose)
 	r.granted = append(r.granted, strconv.FormatBool(d.granted))
-	// A NULL travels as "n", a value as "v" followed by it.
-	for _, v := range []struct {
-		to *[]string
-		s  sql.NullString
-	}{{&r.basis, d.basis}, {&r.source, d.source}} {
-		if v.s.Valid {
-			*v.to = append(*v.to, "v"+v.s.String)
-		} else {
-			*v.to = append(*v.to, "n")
-		}
-	}
 	r.at = append(r.at, d.at.UTC().Format(time.RFC3339Nano))
 	r.eventIDs = append(r.eventIDs, d.eventID)
 }
@@ -353,15 +346,12 @@ func (r *consentRows) write(ctx context.Context, tx *sql.Tx) error {
 	for i := 0; i < len(r.keys); i += consentChunk {
 		j := min(i+consentChunk, len(r.keys))
 		if _, err := tx.ExecContext(ctx, `insert or replace into consent_state
-			select contact_key, purpose, granted::boolean,
-			       case when basis like 'v%' then basis[2:] end,
-			       case when source like 'v%' then source[2:] end,
+			select contact_key, purpose, granted::boolean, null, null,
 			       decided_at::timestamptz, event_id, null
 			from (select unnest(?::varchar[]) as contact_key, unnest(?::varchar[]) as purpose,
-			             unnest(?::varchar[]) as granted, unnest(?::varchar[]) as basis,
-			             unnest(?::varchar[]) as source, unnest(?::varchar[]) as decided_at,
+			             unnest(?::varchar[]) as granted, unnest(?::varchar[]) as decided_at,
 			             unnest(?::varchar[]) as event_id)`,
-			r.keys[i:j], r.purposes[i:j], r.granted[i:j], r.basis[i:j], r.source[i:j], r.at[i:j], r.eventIDs[i:j]); err != nil {
+			r.keys[i:j], r.purposes[i:j], r.granted[i:j], r.at[i:j], r.eventIDs[i:j]); err != nil {
 			return err
 		}
 	}
