@@ -25,6 +25,7 @@ type ConsentReport struct {
 	Identifiers int   // identifiers newly pseudonymized
 	Redacted    int64 // events whose content was dropped
 	Keys        int   // data keys destroyed
+	DeadLetters int   // dead letters keyed out: they mention a withdrawn person
 }
 
 // EnforceConsent brings consent_state and the analytics pseudonymize rules
@@ -472,32 +473,74 @@ func (g *Governance) applyConsentRules(ctx context.Context, conn *sql.Conn, outc
 // window under the same key becomes unreadable too); the content of events
 // inside the window is dropped, and while the withdrawal is in force the
 // identifier values are deleted.
+//
+// Dead letters are not decoded, so they are found by the identifier
+// values, read before their keys go: every stored dead letter that
+// mentions one (deadLettersMentioning, as erasure finds them) is keyed out
+// (its key destroyed, its raw bytes and Kafka key deleted; its
+// coordinates, reason and size stay). While the withdrawal is in force,
+// the values' mention hashes get the pseudonymize rule too, so that ingest
+// keys out a dead letter that mentions them on arrival. A later grant does
+// not lift those (they name no identifier the identity model knows): dead
+// letters stay keyed out, failing closed.
 func (g *Governance) widenConsentRules(ctx context.Context, conn *sql.Conn, rules []warehouse.IdentifierRule, rep *ConsentReport) error {
-	g.wh.ApplyRules(rules)
 	ids := make([]keys.ID, len(rules))
 	var hashes, inForce []string
+	ref := map[string]string{}
 	for i, r := range rules {
 		ids[i] = keys.SubjectID(r.Hash)
 		hashes = append(hashes, r.Hash)
 		if r.Until.IsZero() {
 			inForce = append(inForce, r.Hash)
+			ref[r.Hash] = r.Ref
 		}
+	}
+	values, err := g.identifierValues(ctx, conn, hashes)
+	if err != nil {
+		return err
+	}
+	dls, err := g.deadLettersMentioning(ctx, conn, values)
+	if err != nil {
+		return err
+	}
+	var mentions []warehouse.IdentifierRule
+	if h := g.wh.Hasher(); h != nil {
+		for _, hh := range inForce {
+			v, ok := values[hh]
+			if !ok {
+				continue
+			}
+			for _, m := range mentionForms(v) {
+				mentions = append(mentions, warehouse.IdentifierRule{Hash: warehouse.MentionHash(h, m),
+					Rule: warehouse.RulePseudonymize, Reason: "consent_withdrawn", Ref: ref[hh]})
+			}
+		}
+	}
+	g.wh.ApplyRules(append(slices.Clone(rules), mentions...))
+	for _, d := range dls {
+		ids = append(ids, keys.DeadLetterID(d.topic, d.partition, d.offset))
 	}
 	n, err := g.wh.Keys().Destroy(ids)
 	if err != nil {
 		return &StepError{Step: "destroying the data keys of withdrawn consent", Err: err}
 	}
-	rep.Keys, rep.Identifiers = n, len(hashes)
+	rep.Keys, rep.Identifiers, rep.DeadLetters = n, len(hashes), len(dls)
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := warehouse.AddRules(ctx, tx, rules, g.now()); err != nil {
+	if err := warehouse.AddRules(ctx, tx, append(slices.Clone(rules), mentions...), g.now()); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `delete from identifiers where identifier_hash in (select unnest(?::varchar[]))`, inForce); err != nil {
 		return fmt.Errorf("deleting withdrawn identifiers: %w", err)
+	}
+	for _, d := range dls {
+		if _, err := tx.ExecContext(ctx, `update dead_letters set raw = null, message_key = null
+			where topic = ? and "partition" = ? and "offset" = ?`, d.topic, d.partition, d.offset); err != nil {
+			return fmt.Errorf("keying out the dead letters of withdrawn consent: %w", err)
+		}
 	}
 	res, err := tx.ExecContext(ctx, `update events set content = null
 		where content is not null and subject_hash in (select identifier_hash from _consent_rules where identifier_hash in (select unnest(?::varchar[])))

@@ -92,6 +92,14 @@ func TestConsentWithdrawal(t *testing.T) {
 	if !strings.Contains(terms.String, `"consent_basis":"contract"`) || strings.Contains(terms.String, "consent_source") {
 		t.Fatalf("the consent event's content is %q; want its basis contract and no source", terms.String)
 	}
+	// The access export shows the basis from the event, in its consent rows.
+	x, err := e.gov.Export(ctx, governance.ExportRequest{Identifier: mustParse(t, "phone", biaPhone), Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Consent) != 1 || x.Consent[0]["basis"] != "contract" || x.Consent[0]["source"] != nil {
+		t.Fatalf("the export's consent rows %v; want one, basis contract, source null", x.Consent)
+	}
 	if n := e.count(`select count(*) from timeline where contact_key = ?`, key); n == 0 {
 		t.Fatal("Bia is not in the timeline before withdrawing")
 	}
