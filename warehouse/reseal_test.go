@@ -3,6 +3,9 @@ package warehouse
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -270,5 +273,64 @@ func TestVersion5DirectoryHasItsConsentTermsSealed(t *testing.T) {
 	defer w.Close()
 	if _, again := opened("old-1"); string(again) != string(sealed) {
 		t.Error("a second open sealed the content again")
+	}
+}
+
+// TestKilledRewriteIsFinishedByTheNextOpen leaves a directory as a kill
+// after the step's chunks but before its copy replaced the file would: the
+// rows converted, the old clear value still in the file's free blocks, the
+// step pending and a half-written copy beside it. The next Open rewrites
+// the file: the value is gone from every file, the stray copy too, and the
+// step is recorded as done.
+func TestKilledRewriteIsFinishedByTheNextOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	b := &Batch{StartedAt: time.Now(), Records: []Record{{Event: personalEvent("k-1", "+5511987651177", "", "", at), Topic: "t"}},
+		Spans: []Span{{Topic: "t", FirstOffset: 0, LastOffset: 0, Messages: 1}}}
+	if _, err := w.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`update events set consent_basis = 'base-interrompida-1177'`,
+		`checkpoint`,
+		// what the step's chunk did before the kill
+		`update events set consent_basis = null`,
+		`insert or replace into warehouse_meta values ('` + metaFreeTextSealed + `', '` + freeTextRewritePending + `')`,
+		`checkpoint`,
+	} {
+		if _, err := w.DB.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if len(filesContaining(t, dir, "base-interrompida-1177")) == 0 {
+		t.Fatal("the old value is not in the file's free blocks: the test would prove nothing")
+	}
+	if err := os.WriteFile(filepath.Join(dir, DBFile+".rewrite"), []byte("half a copy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	w, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var done string
+	if err := w.DB.QueryRow(`select value from warehouse_meta where name = ?`, metaFreeTextSealed).Scan(&done); err != nil || done != "1" {
+		t.Errorf("the step is recorded as %q (%v), want 1", done, err)
+	}
+	if n := count(t, w, `select count(*) from events where event_id = 'k-1'`); n != 1 {
+		t.Error("the event did not survive the rewrite")
+	}
+	if hits := filesContaining(t, dir, "base-interrompida-1177"); len(hits) > 0 {
+		t.Errorf("the old value is still in %v", hits)
+	}
+	if _, err := os.Stat(filepath.Join(dir, DBFile+".rewrite")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stray copy is still there (%v)", err)
 	}
 }
