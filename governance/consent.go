@@ -25,6 +25,7 @@ type ConsentReport struct {
 	Identifiers int   // identifiers newly pseudonymized
 	Redacted    int64 // events whose content was dropped
 	Keys        int   // data keys destroyed
+	DeadLetters int   // dead letters keyed out: they mention a withdrawn person
 }
 
 // EnforceConsent brings consent_state and the analytics pseudonymize rules
@@ -127,11 +128,11 @@ func loadConsentPeople(ctx context.Context, conn *sql.Conn) (map[string]*consent
 		return p
 	}
 	rows, err := conn.QueryContext(ctx, `select r.contact_key, e.subject_hash, e.consent_purpose, e.consent_granted,
-		    e.occurred_at, e.event_id, e.consent_basis, e.consent_source
+		    e.occurred_at, e.event_id
 		from events e join int_identifiers_resolved r on r.identifier_hash = e.subject_hash
 		where e.type = 'consent' and e.consent_purpose is not null and e.consent_granted is not null
 		union all
-		select s.contact_key, '', s.purpose, s.granted, s.decided_at, s.event_id, s.basis, s.source
+		select s.contact_key, '', s.purpose, s.granted, s.decided_at, s.event_id
 		from consent_state s
 		where s.contact_key in (select contact_key from int_identifiers_resolved)
 		  and s.event_id not in (select event_id from events where type = 'consent')`)
@@ -141,7 +142,7 @@ func loadConsentPeople(ctx context.Context, conn *sql.Conn) (map[string]*consent
 	for rows.Next() {
 		var key string
 		var d consentDecision
-		if err := rows.Scan(&key, &d.subject, &d.purpose, &d.granted, &d.at, &d.eventID, &d.basis, &d.source); err != nil {
+		if err := rows.Scan(&key, &d.subject, &d.purpose, &d.granted, &d.at, &d.eventID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading consent decisions: %w", err)
 		}
@@ -323,8 +324,12 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 // backfill (tens of thousands of decisions) take minutes, under
 // Warehouse.Exclusive, so that ingest stood still behind it, and ran
 // DuckDB out of memory (`demo --once --events 1000000`).
+//
+// A decision's basis and source are not copied here: they are free text,
+// sealed in the deciding event's content (warehouse.Content), their one
+// home; the columns stay null (docs/governance.md).
 type consentRows struct {
-	keys, purposes, granted, basis, source, at, eventIDs []string
+	keys, purposes, granted, at, eventIDs []string
 }
 
 // consentChunk is the rows per statement: a few MB of parameters.
@@ -333,17 +338,6 @@ const consentChunk = 10000
 func (r *consentRows) add(key, purpose string, d consentDecision) {
 	r.keys, r.purposes = append(r.keys, key), append(r.purposes, purpose)
 	r.granted = append(r.granted, strconv.FormatBool(d.granted))
-	// A NULL travels as "n", a value as "v" followed by it.
-	for _, v := range []struct {
-		to *[]string
-		s  sql.NullString
-	}{{&r.basis, d.basis}, {&r.source, d.source}} {
-		if v.s.Valid {
-			*v.to = append(*v.to, "v"+v.s.String)
-		} else {
-			*v.to = append(*v.to, "n")
-		}
-	}
 	r.at = append(r.at, d.at.UTC().Format(time.RFC3339Nano))
 	r.eventIDs = append(r.eventIDs, d.eventID)
 }
@@ -353,15 +347,12 @@ func (r *consentRows) write(ctx context.Context, tx *sql.Tx) error {
 	for i := 0; i < len(r.keys); i += consentChunk {
 		j := min(i+consentChunk, len(r.keys))
 		if _, err := tx.ExecContext(ctx, `insert or replace into consent_state
-			select contact_key, purpose, granted::boolean,
-			       case when basis like 'v%' then basis[2:] end,
-			       case when source like 'v%' then source[2:] end,
+			select contact_key, purpose, granted::boolean, null, null,
 			       decided_at::timestamptz, event_id, null
 			from (select unnest(?::varchar[]) as contact_key, unnest(?::varchar[]) as purpose,
-			             unnest(?::varchar[]) as granted, unnest(?::varchar[]) as basis,
-			             unnest(?::varchar[]) as source, unnest(?::varchar[]) as decided_at,
+			             unnest(?::varchar[]) as granted, unnest(?::varchar[]) as decided_at,
 			             unnest(?::varchar[]) as event_id)`,
-			r.keys[i:j], r.purposes[i:j], r.granted[i:j], r.basis[i:j], r.source[i:j], r.at[i:j], r.eventIDs[i:j]); err != nil {
+			r.keys[i:j], r.purposes[i:j], r.granted[i:j], r.at[i:j], r.eventIDs[i:j]); err != nil {
 			return err
 		}
 	}
@@ -482,32 +473,74 @@ func (g *Governance) applyConsentRules(ctx context.Context, conn *sql.Conn, outc
 // window under the same key becomes unreadable too); the content of events
 // inside the window is dropped, and while the withdrawal is in force the
 // identifier values are deleted.
+//
+// Dead letters are not decoded, so they are found by the identifier
+// values, read before their keys go: every stored dead letter that
+// mentions one (deadLettersMentioning, as erasure finds them) is keyed out
+// (its key destroyed, its raw bytes and Kafka key deleted; its
+// coordinates, reason and size stay). While the withdrawal is in force,
+// the values' mention hashes get the pseudonymize rule too, so that ingest
+// keys out a dead letter that mentions them on arrival. A later grant does
+// not lift those (they name no identifier the identity model knows): dead
+// letters stay keyed out, failing closed.
 func (g *Governance) widenConsentRules(ctx context.Context, conn *sql.Conn, rules []warehouse.IdentifierRule, rep *ConsentReport) error {
-	g.wh.ApplyRules(rules)
 	ids := make([]keys.ID, len(rules))
 	var hashes, inForce []string
+	ref := map[string]string{}
 	for i, r := range rules {
 		ids[i] = keys.SubjectID(r.Hash)
 		hashes = append(hashes, r.Hash)
 		if r.Until.IsZero() {
 			inForce = append(inForce, r.Hash)
+			ref[r.Hash] = r.Ref
 		}
+	}
+	values, err := g.identifierValues(ctx, conn, hashes)
+	if err != nil {
+		return err
+	}
+	dls, err := g.deadLettersMentioning(ctx, conn, values)
+	if err != nil {
+		return err
+	}
+	var mentions []warehouse.IdentifierRule
+	if h := g.wh.Hasher(); h != nil {
+		for _, hh := range inForce {
+			v, ok := values[hh]
+			if !ok {
+				continue
+			}
+			for _, m := range mentionForms(v) {
+				mentions = append(mentions, warehouse.IdentifierRule{Hash: warehouse.MentionHash(h, m),
+					Rule: warehouse.RulePseudonymize, Reason: "consent_withdrawn", Ref: ref[hh]})
+			}
+		}
+	}
+	g.wh.ApplyRules(append(slices.Clone(rules), mentions...))
+	for _, d := range dls {
+		ids = append(ids, keys.DeadLetterID(d.topic, d.partition, d.offset))
 	}
 	n, err := g.wh.Keys().Destroy(ids)
 	if err != nil {
 		return &StepError{Step: "destroying the data keys of withdrawn consent", Err: err}
 	}
-	rep.Keys, rep.Identifiers = n, len(hashes)
+	rep.Keys, rep.Identifiers, rep.DeadLetters = n, len(hashes), len(dls)
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := warehouse.AddRules(ctx, tx, rules, g.now()); err != nil {
+	if err := warehouse.AddRules(ctx, tx, append(slices.Clone(rules), mentions...), g.now()); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `delete from identifiers where identifier_hash in (select unnest(?::varchar[]))`, inForce); err != nil {
 		return fmt.Errorf("deleting withdrawn identifiers: %w", err)
+	}
+	for _, d := range dls {
+		if _, err := tx.ExecContext(ctx, `update dead_letters set raw = null, message_key = null
+			where topic = ? and "partition" = ? and "offset" = ?`, d.topic, d.partition, d.offset); err != nil {
+			return fmt.Errorf("keying out the dead letters of withdrawn consent: %w", err)
+		}
 	}
 	res, err := tx.ExecContext(ctx, `update events set content = null
 		where content is not null and subject_hash in (select identifier_hash from _consent_rules where identifier_hash in (select unnest(?::varchar[])))

@@ -1,7 +1,6 @@
 package governance
 
 import (
-	"database/sql"
 	"slices"
 	"time"
 )
@@ -32,8 +31,6 @@ type consentDecision struct {
 	granted bool
 	at      time.Time
 	eventID string
-	basis   sql.NullString
-	source  sql.NullString
 }
 
 func (d consentDecision) after(o consentDecision) bool {

@@ -71,16 +71,34 @@ func TestConsentWithdrawal(t *testing.T) {
 	if n := e.count(`select count(*) from consent_state where contact_key = ? and purpose = 'analytics' and granted`, key); n != 1 {
 		t.Fatalf("consent_state has %d granted rows for Bia", n)
 	}
-	// The row is the deciding event's, field for field: a basis it gave,
-	// a source it did not give (NULL), its time to the microsecond.
+	// The row is the deciding event's: its time to the microsecond, and no
+	// copy of its basis or source, which are sealed in the event's content
+	// and read there (cx_content for compliance): a basis it gave, a source
+	// it did not give.
 	var basis, source sql.NullString
 	var decided time.Time
 	if err := e.wh.DB.QueryRow(`select basis, source, decided_at from consent_state where contact_key = ? and event_id = 'bia-c1'`, key).
 		Scan(&basis, &source, &decided); err != nil {
 		t.Fatal(err)
 	}
-	if basis != (sql.NullString{String: "contract", Valid: true}) || source.Valid || !decided.Equal(day.Add(-time.Hour)) {
-		t.Fatalf("consent_state row: basis %+v, source %+v, decided_at %s; want contract, NULL, %s", basis, source, decided, day.Add(-time.Hour))
+	if basis.Valid || source.Valid || !decided.Equal(day.Add(-time.Hour)) {
+		t.Fatalf("consent_state row: basis %+v, source %+v, decided_at %s; want NULL, NULL, %s", basis, source, decided, day.Add(-time.Hour))
+	}
+	var terms sql.NullString
+	if err := e.wh.DB.QueryRow(`select cx_content(event_id, subject_hash, occurred_at, content) from events
+		where event_id = 'bia-c1' and consent_basis is null and consent_source is null`).Scan(&terms); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(terms.String, `"consent_basis":"contract"`) || strings.Contains(terms.String, "consent_source") {
+		t.Fatalf("the consent event's content is %q; want its basis contract and no source", terms.String)
+	}
+	// The access export shows the basis from the event, in its consent rows.
+	x, err := e.gov.Export(ctx, governance.ExportRequest{Identifier: mustParse(t, "phone", biaPhone), Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Consent) != 1 || x.Consent[0]["basis"] != "contract" || x.Consent[0]["source"] != nil {
+		t.Fatalf("the export's consent rows %v; want one, basis contract, source null", x.Consent)
 	}
 	if n := e.count(`select count(*) from timeline where contact_key = ?`, key); n == 0 {
 		t.Fatal("Bia is not in the timeline before withdrawing")

@@ -739,7 +739,7 @@ func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contact
 	c := personCounts{places: map[string]int64{}, models: map[string]int64{}}
 	present := map[string]bool{}
 	rows, err := q.QueryContext(ctx, `select table_name from duckdb_tables()
-		where not temporary and table_name in ('int_identifiers_resolved', 'int_conversations_joined', 'contacts', 'consent_state')`)
+		where not temporary and table_name in ('int_identifiers_resolved', 'int_conversations_joined', 'int_contacts_summarized', 'consent_state')`)
 	if err != nil {
 		return c, fmt.Errorf("listing tables: %w", err)
 	}
@@ -763,11 +763,13 @@ func (g *Governance) countPerson(ctx context.Context, q querier, hashes, contact
 	}
 	args := []any{hashes, hashes, hashes, hashes}
 	if len(contactKeys) > 0 {
-		// The conversations mart is a view over int_conversations_joined;
-		// the receipt names the mart people know.
-		for _, t := range []string{"int_identifiers_resolved", "int_conversations_joined", "contacts", "consent_state"} {
+		// The conversations and contacts marts are views over
+		// int_conversations_joined and int_contacts_summarized; the receipt
+		// names the marts people know.
+		mart := strings.NewReplacer("int_conversations_joined", "conversations", "int_contacts_summarized", "contacts")
+		for _, t := range []string{"int_identifiers_resolved", "int_conversations_joined", "int_contacts_summarized", "consent_state"} {
 			if present[t] {
-				names = append(names, strings.Replace(t, "int_conversations_joined", "conversations", 1))
+				names = append(names, mart.Replace(t))
 				parts = append(parts, `(select count(*) from `+t+` where contact_key in (select unnest(?::varchar[])))`)
 				args = append(args, contactKeys)
 			}

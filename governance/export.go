@@ -10,6 +10,7 @@ import (
 
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // Export is everything held about one person (GDPR art. 15, LGPD art. 18
@@ -218,6 +219,7 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 			}
 		}
 	}
+	fillConsentTerms(x)
 	// Requests filed by an identifier of the part (or, for a whole person,
 	// by any of theirs or by contact key).
 	own := []string{}
@@ -374,6 +376,35 @@ func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []stri
 		x.Events = append(x.Events, e)
 	}
 	return nil
+}
+
+// fillConsentTerms gives each consent_state row of x the basis and source
+// of its deciding event, from that event's opened content: their one home
+// (consent_state keeps no copy). They stay null when the event is not in
+// the export or its content is redacted (consent withdrawn, past
+// retention).
+func fillConsentTerms(x *Export) {
+	terms := map[string]warehouse.Content{}
+	for _, e := range x.Events {
+		if c, ok := e["content"].(warehouse.Content); ok {
+			id, _ := e["event_id"].(string)
+			terms[id] = c
+		}
+	}
+	for _, m := range x.Consent {
+		id, _ := m["event_id"].(string)
+		if c, ok := terms[id]; ok {
+			m["basis"], m["source"] = nonEmpty(c.ConsentBasis), nonEmpty(c.ConsentSource)
+		}
+	}
+}
+
+// nonEmpty is s, or nil for "" (a JSON null, as the column was).
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // queryMaps returns each row as a column -> value map.

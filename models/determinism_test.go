@@ -54,7 +54,7 @@ var compared = []struct{ table, order string }{
 	{"kpi_daily_team", "day, channel, team"},
 	{"kpi_counts_daily", "day, channel, team, handled_by"},
 	{"kpi_counts_quarter_hourly", "bucket_at, channel, team, handled_by"},
-	{"contacts", "contact_key"},
+	{"int_contacts_summarized", "contact_key"},
 	{"contact_identities", "identifier_kind, identifier_value"},
 	{"int_conversations_business_timed", "conversation_id"},
 	{"int_conversations_followed_up", "conversation_id"},

@@ -308,10 +308,18 @@ func (w *Warehouse) writeDeadLetters(ctx context.Context, conn *sql.Conn, batchI
 	var stored []DeadLetter
 	for _, sd := range dls {
 		d := sd.DeadLetter
+		// A nil slice is NULL (none, or keyed out), not an empty blob.
+		var key, raw any
+		if sd.key != nil {
+			key = sd.key
+		}
+		if sd.raw != nil {
+			raw = sd.raw
+		}
 		r, err := conn.ExecContext(ctx, `insert or ignore into dead_letters
 			(topic, "partition", "offset", message_key, raw, raw_size, reason_code, reason, batch_id, received_at)
 			values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.Topic, d.Partition, d.Offset, sd.key, sd.raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
+			d.Topic, d.Partition, d.Offset, key, raw, len(d.Raw), d.ReasonCode, d.Reason, batchID, now)
 		if err != nil {
 			return nil, fmt.Errorf("storing dead letter %s/%d@%d: %w", d.Topic, d.Partition, d.Offset, err)
 		}

@@ -11,11 +11,13 @@ import (
 // Content is the personal part of an event that the events table keeps
 // only sealed (the content column): every free text a producer writes
 // (message text and intent, handoff summary, fields, reason, next action
-// and owner, survey comment, the actor's id), the contact's display name,
-// unknown fields and the raw payload. Identifiers are not here: they are
-// sealed once each in the identifiers table. The events table's columns
-// actor_id, message_intent, handoff_reason, handoff_next_action and
-// handoff_owner are null since layout 2 (docs/tables.md).
+// and owner, survey comment, the actor's id, a consent's basis and
+// source), the contact's display name, unknown fields and the raw payload.
+// Identifiers are not here: they are sealed once each in the identifiers
+// table. The events table's columns actor_id, message_intent,
+// handoff_reason, handoff_next_action and handoff_owner are null since
+// layout 2, consent_basis and consent_source since layout 3
+// (docs/tables.md).
 type Content struct {
 	ContactName       string          `json:"contact_name,omitempty"`
 	MessageText       string          `json:"message_text,omitempty"`
@@ -28,22 +30,27 @@ type Content struct {
 	HandoffReason     string          `json:"handoff_reason,omitempty"`
 	HandoffNextAction string          `json:"handoff_next_action,omitempty"`
 	HandoffOwner      string          `json:"handoff_owner,omitempty"`
+	ConsentBasis      string          `json:"consent_basis,omitempty"`
+	ConsentSource     string          `json:"consent_source,omitempty"`
 	Raw               []byte          `json:"-"`
 }
 
 // Content layouts: 1 has the first seven fields; 2 adds the producer free
-// texts that layout 1 left in clear columns (ActorID to HandoffOwner).
+// texts that layout 1 left in clear columns (ActorID to HandoffOwner); 3
+// adds a consent's basis and source, which layout 2 left in clear columns.
 const (
 	contentV1      = 1
 	contentV2      = 2
-	contentVersion = contentV2
+	contentV3      = 3
+	contentVersion = contentV3
 )
 
-// FreeText is the producer free text of an event that layout 2 seals:
-// what encodeContent takes from the event, and what the upgrade of a data
-// directory written before layout 2 takes from the clear columns.
+// FreeText is the producer free text of an event that layouts 2 and 3
+// seal: what encodeContent takes from the event, and what the upgrade of a
+// data directory written before layout 3 takes from the clear columns.
 type FreeText struct {
 	ActorID, MessageIntent, HandoffReason, HandoffNextAction, HandoffOwner string
+	ConsentBasis, ConsentSource                                            string
 }
 
 // freeTextOf returns e's producer free text.
@@ -54,6 +61,9 @@ func freeTextOf(e *event.Event) FreeText {
 	}
 	if h := e.Handoff; h != nil {
 		f.HandoffReason, f.HandoffNextAction, f.HandoffOwner = h.Reason, h.NextAction, h.Owner
+	}
+	if c := e.Consent; c != nil {
+		f.ConsentBasis, f.ConsentSource = c.Basis, c.Source
 	}
 	return f
 }
@@ -91,19 +101,20 @@ func encodeContent(e *event.Event, dst []byte) []byte {
 	put(e.Extra)
 	put(e.Raw)
 	f := freeTextOf(e)
-	for _, v := range []string{f.ActorID, f.MessageIntent, f.HandoffReason, f.HandoffNextAction, f.HandoffOwner} {
+	for _, v := range []string{f.ActorID, f.MessageIntent, f.HandoffReason, f.HandoffNextAction, f.HandoffOwner,
+		f.ConsentBasis, f.ConsentSource} {
 		puts(v)
 	}
 	return dst
 }
 
 // encodeContentOf appends c in the current layout to dst: the inverse of
-// decodeContent, for content sealed again (the upgrade of layout 1).
+// decodeContent, for content sealed again (the upgrade of layouts 1 and 2).
 func encodeContentOf(c Content, dst []byte) []byte {
 	dst = append(dst, contentVersion)
 	for _, v := range [][]byte{[]byte(c.ContactName), []byte(c.MessageText), []byte(c.HandoffSummary), c.HandoffFields,
 		[]byte(c.SurveyComment), c.Extra, c.Raw, []byte(c.ActorID), []byte(c.MessageIntent), []byte(c.HandoffReason),
-		[]byte(c.HandoffNextAction), []byte(c.HandoffOwner)} {
+		[]byte(c.HandoffNextAction), []byte(c.HandoffOwner), []byte(c.ConsentBasis), []byte(c.ConsentSource)} {
 		dst = binary.AppendUvarint(dst, uint64(len(v)))
 		dst = append(dst, v...)
 	}
@@ -124,6 +135,8 @@ func decodeContent(b []byte) (Content, error) {
 		fields = make([][]byte, 7)
 	case contentV2:
 		fields = make([][]byte, 12)
+	case contentV3:
+		fields = make([][]byte, 14)
 	default:
 		return c, errBadContent
 	}
@@ -156,6 +169,9 @@ func decodeContent(b []byte) (Content, error) {
 	if len(fields) > 7 {
 		c.ActorID, c.MessageIntent, c.HandoffReason = string(fields[7]), string(fields[8]), string(fields[9])
 		c.HandoffNextAction, c.HandoffOwner = string(fields[10]), string(fields[11])
+	}
+	if len(fields) > 12 {
+		c.ConsentBasis, c.ConsentSource = string(fields[12]), string(fields[13])
 	}
 	if len(b) != 0 {
 		return c, errBadContent

@@ -56,14 +56,18 @@ func (w *Warehouse) applyGate(t *part, ps []personal, now time.Time, res *Result
 	return ps[:keep], dropped
 }
 
-// sealedDeadLetter is a dead letter with its key and raw bytes sealed.
+// sealedDeadLetter is a dead letter with its key and raw bytes sealed;
+// both nil when it is keyed out (it mentions a person whose withdrawal of
+// consent is in force).
 type sealedDeadLetter struct {
 	DeadLetter
 	key, raw []byte
 }
 
 // prepareDeadLetters drops the dead letters that mention a suppressed
-// identifier and seals the others under their own keys.
+// identifier, keys out those that mention a withdrawn person (no key is
+// made, nothing of their bytes is stored), and seals the others under
+// their own keys.
 func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
 	if len(dls) == 0 {
 		return nil, nil, nil
@@ -71,24 +75,33 @@ func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, re
 	var dropped []droppedRecord
 	kept := make([]sealedDeadLetter, 0, len(dls))
 	ids := make([]keys.ID, 0, len(dls))
-	check := w.rules.hasSuppressions()
+	sealAt := make([]int, 0, len(dls)) // index in kept of each id
+	suppressions, withdrawals := w.rules.hasSuppressions(), w.rules.hasPseudonymizations()
 	for _, d := range dls {
-		if check && (w.rules.suppressedMention(MentionHashes(h, d.Raw)) || w.rules.suppressedMention(MentionHashes(h, d.Key))) {
+		var mentioned []string
+		if suppressions || withdrawals {
+			mentioned = append(MentionHashes(h, d.Raw), MentionHashes(h, d.Key)...)
+		}
+		if suppressions && w.rules.suppressedMention(mentioned) {
 			res.Suppressed++
 			dropped = append(dropped, droppedRecord{topic: d.Topic, partition: d.Partition, verdict: vSuppress, deadLetter: true})
 			continue
 		}
 		d.Reason = clearReason(d.ReasonCode, d.Reason)
 		kept = append(kept, sealedDeadLetter{DeadLetter: d})
+		if withdrawals && w.rules.withdrawnMention(mentioned) {
+			continue
+		}
 		ids = append(ids, keys.DeadLetterID(d.Topic, d.Partition, d.Offset))
+		sealAt = append(sealAt, len(kept)-1)
 	}
 	got, err := w.keys.Ensure(ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("making dead letter keys: %w", err)
 	}
 	var nonces keys.Nonces
-	for i := range kept {
-		if kept[i].key, kept[i].raw, err = sealDeadLetter(&kept[i].DeadLetter, got[i], &nonces); err != nil {
+	for j, i := range sealAt {
+		if kept[i].key, kept[i].raw, err = sealDeadLetter(&kept[i].DeadLetter, got[j], &nonces); err != nil {
 			return nil, nil, fmt.Errorf("sealing a dead letter: %w", err)
 		}
 	}

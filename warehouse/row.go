@@ -47,7 +47,8 @@ func rawJSON(b json.RawMessage) driver.Value {
 func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driver.Value) []driver.Value {
 	e := &r.Event
 	// actor_id, message_intent, handoff_reason, handoff_next_action and
-	// handoff_owner are producer free text: sealed in the content (Content),
+	// handoff_owner (and a consent's basis and source) are producer free
+	// text: sealed in the content (Content),
 	// never written here. The conversation id is the keyed one (p.conversation).
 	dst = append(dst[:0],
 		bytesOf(e.EventID), bytesOf(e.Type), e.OccurredAt, text(e.Source), text(e.Channel), text(p.conversation),
@@ -73,7 +74,8 @@ func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driv
 		dst = append(dst, nil, nil)
 	}
 	if c := e.Consent; c != nil {
-		dst = append(dst, bytesOf(c.Purpose), c.Granted, text(c.Basis), text(c.Source))
+		// basis and source are free text: sealed in the content too
+		dst = append(dst, bytesOf(c.Purpose), c.Granted, nil, nil)
 	} else {
 		dst = append(dst, nil, nil, nil, nil)
 	}

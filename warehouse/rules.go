@@ -25,7 +25,9 @@ const (
 	// personal data (no content, no identifier values): the person
 	// withdrew consent to analytics. It covers the events that occurred
 	// before its Until (every event while Until is zero): consent is judged
-	// by event time, not arrival time.
+	// by event time, not arrival time. On a mention hash (MentionHash) in
+	// force, it stores dead letters mentioning the person keyed out: their
+	// coordinates, reason and size, no raw bytes and no Kafka key.
 	RulePseudonymize = "pseudonymize"
 )
 
@@ -93,6 +95,26 @@ func (g *ruleGate) suppressedMention(hashes []string) bool {
 		}
 	}
 	return false
+}
+
+// withdrawnMention reports whether any of hashes (mention hashes of a dead
+// letter's bytes) has a pseudonymize rule in force. A dead letter has no
+// event time, so a rule lifted by a later grant does not cover it.
+func (g *ruleGate) withdrawnMention(hashes []string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for _, h := range hashes {
+		if until, ok := g.pseudonymize[h]; ok && until.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *ruleGate) hasPseudonymizations() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.pseudonymize) > 0
 }
 
 func (g *ruleGate) hasSuppressions() bool {

@@ -241,8 +241,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		return fail(err)
 	}
 	if !opts.ReadOnly {
-		if err := w.resealFreeText(ctx, slog.Default()); err != nil {
+		rewrite, err := w.resealFreeText(ctx, slog.Default())
+		if err != nil {
 			return fail(err)
+		}
+		if rewrite {
+			if err := w.rewriteFile(ctx); err != nil {
+				return nil, fmt.Errorf("rewriting %s after sealing free text: %w", DBFile, err)
+			}
+			return Open(ctx, dir, opts)
 		}
 		if err := w.aliasIdentifiers(ctx, slog.Default()); err != nil {
 			return fail(err)

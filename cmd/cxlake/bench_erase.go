@@ -197,24 +197,9 @@ func rewriteLake(ctx context.Context, wh *warehouse.Warehouse, to string) (float
 }
 
 func compactDuckDB(ctx context.Context, wh *warehouse.Warehouse, to string) (float64, error) {
-	var name string
-	if err := wh.DB.QueryRowContext(ctx, `select current_database()`).Scan(&name); err != nil {
-		return 0, err
-	}
 	start := time.Now()
-	conn, err := wh.DB.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	for _, q := range []string{
-		fmt.Sprintf(`attach '%s' as compacted`, strings.ReplaceAll(to, "'", "''")),
-		fmt.Sprintf(`copy from database "%s" to compacted`, name),
-		`detach compacted`,
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("compacting DuckDB (%s): %w", q, err)
-		}
+	if err := wh.CopyTo(ctx, to); err != nil {
+		return 0, fmt.Errorf("compacting DuckDB: %w", err)
 	}
 	return time.Since(start).Seconds(), nil
 }

@@ -228,7 +228,7 @@ func runConsent(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("consent enforced: %d changes, %d people newly withdrawn (%d identifiers, %d events redacted, %d keys destroyed), %d re-granted\n",
-		rep.Changes, rep.Withdrawn, rep.Identifiers, rep.Redacted, rep.Keys, rep.Regranted)
+	fmt.Printf("consent enforced: %d changes, %d people newly withdrawn (%d identifiers, %d events redacted, %d dead letters keyed out, %d keys destroyed), %d re-granted\n",
+		rep.Changes, rep.Withdrawn, rep.Identifiers, rep.Redacted, rep.DeadLetters, rep.Keys, rep.Regranted)
 	return nil
 }

@@ -2,7 +2,7 @@
 -- test: unique conversation_id
 -- test: not_null conversation_id contact_key channel opened_at bot_handled escalated reopened event_count
 -- test: accepted_values channel whatsapp,instagram,telegram,messenger,webchat,email,sms,voice,app,none
--- test: relationships contact_key contacts.contact_key
+-- test: relationships contact_key int_contacts_summarized.contact_key
 --
 -- One row per conversation, with its FRT, handoff, resolution, FCR, survey
 -- and SLA facts. Pseudonymous: contact_key, never an identifier or text.

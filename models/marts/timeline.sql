@@ -16,18 +16,10 @@ with events as (
 
 -- People who withdrew consent to analytics: their journey is not shown
 -- (their events still count in the KPIs). A withdrawal lifted by a later
--- grant still hides the events dated before the grant (judged by event
--- time, like ingest).
+-- grant still hides the events dated before the grant.
 withdrawn as (
 
-    select
-        resolved.contact_key,
-        max(coalesce(rules.pseudonymize_until, 'infinity'::timestamptz)) as hidden_until
-    from {{ ref "int_identifiers_resolved" }} as resolved
-    inner join {{ ref "stg_cx__identifier_rules" }} as rules
-        on rules.identifier_hash = resolved.identifier_hash
-    where rules.rule = 'pseudonymize'
-    group by resolved.contact_key
+    select * from {{ ref "int_contacts_withdrawn" }}
 
 ),
 

@@ -3,7 +3,9 @@
 --
 -- One row per person and purpose (governance's consent_state): the
 -- decision in force, without the person's contact_key or the deciding
--- event's id. Empty when governance is not configured (see "Optional
+-- event's id. A decision's basis and source are not here: they are free
+-- text, sealed in the deciding event's content, which SQL cannot open
+-- (the access export shows them). Empty when governance is not configured (see "Optional
 -- sources" in docs/models.md).
 
 {{- if .Exists "consent_state" }}
@@ -19,8 +21,6 @@ final as (
     select
         purpose,
         granted,
-        basis,
-        source as decision_source,
         decided_at,
         enforced_at
     from source
@@ -34,8 +34,6 @@ with final as (
     select
         null::varchar as purpose,
         null::boolean as granted,
-        null::varchar as basis,
-        null::varchar as decision_source,
         null::timestamptz as decided_at,
         null::timestamptz as enforced_at
     where false
