@@ -1,6 +1,6 @@
 -- config: materialized=view
 -- test: unique conversation_id
--- test: not_null conversation_id contact_key channel opened_at bot_handled bot_escalated escalated reopened event_count
+-- test: not_null conversation_id contact_key channel team_or_none opened_at bot_handled bot_escalated escalated reopened event_count
 -- test: accepted_values channel whatsapp,instagram,telegram,messenger,webchat,email,sms,voice,app,none
 -- test: relationships contact_key contacts.contact_key
 --
@@ -13,7 +13,9 @@
 -- recontact_any_channel_at (a return on any channel, where
 -- recontact_other_channel counts other channels only). The old names,
 -- escalated and recontact_at, stay as deprecated aliases for one release,
--- last in the row so that no column moves.
+-- last in the row so that no column moves. team is null when no team
+-- handled the conversation; team_or_none is 'none' then, the KPI marts'
+-- group label, to join or compare with them.
 
 with conversations as (
 
@@ -61,6 +63,7 @@ final as (
         inbound_message_count,
         bot_message_count,
         agent_message_count,
+        coalesce(team, 'none') as team_or_none,
         -- deprecated aliases, removed in the release after next
         escalated,
         recontact_at
