@@ -5,6 +5,9 @@
 // files for people who provision from files (provisioning/), and Provision,
 // which creates or updates the data source, a folder and the dashboards
 // through Grafana's HTTP API and changes nothing when they are current.
+// Given the KPI targets (report.targets), Provision colours the leadership
+// dashboard's headline stats with them (targets.go); the shipped JSON
+// carries none.
 //
 // The dashboards read marts only, through the gateway, and only the marts
 // the grafana role may read (docs/dashboards.md lists them). Their SQL uses

@@ -41,7 +41,29 @@ var directKPIs = map[string]string{
 	"Handoffs with and without context|with context":    "(select count(*) filter (where handoff_at is not null and handoff_has_context) from c)::double",
 	"Handoffs with and without context|without context": "(select count(*) filter (where handoff_at is not null and not handoff_has_context) from c)::double",
 	"Handoffs carrying context|with context":            "(select count(*) filter (where handoff_at is not null and handoff_has_context)::double / nullif(count(handoff_has_context) filter (where handoff_at is not null), 0) from c)",
+	// The headline stats: "this period" here; "vs previous period" is the
+	// same figure's change against as many days just before.
+	"Conversations|this period":                 "(select count(*) from c)::double",
+	"First response time p50|this period":       "(select quantile_cont(frt_s, 0.5) from c)",
+	"First response time p90|this period":       "(select quantile_cont(frt_s, 0.9) from c)",
+	"Agent first response time p90|this period": "(select quantile_cont(agent_frt_s, 0.9) from c)",
+	"Escalation rate|this period":               "(select count(*) filter (where bot_handled and escalated)::double / nullif(count(*) filter (where bot_handled), 0) from c)",
+	"Containment rate|this period":              "(select count(*) filter (where bot_handled and resolved_at is not null and not escalated)::double / nullif(count(*) filter (where bot_handled and resolved_at is not null), 0) from c)",
+	"First-contact resolution|this period":      "(select count(*) filter (where fcr)::double / nullif(count(fcr), 0) from c)",
+	"Cross-channel recontact|this period":       "(select count(*) filter (where recontact_other_channel)::double / nullif(count(recontact_other_channel), 0) from c)",
+	"CSAT|this period":                          "(select count(*) filter (where csat_score >= 4)::double / nullif(count(csat_score), 0) from s)",
+	"NPS|this period":                           "(select 100 * (count(*) filter (where nps_score >= 9) - count(*) filter (where nps_score <= 6))::double / nullif(count(nps_score), 0) from s)",
+	"SLA breach rate|this period":               "(select count(*) filter (where sla_breached)::double / nullif(count(sla_breached), 0) from c)",
+	// The number of answers CSAT and NPS rest on (stat and time series).
+	"CSAT|answers": "(select count(csat_score) from s)::double",
+	"NPS|answers":  "(select count(nps_score) from s)::double",
 }
+
+// anyData is the independent test of whether the KPI base has a row for
+// some days: a conversation opened on them or a survey answered outside
+// one (s holds one row per conversation of c and per such answer). A stat
+// shows no data, and no change, for days without one.
+const anyData = "(select count(*) from s)::double"
 
 // direct computes one independent figure for the UTC days from..to and the
 // channels and teams.
@@ -112,7 +134,7 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 		{"everything, weekly", from, to, 7 * 24 * time.Hour, opts["channel"], opts["team"]},
 		{"everything, monthly", from, to, 30 * 24 * time.Hour, opts["channel"], opts["team"]},
 	}
-	checked := 0
+	checked, checkedPrevious := 0, 0
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			vars := map[string][]string{"channel": c.channels, "team": c.team}
@@ -165,6 +187,10 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 						if metricIdx >= 0 && frame.Fields[metricIdx].Name == "metric" {
 							key = p.Panel + "|" + suffix
 						}
+						previous := f.Name == "vs previous period"
+						if previous {
+							key = p.Panel + "|this period"
+						}
 						expr, ok := directKPIs[key]
 						if !ok {
 							t.Fatalf("no independent SQL for %q", key)
@@ -172,6 +198,28 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 						want, err := direct(ctx, t, d, expr, dayFrom, dayTo, channels, c.team)
 						if err != nil {
 							t.Fatalf("%s: independent SQL: %v", key, err)
+						}
+						if previous {
+							// As many days as the range holds, just
+							// before its first; none with data, no change.
+							n := dayTo.Sub(dayFrom)/(24*time.Hour) + 1
+							prevFrom, prevTo := dayFrom.Add(-n*24*time.Hour), dayFrom.Add(-24*time.Hour)
+							before, err := direct(ctx, t, d, expr, prevFrom, prevTo, channels, c.team)
+							if err != nil {
+								t.Fatalf("%s: independent SQL, previous period: %v", key, err)
+							}
+							rows, err := direct(ctx, t, d, anyData, prevFrom, prevTo, channels, c.team)
+							if err != nil {
+								t.Fatalf("%s: independent SQL, previous period: %v", key, err)
+							}
+							if want != nil && before != nil && *rows > 0 {
+								diff := *want - *before
+								want = &diff
+								checkedPrevious++
+							} else {
+								want = nil
+							}
+							key = p.Panel + "|vs previous period"
 						}
 						gv, ok := f.ConcreteAt(r)
 						switch {
@@ -189,6 +237,11 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 	}
 	if checked < 100 {
 		t.Errorf("only %d panel values checked", checked)
+	}
+	// Some ranges have a previous period with data, so a change is checked
+	// against two independent figures, not only null against null.
+	if checkedPrevious < 10 {
+		t.Errorf("only %d changes against a previous period with data checked", checkedPrevious)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/cxlake/cxlake/reports"
 )
 
 // MinimumGrafana is the oldest Grafana the dashboards are made for.
@@ -29,6 +31,9 @@ type ProvisionOptions struct {
 	ResetPassword bool
 	// HTTPClient is used for the requests; nil means a client with a 30s timeout.
 	HTTPClient *http.Client
+	// Targets are the KPI targets (report.targets): the leadership
+	// dashboard's headline stats get them as thresholds (targets.go).
+	Targets map[string]reports.Target
 	// Log receives one line per object; nil means slog.Default().
 	Log *slog.Logger
 }
@@ -76,9 +81,9 @@ func (r Report) Changed() bool {
 // Provision creates or updates, in Grafana, the cxlake data source, the
 // cxlake folder and the three dashboards. It reads each object first and
 // writes only what differs, so a second run changes nothing. It checks
-// Grafana's version before writing anything. Errors are *UnreachableError,
-// *NotGrafanaError, *AuthError, *VersionError or *APIError, each saying
-// what to fix.
+// Grafana's version and the targets before writing anything. Errors are
+// *UnreachableError, *NotGrafanaError, *AuthError, *VersionError,
+// *reports.TargetError or *APIError, each saying what to fix.
 func Provision(ctx context.Context, opts ProvisionOptions) (Report, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -127,6 +132,12 @@ func provision(ctx context.Context, api grafanaAPI, opts ProvisionOptions) (Repo
 	record := func(c Change) {
 		rep.Changes = append(rep.Changes, c)
 		opts.Log.Info("grafana provision", "kind", c.Kind, "uid", c.UID, "action", string(c.Action), "why", c.Why)
+	}
+
+	// A target config.Load would refuse is refused here too, before
+	// anything is written (a programmatic caller skips config.Load).
+	if err := reports.ValidateTargets(opts.Targets); err != nil {
+		return rep, fmt.Errorf("provisioning the dashboards' targets: %w", err)
 	}
 
 	// The data source.
@@ -207,6 +218,7 @@ func provision(ctx context.Context, api grafanaAPI, opts ProvisionOptions) (Repo
 			return rep, err
 		}
 		model["id"] = nil
+		applyTargets(model, opts.Targets)
 		stored, err := api.Dashboard(ctx, d.UID)
 		if err != nil {
 			return rep, err

@@ -38,6 +38,17 @@ var headlineKPIs = []struct{ name, label string }{
 	{"sla_breach_rate", "SLA breach rate"},
 }
 
+// HeadlineKPIs are the names of the headline figures (kpi_daily columns),
+// in the report's order: the leadership dashboard has a stat panel for
+// each (a dashboards test checks it).
+func HeadlineKPIs() []string {
+	out := make([]string, len(headlineKPIs))
+	for i, k := range headlineKPIs {
+		out[i] = k.name
+	}
+	return out
+}
+
 // fmtFigure writes the named figure's value for people, by its kind.
 func fmtFigure(name string, v sql.NullFloat64) string {
 	f, _ := kpiFigure(name)

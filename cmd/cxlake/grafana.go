@@ -8,6 +8,7 @@ import (
 
 	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/dashboards"
+	"github.com/cxlake/cxlake/reports"
 )
 
 // envGrafanaToken may carry the Grafana token instead of --token, so that
@@ -26,7 +27,7 @@ func runGrafana(ctx context.Context, args []string) error {
 	user := fs.String("gateway-user", "grafana", "the gateway login Grafana uses; it must have the grafana role")
 	reset := fs.Bool("reset-password", false, "write the gateway password even if the data source is otherwise current")
 	sslmode := fs.String("sslmode", "", "sslmode Grafana reaches the gateway with (disable, require, verify-ca, verify-full); default: require when --config gives the gateway TLS, else keep the data source's own (disable for a new one)")
-	cfgPath := fs.String("config", "", "config file: with gateway.tls set, sslmode defaults to require")
+	cfgPath := fs.String("config", "", "config file: report.targets colour the leadership dashboard's headline stats; with gateway.tls set, sslmode defaults to require")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -45,14 +46,16 @@ func runGrafana(ctx context.Context, args []string) error {
 	if password == "" {
 		password = os.Getenv(EnvDemoPassword)
 	}
-	if *sslmode == "" && *cfgPath != "" {
+	var targets map[string]reports.Target
+	if *cfgPath != "" {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
 			return err
 		}
-		if cfg.Gateway.TLSCertFile != "" {
+		if *sslmode == "" && cfg.Gateway.TLSCertFile != "" {
 			*sslmode = "require"
 		}
+		targets = cfg.Report.Targets
 	}
 	rep, err := dashboards.Provision(ctx, dashboards.ProvisionOptions{
 		URL:   *url,
@@ -61,6 +64,7 @@ func runGrafana(ctx context.Context, args []string) error {
 			Gateway: *gw, User: *user, Password: password, SSLMode: *sslmode,
 		},
 		ResetPassword: *reset,
+		Targets:       targets,
 		Log:           slog.Default(),
 	})
 	if err != nil {

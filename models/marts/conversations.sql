@@ -1,12 +1,21 @@
 -- config: materialized=view
 -- test: unique conversation_id
--- test: not_null conversation_id contact_key channel opened_at bot_handled escalated reopened event_count
+-- test: not_null conversation_id contact_key channel team_or_none opened_at bot_handled bot_escalated escalated reopened event_count
 -- test: accepted_values channel whatsapp,instagram,telegram,messenger,webchat,email,sms,voice,app,none
 -- test: relationships contact_key int_contacts_summarized.contact_key
 --
 -- One row per conversation, with its FRT, handoff, resolution, FCR, survey
 -- and SLA facts. Pseudonymous: contact_key, never an identifier or text.
 -- A view over int_conversations_joined, which holds the rows.
+--
+-- Names say what they hold (issue 29 item 8, docs/models.md "Renamed
+-- columns"): bot_escalated (true only when a bot took part) and
+-- recontact_any_channel_at (a return on any channel, where
+-- recontact_other_channel counts other channels only). The old names,
+-- escalated and recontact_at, stay as deprecated aliases for one release,
+-- last in the row so that no column moves. team is null when no team
+-- handled the conversation; team_or_none is 'none' then, the KPI marts'
+-- group label, to join or compare with them.
 
 with conversations as (
 
@@ -29,7 +38,7 @@ final as (
         frt_business_s,
         agent_frt_business_s,
         bot_handled,
-        escalated,
+        escalated as bot_escalated,
         handoff_at,
         handoff_has_context,
         resolved_at,
@@ -44,7 +53,7 @@ final as (
         first_resolved_at,
         agent_first_response_at,
         human_wait_started_at,
-        recontact_at,
+        recontact_at as recontact_any_channel_at,
         sla_s,
         sla_clock,
         schedule_key,
@@ -53,7 +62,11 @@ final as (
         message_count,
         inbound_message_count,
         bot_message_count,
-        agent_message_count
+        agent_message_count,
+        coalesce(team, 'none') as team_or_none,
+        -- deprecated aliases, removed in the release after next
+        escalated,
+        recontact_at
     from conversations
 
 )
