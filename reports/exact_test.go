@@ -65,6 +65,11 @@ select
     (select count(*) filter (where bot_handled) from filtered) as bot_handled_conversations,
     (select count(*) filter (where resolved_at is not null) from filtered) as resolved_conversations,
     (select count(fcr) from filtered) as fcr_known_conversations,
+    -- means: the durations' total in whole microseconds over their number
+    (select sum(cast(round(frt_s * 1e6) as bigint))::double / nullif(count(frt_s), 0) / 1e6 from filtered) as frt_mean_s,
+    (select sum(cast(round(agent_frt_s * 1e6) as bigint))::double / nullif(count(agent_frt_s), 0) / 1e6 from filtered) as agent_frt_mean_s,
+    (select sum(cast(round(resolution_s * 1e6) as bigint))::double / nullif(count(resolution_s), 0) / 1e6 from filtered) as resolution_mean_s,
+    (select count(resolution_s) from filtered) as resolution_mean_s_n,
     (select count(*) filter (where bot_handled) from filtered) as escalation_rate_n,
     (select count(*) filter (where bot_handled and resolved_at is not null) from filtered) as containment_rate_n,
     (select count(frt_s) from filtered) as frt_p90_s_n,

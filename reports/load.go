@@ -74,6 +74,7 @@ type figures struct {
 	CSAT, NPS                                               sql.NullFloat64
 	CSATResponses, NPSResponses                             int64
 	BotHandled, Resolved, FCRKnown                          int64
+	FRTMean, AgentFRTMean, ResolutionMean                   sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -108,6 +109,9 @@ var kpiColumns = []kpiColumn{
 	{name: "bot_handled_conversations", count: func(f *figures) *int64 { return &f.BotHandled }},
 	{name: "resolved_conversations", count: func(f *figures) *int64 { return &f.Resolved }},
 	{name: "fcr_known_conversations", count: func(f *figures) *int64 { return &f.FCRKnown }},
+	{name: "frt_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.FRTMean }},
+	{name: "agent_frt_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.AgentFRTMean }},
+	{name: "resolution_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionMean }},
 }
 
 // kpiFigure returns models' definition of the named figure.

@@ -5,6 +5,7 @@
 -- test: not_null resolved_conversations ever_resolved_conversations reopened_conversations fcr_known_conversations fcr_conversations
 -- test: not_null recontact_known_conversations recontact_conversations handoffs handoffs_with_context
 -- test: not_null csat_responses csat_positive nps_responses nps_promoters nps_detractors sla_known_conversations sla_breached_conversations
+-- test: not_null frt_us_sum agent_frt_us_sum resolution_us_sum
 -- test: accepted_values handled_by bot human none
 --
 -- The one additive KPI base, one row per UTC day × channel × team ×
