@@ -1,0 +1,154 @@
+package models
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// The metrics Chatwoot's reports have, over one hand-computed scenario
+// (issue 31). Default buckets; no schedule unless a subtest sets one.
+// Conversations, all answered by an agent of team support:
+//
+//   - wc-1 (webchat): asks Mon 2026-03-02 10:00:00Z, answered 10:59:59Z:
+//     FRT 3 599 s, bucket 0-1h.
+//   - wc-2 (webchat): asks 10:00:00Z, answered 11:00:00Z: FRT 3 600 s,
+//     bucket 1h-4h (Chatwoot's spec: exactly an hour is 1-4 h).
+//   - wc-3 (webchat): asks 10:00:00Z, answered 14:00:00Z: 14 400 s, 4h-8h.
+//   - wc-4 (webchat): opens Tue 03-03 11:00:00Z, answered Wed 03-04
+//     11:00:00Z: 86 400 s, 24h+.
+//   - wc-5 (webchat): asks Tue 03-03 12:00:00Z, never answered: no FRT,
+//     in no bucket.
+//   - em-1 (email): asks Mon 03-02 10:00:00Z, answered 19:00:00Z:
+//     32 400 s, 8h-24h.
+//
+// Means (kpi_daily): webchat on 03-02: (3 599 + 3 600 + 14 400) / 3 =
+// 7 199.666…; on 03-03: 86 400. Over both days (the report's and the
+// dashboards' kind of period), webchat: (3 599 + 3 600 + 14 400 +
+// 86 400) / 4 = 26 999.75, which is not the mean of the daily means
+// (46 799.83…).
+func chatwootEvents() []string {
+	p := func(n string) obj { return obj{"phone": "+55119000003" + n} }
+	sup := agent("support")
+	return []string{
+		inbound("w1a", "2026-03-02T10:00:00Z", "webchat", "wc-1", p("01")),
+		outbound("w1b", "2026-03-02T10:59:59Z", "webchat", "wc-1", p("01"), sup),
+		inbound("w2a", "2026-03-02T10:00:00Z", "webchat", "wc-2", p("02")),
+		outbound("w2b", "2026-03-02T11:00:00Z", "webchat", "wc-2", p("02"), sup),
+		inbound("w3a", "2026-03-02T10:00:00Z", "webchat", "wc-3", p("03")),
+		outbound("w3b", "2026-03-02T14:00:00Z", "webchat", "wc-3", p("03"), sup),
+		inbound("w4a", "2026-03-03T11:00:00Z", "webchat", "wc-4", p("04")),
+		outbound("w4b", "2026-03-04T11:00:00Z", "webchat", "wc-4", p("04"), sup),
+		inbound("w5a", "2026-03-03T12:00:00Z", "webchat", "wc-5", p("05")),
+		inbound("e1a", "2026-03-02T10:00:00Z", "email", "em-1", p("06")),
+		outbound("e1b", "2026-03-02T19:00:00Z", "email", "em-1", p("06"), sup),
+	}
+}
+
+// bucketsOf is the FRT distribution summed per channel and bucket label,
+// over the UTC days from..to.
+func bucketsOf(from, to string) string {
+	return "(select channel || '|' || frt_bucket_label as k, sum(conversations) as conversations" +
+		" from frt_distribution_quarter_hourly where day between date '" + from + "' and date '" + to + "' group by all)"
+}
+
+func TestFRTDistributionAndMeans(t *testing.T) {
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC) }
+	w := openWarehouse(t)
+	var off int64
+	writeJSON(t, w, &off, chatwootEvents()...)
+	mustBuild(t, w, cfg, true)
+
+	checkRows(t, w.DB, bucketsOf("2026-03-02", "2026-03-04"), "k", map[string]row{
+		"webchat|0-1h":   {"conversations": 1.0},
+		"webchat|1h-4h":  {"conversations": 1.0},
+		"webchat|4h-8h":  {"conversations": 1.0},
+		"webchat|8h-24h": {"conversations": 0.0},
+		"webchat|24h+":   {"conversations": 1.0},
+		"email|0-1h":     {"conversations": 0.0},
+		"email|8h-24h":   {"conversations": 1.0},
+	})
+	checkRows(t, w.DB, bucketsOf("2026-03-03", "2026-03-03"), "k", map[string]row{
+		"webchat|1h-4h": {"conversations": 0.0},
+		"webchat|24h+":  {"conversations": 1.0},
+	})
+	checkRows(t, w.DB, "stg_models__frt_buckets", "frt_bucket_label", map[string]row{
+		"0-1h":  {"frt_bucket": int32(1), "frt_from_s": 0.0, "frt_to_s": 3600.0},
+		"1h-4h": {"frt_bucket": int32(2), "frt_from_s": 3600.0, "frt_to_s": 14400.0},
+		"24h+":  {"frt_bucket": int32(5), "frt_from_s": 86400.0, "frt_to_s": nil},
+	})
+
+	day := "strftime(day, '%Y-%m-%d') || '|' || channel"
+	checkRows(t, w.DB, "kpi_daily", day, map[string]row{
+		"2026-03-02|webchat": {"frt_mean_s": 21599.0 / 3, "agent_frt_mean_s": 21599.0 / 3, "resolution_mean_s": nil},
+		"2026-03-03|webchat": {"frt_mean_s": 86400.0},
+		"2026-03-02|email":   {"frt_mean_s": 32400.0},
+	})
+	// Over both days, from the base's sums and counts.
+	checkRows(t, w.DB, "(select channel, "+KPISelect(false)+" from kpi_counts_daily group by channel)", "channel", map[string]row{
+		"webchat": {"frt_mean_s": 26999.75, "frt_p50_s": 9000.0},
+	})
+	mustPassDataTests(t, w)
+
+	// Exactness over periods: for every window of days, the distribution
+	// summed from the mart equals a count taken directly over the
+	// conversations of those days.
+	var bad int
+	if err := w.DB.QueryRow(`
+		with days as (select unnest(generate_series(date '2026-03-01', date '2026-03-05', interval 1 day))::date as d),
+		windows as (select a.d as from_day, b.d as to_day from days a join days b on a.d <= b.d),
+		direct as (
+			select from_day, to_day, c.channel,
+				count(*) filter (where frt_s < 3600) as b1,
+				count(*) filter (where frt_s >= 3600 and frt_s < 14400) as b2,
+				count(*) filter (where frt_s >= 14400 and frt_s < 28800) as b3,
+				count(*) filter (where frt_s >= 28800 and frt_s < 86400) as b4,
+				count(*) filter (where frt_s >= 86400) as b5
+			from windows join conversations c
+				on (c.opened_at at time zone 'UTC')::date between from_day and to_day
+			group by all
+		),
+		mart as (
+			select from_day, to_day, f.channel,
+				sum(conversations) filter (where frt_bucket = 1) as b1,
+				sum(conversations) filter (where frt_bucket = 2) as b2,
+				sum(conversations) filter (where frt_bucket = 3) as b3,
+				sum(conversations) filter (where frt_bucket = 4) as b4,
+				sum(conversations) filter (where frt_bucket = 5) as b5
+			from windows join frt_distribution_quarter_hourly f on f.day between from_day and to_day
+			group by all
+		)
+		select count(*) from direct full join mart using (from_day, to_day, channel)
+		where (direct.b1, direct.b2, direct.b3, direct.b4, direct.b5) is distinct from (mart.b1, mart.b2, mart.b3, mart.b4, mart.b5)`).Scan(&bad); err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 {
+		t.Errorf("%d period × channel cells of the FRT distribution differ from a count over conversations", bad)
+	}
+
+	t.Run("configured buckets", func(t *testing.T) {
+		cfg := cfg
+		cfg.FRTBuckets = []time.Duration{30 * time.Minute, 90 * time.Minute, 4 * time.Hour}
+		mustBuild(t, w, cfg, false) // the configuration changed: a full rebuild
+		checkRows(t, w.DB, bucketsOf("2026-03-02", "2026-03-04"), "k", map[string]row{
+			"webchat|0-30m":     {"conversations": 0.0},
+			"webchat|30m-1h30m": {"conversations": 2.0},
+			"webchat|1h30m-4h":  {"conversations": 0.0},
+			"webchat|4h+":       {"conversations": 2.0},
+			"email|4h+":         {"conversations": 1.0},
+		})
+		mustPassDataTests(t, w)
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		for _, b := range [][]time.Duration{{time.Hour, time.Hour}, {4 * time.Hour, time.Hour}, {0}, {-time.Minute}} {
+			cfg := testConfig()
+			cfg.FRTBuckets = b
+			var ce *ConfigError
+			if err := cfg.Validate(); !errors.As(err, &ce) || ce.Key != "models.frt_buckets" {
+				t.Errorf("buckets %v: %v, want a ConfigError naming models.frt_buckets", b, err)
+			}
+		}
+	})
+}
