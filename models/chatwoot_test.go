@@ -152,3 +152,85 @@ func TestFRTDistributionAndMeans(t *testing.T) {
 		}
 	})
 }
+
+// Reply time, worked out by hand. Conversation wa-r (whatsapp), agent of
+// team support, bot bot-1:
+//
+//	Mon 2026-03-02 09:00:00Z  customer  "hi"            wait 1 starts (the first exchange)
+//	          09:00:10Z       bot       reply           no reply: a bot
+//	          09:05:00Z       agent     reply           wait 1 ends (agent FRT, not a reply time)
+//	          10:00:00Z       customer                  wait 2 starts
+//	          10:30:00Z       customer                  still waiting since 10:00
+//	          11:00:00Z       agent     private note    no reply
+//	          12:00:00Z       agent     reply           wait 2 ends: 7 200 s (Chatwoot's spec figure)
+//	          12:10:00Z       customer                  wait 3 starts
+//	          12:10:30Z       agent     reply           wait 3 ends: 30 s
+//	          13:00:00Z       customer                  wait 4 starts
+//	          13:00:00Z       agent     reply (same instant) wait 4 ends: 0 s
+//	          14:00:00Z       customer                  wait 5 starts, never answered: not counted
+//
+// Reply times 0, 30, 7 200: 3 waits; p50 30; p90 30 + 0.8 × 7 170 =
+// 5 766; mean 7 230 / 3 = 2 410.
+// Conversation wa-s (whatsapp), opened Tue 03-03: customer 09:00:00Z,
+// agent 09:01:00Z (first exchange), customer 10:00:00Z, agent 11:00:00Z:
+// one reply time, 3 600 s. wa-t: one exchange only: 0 waits, nulls.
+// Over both days (kpi_counts_daily summed): 0, 30, 3 600, 7 200: 4 waits,
+// p50 1 815, mean 10 830 / 4 = 2 707.5.
+func TestReplyTime(t *testing.T) {
+	r, s, u := obj{"phone": "+5511900000401"}, obj{"phone": "+5511900000402"}, obj{"phone": "+5511900000403"}
+	sup := agent("support")
+	events := []string{
+		inbound("r01", "2026-03-02T09:00:00Z", "whatsapp", "wa-r", r),
+		outbound("r02", "2026-03-02T09:00:10Z", "whatsapp", "wa-r", r, bot),
+		outbound("r03", "2026-03-02T09:05:00Z", "whatsapp", "wa-r", r, sup),
+		inbound("r04", "2026-03-02T10:00:00Z", "whatsapp", "wa-r", r),
+		inbound("r05", "2026-03-02T10:30:00Z", "whatsapp", "wa-r", r),
+		note("r06", "2026-03-02T11:00:00Z", "whatsapp", "wa-r", r, sup),
+		outbound("r07", "2026-03-02T12:00:00Z", "whatsapp", "wa-r", r, sup),
+		inbound("r08", "2026-03-02T12:10:00Z", "whatsapp", "wa-r", r),
+		outbound("r09", "2026-03-02T12:10:30Z", "whatsapp", "wa-r", r, sup),
+		// the agent's event id sorts first: the same instant still counts
+		outbound("r10a", "2026-03-02T13:00:00Z", "whatsapp", "wa-r", r, sup),
+		inbound("r10b", "2026-03-02T13:00:00Z", "whatsapp", "wa-r", r),
+		inbound("r11", "2026-03-02T14:00:00Z", "whatsapp", "wa-r", r),
+		inbound("s01", "2026-03-03T09:00:00Z", "whatsapp", "wa-s", s),
+		outbound("s02", "2026-03-03T09:01:00Z", "whatsapp", "wa-s", s, sup),
+		inbound("s03", "2026-03-03T10:00:00Z", "whatsapp", "wa-s", s),
+		outbound("s04", "2026-03-03T11:00:00Z", "whatsapp", "wa-s", s, sup),
+		inbound("t01", "2026-03-03T09:00:00Z", "whatsapp", "wa-t", u),
+		outbound("t02", "2026-03-03T09:02:00Z", "whatsapp", "wa-t", u, sup),
+	}
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC) }
+	w := openWarehouse(t)
+	var off int64
+	writeJSON(t, w, &off, events...)
+	mustBuild(t, w, cfg, true)
+
+	checkRows(t, w.DB, "conversations", "conversation_id", map[string]row{
+		"wa-r": {"reply_waits": 3.0, "reply_time_p50_s": 30.0, "reply_time_p90_s": 5766.0, "reply_time_mean_s": 2410.0, "agent_frt_s": 300.0},
+		"wa-s": {"reply_waits": 1.0, "reply_time_p50_s": 3600.0, "reply_time_mean_s": 3600.0},
+		"wa-t": {"reply_waits": 0.0, "reply_time_p50_s": nil, "reply_time_mean_s": nil},
+	})
+	day := "strftime(day, '%Y-%m-%d') || '|' || channel"
+	checkRows(t, w.DB, "kpi_daily", day, map[string]row{
+		"2026-03-02|whatsapp": {"reply_waits": 3.0, "reply_time_p50_s": 30.0, "reply_time_mean_s": 2410.0},
+		"2026-03-03|whatsapp": {"reply_waits": 1.0, "reply_time_p90_s": 3600.0},
+	})
+	checkRows(t, w.DB, "(select channel, "+KPISelect(false)+" from kpi_counts_daily group by channel)", "channel", map[string]row{
+		"whatsapp": {"reply_waits": 4.0, "reply_time_p50_s": 1815.0, "reply_time_mean_s": 2707.5},
+	})
+	mustPassDataTests(t, w)
+
+	// Batch by batch (the conversation's events arriving in two batches)
+	// equals a full build.
+	inc := openWarehouse(t)
+	off = 0
+	writeJSON(t, inc, &off, events[:5]...)
+	mustBuild(t, inc, cfg, false)
+	writeJSON(t, inc, &off, events[5:]...)
+	if st := mustBuild(t, inc, cfg, false); st.Full {
+		t.Fatalf("second build was full: %s", st.Reason)
+	}
+	compareModels(t, w.DB, inc.DB)
+}

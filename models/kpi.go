@@ -6,7 +6,7 @@ import "strings"
 // (shown as the mart kpi_counts_daily), holds per UTC day × channel × team ×
 // handled_by the numerator and denominator of every rate as counts, and every
 // conversation's FRT, agent FRT and resolution time as lists, with their
-// totals in microseconds. KPIFigures are
+// totals in microseconds, and every reply time. KPIFigures are
 // the aggregate expressions that turn any set of its rows into the KPIs of
 // that set: kpi_daily and kpi_daily_team are these expressions grouped by day
 // and channel (and team), and the KPI report evaluates them over the period
@@ -83,6 +83,11 @@ var KPIFigures = []KPIFigure{
 	{Name: "frt_mean_s", Kind: KPIDuration, Expr: mean("frt_us_sum", "frt_s_values"), Sample: listed("frt_s_values")},
 	{Name: "agent_frt_mean_s", Kind: KPIDuration, Expr: mean("agent_frt_us_sum", "agent_frt_s_values"), Sample: listed("agent_frt_s_values")},
 	{Name: "resolution_mean_s", Kind: KPIDuration, Expr: mean("resolution_us_sum", "resolution_s_values"), Sample: listed("resolution_s_values")},
+	// Reply time: every wait after the first exchange, of every conversation.
+	{Name: "reply_time_p50_s", Kind: KPIDuration, Expr: percentile("reply_time_s_values", "0.5"), Sample: listed("reply_time_s_values")},
+	{Name: "reply_time_p90_s", Kind: KPIDuration, Expr: percentile("reply_time_s_values", "0.9"), Sample: listed("reply_time_s_values")},
+	{Name: "reply_time_mean_s", Kind: KPIDuration, Expr: mean("reply_time_us_sum", "reply_time_s_values"), Sample: listed("reply_time_s_values")},
+	{Name: "reply_waits", Kind: KPICount, Expr: listed("reply_time_s_values")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

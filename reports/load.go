@@ -75,6 +75,8 @@ type figures struct {
 	CSATResponses, NPSResponses                             int64
 	BotHandled, Resolved, FCRKnown                          int64
 	FRTMean, AgentFRTMean, ResolutionMean                   sql.NullFloat64
+	ReplyP50, ReplyP90, ReplyMean                           sql.NullFloat64
+	ReplyWaits                                              int64
 	N                                                       map[string]int64
 }
 
@@ -112,6 +114,10 @@ var kpiColumns = []kpiColumn{
 	{name: "frt_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.FRTMean }},
 	{name: "agent_frt_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.AgentFRTMean }},
 	{name: "resolution_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionMean }},
+	{name: "reply_time_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyP50 }},
+	{name: "reply_time_p90_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyP90 }},
+	{name: "reply_time_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyMean }},
+	{name: "reply_waits", count: func(f *figures) *int64 { return &f.ReplyWaits }},
 }
 
 // kpiFigure returns models' definition of the named figure.

@@ -53,7 +53,12 @@ final as (
         message_count,
         inbound_message_count,
         bot_message_count,
-        agent_message_count
+        agent_message_count,
+        reply_waits,
+        reply_time_p50_s,
+        reply_time_p90_s,
+        reply_time_mean_s,
+        reply_time_s_values
     from conversations
 
 )

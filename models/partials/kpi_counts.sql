@@ -1,6 +1,7 @@
 -- The additive KPI parts of a set of int_kpi_facts_unioned rows: each
 -- rate's numerator and denominator as counts, and the FRT, agent FRT and
--- resolution time of every conversation as sorted lists, and each list's
+-- resolution time of every conversation, and every reply time of its
+-- conversations, as sorted lists, and each list's
 -- total in whole microseconds (an integer, so that sums over any rows are
 -- exact, whatever their order: the means of models/kpi.go). The one list of
 -- them, for every grain of the KPI base (int_kpi_counts_aggregated by UTC
@@ -34,4 +35,6 @@ count(*) filter (where is_conversation) as conversations,
         coalesce(list(resolution_s order by resolution_s) filter (where resolution_s is not null), []) as resolution_s_values,
         coalesce(sum(cast(round(frt_s * 1e6) as bigint)), 0)::bigint as frt_us_sum,
         coalesce(sum(cast(round(agent_frt_s * 1e6) as bigint)), 0)::bigint as agent_frt_us_sum,
-        coalesce(sum(cast(round(resolution_s * 1e6) as bigint)), 0)::bigint as resolution_us_sum
+        coalesce(sum(cast(round(resolution_s * 1e6) as bigint)), 0)::bigint as resolution_us_sum,
+        coalesce(list_sort(flatten(list(reply_time_s_values))), []) as reply_time_s_values,
+        coalesce(sum(reply_time_us_sum), 0)::bigint as reply_time_us_sum
