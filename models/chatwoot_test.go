@@ -234,3 +234,76 @@ func TestReplyTime(t *testing.T) {
 	}
 	compareModels(t, w.DB, inc.DB)
 }
+
+// Resolution time and time to handoff in business hours, with Chatwoot's
+// spec figures. Schedule default: UTC, Monday to Friday 09:00-17:00 (8 h a
+// day). 2026-03-01 is a Sunday, 2026-03-07 a Saturday.
+//
+//   - em-w (email): asks Sun 03-01 00:00:30Z, handed off to support Mon
+//     03-02 10:30:00Z, an agent answers 10:40:00Z, resolved Sat 03-07
+//     23:59:30Z. Resolution: 6 d 23 h 59 min = 604 740 s on the clock;
+//     in business hours the five weekdays, 5 × 8 h = 144 000 s. Time to
+//     handoff: 34 h 29 min 30 s = 124 170 s; business Mon 09:00-10:30 =
+//     5 400 s.
+//   - em-x (email): asks Mon 03-02 16:00:00Z, resolved Tue 03-03 10:00:00Z:
+//     64 800 s on the clock, 1 h + 1 h = 7 200 s in business hours; no
+//     handoff: null.
+//   - em-y (email): handed off Mon 03-02 08:00:00Z before the customer's
+//     first message at 08:30:00Z: no time to handoff (null); not resolved.
+//
+// kpi_daily, email: on 03-01 resolution_business_p50_s 144 000, on 03-02
+// 7 200. Summed over both days: resolution business p50 and mean 75 600,
+// clock resolution mean (604 740 + 64 800) / 2 = 334 770.
+func TestBusinessResolutionAndHandoff(t *testing.T) {
+	w1, x, y := obj{"phone": "+5511900000501"}, obj{"phone": "+5511900000502"}, obj{"phone": "+5511900000503"}
+	sup := agent("support")
+	handoff := func(id, at, conv string, c obj) string {
+		return evJSON(id, "handoff", at, "email", conv, c, bot, obj{"handoff": obj{"to_team": "support", "summary": "s", "fields": obj{"k": "v"}}})
+	}
+	events := []string{
+		inbound("w01", "2026-03-01T00:00:30Z", "email", "em-w", w1),
+		handoff("w02", "2026-03-02T10:30:00Z", "em-w", w1),
+		outbound("w03", "2026-03-02T10:40:00Z", "email", "em-w", w1, sup),
+		resolved("w04", "2026-03-07T23:59:30Z", "email", "em-w", w1, sup),
+		inbound("x01", "2026-03-02T16:00:00Z", "email", "em-x", x),
+		outbound("x02", "2026-03-02T16:05:00Z", "email", "em-x", x, sup),
+		resolved("x03", "2026-03-03T10:00:00Z", "email", "em-x", x, sup),
+		handoff("y01", "2026-03-02T08:00:00Z", "em-y", y),
+		inbound("y02", "2026-03-02T08:30:00Z", "email", "em-y", y),
+	}
+	weekday := [][2]string{{"09:00", "17:00"}}
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC) }
+	cfg.Schedules = map[string]Schedule{"default": {Weekly: map[time.Weekday][][2]string{
+		time.Monday: weekday, time.Tuesday: weekday, time.Wednesday: weekday, time.Thursday: weekday, time.Friday: weekday,
+	}}}
+	w := openWarehouse(t)
+	var off int64
+	writeJSON(t, w, &off, events...)
+	mustBuild(t, w, cfg, true)
+
+	checkRows(t, w.DB, "conversations", "conversation_id", map[string]row{
+		"em-w": {"resolution_s": 604740.0, "resolution_business_s": 144000.0, "handoff_s": 124170.0, "handoff_business_s": 5400.0},
+		"em-x": {"resolution_s": 64800.0, "resolution_business_s": 7200.0, "handoff_s": nil, "handoff_business_s": nil},
+		"em-y": {"handoff_s": nil, "handoff_business_s": nil, "resolution_business_s": nil},
+	})
+	day := "strftime(day, '%Y-%m-%d') || '|' || channel"
+	checkRows(t, w.DB, "kpi_daily", day, map[string]row{
+		"2026-03-01|email": {"resolution_business_p50_s": 144000.0, "resolution_business_mean_s": 144000.0, "handoff_p50_s": 124170.0, "handoff_business_mean_s": 5400.0},
+		"2026-03-02|email": {"resolution_business_p50_s": 7200.0, "handoff_p50_s": nil, "handoff_business_p50_s": nil},
+	})
+	checkRows(t, w.DB, "(select channel, "+KPISelect(false)+" from kpi_counts_daily group by channel)", "channel", map[string]row{
+		"email": {"resolution_business_p50_s": 75600.0, "resolution_business_mean_s": 75600.0, "resolution_mean_s": 334770.0, "handoff_business_p50_s": 5400.0},
+	})
+	mustPassDataTests(t, w)
+
+	// Without a schedule, business time is clock time.
+	plain := openWarehouse(t)
+	off = 0
+	writeJSON(t, plain, &off, events...)
+	cfg.Schedules = nil
+	mustBuild(t, plain, cfg, true)
+	checkRows(t, plain.DB, "conversations", "conversation_id", map[string]row{
+		"em-w": {"resolution_business_s": 604740.0, "handoff_business_s": 124170.0},
+	})
+}

@@ -88,6 +88,14 @@ var KPIFigures = []KPIFigure{
 	{Name: "reply_time_p90_s", Kind: KPIDuration, Expr: percentile("reply_time_s_values", "0.9"), Sample: listed("reply_time_s_values")},
 	{Name: "reply_time_mean_s", Kind: KPIDuration, Expr: mean("reply_time_us_sum", "reply_time_s_values"), Sample: listed("reply_time_s_values")},
 	{Name: "reply_waits", Kind: KPICount, Expr: listed("reply_time_s_values")},
+	// Resolution time and time to handoff in business hours (and time to
+	// handoff on the clock).
+	{Name: "resolution_business_p50_s", Kind: KPIDuration, Expr: percentile("resolution_business_s_values", "0.5"), Sample: listed("resolution_business_s_values")},
+	{Name: "resolution_business_mean_s", Kind: KPIDuration, Expr: mean("resolution_business_us_sum", "resolution_business_s_values"), Sample: listed("resolution_business_s_values")},
+	{Name: "handoff_p50_s", Kind: KPIDuration, Expr: percentile("handoff_s_values", "0.5"), Sample: listed("handoff_s_values")},
+	{Name: "handoff_mean_s", Kind: KPIDuration, Expr: mean("handoff_us_sum", "handoff_s_values"), Sample: listed("handoff_s_values")},
+	{Name: "handoff_business_p50_s", Kind: KPIDuration, Expr: percentile("handoff_business_s_values", "0.5"), Sample: listed("handoff_business_s_values")},
+	{Name: "handoff_business_mean_s", Kind: KPIDuration, Expr: mean("handoff_business_us_sum", "handoff_business_s_values"), Sample: listed("handoff_business_s_values")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

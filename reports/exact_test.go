@@ -75,6 +75,12 @@ select
     (select sum(cast(round(r * 1e6) as bigint))::double / nullif(count(r), 0) / 1e6
         from (select unnest(reply_time_s_values) as r from filtered)) as reply_time_mean_s,
     (select coalesce(sum(reply_waits), 0)::bigint from filtered) as reply_waits,
+    (select quantile_cont(resolution_business_s, 0.5) from filtered) as resolution_business_p50_s,
+    (select sum(cast(round(resolution_business_s * 1e6) as bigint))::double / nullif(count(resolution_business_s), 0) / 1e6 from filtered) as resolution_business_mean_s,
+    (select quantile_cont(handoff_s, 0.5) from filtered) as handoff_p50_s,
+    (select sum(cast(round(handoff_s * 1e6) as bigint))::double / nullif(count(handoff_s), 0) / 1e6 from filtered) as handoff_mean_s,
+    (select quantile_cont(handoff_business_s, 0.5) from filtered) as handoff_business_p50_s,
+    (select sum(cast(round(handoff_business_s * 1e6) as bigint))::double / nullif(count(handoff_business_s), 0) / 1e6 from filtered) as handoff_business_mean_s,
     (select count(*) filter (where bot_handled) from filtered) as escalation_rate_n,
     (select count(*) filter (where bot_handled and resolved_at is not null) from filtered) as containment_rate_n,
     (select count(frt_s) from filtered) as frt_p90_s_n,

@@ -77,6 +77,9 @@ type figures struct {
 	FRTMean, AgentFRTMean, ResolutionMean                   sql.NullFloat64
 	ReplyP50, ReplyP90, ReplyMean                           sql.NullFloat64
 	ReplyWaits                                              int64
+	ResolutionBusinessP50, ResolutionBusinessMean           sql.NullFloat64
+	HandoffP50, HandoffMean                                 sql.NullFloat64
+	HandoffBusinessP50, HandoffBusinessMean                 sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -118,6 +121,12 @@ var kpiColumns = []kpiColumn{
 	{name: "reply_time_p90_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyP90 }},
 	{name: "reply_time_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyMean }},
 	{name: "reply_waits", count: func(f *figures) *int64 { return &f.ReplyWaits }},
+	{name: "resolution_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionBusinessP50 }},
+	{name: "resolution_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionBusinessMean }},
+	{name: "handoff_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffP50 }},
+	{name: "handoff_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffMean }},
+	{name: "handoff_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessP50 }},
+	{name: "handoff_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessMean }},
 }
 
 // kpiFigure returns models' definition of the named figure.

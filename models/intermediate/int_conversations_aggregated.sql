@@ -218,6 +218,11 @@ final as (
         resolved.first_resolved_at,
         resolved.resolved_at,
         (epoch_us(resolved.resolved_at) - epoch_us(resolved.first_inbound_at)) / 1e6 as resolution_s,
+        -- time to handoff: the first inbound message to the first handoff,
+        -- when the handoff came at or after it
+        case when resolved.handoff_at >= resolved.first_inbound_at
+            then (epoch_us(resolved.handoff_at) - epoch_us(resolved.first_inbound_at)) / 1e6
+        end as handoff_s,
         resolved.reopened,
         resolved.csat_score,
         resolved.nps_score,

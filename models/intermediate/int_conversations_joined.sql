@@ -47,6 +47,8 @@ final as (
         business.schedule_key,
         business.frt_business_s,
         business.agent_frt_business_s,
+        business.resolution_business_s,
+        business.handoff_business_s,
         followed.is_fcr_window_closed,
         followed.fcr,
         followed.recontact_other_channel,

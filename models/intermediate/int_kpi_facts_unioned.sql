@@ -57,7 +57,10 @@ conversation_facts as (
         nps_score,
         sla_breached,
         reply_time_s_values,
-        coalesce(reply_time_us_sum, 0) as reply_time_us_sum
+        coalesce(reply_time_us_sum, 0) as reply_time_us_sum,
+        resolution_business_s,
+        handoff_s,
+        handoff_business_s
     from conversations
 
 ),
@@ -87,7 +90,10 @@ survey_facts as (
         case when survey_kind = 'nps' then survey_score end as nps_score,
         null::boolean as sla_breached,
         []::double[] as reply_time_s_values,
-        0::bigint as reply_time_us_sum
+        0::bigint as reply_time_us_sum,
+        null::double as resolution_business_s,
+        null::double as handoff_s,
+        null::double as handoff_business_s
     from surveys
 
 ),

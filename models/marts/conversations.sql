@@ -58,7 +58,10 @@ final as (
         reply_time_p50_s,
         reply_time_p90_s,
         reply_time_mean_s,
-        reply_time_s_values
+        reply_time_s_values,
+        resolution_business_s,
+        handoff_s,
+        handoff_business_s
     from conversations
 
 )

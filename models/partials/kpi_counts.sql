@@ -37,4 +37,10 @@ count(*) filter (where is_conversation) as conversations,
         coalesce(sum(cast(round(agent_frt_s * 1e6) as bigint)), 0)::bigint as agent_frt_us_sum,
         coalesce(sum(cast(round(resolution_s * 1e6) as bigint)), 0)::bigint as resolution_us_sum,
         coalesce(list_sort(flatten(list(reply_time_s_values))), []) as reply_time_s_values,
-        coalesce(sum(reply_time_us_sum), 0)::bigint as reply_time_us_sum
+        coalesce(sum(reply_time_us_sum), 0)::bigint as reply_time_us_sum,
+        coalesce(list(resolution_business_s order by resolution_business_s) filter (where resolution_business_s is not null), []) as resolution_business_s_values,
+        coalesce(sum(cast(round(resolution_business_s * 1e6) as bigint)), 0)::bigint as resolution_business_us_sum,
+        coalesce(list(handoff_s order by handoff_s) filter (where handoff_s is not null), []) as handoff_s_values,
+        coalesce(sum(cast(round(handoff_s * 1e6) as bigint)), 0)::bigint as handoff_us_sum,
+        coalesce(list(handoff_business_s order by handoff_business_s) filter (where handoff_business_s is not null), []) as handoff_business_s_values,
+        coalesce(sum(cast(round(handoff_business_s * 1e6) as bigint)), 0)::bigint as handoff_business_us_sum

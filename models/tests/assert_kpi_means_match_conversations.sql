@@ -10,6 +10,9 @@ with direct as (
         sum(cast(round(frt_s * 1e6) as bigint))::double / nullif(count(frt_s), 0) / 1e6 as frt_mean_s,
         sum(cast(round(agent_frt_s * 1e6) as bigint))::double / nullif(count(agent_frt_s), 0) / 1e6 as agent_frt_mean_s,
         sum(cast(round(resolution_s * 1e6) as bigint))::double / nullif(count(resolution_s), 0) / 1e6 as resolution_mean_s,
+        sum(cast(round(resolution_business_s * 1e6) as bigint))::double / nullif(count(resolution_business_s), 0) / 1e6 as resolution_business_mean_s,
+        sum(cast(round(handoff_s * 1e6) as bigint))::double / nullif(count(handoff_s), 0) / 1e6 as handoff_mean_s,
+        sum(cast(round(handoff_business_s * 1e6) as bigint))::double / nullif(count(handoff_business_s), 0) / 1e6 as handoff_business_mean_s,
         sum(reply_waits) as reply_waits
     from conversations
     group by all
@@ -44,6 +47,9 @@ final as (
        or direct.frt_mean_s is distinct from kpi_daily.frt_mean_s
        or direct.agent_frt_mean_s is distinct from kpi_daily.agent_frt_mean_s
        or direct.resolution_mean_s is distinct from kpi_daily.resolution_mean_s
+       or direct.resolution_business_mean_s is distinct from kpi_daily.resolution_business_mean_s
+       or direct.handoff_mean_s is distinct from kpi_daily.handoff_mean_s
+       or direct.handoff_business_mean_s is distinct from kpi_daily.handoff_business_mean_s
        or direct.reply_waits is distinct from kpi_daily.reply_waits
        or replies.reply_time_mean_s is distinct from kpi_daily.reply_time_mean_s
 
