@@ -220,6 +220,15 @@ func TestReplyTime(t *testing.T) {
 	checkRows(t, w.DB, "(select channel, "+KPISelect(false)+" from kpi_counts_daily group by channel)", "channel", map[string]row{
 		"whatsapp": {"reply_waits": 4.0, "reply_time_p50_s": 1815.0, "reply_time_mean_s": 2707.5},
 	})
+	// Message volumes: wa-r on Monday, 6 customer messages, 5 public
+	// replies (1 bot, 4 agent) and 1 note; wa-s and wa-t on Tuesday, 3 and 3.
+	volumes := "(select strftime(day, '%Y-%m-%d') as k, sum(inbound_messages) as inbound_messages, sum(outbound_messages) as outbound_messages," +
+		" sum(bot_messages) as bot_messages, sum(agent_messages) as agent_messages, sum(private_notes) as private_notes" +
+		" from message_volumes_quarter_hourly where channel = 'whatsapp' and team = 'support' group by all)"
+	checkRows(t, w.DB, volumes, "k", map[string]row{
+		"2026-03-02": {"inbound_messages": 6.0, "outbound_messages": 5.0, "bot_messages": 1.0, "agent_messages": 4.0, "private_notes": 1.0},
+		"2026-03-03": {"inbound_messages": 3.0, "outbound_messages": 3.0, "bot_messages": 0.0, "agent_messages": 3.0, "private_notes": 0.0},
+	})
 	mustPassDataTests(t, w)
 
 	// Batch by batch (the conversation's events arriving in two batches)
@@ -294,6 +303,20 @@ func TestBusinessResolutionAndHandoff(t *testing.T) {
 	})
 	checkRows(t, w.DB, "(select channel, "+KPISelect(false)+" from kpi_counts_daily group by channel)", "channel", map[string]row{
 		"email": {"resolution_business_p50_s": 75600.0, "resolution_business_mean_s": 75600.0, "resolution_mean_s": 334770.0, "handoff_business_p50_s": 5400.0},
+	})
+	// Message volumes count on the day a message was sent: em-w opened on
+	// Sunday, its agent's reply is Monday's work. Monday, email, support:
+	// inbound x01 and y02, agent replies w03 and x02.
+	volumes := "(select strftime(day, '%Y-%m-%d') || '|' || channel || '|' || team as k, sum(inbound_messages) as inbound_messages," +
+		" sum(outbound_messages) as outbound_messages, sum(agent_messages) as agent_messages, sum(bot_messages) as bot_messages" +
+		" from message_volumes_quarter_hourly group by all)"
+	checkRows(t, w.DB, volumes, "k", map[string]row{
+		"2026-03-01|email|support": {"inbound_messages": 1.0, "outbound_messages": 0.0},
+		"2026-03-02|email|support": {"inbound_messages": 2.0, "outbound_messages": 2.0, "agent_messages": 2.0, "bot_messages": 0.0},
+	})
+	checkRows(t, w.DB, "message_volumes_quarter_hourly", "strftime(bucket_at, '%Y-%m-%dT%H:%M')", map[string]row{
+		"2026-03-02T10:30": {"agent_messages": 1.0, "inbound_messages": 0.0},
+		"2026-03-02T16:00": {"agent_messages": 1.0, "inbound_messages": 1.0},
 	})
 	mustPassDataTests(t, w)
 
