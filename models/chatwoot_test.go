@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -329,4 +330,68 @@ func TestBusinessResolutionAndHandoff(t *testing.T) {
 	checkRows(t, plain.DB, "conversations", "conversation_id", map[string]row{
 		"em-w": {"resolution_business_s": 604740.0, "handoff_business_s": 124170.0},
 	})
+}
+
+// DESIGN's handoff SLA: the first agent reply within the first handoff's
+// own sla_seconds, on the clock. Whatsapp, Mon 2026-03-02; each customer
+// writes at 09:59:00Z and a bot hands off at 10:00:00Z:
+//
+//   - hs-a: SLA 600 s, the agent replies 10:08:00Z: 480 s, met.
+//   - hs-b: SLA 600 s, the agent replies 10:10:01Z: 601 s, missed.
+//   - hs-c: SLA 600 s, no reply: pending (null) at the clock 10:05Z;
+//     missed once the clock passes 10:10Z (re-judged with no new batch).
+//   - hs-d: no SLA on the handoff: null.
+//
+// handoff_sla_met_rate: at 10:05Z 1 of 2; at 10:15Z 1 of 3.
+func TestHandoffSLAMet(t *testing.T) {
+	sla := func(s int) obj {
+		return obj{"to_team": "support", "summary": "s", "fields": obj{"k": "v"}, "sla_seconds": s}
+	}
+	var events []string
+	for i, c := range []struct {
+		conv    string
+		handoff obj
+		reply   string
+	}{
+		{"hs-a", sla(600), "2026-03-02T10:08:00Z"},
+		{"hs-b", sla(600), "2026-03-02T10:10:01Z"},
+		{"hs-c", sla(600), ""},
+		{"hs-d", obj{"to_team": "support"}, "2026-03-02T10:01:00Z"},
+	} {
+		p := obj{"phone": fmt.Sprintf("+551190000060%d", i)}
+		events = append(events,
+			inbound(c.conv+"-1", "2026-03-02T09:59:00Z", "whatsapp", c.conv, p),
+			evJSON(c.conv+"-2", "handoff", "2026-03-02T10:00:00Z", "whatsapp", c.conv, p, bot, obj{"handoff": c.handoff}))
+		if c.reply != "" {
+			events = append(events, outbound(c.conv+"-3", c.reply, "whatsapp", c.conv, p, agent("support")))
+		}
+	}
+	clock := time.Date(2026, 3, 2, 10, 5, 0, 0, time.UTC)
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return clock }
+	w := openWarehouse(t)
+	var off int64
+	writeJSON(t, w, &off, events...)
+	mustBuild(t, w, cfg, false)
+	checkRows(t, w.DB, "conversations", "conversation_id", map[string]row{
+		"hs-a": {"handoff_sla_s": 600.0, "handoff_sla_met": true},
+		"hs-b": {"handoff_sla_met": false},
+		"hs-c": {"handoff_sla_met": nil},
+		"hs-d": {"handoff_sla_s": nil, "handoff_sla_met": nil},
+	})
+	checkRows(t, w.DB, "kpi_daily", "channel", map[string]row{"whatsapp": {"handoff_sla_met_rate": 0.5}})
+
+	clock = time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
+	if st := mustBuild(t, w, cfg, false); st.Full || st.Contacts != 1 {
+		t.Errorf("refresh past hs-c's handoff deadline: %+v, want an incremental build of 1 person", st)
+	}
+	checkRows(t, w.DB, "conversations", "conversation_id", map[string]row{"hs-c": {"handoff_sla_met": false}})
+	checkRows(t, w.DB, "kpi_daily", "channel", map[string]row{"whatsapp": {"handoff_sla_met_rate": 1.0 / 3}})
+	mustPassDataTests(t, w)
+
+	full := openWarehouse(t)
+	off = 0
+	writeJSON(t, full, &off, events...)
+	mustBuild(t, full, cfg, true)
+	compareModels(t, w.DB, full.DB)
 }

@@ -96,6 +96,7 @@ var KPIFigures = []KPIFigure{
 	{Name: "handoff_mean_s", Kind: KPIDuration, Expr: mean("handoff_us_sum", "handoff_s_values"), Sample: listed("handoff_s_values")},
 	{Name: "handoff_business_p50_s", Kind: KPIDuration, Expr: percentile("handoff_business_s_values", "0.5"), Sample: listed("handoff_business_s_values")},
 	{Name: "handoff_business_mean_s", Kind: KPIDuration, Expr: mean("handoff_business_us_sum", "handoff_business_s_values"), Sample: listed("handoff_business_s_values")},
+	{Name: "handoff_sla_met_rate", Kind: KPIRate, Expr: ratio("handoff_sla_met_conversations", "handoff_sla_known_conversations"), Sample: sumOf("handoff_sla_known_conversations")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

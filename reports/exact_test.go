@@ -76,6 +76,8 @@ select
         from (select unnest(reply_time_s_values) as r from filtered)) as reply_time_mean_s,
     (select coalesce(sum(reply_waits), 0)::bigint from filtered) as reply_waits,
     (select quantile_cont(resolution_business_s, 0.5) from filtered) as resolution_business_p50_s,
+    (select count(*) filter (where handoff_sla_met)::double / nullif(count(handoff_sla_met), 0) from filtered) as handoff_sla_met_rate,
+    (select count(handoff_sla_met) from filtered) as handoff_sla_met_rate_n,
     (select sum(cast(round(resolution_business_s * 1e6) as bigint))::double / nullif(count(resolution_business_s), 0) / 1e6 from filtered) as resolution_business_mean_s,
     (select quantile_cont(handoff_s, 0.5) from filtered) as handoff_p50_s,
     (select sum(cast(round(handoff_s * 1e6) as bigint))::double / nullif(count(handoff_s), 0) / 1e6 from filtered) as handoff_mean_s,

@@ -80,6 +80,7 @@ type figures struct {
 	ResolutionBusinessP50, ResolutionBusinessMean           sql.NullFloat64
 	HandoffP50, HandoffMean                                 sql.NullFloat64
 	HandoffBusinessP50, HandoffBusinessMean                 sql.NullFloat64
+	HandoffSLAMetRate                                       sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -127,6 +128,7 @@ var kpiColumns = []kpiColumn{
 	{name: "handoff_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffMean }},
 	{name: "handoff_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessP50 }},
 	{name: "handoff_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessMean }},
+	{name: "handoff_sla_met_rate", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffSLAMetRate }},
 }
 
 // kpiFigure returns models' definition of the named figure.

@@ -149,6 +149,7 @@ aggregated as (
         ) > 0 as reached_human,
         min(occurred_at) filter (where event_type = 'handoff') as handoff_at,
         arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
+        arg_min(handoff_sla_s, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_sla_s,
 
         min(occurred_at) filter (where event_type = 'resolved') as first_resolved_at,
         max(occurred_at) filter (where event_type = 'resolved') as last_resolved_at,
@@ -215,6 +216,7 @@ final as (
         resolved.reached_human,
         resolved.handoff_at,
         resolved.handoff_has_context,
+        resolved.handoff_sla_s,
         resolved.first_resolved_at,
         resolved.resolved_at,
         (epoch_us(resolved.resolved_at) - epoch_us(resolved.first_inbound_at)) / 1e6 as resolution_s,

@@ -60,7 +60,8 @@ conversation_facts as (
         coalesce(reply_time_us_sum, 0) as reply_time_us_sum,
         resolution_business_s,
         handoff_s,
-        handoff_business_s
+        handoff_business_s,
+        handoff_sla_met
     from conversations
 
 ),
@@ -93,7 +94,8 @@ survey_facts as (
         0::bigint as reply_time_us_sum,
         null::double as resolution_business_s,
         null::double as handoff_s,
-        null::double as handoff_business_s
+        null::double as handoff_business_s,
+        null::boolean as handoff_sla_met
     from surveys
 
 ),

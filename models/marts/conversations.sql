@@ -61,7 +61,9 @@ final as (
         reply_time_s_values,
         resolution_business_s,
         handoff_s,
-        handoff_business_s
+        handoff_business_s,
+        handoff_sla_s,
+        handoff_sla_met
     from conversations
 
 )

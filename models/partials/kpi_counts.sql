@@ -43,4 +43,6 @@ count(*) filter (where is_conversation) as conversations,
         coalesce(list(handoff_s order by handoff_s) filter (where handoff_s is not null), []) as handoff_s_values,
         coalesce(sum(cast(round(handoff_s * 1e6) as bigint)), 0)::bigint as handoff_us_sum,
         coalesce(list(handoff_business_s order by handoff_business_s) filter (where handoff_business_s is not null), []) as handoff_business_s_values,
-        coalesce(sum(cast(round(handoff_business_s * 1e6) as bigint)), 0)::bigint as handoff_business_us_sum
+        coalesce(sum(cast(round(handoff_business_s * 1e6) as bigint)), 0)::bigint as handoff_business_us_sum,
+        count(handoff_sla_met) as handoff_sla_known_conversations,
+        count(*) filter (where handoff_sla_met) as handoff_sla_met_conversations
