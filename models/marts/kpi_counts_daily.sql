@@ -12,7 +12,9 @@
 -- handled_by ('bot': a bot took part and no human; 'human': it reached a
 -- human or no bot took part; 'none': surveys answered outside a
 -- conversation): each rate's numerator and denominator as counts, and the
--- FRT, agent FRT and resolution time of the row's conversations as lists.
+-- FRT, agent FRT, resolution time (clock and business), time to handoff and
+-- reply times of the row's conversations as lists, with their totals in
+-- microseconds for the means.
 -- Sum the counts over any days, channels, teams and handlers and divide, or
 -- take quantile_cont over the unnested lists, and the KPI of that cut is
 -- exact. kpi_daily, kpi_daily_team, the KPI report and the dashboards all
