@@ -85,8 +85,9 @@ type file struct {
 		RefreshEvery string            `yaml:"refresh_every"`
 		FCRWindow    string            `yaml:"fcr_window"`
 		SLA          map[string]string `yaml:"sla"`
-		SLAClock     map[string]string `yaml:"sla_clock"` // email: business
-		HashKey      string            `yaml:"hash_key"`  // hex; default: DATA/contact_key.secret
+		SLAClock     map[string]string `yaml:"sla_clock"`   // email: business
+		FRTBuckets   []string          `yaml:"frt_buckets"` // ["1h", "4h", "8h", "24h"]
+		HashKey      string            `yaml:"hash_key"`    // hex; default: DATA/contact_key.secret
 		Schedules    map[string]struct {
 			TZ       string              `yaml:"tz"`
 			Weekly   map[string][]string `yaml:"weekly"`   // mon: ["09:00-18:00"]
@@ -231,6 +232,13 @@ func (c *Config) apply(raw []byte) error {
 			c.Models.SLAClock = map[string]models.Clock{}
 		}
 		c.Models.SLAClock[ch] = models.Clock(strings.TrimSpace(v)) // models.Config.Validate checks the value
+	}
+	for i, v := range f.Models.FRTBuckets {
+		var d time.Duration
+		if err := duration(fmt.Sprintf("models.frt_buckets[%d]", i), v, &d); err != nil {
+			return err
+		}
+		c.Models.FRTBuckets = append(c.Models.FRTBuckets, d) // models.Config.Validate checks the order
 	}
 	if f.Models.HashKey != "" {
 		if err := hashKey("models.hash_key", f.Models.HashKey, &c.Models.HashKey); err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,7 @@ func TestModelsSettings(t *testing.T) {
   fcr_window: 72h
   sla: {email: 4h}
   sla_clock: {email: business, whatsapp: clock}
+  frt_buckets: [30m, 2h, 24h]
   hash_key: 00112233445566778899aabbccddeeff
   schedules:
     channel:email:
@@ -88,6 +90,9 @@ func TestModelsSettings(t *testing.T) {
 	if c.Models.SLAClock["email"] != models.SLAOnBusinessHours || c.Models.SLAClock["whatsapp"] != models.SLAOnClock || len(c.Models.SLAClock) != 2 {
 		t.Errorf("models.sla_clock: %v, want email business and whatsapp clock", c.Models.SLAClock)
 	}
+	if want := []time.Duration{30 * time.Minute, 2 * time.Hour, 24 * time.Hour}; !slices.Equal(c.Models.FRTBuckets, want) {
+		t.Errorf("models.frt_buckets: %v, want %v", c.Models.FRTBuckets, want)
+	}
 	if c.Models.FCRWindow != 72*time.Hour || c.Models.SLA["email"] != 4*time.Hour || len(c.Models.HashKey) != 16 ||
 		s.TZ != "America/Sao_Paulo" || len(s.Weekly[time.Monday]) != 2 || s.Weekly[time.Friday][0] != [2]string{"09:00", "17:00"} {
 		t.Fatalf("models settings: %+v", c.Models)
@@ -96,6 +101,8 @@ func TestModelsSettings(t *testing.T) {
 		{"models:\n  sla: {email: soon}\n", "models.sla.email"},
 		{"models:\n  hash_key: beef\n", "models.hash_key"},
 		{"models:\n  sla_clock: {email: office}\n", "models.sla_clock.email"},
+		{"models:\n  frt_buckets: [1h, soon]\n", "models.frt_buckets[1]"},
+		{"models:\n  frt_buckets: [4h, 1h]\n", "models.frt_buckets"},
 		{"models:\n  sla_clock: {fax: business}\n", "models.sla_clock.fax"},
 		{"models:\n  schedules:\n    default: {weekly: {funday: [\"09:00-10:00\"]}}\n", "funday"},
 		{"models:\n  schedules:\n    default: {weekly: {mon: [\"09:00\"]}}\n", "09:00-18:00"},

@@ -33,6 +33,9 @@ func (c Config) withDefaults() Config {
 		sla[ch] = d
 	}
 	c.SLA = sla
+	if c.FRTBuckets == nil {
+		c.FRTBuckets = DefaultFRTBuckets
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -60,6 +63,11 @@ func (c Config) Validate() error {
 			if _, ok := DefaultSLA[ch]; !ok {
 				return &ConfigError{Key: "models.sla_clock." + ch, Problem: "names a channel without an SLA; give it one under models.sla." + ch + " or remove the clock"}
 			}
+		}
+	}
+	for i, b := range c.FRTBuckets {
+		if b <= 0 || i > 0 && b <= c.FRTBuckets[i-1] {
+			return &ConfigError{Key: "models.frt_buckets", Problem: "must list positive durations in increasing order, each bucket's upper bound, e.g. [1h, 4h, 8h, 24h]"}
 		}
 	}
 	for key, s := range c.Schedules {
@@ -183,6 +191,39 @@ func (c Config) slaClock(ch string) Clock {
 	return SLAOnClock
 }
 
+// frtBucket is one bucket of the FRT distribution: [from, to), to 0 for
+// the last, open-ended one.
+type frtBucket struct {
+	from, to time.Duration
+	label    string
+}
+
+// frtBuckets returns the buckets of c.FRTBuckets (validated), in order.
+func (c Config) frtBuckets() []frtBucket {
+	var out []frtBucket
+	var from time.Duration
+	for _, b := range c.FRTBuckets {
+		out = append(out, frtBucket{from: from, to: b, label: shortDuration(from) + "-" + shortDuration(b)})
+		from = b
+	}
+	return append(out, frtBucket{from: from, label: shortDuration(from) + "+"})
+}
+
+// shortDuration writes d as a bucket label does: 0, 90s, 30m, 1h, 1h30m.
+func shortDuration(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // scheduleKeys returns the schedules' keys, sorted.
 func (c Config) scheduleKeys() []string {
 	return slices.Sorted(maps.Keys(c.Schedules))
@@ -236,6 +277,9 @@ func (c Config) fingerprint(sources map[string]bool) string {
 	}
 	for _, h := range c.scheduleHolidays() {
 		fmt.Fprintf(&b, "hol.%s.%d.%d.%d|", h.scope, h.year, h.month, h.day)
+	}
+	for _, fb := range c.frtBuckets() {
+		fmt.Fprintf(&b, "frtb.%d.%d|", fb.from.Microseconds(), fb.to.Microseconds())
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])

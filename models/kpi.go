@@ -5,7 +5,8 @@ import "strings"
 // The KPI definitions in SQL, in one place. The base, int_kpi_counts_aggregated
 // (shown as the mart kpi_counts_daily), holds per UTC day × channel × team ×
 // handled_by the numerator and denominator of every rate as counts, and every
-// conversation's FRT, agent FRT and resolution time as lists. KPIFigures are
+// conversation's FRT, agent FRT and resolution time as lists, with their
+// totals in microseconds, and every reply time. KPIFigures are
 // the aggregate expressions that turn any set of its rows into the KPIs of
 // that set: kpi_daily and kpi_daily_team are these expressions grouped by day
 // and channel (and team), and the KPI report evaluates them over the period
@@ -47,6 +48,13 @@ func percentile(list string, p string) string {
 	return "list_aggregate(flatten(list(" + list + ")), 'quantile_cont', " + p + ")"
 }
 
+// mean is a mean in seconds from a list's total in whole microseconds and
+// the list's length: both add up exactly over any rows, so the mean of a
+// period is the mean of its conversations, never a mean of daily means.
+func mean(usSum, list string) string {
+	return "sum(" + usSum + ")::double / nullif(sum(len(" + list + ")), 0) / 1e6"
+}
+
 func listed(list string) string { return "coalesce(sum(len(" + list + ")), 0)::bigint" }
 
 // KPIFigures are kpi_daily's columns after day and channel, in its order.
@@ -71,6 +79,24 @@ var KPIFigures = []KPIFigure{
 	{Name: "bot_handled_conversations", Kind: KPICount, Expr: sumOf("bot_handled_conversations")},
 	{Name: "resolved_conversations", Kind: KPICount, Expr: sumOf("resolved_conversations")},
 	{Name: "fcr_known_conversations", Kind: KPICount, Expr: sumOf("fcr_known_conversations")},
+	// Means beside the percentiles (Chatwoot and Zendesk show the average).
+	{Name: "frt_mean_s", Kind: KPIDuration, Expr: mean("frt_us_sum", "frt_s_values"), Sample: listed("frt_s_values")},
+	{Name: "agent_frt_mean_s", Kind: KPIDuration, Expr: mean("agent_frt_us_sum", "agent_frt_s_values"), Sample: listed("agent_frt_s_values")},
+	{Name: "resolution_mean_s", Kind: KPIDuration, Expr: mean("resolution_us_sum", "resolution_s_values"), Sample: listed("resolution_s_values")},
+	// Reply time: every wait after the first exchange, of every conversation.
+	{Name: "reply_time_p50_s", Kind: KPIDuration, Expr: percentile("reply_time_s_values", "0.5"), Sample: listed("reply_time_s_values")},
+	{Name: "reply_time_p90_s", Kind: KPIDuration, Expr: percentile("reply_time_s_values", "0.9"), Sample: listed("reply_time_s_values")},
+	{Name: "reply_time_mean_s", Kind: KPIDuration, Expr: mean("reply_time_us_sum", "reply_time_s_values"), Sample: listed("reply_time_s_values")},
+	{Name: "reply_waits", Kind: KPICount, Expr: listed("reply_time_s_values")},
+	// Resolution time and time to handoff in business hours (and time to
+	// handoff on the clock).
+	{Name: "resolution_business_p50_s", Kind: KPIDuration, Expr: percentile("resolution_business_s_values", "0.5"), Sample: listed("resolution_business_s_values")},
+	{Name: "resolution_business_mean_s", Kind: KPIDuration, Expr: mean("resolution_business_us_sum", "resolution_business_s_values"), Sample: listed("resolution_business_s_values")},
+	{Name: "handoff_p50_s", Kind: KPIDuration, Expr: percentile("handoff_s_values", "0.5"), Sample: listed("handoff_s_values")},
+	{Name: "handoff_mean_s", Kind: KPIDuration, Expr: mean("handoff_us_sum", "handoff_s_values"), Sample: listed("handoff_s_values")},
+	{Name: "handoff_business_p50_s", Kind: KPIDuration, Expr: percentile("handoff_business_s_values", "0.5"), Sample: listed("handoff_business_s_values")},
+	{Name: "handoff_business_mean_s", Kind: KPIDuration, Expr: mean("handoff_business_us_sum", "handoff_business_s_values"), Sample: listed("handoff_business_s_values")},
+	{Name: "handoff_sla_met_rate", Kind: KPIRate, Expr: ratio("handoff_sla_met_conversations", "handoff_sla_known_conversations"), Sample: sumOf("handoff_sla_known_conversations")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

@@ -50,6 +50,12 @@ type Config struct {
 	// else its channel's, else the default one; with none, business time is
 	// clock time.
 	Schedules map[string]Schedule
+	// FRTBuckets are the upper bounds of the FRT distribution's buckets
+	// (frt_buckets_quarter_hourly), strictly increasing and positive: with
+	// bounds b1 < b2 < ... the buckets are [0, b1), [b1, b2), ..., [bn, ∞),
+	// so an FRT of exactly b1 falls in the second. nil means
+	// DefaultFRTBuckets.
+	FRTBuckets []time.Duration
 	// Now is the clock the models judge time against: an FCR window is
 	// closed, and an unanswered conversation has breached its SLA, once
 	// its end lies before Now, never before the latest event (a producer's
@@ -88,6 +94,10 @@ const (
 
 // DefaultFCRWindow is the FCR window used when Config.FCRWindow is zero.
 const DefaultFCRWindow = 7 * 24 * time.Hour
+
+// DefaultFRTBuckets are Chatwoot's FRT distribution buckets: 0–1 h, 1–4 h,
+// 4–8 h, 8–24 h and 24 h or more.
+var DefaultFRTBuckets = []time.Duration{time.Hour, 4 * time.Hour, 8 * time.Hour, 24 * time.Hour}
 
 // DefaultSLA is the expected first response time per channel.
 var DefaultSLA = map[string]time.Duration{

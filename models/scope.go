@@ -146,8 +146,8 @@ func (b *build) anyDeadlinePassed(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
-// passedDeadlinesQuery selects the people with an FCR window end or an
-// unanswered SLA deadline between the last build's clock and this one's:
+// passedDeadlinesQuery selects the people with an FCR window end, an
+// unanswered SLA deadline or an unanswered handoff's SLA deadline between the last build's clock and this one's:
 // the models judge those against the clock, so their rows change. The
 // range works both ways, for a clock set back (a test, a corrected host
 // clock). ok is false when the last build recorded no clock.
@@ -166,9 +166,11 @@ func (b *build) passedDeadlinesQuery() (q string, ok bool) {
 		left join cfg_sla as s on s.channel = a.channel
 		left join int_conversations_business_timed as b on b.conversation_id = a.conversation_id
 		where (%[1]s >= %[3]s and %[1]s < %[4]s)
-		   or (a.first_response_at is null and %[2]s >= %[3]s and %[2]s < %[4]s)`,
+		   or (a.first_response_at is null and %[2]s >= %[3]s and %[2]s < %[4]s)
+		   or (a.agent_first_response_at is null and %[5]s >= %[3]s and %[5]s < %[4]s)`,
 		fcrWindowEnd("a.resolved_at", b.cfg.FCRWindow.Microseconds()),
-		fmt.Sprintf("(case when s.clock = 'business' then b.sla_business_due_at else %s end)", slaDeadline("a.first_inbound_at", "s.sla_s")), lo, hi), true
+		fmt.Sprintf("(case when s.clock = 'business' then b.sla_business_due_at else %s end)", slaDeadline("a.first_inbound_at", "s.sla_s")), lo, hi,
+		slaDeadline("a.handoff_at", "a.handoff_sla_s")), true
 }
 
 // fcrWindowEnd and slaDeadline (for an SLA on the clock; one on business

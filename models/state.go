@@ -69,13 +69,15 @@ func writeState(ctx context.Context, conn *sql.Conn, s buildState) error {
 }
 
 // writeConfig writes the configuration the models read as tables (the
-// project's seeds): cfg_sla, cfg_schedules, cfg_business_hours and cfg_holidays.
+// project's seeds): cfg_sla, cfg_schedules, cfg_business_hours, cfg_holidays
+// and cfg_frt_buckets.
 func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 	for _, q := range []string{
 		"create or replace table cfg_sla (channel varchar primary key, sla_s double not null, clock varchar not null)",
 		"create or replace table cfg_schedules (schedule_key varchar primary key, tz varchar not null)",
 		"create or replace table cfg_business_hours (schedule_key varchar not null, weekday integer not null, start_s integer not null, end_s integer not null)",
 		"create or replace table cfg_holidays (schedule_key varchar not null, year integer, month integer not null, day integer not null)",
+		"create or replace table cfg_frt_buckets (bucket integer primary key, from_s double not null, to_s double, label varchar not null)",
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("creating config tables: %w", err)
@@ -98,6 +100,15 @@ func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 	for _, w := range cfg.scheduleWindows() {
 		if _, err := conn.ExecContext(ctx, "insert into cfg_business_hours values (?, ?, ?, ?)", w.scope, w.weekday, w.start, w.end); err != nil {
 			return fmt.Errorf("writing cfg_business_hours: %w", err)
+		}
+	}
+	for i, b := range cfg.frtBuckets() {
+		var to any
+		if b.to > 0 {
+			to = b.to.Seconds()
+		}
+		if _, err := conn.ExecContext(ctx, "insert into cfg_frt_buckets values (?, ?, ?, ?)", i+1, b.from.Seconds(), to, b.label); err != nil {
+			return fmt.Errorf("writing cfg_frt_buckets: %w", err)
 		}
 	}
 	for _, h := range cfg.scheduleHolidays() {

@@ -65,6 +65,24 @@ select
     (select count(*) filter (where bot_handled) from filtered) as bot_handled_conversations,
     (select count(*) filter (where resolved_at is not null) from filtered) as resolved_conversations,
     (select count(fcr) from filtered) as fcr_known_conversations,
+    -- means: the durations' total in whole microseconds over their number
+    (select sum(cast(round(frt_s * 1e6) as bigint))::double / nullif(count(frt_s), 0) / 1e6 from filtered) as frt_mean_s,
+    (select sum(cast(round(agent_frt_s * 1e6) as bigint))::double / nullif(count(agent_frt_s), 0) / 1e6 from filtered) as agent_frt_mean_s,
+    (select sum(cast(round(resolution_s * 1e6) as bigint))::double / nullif(count(resolution_s), 0) / 1e6 from filtered) as resolution_mean_s,
+    (select count(resolution_s) from filtered) as resolution_mean_s_n,
+    (select quantile_cont(r, 0.5) from (select unnest(reply_time_s_values) as r from filtered)) as reply_time_p50_s,
+    (select quantile_cont(r, 0.9) from (select unnest(reply_time_s_values) as r from filtered)) as reply_time_p90_s,
+    (select sum(cast(round(r * 1e6) as bigint))::double / nullif(count(r), 0) / 1e6
+        from (select unnest(reply_time_s_values) as r from filtered)) as reply_time_mean_s,
+    (select coalesce(sum(reply_waits), 0)::bigint from filtered) as reply_waits,
+    (select quantile_cont(resolution_business_s, 0.5) from filtered) as resolution_business_p50_s,
+    (select count(*) filter (where handoff_sla_met)::double / nullif(count(handoff_sla_met), 0) from filtered) as handoff_sla_met_rate,
+    (select count(handoff_sla_met) from filtered) as handoff_sla_met_rate_n,
+    (select sum(cast(round(resolution_business_s * 1e6) as bigint))::double / nullif(count(resolution_business_s), 0) / 1e6 from filtered) as resolution_business_mean_s,
+    (select quantile_cont(handoff_s, 0.5) from filtered) as handoff_p50_s,
+    (select sum(cast(round(handoff_s * 1e6) as bigint))::double / nullif(count(handoff_s), 0) / 1e6 from filtered) as handoff_mean_s,
+    (select quantile_cont(handoff_business_s, 0.5) from filtered) as handoff_business_p50_s,
+    (select sum(cast(round(handoff_business_s * 1e6) as bigint))::double / nullif(count(handoff_business_s), 0) / 1e6 from filtered) as handoff_business_mean_s,
     (select count(*) filter (where bot_handled) from filtered) as escalation_rate_n,
     (select count(*) filter (where bot_handled and resolved_at is not null) from filtered) as containment_rate_n,
     (select count(frt_s) from filtered) as frt_p90_s_n,
@@ -183,6 +201,13 @@ func TestReportEqualsDirectSQL(t *testing.T) {
 	}
 	if slowest < 20*fastest {
 		t.Fatalf("FRT p50 ranges from %.0f s to %.0f s over the channels: not a strong difference", fastest, slowest)
+	}
+	var waits int64
+	if err := db.QueryRow(`select coalesce(sum(reply_waits), 0)::bigint from conversations`).Scan(&waits); err != nil {
+		t.Fatal(err)
+	}
+	if waits < 10 {
+		t.Fatalf("the fixture has %d reply times: too few to check them", waits)
 	}
 
 	cases := []struct {

@@ -74,6 +74,13 @@ type figures struct {
 	CSAT, NPS                                               sql.NullFloat64
 	CSATResponses, NPSResponses                             int64
 	BotHandled, Resolved, FCRKnown                          int64
+	FRTMean, AgentFRTMean, ResolutionMean                   sql.NullFloat64
+	ReplyP50, ReplyP90, ReplyMean                           sql.NullFloat64
+	ReplyWaits                                              int64
+	ResolutionBusinessP50, ResolutionBusinessMean           sql.NullFloat64
+	HandoffP50, HandoffMean                                 sql.NullFloat64
+	HandoffBusinessP50, HandoffBusinessMean                 sql.NullFloat64
+	HandoffSLAMetRate                                       sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -108,6 +115,20 @@ var kpiColumns = []kpiColumn{
 	{name: "bot_handled_conversations", count: func(f *figures) *int64 { return &f.BotHandled }},
 	{name: "resolved_conversations", count: func(f *figures) *int64 { return &f.Resolved }},
 	{name: "fcr_known_conversations", count: func(f *figures) *int64 { return &f.FCRKnown }},
+	{name: "frt_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.FRTMean }},
+	{name: "agent_frt_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.AgentFRTMean }},
+	{name: "resolution_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionMean }},
+	{name: "reply_time_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyP50 }},
+	{name: "reply_time_p90_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyP90 }},
+	{name: "reply_time_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ReplyMean }},
+	{name: "reply_waits", count: func(f *figures) *int64 { return &f.ReplyWaits }},
+	{name: "resolution_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionBusinessP50 }},
+	{name: "resolution_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.ResolutionBusinessMean }},
+	{name: "handoff_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffP50 }},
+	{name: "handoff_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffMean }},
+	{name: "handoff_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessP50 }},
+	{name: "handoff_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessMean }},
+	{name: "handoff_sla_met_rate", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffSLAMetRate }},
 }
 
 // kpiFigure returns models' definition of the named figure.

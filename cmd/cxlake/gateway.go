@@ -36,9 +36,12 @@ func gatewayPolicy() *gateway.Policy {
 	// additive KPI mart also for the other roles that read KPIs.
 	// The quarter-hour KPI base gives every role that reads KPIs the
 	// figures of any time zone's days.
+	// The FRT distribution (counted from that base) and the message volumes
+	// (issue 31) likewise; grafana reads them once a panel lists them in
+	// dashboards.Relations.
 	p.Allow(gateway.RoleGrafana, dashboards.Relations...)
-	p.Allow(gateway.RoleLeadership, "kpi_counts_daily", "kpi_counts_quarter_hourly")
-	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily", "kpi_counts_quarter_hourly")
+	p.Allow(gateway.RoleLeadership, "kpi_counts_daily", "kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly")
+	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily", "kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly")
 	return p
 }
 

@@ -1,6 +1,7 @@
 -- config: materialized=incremental unique_key=conversation_id scope=conversations:conversation_id
 -- test: unique conversation_id
 -- test: not_null conversation_id contact_key channel opened_at event_count bot_handled escalated reopened
+-- test: not_null reply_time_s_values reply_waits
 --
 -- One row per conversation: the facts that depend only on its own events
 -- (every event with its conversation_id, whatever the type), and the person
@@ -36,6 +37,75 @@ with events as {{ if .Incremental }}materialized {{ end }}(
       and batch_id <= {{ .ToBatch }}
 
     {{- end }}
+
+),
+
+-- Reply time (Chatwoot's reply_time): the customer starts waiting at an
+-- inbound message that follows no other inbound one (among customer and
+-- public agent messages, in time order; at the same instant the customer's
+-- message comes first, so a reply at that instant counts, 0 s), and stops
+-- at the next public agent message. The first such wait is the first
+-- exchange, which FRT and agent FRT judge; the later ones are reply times.
+-- Bot messages and private notes are no reply: a customer answered only by
+-- a bot is still waiting for a human.
+exchanges as (
+
+    select
+        conversation_id,
+        occurred_at,
+        is_inbound_message as is_inbound,
+        row_number() over (
+            partition by conversation_id order by occurred_at, is_inbound_message desc, event_id
+        ) as seq
+    from events
+    where is_inbound_message
+       or (is_public_outbound_message and actor_kind = 'agent')
+
+),
+
+turns as (
+
+    -- the first inbound message of each run of them, and the agent message
+    -- that ends it: they alternate, so a start's next row is its end
+    select
+        conversation_id,
+        occurred_at,
+        is_inbound,
+        seq
+    from (
+        select
+            *,
+            lag(is_inbound) over (partition by conversation_id order by seq) as after_inbound
+        from exchanges
+    )
+    where is_inbound <> coalesce(after_inbound, false)
+
+),
+
+waits as (
+
+    select
+        conversation_id,
+        row_number() over (partition by conversation_id order by seq) as wait_number,
+        (epoch_us(ended_at) - epoch_us(occurred_at)) / 1e6 as reply_time_s
+    from (
+        select
+            *,
+            lead(occurred_at) over (partition by conversation_id order by seq) as ended_at
+        from turns
+    )
+    where is_inbound and ended_at is not null
+
+),
+
+replies as (
+
+    select
+        conversation_id,
+        list(reply_time_s order by reply_time_s) as reply_time_s_values
+    from waits
+    where wait_number > 1
+    group by conversation_id
 
 ),
 
@@ -79,6 +149,7 @@ aggregated as (
         ) > 0 as reached_human,
         min(occurred_at) filter (where event_type = 'handoff') as handoff_at,
         arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
+        arg_min(handoff_sla_s, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_sla_s,
 
         min(occurred_at) filter (where event_type = 'resolved') as first_resolved_at,
         max(occurred_at) filter (where event_type = 'resolved') as last_resolved_at,
@@ -145,9 +216,15 @@ final as (
         resolved.reached_human,
         resolved.handoff_at,
         resolved.handoff_has_context,
+        resolved.handoff_sla_s,
         resolved.first_resolved_at,
         resolved.resolved_at,
         (epoch_us(resolved.resolved_at) - epoch_us(resolved.first_inbound_at)) / 1e6 as resolution_s,
+        -- time to handoff: the first inbound message to the first handoff,
+        -- when the handoff came at or after it
+        case when resolved.handoff_at >= resolved.first_inbound_at
+            then (epoch_us(resolved.handoff_at) - epoch_us(resolved.first_inbound_at)) / 1e6
+        end as handoff_s,
         resolved.reopened,
         resolved.csat_score,
         resolved.nps_score,
@@ -155,10 +232,19 @@ final as (
         resolved.message_count,
         resolved.inbound_message_count,
         resolved.bot_message_count,
-        resolved.agent_message_count
+        resolved.agent_message_count,
+        coalesce(replies.reply_time_s_values, []) as reply_time_s_values,
+        len(coalesce(replies.reply_time_s_values, [])) as reply_waits,
+        list_aggregate(replies.reply_time_s_values, 'quantile_cont', 0.5) as reply_time_p50_s,
+        list_aggregate(replies.reply_time_s_values, 'quantile_cont', 0.9) as reply_time_p90_s,
+        list_sum(list_transform(replies.reply_time_s_values, lambda r: cast(round(r * 1e6) as bigint)))::bigint as reply_time_us_sum,
+        list_sum(list_transform(replies.reply_time_s_values, lambda r: cast(round(r * 1e6) as bigint)))::double
+            / nullif(len(replies.reply_time_s_values), 0) / 1e6 as reply_time_mean_s
     from resolved
     left join identities
         on identities.identifier_hash = resolved.first_contact_hash
+    left join replies
+        on replies.conversation_id = resolved.conversation_id
 
 )
 

@@ -2,7 +2,8 @@
 -- test: unique conversation_id
 -- test: not_null conversation_id
 --
--- FRT and agent FRT in business seconds: the part of each wait that falls
+-- FRT, agent FRT, resolution time and time to handoff in business
+-- seconds: the part of each wait that falls
 -- inside the conversation's schedule (its team's, else its channel's, else
 -- the default one), with each local open interval converted to UTC in the
 -- schedule's time zone, so daylight saving time is honoured. A holiday of
@@ -30,7 +31,11 @@ with conversations as (
         frt_s,
         human_wait_started_at,
         agent_first_response_at,
-        agent_frt_s
+        agent_frt_s,
+        resolved_at,
+        resolution_s,
+        handoff_at,
+        handoff_s
     from {{ ref "int_conversations_aggregated" }}
     {{- if .Incremental }}
     where conversation_id in (select conversation_id from {{ scope "conversations" }})
@@ -91,6 +96,20 @@ waits as (
         human_wait_started_at as started_at, agent_first_response_at as ended_at
     from scheduled
     where schedule_key is not null and agent_first_response_at is not null
+
+    union all
+
+    select conversation_id, schedule_key, tz, 'resolution' as measure,
+        first_inbound_at as started_at, resolved_at as ended_at
+    from scheduled
+    where schedule_key is not null and resolution_s >= 0
+
+    union all
+
+    select conversation_id, schedule_key, tz, 'handoff' as measure,
+        first_inbound_at as started_at, handoff_at as ended_at
+    from scheduled
+    where schedule_key is not null and handoff_s is not null
 
 ),
 
@@ -226,7 +245,9 @@ summed as (
     select
         conversation_id,
         sum(open_us) filter (where measure = 'frt') as frt_open_us,
-        sum(open_us) filter (where measure = 'agent_frt') as agent_frt_open_us
+        sum(open_us) filter (where measure = 'agent_frt') as agent_frt_open_us,
+        sum(open_us) filter (where measure = 'resolution') as resolution_open_us,
+        sum(open_us) filter (where measure = 'handoff') as handoff_open_us
     from open_parts
     group by conversation_id
 
@@ -245,6 +266,14 @@ final as (
             when scheduled.schedule_key is null then scheduled.agent_frt_s
             when scheduled.agent_first_response_at is not null then coalesce(summed.agent_frt_open_us, 0) / 1e6
         end as agent_frt_business_s,
+        case
+            when scheduled.schedule_key is null then scheduled.resolution_s
+            when scheduled.resolution_s >= 0 then coalesce(summed.resolution_open_us, 0) / 1e6
+        end as resolution_business_s,
+        case
+            when scheduled.schedule_key is null then scheduled.handoff_s
+            when scheduled.handoff_s is not null then coalesce(summed.handoff_open_us, 0) / 1e6
+        end as handoff_business_s,
         case
             when sla.clock is distinct from 'business'
                 or scheduled.first_inbound_at is null

@@ -11,7 +11,8 @@
 -- clock, never the latest event (until then sla_breached is null). The
 -- SLA runs on its channel's clock (cfg_sla.clock): elapsed time (frt_s,
 -- first_inbound_at + sla_s), or business hours (frt_business_s, and
--- int_conversations_business_timed's sla_business_due_at).
+-- int_conversations_business_timed's sla_business_due_at). handoff_sla_met
+-- judges the first handoff's own SLA the same way, on the clock.
 
 with conversations as (
 
@@ -47,6 +48,8 @@ final as (
         business.schedule_key,
         business.frt_business_s,
         business.agent_frt_business_s,
+        business.resolution_business_s,
+        business.handoff_business_s,
         followed.is_fcr_window_closed,
         followed.fcr,
         followed.recontact_other_channel,
@@ -61,7 +64,18 @@ final as (
             end
             when conversations.frt_s is not null then conversations.frt_s > sla.sla_s
             when {{ sla_deadline "conversations.first_inbound_at" "sla.sla_s" }} < {{ .Now }} then true
-        end as sla_breached
+        end as sla_breached,
+        -- DESIGN's handoff SLA: the first agent reply after the first
+        -- handoff within that handoff's own sla_seconds (on the clock);
+        -- unanswered, missed once the deadline is before the build's clock
+        -- (the scoping step re-judges when the clock passes it), else
+        -- pending (null). Null without a handoff or without its SLA.
+        case
+            when conversations.handoff_at is null or conversations.handoff_sla_s is null then null
+            when conversations.agent_first_response_at is not null
+                then conversations.agent_frt_s <= conversations.handoff_sla_s
+            when {{ sla_deadline "conversations.handoff_at" "conversations.handoff_sla_s" }} < {{ .Now }} then false
+        end as handoff_sla_met
     from conversations
     left join business
         on business.conversation_id = conversations.conversation_id

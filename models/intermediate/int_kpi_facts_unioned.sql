@@ -55,7 +55,13 @@ conversation_facts as (
         handoff_has_context,
         csat_score,
         nps_score,
-        sla_breached
+        sla_breached,
+        reply_time_s_values,
+        coalesce(reply_time_us_sum, 0) as reply_time_us_sum,
+        resolution_business_s,
+        handoff_s,
+        handoff_business_s,
+        handoff_sla_met
     from conversations
 
 ),
@@ -83,7 +89,13 @@ survey_facts as (
         null::boolean as handoff_has_context,
         case when survey_kind = 'csat' then survey_score end as csat_score,
         case when survey_kind = 'nps' then survey_score end as nps_score,
-        null::boolean as sla_breached
+        null::boolean as sla_breached,
+        []::double[] as reply_time_s_values,
+        0::bigint as reply_time_us_sum,
+        null::double as resolution_business_s,
+        null::double as handoff_s,
+        null::double as handoff_business_s,
+        null::boolean as handoff_sla_met
     from surveys
 
 ),

@@ -1,6 +1,9 @@
 -- The additive KPI parts of a set of int_kpi_facts_unioned rows: each
 -- rate's numerator and denominator as counts, and the FRT, agent FRT and
--- resolution time of every conversation as sorted lists. The one list of
+-- resolution time of every conversation, and every reply time of its
+-- conversations, as sorted lists, and each list's
+-- total in whole microseconds (an integer, so that sums over any rows are
+-- exact, whatever their order: the means of models/kpi.go). The one list of
 -- them, for every grain of the KPI base (int_kpi_counts_aggregated by UTC
 -- day, int_kpi_counts_quarter_hourly by 15 minutes); models/kpi.go turns
 -- any set of their rows into the KPIs.
@@ -29,4 +32,17 @@ count(*) filter (where is_conversation) as conversations,
         count(*) filter (where nps_score <= 6) as nps_detractors,
         count(sla_breached) as sla_known_conversations,
         count(*) filter (where sla_breached) as sla_breached_conversations,
-        coalesce(list(resolution_s order by resolution_s) filter (where resolution_s is not null), []) as resolution_s_values
+        coalesce(list(resolution_s order by resolution_s) filter (where resolution_s is not null), []) as resolution_s_values,
+        coalesce(sum(cast(round(frt_s * 1e6) as bigint)), 0)::bigint as frt_us_sum,
+        coalesce(sum(cast(round(agent_frt_s * 1e6) as bigint)), 0)::bigint as agent_frt_us_sum,
+        coalesce(sum(cast(round(resolution_s * 1e6) as bigint)), 0)::bigint as resolution_us_sum,
+        coalesce(list_sort(flatten(list(reply_time_s_values))), []) as reply_time_s_values,
+        coalesce(sum(reply_time_us_sum), 0)::bigint as reply_time_us_sum,
+        coalesce(list(resolution_business_s order by resolution_business_s) filter (where resolution_business_s is not null), []) as resolution_business_s_values,
+        coalesce(sum(cast(round(resolution_business_s * 1e6) as bigint)), 0)::bigint as resolution_business_us_sum,
+        coalesce(list(handoff_s order by handoff_s) filter (where handoff_s is not null), []) as handoff_s_values,
+        coalesce(sum(cast(round(handoff_s * 1e6) as bigint)), 0)::bigint as handoff_us_sum,
+        coalesce(list(handoff_business_s order by handoff_business_s) filter (where handoff_business_s is not null), []) as handoff_business_s_values,
+        coalesce(sum(cast(round(handoff_business_s * 1e6) as bigint)), 0)::bigint as handoff_business_us_sum,
+        count(handoff_sla_met) as handoff_sla_known_conversations,
+        count(*) filter (where handoff_sla_met) as handoff_sla_met_conversations

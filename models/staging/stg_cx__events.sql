@@ -70,6 +70,7 @@ renamed as (
         nullif(handoff_to_team, '') as handoff_to_team,
         -- computed at ingest (the summary and fields themselves are sealed)
         case when type = 'handoff' then coalesce(handoff_has_context, false) end as handoff_has_context,
+        case when type = 'handoff' then handoff_sla_s end as handoff_sla_s,
 
         survey_kind,
         survey_score,
