@@ -49,6 +49,7 @@ const (
 // documented free of personal data.
 var Relations = []string{
 	"audit_chain_checks",
+	"audit_chain_losses_hourly",
 	"channel_slas",
 	"consent_daily",
 	"dead_letters_minutely",

@@ -35,6 +35,10 @@ type demo struct {
 	wh    *warehouse.Warehouse
 	gw    *gateway.Server
 	audit *audit.Log
+	// With audit, the gateway's auditors (paneldb_test.go, startGateway).
+	table  *gateway.TableAuditor
+	chain  *gateway.ChainAuditor
+	losses *gateway.TableLossRecorder
 	// days spans the simulated conversations (UTC).
 	firstDay, lastDay time.Time
 	// ingestedAt is when the batches were written (the pipeline's minute).

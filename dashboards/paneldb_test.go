@@ -3,7 +3,9 @@ package dashboards
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/cxlake/cxlake/gateway"
+	"github.com/cxlake/cxlake/governance/audit"
 )
 
 // Panel queries run through the SQL gateway as the grafana role, over the
@@ -39,10 +42,26 @@ func fixturePolicy() *gateway.Policy {
 }
 
 // startGateway starts a gateway over the fixture's warehouse on a free port.
+// With the fixture's audit log, queries are also appended to the chain, as
+// in a running cxlake, through a chain that refuses the records of
+// analyst "ana" (a full disk, for her only): those are lost and recorded
+// in gateway_chain_losses, which the compliance dashboard's lost-record
+// panels read.
 func startGateway(ctx context.Context, d *demo) error {
 	cfg := gateway.Config{Addr: "127.0.0.1:0", Users: fixtureUsers}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := gateway.New(ctx, d.wh.DB, cfg, gateway.Options{Policy: fixturePolicy(), Log: log})
+	opts := gateway.Options{Policy: fixturePolicy(), Log: log}
+	if d.audit != nil {
+		table, err := gateway.NewTableAuditor(ctx, d.wh.DB, log)
+		if err != nil {
+			return err
+		}
+		d.table, d.losses = table, gateway.NewTableLossRecorder(d.wh.DB, log)
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		d.chain = gateway.NewChainAuditor(table, refusingChain{d.audit, "ana"}, d.losses, nil, quiet)
+		opts.Auditor = d.chain
+	}
+	srv, err := gateway.New(ctx, d.wh.DB, cfg, opts)
 	if err != nil {
 		return fmt.Errorf("starting the gateway: %w", err)
 	}
@@ -58,6 +77,29 @@ func startGateway(ctx context.Context, d *demo) error {
 	}
 	d.gw = srv
 	return nil
+}
+
+// refusingChain appends to the audit log, except the records of one
+// gateway login, which it refuses as a full disk would.
+type refusingChain struct {
+	log  *audit.Log
+	user string
+}
+
+func (c refusingChain) Append(ctx context.Context, r audit.Record) (int64, error) {
+	if r.Actor == c.user {
+		return 0, errors.New("no space left on device")
+	}
+	return c.log.Append(ctx, r)
+}
+
+func (c refusingChain) AppendAll(ctx context.Context, rs []audit.Record) (int64, error) {
+	for _, r := range rs {
+		if r.Actor == c.user {
+			return 0, errors.New("no space left on device")
+		}
+	}
+	return c.log.AppendAll(ctx, rs)
 }
 
 // gatewayDB opens a database/sql handle on the fixture's gateway as user.
@@ -88,8 +130,16 @@ func panelDB(t *testing.T, d *demo) querier {
 	return db
 }
 
-// flushAudit writes the gateway's buffered audit records to gateway_queries.
+// flushAudit writes the gateway's buffered audit records to
+// gateway_queries, and through the chain, to gateway_chain_losses.
 func flushAudit(ctx context.Context, d *demo) error {
+	if d.chain != nil {
+		d.chain.Flush(ctx)
+		if err := d.losses.Flush(ctx); err != nil {
+			return err
+		}
+		return d.table.Flush(ctx)
+	}
 	a, ok := d.gw.Auditor().(*gateway.TableAuditor)
 	if !ok {
 		return fmt.Errorf("the gateway's auditor is %T", d.gw.Auditor())

@@ -27,8 +27,10 @@ import (
 // Each record stands alone: one that fails the chain's personal-data check
 // is replaced by a record that withholds the query text (and, if that
 // still fails, the relations), so it never takes the records buffered with
-// it down. A record that cannot be appended at all is counted (Lost) and
-// makes Health report degraded.
+// it down. A record that cannot be appended at all is counted (Lost),
+// makes Health report degraded, and is written, without its text, to
+// gateway_chain_losses (LossRecorder), which the compliance dashboard
+// reads.
 
 // BeforeAuditor records a query durably before it runs. The gateway calls
 // AuditBefore for every query it is about to run, with Outcome
@@ -63,6 +65,7 @@ const withheldStatement = "query text withheld: failed the personal-data check"
 type ChainAuditor struct {
 	next   Auditor
 	chain  ChainAppender
+	losses LossRecorder // nil: losses are only counted and logged
 	before map[Role]bool
 	log    *slog.Logger
 
@@ -70,7 +73,7 @@ type ChainAuditor struct {
 	withheld atomic.Int64
 
 	mu       sync.Mutex
-	buf      []audit.Record
+	buf      []pending
 	lastLost time.Time
 	failing  bool // the last append failed
 	stop     chan struct{}
@@ -78,14 +81,21 @@ type ChainAuditor struct {
 	closed   bool
 }
 
+// pending is a buffered chain record and the query it records.
+type pending struct {
+	r audit.Record
+	q QueryRecord
+}
+
 // NewChainAuditor starts an auditor that appends to chain and then hands
 // each record to next. Queries of the roles in before are appended before
-// they run.
-func NewChainAuditor(next Auditor, chain ChainAppender, before []Role, log *slog.Logger) *ChainAuditor {
+// they run. Each record the chain cannot take goes to losses (nil: it is
+// only counted and logged).
+func NewChainAuditor(next Auditor, chain ChainAppender, losses LossRecorder, before []Role, log *slog.Logger) *ChainAuditor {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &ChainAuditor{next: next, chain: chain, before: map[Role]bool{}, log: log,
+	a := &ChainAuditor{next: next, chain: chain, losses: losses, before: map[Role]bool{}, log: log,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for _, r := range before {
 		a.before[r] = true
@@ -102,11 +112,11 @@ func (a *ChainAuditor) AuditBefore(ctx context.Context, q QueryRecord) error {
 	}
 	r := a.isolate(chainRecord(q))
 	if r == nil {
-		a.lose(1, errors.New("the record fails the audit chain's checks even without its statement"))
+		a.lose(q, LossRefusedByCheck, errRefusedByCheck)
 		return errors.New("the query's audit record was refused by the audit chain")
 	}
 	if _, err := a.chain.Append(ctx, *r); err != nil {
-		a.lose(1, err)
+		a.lose(q, LossAppendFailed, err)
 		return fmt.Errorf("appending the query to the audit chain: %w", err)
 	}
 	a.appended()
@@ -115,9 +125,8 @@ func (a *ChainAuditor) AuditBefore(ctx context.Context, q QueryRecord) error {
 
 // AuditQuery buffers q's record for the chain and hands q to next.
 func (a *ChainAuditor) AuditQuery(ctx context.Context, q QueryRecord) error {
-	r := chainRecord(q)
 	a.mu.Lock()
-	a.buf = append(a.buf, r)
+	a.buf = append(a.buf, pending{r: chainRecord(q), q: q})
 	full := len(a.buf) >= maxBuffered
 	a.mu.Unlock()
 	if full {
@@ -203,29 +212,35 @@ func (a *ChainAuditor) flush(ctx context.Context) {
 	if len(recs) == 0 {
 		return
 	}
-	ok := make([]audit.Record, 0, len(recs))
-	for _, r := range recs {
-		if s := a.isolate(r); s != nil {
-			ok = append(ok, *s)
+	ok := make([]pending, 0, len(recs))
+	for _, p := range recs {
+		if s := a.isolate(p.r); s != nil {
+			ok = append(ok, pending{r: *s, q: p.q})
 		} else {
-			a.lose(1, errors.New("the record fails the audit chain's checks even without its statement"))
+			a.lose(p.q, LossRefusedByCheck, errRefusedByCheck)
 		}
 	}
 	if len(ok) == 0 {
 		return
 	}
-	if _, err := a.chain.AppendAll(ctx, ok); err == nil {
+	batch := make([]audit.Record, len(ok))
+	for i, p := range ok {
+		batch[i] = p.r
+	}
+	if _, err := a.chain.AppendAll(ctx, batch); err == nil {
 		a.appended()
 		return
 	}
-	for _, r := range ok {
-		if _, err := a.chain.Append(ctx, r); err != nil {
-			a.lose(1, err)
+	for _, p := range ok {
+		if _, err := a.chain.Append(ctx, p.r); err != nil {
+			a.lose(p.q, LossAppendFailed, err)
 		} else {
 			a.appended()
 		}
 	}
 }
+
+var errRefusedByCheck = errors.New("the record fails the audit chain's checks even without its statement")
 
 // isolate returns r if the chain accepts it; else r with its statement
 // withheld; else that without its reason, then without its relations;
@@ -252,12 +267,17 @@ func (a *ChainAuditor) isolate(r audit.Record) *audit.Record {
 	return nil
 }
 
-func (a *ChainAuditor) lose(n int64, err error) {
-	a.lost.Add(n)
+// lose counts q's record as lost, and records the loss.
+func (a *ChainAuditor) lose(q QueryRecord, why LossReason, err error) {
+	a.lost.Add(1)
+	now := time.Now()
 	a.mu.Lock()
-	a.lastLost, a.failing = time.Now(), true
+	a.lastLost, a.failing = now, true
 	a.mu.Unlock()
-	a.log.Error("SQL gateway: a query's record could not be appended to the audit chain", "records", n, "err", err)
+	if a.losses != nil {
+		a.losses.RecordLoss(chainLoss(q, why, now))
+	}
+	a.log.Error("SQL gateway: a query's record could not be appended to the audit chain", "reason", string(why), "err", err)
 }
 
 func (a *ChainAuditor) appended() {

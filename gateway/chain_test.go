@@ -40,7 +40,7 @@ func chainSetup(t *testing.T, chain ChainAppender, before []Role) (*Server, *Tab
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := NewChainAuditor(table, chain, before, nil)
+	ca := NewChainAuditor(table, chain, nil, before, nil)
 	// Cleanups run last first: these run after the server's shutdown.
 	t.Cleanup(func() { _ = table.Close() })
 	t.Cleanup(ca.Close)
@@ -384,7 +384,7 @@ func TestOneBadRecordKeepsTheOthers(t *testing.T) {
 	}
 	defer l.Close()
 	next := &recordingAuditor{}
-	ca := NewChainAuditor(next, l, nil, nil)
+	ca := NewChainAuditor(next, l, nil, nil, nil)
 	defer ca.Close()
 	ctx := context.Background()
 	recs := []QueryRecord{
@@ -445,7 +445,7 @@ func TestFailedBatchFallsBackToSingleRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	ca := NewChainAuditor(&recordingAuditor{}, batchFailingChain{l}, nil, nil)
+	ca := NewChainAuditor(&recordingAuditor{}, batchFailingChain{l}, nil, nil, nil)
 	defer ca.Close()
 	ctx := context.Background()
 	for i := range 3 {

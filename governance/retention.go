@@ -45,25 +45,26 @@ const (
 // here, so a new table cannot be added without deciding how long it lives.
 // Model tables are ClassDerived (models.Relations).
 var TableClasses = map[string]string{
-	"events":              ClassRawEvents, // its content column: ClassMessageText
-	"identifiers":         ClassRawEvents, // leave when no event names them
-	"identifier_aliases":  ClassRawEvents, // leave with the old identifier
-	"ingest_batches":      ClassRawEvents, // by committed_at; the latest batch stays (the next batch id)
-	"dead_letters":        ClassDeadLetters,
-	"skipped_messages":    ClassDeadLetters, // by skipped_at
-	"message_revisions":   ClassRawEvents,   // by recorded_at; no text, event ids only
-	"audit_log":           ClassAudit,       // the mirror follows the pruned log
-	"audit_verifications": ClassAudit,
-	"retention_runs":      ClassAudit,
-	"gateway_queries":     ClassAudit, // the query audit, by received_at
-	"gateway_logins":      ClassAudit, // by attempted_at
-	"privacy_requests":    ClassAudit, // ended requests, by completed_at, with their receipt files
-	"erasure_plans":       ClassDecision,
-	"consent_state":       ClassDecision,
-	"identifier_rules":    ClassDecision,
-	"warehouse_meta":      ClassStructural,
-	"schema_migrations":   ClassStructural,
-	"lake_publications":   ClassStructural,
+	"events":               ClassRawEvents, // its content column: ClassMessageText
+	"identifiers":          ClassRawEvents, // leave when no event names them
+	"identifier_aliases":   ClassRawEvents, // leave with the old identifier
+	"ingest_batches":       ClassRawEvents, // by committed_at; the latest batch stays (the next batch id)
+	"dead_letters":         ClassDeadLetters,
+	"skipped_messages":     ClassDeadLetters, // by skipped_at
+	"message_revisions":    ClassRawEvents,   // by recorded_at; no text, event ids only
+	"audit_log":            ClassAudit,       // the mirror follows the pruned log
+	"audit_verifications":  ClassAudit,
+	"retention_runs":       ClassAudit,
+	"gateway_queries":      ClassAudit, // the query audit, by received_at
+	"gateway_logins":       ClassAudit, // by attempted_at
+	"gateway_chain_losses": ClassAudit, // by lost_at; no statement, no values
+	"privacy_requests":     ClassAudit, // ended requests, by completed_at, with their receipt files
+	"erasure_plans":        ClassDecision,
+	"consent_state":        ClassDecision,
+	"identifier_rules":     ClassDecision,
+	"warehouse_meta":       ClassStructural,
+	"schema_migrations":    ClassStructural,
+	"lake_publications":    ClassStructural,
 	// The models' copy of the configuration (schedules, holidays, SLAs, FRT buckets),
 	// rewritten from the config at every refresh.
 	"cfg_business_hours": ClassDerived,
@@ -295,6 +296,7 @@ func (g *Governance) expireAuditTables(ctx context.Context, c time.Time, add fun
 	for _, t := range []struct{ table, column, extra string }{
 		{"gateway_queries", "received_at", ""},
 		{"gateway_logins", "attempted_at", ""},
+		{"gateway_chain_losses", "lost_at", ""},
 		{"audit_verifications", "verified_at", ""},
 		{"retention_runs", "finished_at", ""},
 	} {

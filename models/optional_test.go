@@ -31,6 +31,8 @@ var optionalFixtures = []string{
 	`create table gateway_queries (received_at timestamptz not null, session_id bigint not null, user_name varchar not null,
 		role varchar not null, statement varchar not null, relations varchar[] not null, outcome varchar not null,
 		sqlstate varchar not null, reason varchar, row_count bigint not null, duration_ms double not null)`,
+	`create table gateway_chain_losses (lost_at timestamptz not null, received_at timestamptz not null, session_id bigint not null,
+		user_name varchar not null, role varchar not null, outcome varchar not null, reason varchar not null, fingerprint varchar not null)`,
 }
 
 // describe returns "name type" per column of relation.
@@ -59,7 +61,7 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	optional := p.optionalSources()
-	if strings.Join(optional, ",") != "audit_verifications,consent_state,gateway_queries,privacy_requests,retention_runs" {
+	if strings.Join(optional, ",") != "audit_verifications,consent_state,gateway_chain_losses,gateway_queries,privacy_requests,retention_runs" {
 		t.Fatalf("optional sources = %v", optional)
 	}
 	var staging []string
@@ -75,7 +77,7 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 			t.Fatalf("%s was not built without its source", m)
 		}
 	}
-	for _, m := range []string{"privacy_requests_daily", "consent_daily", "retention_results", "gateway_access_hourly", "gateway_relations_hourly", "audit_chain_checks"} {
+	for _, m := range []string{"privacy_requests_daily", "consent_daily", "retention_results", "gateway_access_hourly", "gateway_relations_hourly", "audit_chain_checks", "audit_chain_losses_hourly"} {
 		checkCount(t, w.DB, "select count(*) from "+m, 0)
 	}
 
@@ -106,6 +108,15 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 		{`insert into gateway_queries values (?, 1, 'grafana', 'grafana', 'select $1', ['main.kpi_daily'], 'ok', '00000', null, 10, 2.5),
 			(?, 1, 'grafana', 'grafana', 'select $1', ['main.conversations'], 'refused', '42501', 'not allowed', 0, 0.1)`,
 			[]any{now, now}},
+		// Three lost records in one hour: two of the same statement by
+		// ana (one append failure, one refused by the check), one other
+		// statement by ana; and one in the next hour by comp.
+		{`insert into gateway_chain_losses values
+			(timestamptz '2026-10-01 10:05:00+00', timestamptz '2026-10-01 10:04:59+00', 7, 'ana', 'analyst', 'ok', 'append_failed', 'aaaaaaaaaaaaaaaa'),
+			(timestamptz '2026-10-01 10:20:00+00', timestamptz '2026-10-01 10:19:59+00', 7, 'ana', 'analyst', 'ok', 'append_failed', 'aaaaaaaaaaaaaaaa'),
+			(timestamptz '2026-10-01 10:40:00+00', timestamptz '2026-10-01 10:39:59+00', 8, 'ana', 'analyst', 'ok', 'append_failed', 'bbbbbbbbbbbbbbbb'),
+			(timestamptz '2026-10-01 10:50:00+00', timestamptz '2026-10-01 10:49:59+00', 8, 'ana', 'analyst', 'error', 'refused_by_check', 'bbbbbbbbbbbbbbbb'),
+			(timestamptz '2026-10-01 11:01:00+00', timestamptz '2026-10-01 11:00:59+00', 9, 'comp', 'compliance', 'started', 'append_failed', 'cccccccccccccccc')`, nil},
 	} {
 		if _, err := w.DB.ExecContext(ctx, q.sql, q.args...); err != nil {
 			t.Fatal(err)
@@ -135,6 +146,9 @@ func TestOptionalSourcesKeepTheirColumns(t *testing.T) {
 	checkCount(t, w.DB, "select failure_index from audit_chain_checks where not passed", 57)
 	checkCount(t, w.DB, "select round(checkpoint_age_s) from audit_chain_checks where passed", 60)
 	checkCount(t, w.DB, "select sum(refused) from gateway_relations_hourly where relation = 'main.conversations'", 1)
+	checkCount(t, w.DB, "select records * 10 + statements from audit_chain_losses_hourly where user_name = 'ana' and reason = 'append_failed'", 32)
+	checkCount(t, w.DB, "select count(*) from audit_chain_losses_hourly", 3)
+	checkCount(t, w.DB, "select records from audit_chain_losses_hourly where outcome = 'started' and hour = timestamptz '2026-10-01 11:00:00+00'", 1)
 	if failures, err := Test(ctx, w.DB); err != nil || len(failures) > 0 {
 		t.Fatalf("data tests: %v %v", failures, err)
 	}

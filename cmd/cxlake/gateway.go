@@ -54,6 +54,9 @@ type sqlGateway struct {
 	// logins records refused logins in gateway_logins; closed after the server.
 	logins *gateway.TableLoginRecorder
 	chain  *gateway.ChainAuditor // flushed after the server, when there is an audit log
+	// losses records the chain records that were lost in
+	// gateway_chain_losses; closed after the chain.
+	losses *gateway.TableLossRecorder
 }
 
 // minGatewayProcs is the GOMAXPROCS a process serving SQL runs with. Each
@@ -81,9 +84,11 @@ func raiseProcs() {
 }
 
 // startSQLGateway starts the gateway over the warehouse. Every query is
-// audited in gateway_queries and, with chain, in the hash-chained audit
-// log; with m, it is also counted for /metrics.
-func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics, chain *audit.Log) (*sqlGateway, error) {
+// audited in gateway_queries and, with chain (the hash-chained audit log),
+// there too; a record the chain cannot take is written to
+// gateway_chain_losses. With m, queries and lost records are also counted
+// for /metrics.
+func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config, log *slog.Logger, m *metrics, chain gateway.ChainAppender) (*sqlGateway, error) {
 	raiseProcs()
 	opts := gateway.Options{Policy: gatewayPolicy(), Log: log}
 	table, err := gateway.NewTableAuditor(ctx, wh.DB, log)
@@ -92,9 +97,18 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 	}
 	var auditor gateway.Auditor = table
 	var ca *gateway.ChainAuditor
+	var losses *gateway.TableLossRecorder
 	if chain != nil {
-		ca = gateway.NewChainAuditor(table, chain, cfg.AuditBeforeRunRoles(), log)
+		losses = gateway.NewTableLossRecorder(wh.DB, log)
+		ca = gateway.NewChainAuditor(table, chain, losses, cfg.AuditBeforeRunRoles(), log)
 		auditor = ca
+	}
+	closeAudit := func() {
+		if ca != nil {
+			ca.Close()
+			_ = losses.Close()
+		}
+		_ = table.Close()
 	}
 	if m != nil {
 		m.watchGatewayAudit(ca)
@@ -103,10 +117,7 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 	opts.Auditor = auditor
 	logins, err := gateway.NewTableLoginRecorder(ctx, wh.DB, log)
 	if err != nil {
-		if ca != nil {
-			ca.Close()
-		}
-		_ = table.Close()
+		closeAudit()
 		return nil, err
 	}
 	opts.Logins = logins
@@ -115,14 +126,11 @@ func startSQLGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.C
 	}
 	srv, err := gateway.New(ctx, wh.DB, cfg, opts)
 	if err != nil {
-		if ca != nil {
-			ca.Close()
-		}
-		_ = table.Close()
+		closeAudit()
 		_ = logins.Close()
 		return nil, err
 	}
-	g := &sqlGateway{srv: srv, users: cfg.Users, tlsCert: cfg.TLSCertFile, audit: table, chain: ca, logins: logins}
+	g := &sqlGateway{srv: srv, users: cfg.Users, tlsCert: cfg.TLSCertFile, audit: table, chain: ca, losses: losses, logins: logins}
 	if err := srv.Start(); err != nil {
 		_ = g.stop(ctx)
 		return nil, err
@@ -137,7 +145,11 @@ func runGateway(ctx context.Context, wh *warehouse.Warehouse, cfg gateway.Config
 		fmt.Println("cxlake: SQL gateway off: add gateway.users to the config to serve SQL over the Postgres protocol (docs/gateway.md)")
 		return nil, nil
 	}
-	gw, err := startSQLGateway(ctx, wh, cfg, log, m, chain)
+	var appender gateway.ChainAppender
+	if chain != nil { // a nil *audit.Log is no chain, not a broken one
+		appender = chain
+	}
+	gw, err := startSQLGateway(ctx, wh, cfg, log, m, appender)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +169,9 @@ func (g *sqlGateway) stop(ctx context.Context) error {
 	err := g.srv.Shutdown(sctx)
 	if g.chain != nil {
 		g.chain.Close()
+		if lerr := g.losses.Close(); err == nil {
+			err = lerr
+		}
 	}
 	if g.audit != nil {
 		if aerr := g.audit.Close(); err == nil {

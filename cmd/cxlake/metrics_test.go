@@ -265,7 +265,7 @@ func (nopAuditor) AuditQuery(context.Context, gateway.QueryRecord) error { retur
 // first is refused (through the counting auditor the gateway is wired with).
 func TestGatewayAuditFailureIsVisible(t *testing.T) {
 	m := newMetrics()
-	ca := gateway.NewChainAuditor(nopAuditor{}, brokenChain{}, []gateway.Role{gateway.RoleCompliance},
+	ca := gateway.NewChainAuditor(nopAuditor{}, brokenChain{}, nil, []gateway.Role{gateway.RoleCompliance},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer ca.Close()
 	m.watchGatewayAudit(ca)

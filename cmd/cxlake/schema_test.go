@@ -64,7 +64,7 @@ func dumpSchema(t *testing.T) (migrations, schema []string) {
 // storedTables are the tables the migrations create: every table of a fresh
 // directory before any model is built.
 func storedTables() []string {
-	return []string{"audit_log", "audit_verifications", "consent_state", "dead_letters", "events", "gateway_logins", "gateway_queries",
+	return []string{"audit_log", "audit_verifications", "consent_state", "dead_letters", "events", "gateway_chain_losses", "gateway_logins", "gateway_queries",
 		"erasure_plans", "identifier_aliases", "identifier_rules", "identifiers", "ingest_batches", "lake_publications", "message_revisions", "privacy_requests", "retention_runs",
 		"schema_migrations", "skipped_messages", "warehouse_meta"}
 }
