@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cxlake/cxlake/governance/keys"
@@ -307,6 +308,19 @@ func (w *Warehouse) republishAll(ctx context.Context) error {
 	}
 	if err := os.RemoveAll(filepath.Join(w.Dir, LakeDir, "events")); err != nil {
 		return fmt.Errorf("removing the lake's files to publish them again: %w", err)
+	}
+	// The manifest forgets them too, or it would list files that are gone
+	// (lake verify: missing) and compaction would look for their folders.
+	err := editLakeManifest(w.Dir, func(files map[string]LakeFile) error {
+		for p := range files {
+			if strings.HasPrefix(p, "events/") {
+				delete(files, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("removing the lake's files from its manifest: %w", err)
 	}
 	return nil
 }

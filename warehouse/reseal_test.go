@@ -127,6 +127,11 @@ func TestOlderDirectoryHasItsFreeTextSealed(t *testing.T) {
 	if n := count(t, w, `select count(*) from read_parquet('`+dir+`/lake/events/**/*.parquet')`); n != 2 {
 		t.Errorf("the lake holds %d rows after it was published again, want 2", n)
 	}
+	// The manifest follows the republished lake: no file it lists is
+	// missing, none on disk is unlisted (compaction and erasure read it).
+	if findings, err := VerifyLake(ctx, dir); err != nil || len(findings) > 0 {
+		t.Errorf("lake verify after the lake was published again: %v %v", findings, err)
+	}
 	for _, s := range clear {
 		if hits := filesContaining(t, dir+"/lake", s); len(hits) > 0 {
 			t.Errorf("%q still in the lake: %v", s, hits)

@@ -61,6 +61,17 @@ func benchLake(ctx context.Context, args []string) error {
 		defer os.RemoveAll(tmp)
 		data = tmp
 	}
+	// The warehouse is created first, as `run` would have: its one-time
+	// steps then run on an empty directory. Opened for the first time over
+	// simulated files with no publication recorded, it would take them
+	// for what a killed republication leaves, and remove them.
+	wh, err := warehouse.Open(ctx, data, warehouse.Options{})
+	if err != nil {
+		return fmt.Errorf("creating the bench directory's warehouse: %w", err)
+	}
+	if err := wh.Close(); err != nil {
+		return err
+	}
 	r := lakeBench{Days: *days, PerMinute: *perMinute}
 	first := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -*days-1)
 	for d := 0; d < *days; d++ {
@@ -68,14 +79,18 @@ func benchLake(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	// Publication records each file in the lake's manifest, which
+	// compaction reads: the simulated files are recorded the same way.
+	if err := warehouse.RebuildLakeManifest(ctx, data); err != nil {
+		return fmt.Errorf("recording the simulated files in the lake's manifest: %w", err)
+	}
 	r.Rows = int64(*days) * 1440 * int64(*perMinute)
 	glob := filepath.Join(data, warehouse.LakeDir, "events", "**", "*.parquet")
 	day := first.Format(time.DateOnly)
-	var err error
 	if r.Before, err = measureLake(ctx, data, glob, day, r.Rows); err != nil {
 		return err
 	}
-	wh, err := warehouse.Open(ctx, data, warehouse.Options{})
+	wh, err = warehouse.Open(ctx, data, warehouse.Options{})
 	if err != nil {
 		return err
 	}
