@@ -59,7 +59,8 @@ func (sess *session) parse(m *pgproto3.Parse) error {
 	}
 	st := &prepared{query: m.Query, ctl: parseControl(m.Query)}
 	if st.ctl.kind == ctlNone {
-		p, err := sess.checkQuery(castDeclaredParams(m.Query, m.ParameterOIDs))
+		declared := listParamTypes(m.Query, m.ParameterOIDs)
+		p, err := sess.checkQuery(castDeclaredParams(m.Query, declared))
 		if err == nil && len(p.stmts) > 1 {
 			err = errorf(codeSyntax, "cannot insert multiple commands into a prepared statement")
 		}
@@ -70,7 +71,7 @@ func (sess *session) parse(m *pgproto3.Parse) error {
 			return err
 		}
 		st.plan = p
-		if err := sess.describeStatement(st, m.ParameterOIDs); err != nil {
+		if err := sess.describeStatement(st, declared); err != nil {
 			return err
 		}
 	} else {

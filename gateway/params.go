@@ -280,6 +280,53 @@ var declaredCasts = map[uint32]string{
 	arrayOf[oidTimestamp]: "TIMESTAMP[]", arrayOf[oidTimestamptz]: "TIMESTAMPTZ[]",
 }
 
+// listParamTypes returns the parameter types the statement is prepared
+// with: the ones the client declared, except that an undeclared parameter
+// (no type, or unknown) that is the whole operand of ANY, ALL or SOME is a
+// text array. PostgreSQL resolves such a parameter from the comparison
+// around it; psycopg 3 and node-pg send lists that way, as the text form
+// '{"email","sms"}' with no type. DuckDB cannot bind ANY over a parameter
+// of unknown type ("UNNEST not supported here"), so the gateway declares
+// it: the value is decoded as a text array and cast to VARCHAR[]. A list
+// compared with a non-text column then fails with DuckDB's "explicit cast
+// is required" (an error, never a wrong answer); "$1::int[]" says the type.
+// maxParams is the protocol's bound on a statement's parameters (Bind
+// counts them in 16 bits).
+const maxParams = 65535
+
+func listParamTypes(query string, declared []uint32) []uint32 {
+	toks := lex(query)
+	var types []uint32
+	for i := 0; i+3 < len(toks); i++ {
+		switch toks[i].upper() {
+		case "ANY", "ALL", "SOME":
+		default:
+			continue
+		}
+		if toks[i+1].text != "(" || toks[i+2].kind != tParam || toks[i+3].text != ")" {
+			continue
+		}
+		n, err := strconv.Atoi(toks[i+2].text[1:])
+		if err != nil || n < 1 || n > maxParams {
+			continue
+		}
+		if n <= len(declared) && declared[n-1] != 0 && declared[n-1] != oidUnknown {
+			continue
+		}
+		if types == nil {
+			types = append([]uint32(nil), declared...)
+		}
+		for len(types) < n {
+			types = append(types, 0)
+		}
+		types[n-1] = arrayOf[oidText]
+	}
+	if types == nil {
+		return declared
+	}
+	return types
+}
+
 // castDeclaredParams rewrites each $n whose type the client declared (and
 // declaredCasts knows) into CAST($n AS type). It runs before the sandbox
 // checks the query, so the check sees the text that runs; it only adds

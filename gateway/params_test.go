@@ -60,3 +60,41 @@ func TestCastDeclaredParams(t *testing.T) {
 		}
 	}
 }
+
+// An untyped parameter that is the whole operand of ANY/ALL/SOME is a text
+// array (1009); anything declared, cast, or elsewhere is left alone.
+func TestListParamTypes(t *testing.T) {
+	for _, c := range []struct {
+		q        string
+		declared []uint32
+		want     []uint32
+	}{
+		{"select 1 where c = any($1)", nil, []uint32{1009}},                          // node-pg: no types
+		{"select 1 where c = ANY ( $1 )", []uint32{0}, []uint32{1009}},               // psycopg 3: unspecified
+		{"select 1 where c <> all($2) and d = $1", []uint32{23}, []uint32{23, 1009}}, // $1 declared int4
+		{"select 1 where c = some($1)", []uint32{oidUnknown}, []uint32{1009}},
+		{"select 1 where c = any($1)", []uint32{1007}, []uint32{1007}}, // int4[] declared
+		{"select 1 where c = any($1::int[])", nil, nil},                // the query says the type
+		{"select 1 where c = any(array[$1])", nil, nil},                // not the whole operand
+		{"select 1 where c = $1", nil, nil},                            // not a list
+		{"select 'any($1)' -- any($1)\n", nil, nil},                    // a string and a comment
+		{"select 1 where c = any($70000)", nil, nil},                   // beyond the protocol's bound
+	} {
+		got := listParamTypes(c.q, c.declared)
+		if len(got) != len(c.want) {
+			t.Errorf("listParamTypes(%q, %v) = %v, want %v", c.q, c.declared, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("listParamTypes(%q, %v) = %v, want %v", c.q, c.declared, got, c.want)
+				break
+			}
+		}
+	}
+	// The cast that follows: text arrays become VARCHAR[].
+	q := "select 1 where c = any($1)"
+	if got, want := castDeclaredParams(q, listParamTypes(q, nil)), "select 1 where c = any(CAST($1 AS VARCHAR[]))"; got != want {
+		t.Errorf("cast = %q, want %q", got, want)
+	}
+}
