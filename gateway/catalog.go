@@ -81,7 +81,7 @@ var compatFunctions = map[string]bool{
 	"pg_table_size": true, "pg_indexes_size": true, "session_user": true, "current_user": true,
 	"gw_regclass": true, "gw_regtype": true, "gw_regnamespace": true, "gw_regproc": true,
 	"pg_get_indexdef": true, "pg_get_statisticsobjdef_columns": true, "pg_get_partkeydef": true,
-	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true,
+	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true, "pg_get_serial_sequence": true,
 }
 
 // maxArgs trims PostgreSQL's optional trailing arguments DuckDB's
@@ -283,6 +283,8 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		"create or replace temp macro pg_get_indexdef(i) as '', (i, c, p) as ''",
 		"create or replace temp macro pg_get_statisticsobjdef_columns(o) as ''",
 		"create or replace temp macro pg_get_partkeydef(o) as ''",
+		// No relation has a sequence (pg_sequence is empty).
+		"create or replace temp macro pg_get_serial_sequence(t, c) as null::varchar",
 		`create or replace temp macro gw_regclass(x) as coalesce(
 			(select relname from temp.main.gw_pg_class where oid = try_cast(x as bigint)), cast(x as varchar))`,
 		"create or replace temp macro gw_regtype(x) as coalesce(pg_catalog.format_type(try_cast(x as bigint), null), cast(x as varchar))",

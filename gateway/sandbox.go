@@ -82,6 +82,15 @@ var catalogFunctions = map[string]string{
 	"pg_get_viewdef": "gw_pg_get_viewdef", "pg_get_constraintdef": "gw_pg_get_constraintdef",
 }
 
+// renamedFunctions are PostgreSQL functions DuckDB has under another name
+// with the same arguments and meaning (SQLAlchemy's column reflection
+// calls json_build_object). The call is renamed, then checked as a call of
+// DuckDB's function: a rename never reaches anything the role could not
+// call by DuckDB's name.
+var renamedFunctions = map[string]string{
+	"json_build_object": "json_object", "json_build_array": "json_array",
+}
+
 // specialFunctions are names DuckDB's binder handles itself, not listed
 // among its functions.
 var specialFunctions = map[string]bool{"unnest": true, "unlist": true, "row": true, "columns": true, "grouping": true, "grouping_id": true}

@@ -819,6 +819,11 @@ func (w *walker) function(m map[string]any) bool {
 		w.changed = true
 		return true
 	}
+	if to, ok := renamedFunctions[name]; ok && (schema == "" || schema == "pg_catalog" || schema == "main") {
+		m["function_name"], m["schema"] = to, ""
+		w.changed = true
+		name, schema = to, ""
+	}
 	if schema == "pg_catalog" && !w.c.srv.pgFuncs[name] {
 		m["schema"] = "" // pg_catalog.array_to_string -> array_to_string (a built-in or a compat macro)
 		w.changed = true
