@@ -32,7 +32,7 @@ import (
 // identifier in either form find the events stored under both.
 //
 // It works in chunks of aliasChunk identifiers in hash order, each committed
-// with its aliases and its position (warehouse_meta metaAliasCursor), so a
+// with its aliases (in multi-row inserts) and its position (warehouse_meta metaAliasCursor), so a
 // kill is resumed by the next Open; aliases are insert-or-ignore, so a chunk
 // done twice changes nothing. When the last chunk is done the step is
 // recorded (metaAliasesDone) and never runs again: ingest only ever stores
@@ -45,6 +45,11 @@ const (
 	metaAliasesDone = "identifier_aliases_done"
 	metaAliasCursor = "identifier_aliases_cursor"
 	aliasChunk      = 5000
+	// aliasRowsPerInsert: aliases go in multi-row statements of up to this
+	// many rows. One statement per row cost DuckDB a statement each, and
+	// the step a minute and more per 100k identifiers (docs/governance.md
+	// has the figures).
+	aliasRowsPerInsert = 1000
 )
 
 // currentForm returns kind and value (a stored identifier) normalized as
@@ -186,9 +191,16 @@ func (w *Warehouse) writeAliases(ctx context.Context, aliases []alias, cursor st
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC()
-	for _, a := range aliases {
-		if _, err := tx.ExecContext(ctx, `insert or ignore into identifier_aliases values (?, ?, ?, ?, ?)`,
-			a.hash, a.kind, a.canonicalHash, a.canonicalKind, now); err != nil {
+	for rest := aliases; len(rest) > 0; {
+		part := rest[:min(len(rest), aliasRowsPerInsert)]
+		rest = rest[len(part):]
+		args := make([]any, 0, 5*len(part))
+		for _, a := range part {
+			args = append(args, a.hash, a.kind, a.canonicalHash, a.canonicalKind, now)
+		}
+		q := `insert or ignore into identifier_aliases values ` +
+			strings.Repeat(`(?, ?, ?, ?, ?), `, len(part)-1) + `(?, ?, ?, ?, ?)`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("writing identifier aliases: %w", err)
 		}
 	}
