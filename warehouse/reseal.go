@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -248,6 +249,12 @@ func (w *Warehouse) applyResealed(ctx context.Context, out []resealed) error {
 // emptied with the changed events, so the next Publish writes every event
 // again, from the sealed and keyed rows. A kill before this is done is
 // finished by the next Open (the upgrade is not yet recorded as done).
+//
+// The manifest goes with the files, and first: a manifest that still
+// listed them would send compaction, erasure and retention to files that
+// are gone. A kill after the manifest is removed leaves a lake without
+// one, which the next Open builds again from the files on disk, whatever
+// of them remains.
 func (w *Warehouse) republishAll(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -255,10 +262,13 @@ func (w *Warehouse) republishAll(ctx context.Context) error {
 	if _, err := w.DB.ExecContext(ctx, `delete from lake_publications`); err != nil {
 		return fmt.Errorf("resetting the lake's publications: %w", err)
 	}
+	if err := os.Remove(manifestPath(w.Dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the lake manifest to publish the lake again: %w", err)
+	}
 	if err := os.RemoveAll(filepath.Join(w.Dir, LakeDir, "events")); err != nil {
 		return fmt.Errorf("removing the lake's files to publish them again: %w", err)
 	}
-	return nil
+	return RebuildLakeManifest(ctx, w.Dir)
 }
 
 func relationExists(ctx context.Context, conn *sql.Conn, name string) (bool, error) {

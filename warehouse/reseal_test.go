@@ -108,6 +108,14 @@ func TestOlderDirectoryHasItsFreeTextSealed(t *testing.T) {
 	if n := count(t, w, `select count(*) from read_parquet('`+dir+`/lake/events/**/*.parquet')`); n != 2 {
 		t.Errorf("the lake holds %d rows after it was published again, want 2", n)
 	}
+	// The manifest follows the lake it published again: it lists the new
+	// files, not the removed ones (compaction, erasure and retention go by it).
+	if found, err := VerifyLake(ctx, dir); err != nil || len(found) != 0 {
+		t.Errorf("the lake manifest after the lake was published again: %v %v", found, err)
+	}
+	if n := manifestRows(t, dir); n != 2 {
+		t.Errorf("the lake manifest records %d rows, want 2", n)
+	}
 	for _, s := range clear {
 		if hits := filesContaining(t, dir+"/lake", s); len(hits) > 0 {
 			t.Errorf("%q still in the lake: %v", s, hits)
