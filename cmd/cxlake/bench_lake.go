@@ -61,67 +61,9 @@ func benchLake(ctx context.Context, args []string) error {
 		defer os.RemoveAll(tmp)
 		data = tmp
 	}
-	// The warehouse is created first, as `run` would have: its one-time
-	// steps then run on an empty directory. Opened for the first time over
-	// simulated files with no publication recorded, it would take them
-	// for what a killed republication leaves, and remove them.
-	wh, err := warehouse.Open(ctx, data, warehouse.Options{})
-	if err != nil {
-		return fmt.Errorf("creating the bench directory's warehouse: %w", err)
-	}
-	if err := wh.Close(); err != nil {
-		return err
-	}
-	r := lakeBench{Days: *days, PerMinute: *perMinute}
-	first := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -*days-1)
-	for d := 0; d < *days; d++ {
-		if err := simulateLakeDay(ctx, data, first.AddDate(0, 0, d), d, *perMinute); err != nil {
-			return err
-		}
-	}
-	// Publication records each file in the lake's manifest, which
-	// compaction reads: the simulated files are recorded the same way.
-	if err := warehouse.RebuildLakeManifest(ctx, data); err != nil {
-		return fmt.Errorf("recording the simulated files in the lake's manifest: %w", err)
-	}
-	r.Rows = int64(*days) * 1440 * int64(*perMinute)
-	glob := filepath.Join(data, warehouse.LakeDir, "events", "**", "*.parquet")
-	day := first.Format(time.DateOnly)
-	if r.Before, err = measureLake(ctx, data, glob, day, r.Rows); err != nil {
-		return err
-	}
-	wh, err = warehouse.Open(ctx, data, warehouse.Options{})
+	r, err := runLakeBench(ctx, data, *days, 1440, *perMinute)
 	if err != nil {
 		return err
-	}
-	resetPeakRSS()
-	start := time.Now()
-	res, err := wh.CompactLake(ctx, warehouse.CompactOptions{Now: first.AddDate(0, 0, *days+1), Grace: 6 * time.Hour, TargetBytes: 128 << 20})
-	r.CompactSeconds = time.Since(start).Seconds()
-	r.CompactPeakRSSBytes = peakRSS()
-	r.CompactedPartitions = res.Partitions
-	if cerr := wh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if r.After, err = measureLake(ctx, data, glob, day, r.Rows); err != nil {
-		return err
-	}
-	single := filepath.Join(data, "single.parquet")
-	if err := withDuckDB(func(db *sql.DB) error {
-		_, err := db.ExecContext(ctx, fmt.Sprintf(`copy (select * from read_parquet('%s', hive_partitioning = true))
-			to '%s' (format parquet, compression zstd)`, sqlQuote(glob), sqlQuote(single)))
-		return err
-	}); err != nil {
-		return fmt.Errorf("writing the single-file layout: %w", err)
-	}
-	if r.Single, err = measureLake(ctx, data, single, day, r.Rows); err != nil {
-		return err
-	}
-	if r.Single.FullScanSeconds > 0 {
-		r.FullScanRatioVsSingle = r.After.FullScanSeconds / r.Single.FullScanSeconds
 	}
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(r)
@@ -140,6 +82,83 @@ func benchLake(ctx context.Context, args []string) error {
 	return nil
 }
 
+// runLakeBench builds the lake of days of minutesPerDay publications in
+// data (a day is 1440; tests use fewer) and measures it before and after
+// compaction, and as one file.
+func runLakeBench(ctx context.Context, data string, days, minutesPerDay, perMinute int) (lakeBench, error) {
+	r := lakeBench{Days: days, PerMinute: perMinute}
+	first := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days-1)
+	if err := buildBenchLake(ctx, data, first, days, minutesPerDay, perMinute); err != nil {
+		return r, err
+	}
+	r.Rows = int64(days) * int64(minutesPerDay) * int64(perMinute)
+	glob := filepath.Join(data, warehouse.LakeDir, "events", "**", "*.parquet")
+	day := first.Format(time.DateOnly)
+	var err error
+	if r.Before, err = measureLake(ctx, data, glob, day, r.Rows); err != nil {
+		return r, err
+	}
+	wh, err := warehouse.Open(ctx, data, warehouse.Options{})
+	if err != nil {
+		return r, err
+	}
+	resetPeakRSS()
+	start := time.Now()
+	res, err := wh.CompactLake(ctx, warehouse.CompactOptions{Now: first.AddDate(0, 0, days+1), Grace: 6 * time.Hour, TargetBytes: 128 << 20})
+	r.CompactSeconds = time.Since(start).Seconds()
+	r.CompactPeakRSSBytes = peakRSS()
+	r.CompactedPartitions = res.Partitions
+	if cerr := wh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return r, err
+	}
+	if r.After, err = measureLake(ctx, data, glob, day, r.Rows); err != nil {
+		return r, err
+	}
+	single := filepath.Join(data, "single.parquet")
+	if err := withDuckDB(func(db *sql.DB) error {
+		_, err := db.ExecContext(ctx, fmt.Sprintf(`copy (select * from read_parquet('%s', hive_partitioning = true))
+			to '%s' (format parquet, compression zstd)`, sqlQuote(glob), sqlQuote(single)))
+		return err
+	}); err != nil {
+		return r, fmt.Errorf("writing the single-file layout: %w", err)
+	}
+	if r.Single, err = measureLake(ctx, data, single, day, r.Rows); err != nil {
+		return r, err
+	}
+	if r.Single.FullScanSeconds > 0 {
+		r.FullScanRatioVsSingle = r.After.FullScanSeconds / r.Single.FullScanSeconds
+	}
+	return r, nil
+}
+
+// buildBenchLake makes data a current data directory, then places the
+// simulated lake files in it and records them in the lake manifest, as
+// publication would have. The warehouse is opened first: a lake found
+// beside a new DuckDB file has no publication recorded, and the first Open
+// takes it for a lake of an older release and publishes it again from the
+// (empty) events table, which removed every simulated file.
+func buildBenchLake(ctx context.Context, data string, first time.Time, days, minutesPerDay, perMinute int) error {
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		return fmt.Errorf("creating the bench directory: %w", err)
+	}
+	wh, err := warehouse.Open(ctx, data, warehouse.Options{})
+	if err != nil {
+		return err
+	}
+	if err := wh.Close(); err != nil {
+		return err
+	}
+	for d := 0; d < days; d++ {
+		if err := simulateLakeDay(ctx, data, first.AddDate(0, 0, d), d, minutesPerDay, perMinute); err != nil {
+			return err
+		}
+	}
+	return warehouse.RebuildLakeManifest(ctx, data)
+}
+
 func sqlQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
 func withDuckDB(f func(db *sql.DB) error) error {
@@ -151,11 +170,12 @@ func withDuckDB(f func(db *sql.DB) error) error {
 	return f(db)
 }
 
-// simulateLakeDay writes one day of minute publications: for each minute,
-// one file per channel, named as publication names them (batch = minute).
-func simulateLakeDay(ctx context.Context, data string, day time.Time, d, perMinute int) error {
+// simulateLakeDay writes one day of minute publications: for each of its
+// first minutes, one file per channel, named as publication names them
+// (batch = minute).
+func simulateLakeDay(ctx context.Context, data string, day time.Time, d, minutes, perMinute int) error {
 	gen := filepath.Join(data, "gen")
-	n := 1440 * perMinute
+	n := minutes * perMinute
 	base := d * 1440
 	q := fmt.Sprintf(`copy (
 		select 'ev-%d-' || i as event_id, 'message' as type,
