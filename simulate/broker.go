@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -23,6 +24,12 @@ type BrokerOptions struct {
 	DataDir    string // persist the log here so a restarted broker keeps it; "" keeps it in memory
 	// MinSessionTimeout lets tests use short consumer session timeouts.
 	MinSessionTimeout time.Duration
+	// SegmentBytes is the size of the log's segments; 0 keeps kfake's
+	// 100 MiB. Trim frees whole segments only, so a broker that is
+	// trimmed as it goes wants smaller ones; kfake also refuses a
+	// produced batch larger than a segment, so keep it above a
+	// partition's share of a ProduceChunk (a few MB).
+	SegmentBytes int
 }
 
 // StartBroker starts a one-broker cluster on 127.0.0.1 with topics created.
@@ -36,6 +43,9 @@ func StartBroker(opts BrokerOptions, topics ...string) (*Broker, error) {
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir), kfake.SyncWrites())
+	}
+	if opts.SegmentBytes > 0 {
+		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(opts.SegmentBytes)}))
 	}
 	if opts.MinSessionTimeout > 0 {
 		kopts = append(kopts, kfake.GroupMinSessionTimeout(opts.MinSessionTimeout))
@@ -53,6 +63,38 @@ func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
 // Close stops the broker.
 func (b *Broker) Close() { b.cluster.Close() }
 
+// Trim drops the records of topic that group has committed. The broker
+// keeps, in memory, every record it was sent; a consumer group's commit
+// says those records are stored downstream, so the embedded broker need
+// not keep them (what retention does on a real cluster, but driven by the
+// consumer's progress: no record goes before it was consumed).
+func (b *Broker) Trim(topic, group string) error {
+	g := b.cluster.GroupInfo(group)
+	if g == nil {
+		return nil
+	}
+	for p, c := range g.Commits[topic] {
+		pi := b.cluster.PartitionInfo(topic, p)
+		if pi == nil || c.Offset <= pi.LogStartOffset {
+			continue
+		}
+		if err := b.cluster.DeleteRecords(topic, p, c.Offset); err != nil {
+			return fmt.Errorf("trimming %s partition %d to its committed offset: %w", topic, p, err)
+		}
+	}
+	return nil
+}
+
+// Held returns how many records of topic the broker holds now, and their
+// bytes.
+func (b *Broker) Held(topic string) (records, bytes int64) {
+	for _, pi := range b.cluster.PartitionInfos(topic) {
+		records += pi.HighWatermark - pi.LogStartOffset
+		bytes += pi.NumBytes
+	}
+	return records, bytes
+}
+
 // NewWriter returns a kafka-go Writer for topic, tuned for bulk production.
 func NewWriter(addrs []string, topic string) *kafka.Writer {
 	return &kafka.Writer{
@@ -66,15 +108,26 @@ func NewWriter(addrs []string, topic string) *kafka.Writer {
 	}
 }
 
+// ProduceChunk is how many messages Produce writes at a time.
+const ProduceChunk = 5000
+
 // Produce writes n messages from g to topic with a kafka-go Writer (the same
 // client library production producers commonly use), calling progress after
-// each chunk with the number written so far.
-func Produce(ctx context.Context, addrs []string, topic string, g *Generator, n int, progress func(done int)) error {
+// each chunk with the number written so far. Before each chunk after the
+// first it calls pace, when not nil, with that number: the demo waits there
+// for its consumer and trims what it committed, so the embedded broker
+// never holds the whole history.
+func Produce(ctx context.Context, addrs []string, topic string, g *Generator, n int, progress func(done int), pace func(ctx context.Context, done int) error) error {
 	w := NewWriter(addrs, topic)
 	defer w.Close()
-	const chunk = 5000
+	const chunk = ProduceChunk
 	buf := make([]kafka.Message, 0, chunk)
 	for done := 0; done < n; {
+		if pace != nil && done > 0 {
+			if err := pace(ctx, done); err != nil {
+				return err
+			}
+		}
 		buf = buf[:0]
 		for len(buf) < chunk && done+len(buf) < n {
 			m := g.Next()

@@ -23,6 +23,11 @@ import (
 
 const demoTopic = "cx.events"
 
+// demoProduceWindow is how far ahead of the consumer, in messages, the demo
+// produces its history: about 50 MB of simulated messages in the embedded
+// broker at most, whatever --events is.
+const demoProduceWindow = 100_000
+
 func runDemo(ctx context.Context, args []string) (err error) {
 	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--days D] [--rate R] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE]")
 	mem := addMemoryFlag(fs)
@@ -49,7 +54,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	}
 	log := slog.Default()
 
-	broker, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 3}, demoTopic)
+	broker, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 3, SegmentBytes: 32 << 20}, demoTopic)
 	if err != nil {
 		return err
 	}
@@ -156,11 +161,24 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	prog := newProgress(os.Stderr, int64(*events), p.consumer.Stats)
 	prog.health = p.consumer.Health
 	began := time.Now()
-	if err := simulate.Produce(ctx, broker.Addrs(), demoTopic, gen, *events, prog.produced); err != nil {
+	// The history is produced at most demoProduceWindow messages ahead of
+	// the consumer, and what the consumer committed is trimmed from the
+	// embedded broker, which otherwise holds every message in memory: at
+	// 1M events that took the demo over its memory budget.
+	pace := func(ctx context.Context, done int) error {
+		if err := prog.waitConsumed(ctx, int64(done-demoProduceWindow)); err != nil {
+			return err
+		}
+		return broker.Trim(demoTopic, cfg.GroupID)
+	}
+	if err := simulate.Produce(ctx, broker.Addrs(), demoTopic, gen, *events, prog.produced, pace); err != nil {
 		return stopOn(ctx, err)
 	}
 	if err := prog.waitIngested(ctx); err != nil {
 		return stopOn(ctx, err)
+	}
+	if err := broker.Trim(demoTopic, cfg.GroupID); err != nil {
+		return err
 	}
 	prog.finish()
 	stopPipeline() // flush, commit, publish and refresh once more

@@ -69,10 +69,14 @@ func (p *progress) tick(force bool) {
 
 // waitIngested returns once every produced message is durable in the
 // warehouse, or with the reason when ingest has stopped.
-func (p *progress) waitIngested(ctx context.Context) error {
+func (p *progress) waitIngested(ctx context.Context) error { return p.waitConsumed(ctx, p.total) }
+
+// waitConsumed waits until the consumer has read n messages, showing
+// progress, and fails when ingest has stopped.
+func (p *progress) waitConsumed(ctx context.Context, n int64) error {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	for p.stats.Messages.Load() < p.total {
+	for p.stats.Messages.Load() < n {
 		if p.health != nil {
 			if h := p.health(); h.State == ingest.StateStopped {
 				p.tick(true)
