@@ -11,6 +11,7 @@ import (
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // Decoder is the Chatwoot ingest.Source: it decodes the webhook payloads the
@@ -43,6 +44,14 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 	out := make([]ingest.Outcome, len(msgs))
 	for i, m := range msgs {
 		stored := withoutTokens(m.Value)
+		if rev, ok, err := d.deletion(m); ok || err != nil {
+			if err != nil {
+				out[i] = ingest.Outcome{Err: err, Stored: stored}
+			} else {
+				out[i].Revisions = []warehouse.Revision{rev}
+			}
+			continue
+		}
 		evs, err := d.decode(m)
 		if err == nil {
 			for j := range evs {

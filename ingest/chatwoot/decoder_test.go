@@ -291,3 +291,32 @@ func TestMalformedPayloads(t *testing.T) {
 		}
 	}
 }
+
+// A deleted message arrives as message_updated with
+// content_attributes.deleted (Chatwoot's messages controller, destroy, in
+// app/controllers/api/v1/accounts/conversations/messages_controller.rb,
+// replaces the content with its "deleted" text): it becomes a deletion of
+// the stored message, dated when the webhook reached Kafka, and never an
+// event carrying the placeholder text. The same update without the flag
+// (an edit) is still skipped.
+func TestDecodeDeletedMessage(t *testing.T) {
+	o := decodeOne(t, testDecoder(), fixture(t, "message_updated_deleted.json"))
+	if o.Err != nil || len(o.Events) != 0 || len(o.Revisions) != 1 {
+		t.Fatalf("outcome %+v, want one revision and no event", o)
+	}
+	r := o.Revisions[0]
+	// 10_message_created_agent.json stored message 9006 as chatwoot:msg:9006.
+	if r.ID != "chatwoot:msg:9006:delete" || r.EventID != "chatwoot:msg:9006" || !r.Delete || r.Text != "" || !r.At.Equal(kafkaTime) {
+		t.Errorf("revision %+v, want the deletion of chatwoot:msg:9006 at %s", r, kafkaTime)
+	}
+	undeleted := bytes.Replace(fixture(t, "message_updated_deleted.json"), []byte(`"deleted": true`), []byte(`"deleted": false`), 1)
+	var skip *ingest.SkipError
+	if o := decodeOne(t, testDecoder(), undeleted); len(o.Revisions) != 0 || !errors.As(o.Err, &skip) {
+		t.Errorf("an update with deleted false: %+v, want a skip", o)
+	}
+	noID := bytes.Replace(fixture(t, "message_updated_deleted.json"), []byte(`"id": 9006`), []byte(`"id": null`), 1)
+	var rej *event.RejectError
+	if o := decodeOne(t, testDecoder(), noID); !errors.As(o.Err, &rej) || rej.Code != event.CodeMissing {
+		t.Errorf("a deletion without an id: %+v, want a missing-field dead letter", o)
+	}
+}

@@ -1,11 +1,14 @@
 package chatwoot
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // message decodes message_created and message_updated.
@@ -118,4 +121,37 @@ func (d *Decoder) csat(ev string, p *message, fallback *party, kafkaTime time.Ti
 	e.Survey = &event.Survey{Kind: "csat", Score: int(rating), Comment: r.FeedbackMessage}
 	e.Extra = extra{Event: ev, InboxID: string(p.Conversation.InboxID), ContentType: p.ContentType}.raw()
 	return []event.Event{e}, nil
+}
+
+// deletion reads a message_updated that deletes a message: Chatwoot's
+// messages controller (app/controllers/api/v1/accounts/conversations/
+// messages_controller.rb, destroy) replaces the content with its "deleted"
+// text and sets content_attributes.deleted, and the update is sent as
+// message_updated. It becomes a warehouse.Revision of the stored message
+// (warehouse/revise.go), dated when the webhook reached Kafka: the payload
+// carries no time of the deletion. ok is false for any other message.
+func (d *Decoder) deletion(m ingest.Message) (rev warehouse.Revision, ok bool, err error) {
+	trimmed := bytes.TrimSpace(m.Value)
+	if len(m.Value) > d.maxBytes || !utf8.Valid(m.Value) || len(trimmed) == 0 || trimmed[0] != '{' ||
+		!bytes.Contains(trimmed, []byte(`"message_updated"`)) {
+		return rev, false, nil // decode says what is wrong with it
+	}
+	var p struct {
+		Event             string `json:"event"`
+		ID                ref    `json:"id"`
+		ContentAttributes struct {
+			Deleted bool `json:"deleted"`
+		} `json:"content_attributes"`
+	}
+	if json.Unmarshal(trimmed, &p) != nil || p.Event != "message_updated" || !p.ContentAttributes.Deleted {
+		return rev, false, nil
+	}
+	if p.ID == "" {
+		return rev, true, reasons.Missing(p.Event, "id")
+	}
+	if m.Time.IsZero() {
+		return rev, true, reasons.Missing(p.Event, "the Kafka record's timestamp")
+	}
+	id := "chatwoot:msg:" + string(p.ID)
+	return warehouse.Revision{ID: id + ":delete", EventID: id, Delete: true, At: m.Time.UTC()}, true, nil
 }
