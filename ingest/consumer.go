@@ -480,7 +480,7 @@ func (c *Consumer) acknowledge(ctx context.Context, r *kafka.Reader, f *inflight
 	}
 	for _, b := range f.batches {
 		if f == b.parts[len(b.parts)-1] {
-			c.Stats.batchDone()
+			c.Stats.batchDone(b.res)
 			if c.AfterBatch != nil {
 				c.AfterBatch(b.res)
 			}

@@ -60,7 +60,7 @@ func LoadWith(ctx context.Context, wh *warehouse.Warehouse, r io.Reader, name st
 		for i := range parts {
 			stats.add(parts[i], results[i])
 		}
-		stats.batchDone()
+		stats.batchDone(res)
 		if after != nil {
 			after(res)
 		}

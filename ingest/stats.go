@@ -21,7 +21,10 @@ type Stats struct {
 	// than the raw-events retention. Neither is stored nor a dead letter.
 	Suppressed atomic.Int64
 	Expired    atomic.Int64
-	Batches    atomic.Int64
+	// Revised counts edits and deletions of stored messages recorded
+	// (message_revisions).
+	Revised atomic.Int64
+	Batches atomic.Int64
 	// CommitFailures counts offset commits that failed for good (the batch was
 	// durable; its messages will be redelivered and skipped as duplicates).
 	CommitFailures atomic.Int64
@@ -126,8 +129,11 @@ func (s *Stats) add(b *warehouse.Batch, r warehouse.Result) {
 	}
 }
 
-// batchDone counts a committed batch.
-func (s *Stats) batchDone() {
+// batchDone counts a committed batch, with res its commit's result: the
+// revisions are applied at the commit (warehouse.Txn.Commit), so only its
+// result counts them.
+func (s *Stats) batchDone(res warehouse.Result) {
+	s.Revised.Add(int64(res.Revised))
 	s.Batches.Add(1)
 	s.lastBatch.Store(time.Now().UnixNano())
 }

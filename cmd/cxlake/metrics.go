@@ -321,6 +321,7 @@ var (
 	descAccepted = prometheus.NewDesc("cxlake_ingest_events_accepted_total", "New events stored.", nil, nil)
 	descDups     = prometheus.NewDesc("cxlake_ingest_duplicates_total", "Events skipped as already stored (redelivery, producer re-send).", nil, nil)
 	descSkipped  = prometheus.NewDesc("cxlake_ingest_skipped_total", "Source messages skipped with a reason (skipped_messages).", nil, nil)
+	descRevised  = prometheus.NewDesc("cxlake_ingest_revisions_total", "Edits and deletions of stored messages recorded (message_revisions).", nil, nil)
 	descBatches  = prometheus.NewDesc("cxlake_ingest_batches_total", "Batches committed.", nil, nil)
 	descCommitF  = prometheus.NewDesc("cxlake_ingest_commit_failures_total", "Offset commits that failed for good (the batch was durable).", nil, nil)
 	descDead     = prometheus.NewDesc("cxlake_ingest_dead_letters_total", "Messages rejected as dead letters, by reason code.", []string{"reason"}, nil)
@@ -334,7 +335,7 @@ var (
 )
 
 func (c ingestCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descMessages, descAccepted, descDups, descSkipped, descBatches, descCommitF, descDead, descLag, descLastB,
+	for _, d := range []*prometheus.Desc{descMessages, descAccepted, descDups, descSkipped, descRevised, descBatches, descCommitF, descDead, descLag, descLastB,
 		descBroker, descFetchAge, descState, descSkew, descSkewMax} {
 		ch <- d
 	}
@@ -365,6 +366,7 @@ func (c ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAccepted, func(s *ingest.Stats) int64 { return s.Accepted.Load() })
 	counter(descDups, func(s *ingest.Stats) int64 { return s.Duplicates.Load() })
 	counter(descSkipped, func(s *ingest.Stats) int64 { return s.Skipped.Load() })
+	counter(descRevised, func(s *ingest.Stats) int64 { return s.Revised.Load() })
 	counter(descBatches, func(s *ingest.Stats) int64 { return s.Batches.Load() })
 	counter(descCommitF, func(s *ingest.Stats) int64 { return s.CommitFailures.Load() })
 	dead := map[string]int64{}

@@ -221,6 +221,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// The three Evolution edits and deletions are counted, for /metrics
+	// (cxlake_ingest_revisions_total), once each.
+	if n := c.Stats.Revised.Load(); n != 3 {
+		t.Errorf("Stats.Revised = %d, want the 3 edits and deletions produced", n)
+	}
 	if _, err := models.Rebuild(ctx, wh.DB, models.Config{HashKey: hashKey}); err != nil {
 		t.Fatal(err)
 	}
