@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 
 	"gopkg.in/yaml.v3"
 
@@ -34,6 +35,13 @@ func applyReport(c *Config, n *yaml.Node) error {
 	for name, t := range f.Targets {
 		if t.Target == nil {
 			return fmt.Errorf("report.targets.%s.target: missing; give the value the KPI should reach, e.g. 0.1 for a rate of 10%%", name)
+		}
+		if now, ok := reports.DeprecatedKPINames[name]; ok {
+			if _, both := f.Targets[now]; both {
+				return fmt.Errorf("report.targets: %s and %s are the same KPI (%s is its former name); keep %s only", name, now, name, now)
+			}
+			slog.Warn("config: a report target uses a KPI's former name; rename it", "key", "report.targets."+name, "now", now)
+			name = now
 		}
 		ts[name] = reports.Target{Target: *t.Target, Better: t.Better}
 	}

@@ -37,3 +37,31 @@ func TestReportTargets(t *testing.T) {
 		}
 	}
 }
+
+// kpi_daily.csat was renamed csat_share (issue 29): a target under the old
+// name still loads, as csat_share; naming both is refused.
+func TestReportTargetUnderAFormerName(t *testing.T) {
+	load := func(yaml string) (Config, error) {
+		p := filepath.Join(t.TempDir(), "cxlake.yaml")
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return Load(p)
+	}
+	c, err := load("report:\n  targets:\n    csat: {target: 0.8, better: higher}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, ok := c.Report.Targets["csat_share"]; !ok || tg.Target != 0.8 || tg.Better != "higher" {
+		t.Errorf("targets %+v, want csat's target under csat_share", c.Report.Targets)
+	}
+	if _, ok := c.Report.Targets["csat"]; ok {
+		t.Error("the former name is kept beside the new one")
+	}
+	if c, err = load("report:\n  targets:\n    csat_share: {target: 0.7, better: higher}\n"); err != nil || c.Report.Targets["csat_share"].Target != 0.7 {
+		t.Errorf("csat_share: %+v, %v", c.Report.Targets, err)
+	}
+	if _, err := load("report:\n  targets:\n    csat: {target: 0.8, better: higher}\n    csat_share: {target: 0.7, better: higher}\n"); err == nil || !strings.Contains(err.Error(), "same KPI") {
+		t.Errorf("both names: %v, want a refusal saying they are the same KPI", err)
+	}
+}

@@ -106,7 +106,7 @@ func TestEveryHeadlineKPIHasAStatPanelWithThresholds(t *testing.T) {
 			!strings.Contains(sql, `as "this period"`) || !strings.Contains(sql, `as "vs previous period"`) {
 			t.Errorf("%s: the panel does not compute the models' expression over the zoned base for the range and the days before:\n%s", kpi, sql)
 		}
-		if wantAnswers := kpi == "csat" || kpi == "nps"; wantAnswers != strings.Contains(sql, f.Sample+" as answers") {
+		if wantAnswers := kpi == "csat_share" || kpi == "nps"; wantAnswers != strings.Contains(sql, f.Sample+" as answers") {
 			t.Errorf("%s: shows its answers: %v, want %v", kpi, !wantAnswers, wantAnswers)
 		}
 		th := p["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["thresholds"]
@@ -119,7 +119,7 @@ func TestEveryHeadlineKPIHasAStatPanelWithThresholds(t *testing.T) {
 	// figure on its target is on target from either side, as in the KPI
 	// report; a change is good when it goes the right way.
 	targets := map[string]reports.Target{
-		"csat":            {Target: 0.8, Better: "higher"},
+		"csat_share":      {Target: 0.8, Better: "higher"},
 		"sla_breach_rate": {Target: 0.1, Better: "lower"},
 		"frt_p90_s":       {Target: 120, Better: "lower"},
 		"nps":             {Target: 30, Better: "higher"},
@@ -141,9 +141,9 @@ func TestEveryHeadlineKPIHasAStatPanelWithThresholds(t *testing.T) {
 		value, change        float64
 		wantValue, wantDelta string
 	}{
-		{"csat", 0.8, 0, "green", "green"},
-		{"csat", 0.79, -0.01, "red", "red"},
-		{"csat", 0.95, 0.15, "green", "green"},
+		{"csat_share", 0.8, 0, "green", "green"},
+		{"csat_share", 0.79, -0.01, "red", "red"},
+		{"csat_share", 0.95, 0.15, "green", "green"},
 		{"sla_breach_rate", 0.1, 0, "green", "green"},
 		{"sla_breach_rate", 0.1000001, 0.0000001, "red", "red"},
 		{"sla_breach_rate", 0.02, -0.08, "green", "green"},
@@ -180,7 +180,7 @@ func TestEveryHeadlineKPIHasAStatPanelWithThresholds(t *testing.T) {
 	}
 	// The shipped file is unchanged by it, and a second run with the same
 	// targets changes nothing.
-	if got := colourOf(t, headlineStat(leadershipModel(t), "csat")["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["thresholds"], 0.9); got != "text" {
+	if got := colourOf(t, headlineStat(leadershipModel(t), "csat_share")["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["thresholds"], 0.9); got != "text" {
 		t.Errorf("provisioning changed the embedded dashboard: %s", got)
 	}
 	rep, err := Provision(ctx, opts)

@@ -207,10 +207,10 @@ func checkGolden(t *testing.T, db *sql.DB) {
 		"2026-11-02|whatsapp": {"conversations": 2.0, "frt_p50_s": 6.0, "frt_p90_s": 9.2,
 			"agent_frt_p50_s": 180.0, "agent_frt_p90_s": 180.0, "escalation_rate": 0.5, "containment_rate": 0.5,
 			"resolution_p50_s": 243.5, "reopen_rate": 0.0, "fcr_rate": 1.0, "recontact_rate": 0.0,
-			"handoff_context_rate": 1.0, "csat": 0.5, "csat_responses": 2.0, "nps": 0.0, "nps_responses": 1.0,
+			"handoff_context_rate": 1.0, "csat_share": 0.5, "csat": 0.5, "csat_responses": 2.0, "nps": 0.0, "nps_responses": 1.0,
 			"sla_breach_rate": 0.0},
 		"2026-11-02|telegram": {"conversations": 1.0, "frt_p50_s": 2.0, "escalation_rate": 0.0, "containment_rate": 1.0,
-			"fcr_rate": 1.0, "handoff_context_rate": nil, "csat": nil, "csat_responses": 0.0, "nps": nil, "sla_breach_rate": 0.0},
+			"fcr_rate": 1.0, "handoff_context_rate": nil, "csat_share": nil, "csat": nil, "csat_responses": 0.0, "nps": nil, "sla_breach_rate": 0.0},
 		"2026-11-03|instagram": {"escalation_rate": 1.0, "containment_rate": 0.0, "handoff_context_rate": 0.0, "agent_frt_p50_s": 600.0},
 		"2026-11-03|email": {"conversations": 1.0, "nps": 100.0, "nps_responses": 1.0, "escalation_rate": nil,
 			"containment_rate": nil, "frt_p50_s": 52200.0},
@@ -229,8 +229,8 @@ func checkGolden(t *testing.T, db *sql.DB) {
 	})
 
 	checkRows(t, db, "kpi_daily_team", "day || '|' || channel || '|' || team", map[string]row{
-		"2026-11-02|whatsapp|billing": {"conversations": 1.0, "escalation_rate": 1.0, "containment_rate": 0.0, "csat": 0.0},
-		"2026-11-02|whatsapp|none": {"conversations": 1.0, "csat": 1.0, "csat_responses": 1.0, "nps": 0.0,
+		"2026-11-02|whatsapp|billing": {"conversations": 1.0, "escalation_rate": 1.0, "containment_rate": 0.0, "csat_share": 0.0, "csat": 0.0},
+		"2026-11-02|whatsapp|none": {"conversations": 1.0, "csat_share": 1.0, "csat": 1.0, "csat_responses": 1.0, "nps": 0.0,
 			"nps_responses": 1.0, "escalation_rate": 0.0},
 	})
 

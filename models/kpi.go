@@ -71,7 +71,7 @@ var KPIFigures = []KPIFigure{
 	{Name: "fcr_rate", Kind: KPIRate, Expr: ratio("fcr_conversations", "fcr_known_conversations"), Sample: sumOf("fcr_known_conversations")},
 	{Name: "recontact_rate", Kind: KPIRate, Expr: ratio("recontact_conversations", "recontact_known_conversations"), Sample: sumOf("recontact_known_conversations")},
 	{Name: "handoff_context_rate", Kind: KPIRate, Expr: ratio("handoffs_with_context", "handoffs"), Sample: sumOf("handoffs")},
-	{Name: "csat", Kind: KPIRate, Expr: ratio("csat_positive", "csat_responses"), Sample: sumOf("csat_responses")},
+	{Name: "csat_share", Kind: KPIRate, Expr: ratio("csat_positive", "csat_responses"), Sample: sumOf("csat_responses")},
 	{Name: "csat_responses", Kind: KPICount, Expr: sumOf("csat_responses")},
 	{Name: "nps", Kind: KPIScore, Expr: "100 * (sum(nps_promoters) - sum(nps_detractors))::double / nullif(sum(nps_responses), 0)", Sample: sumOf("nps_responses")},
 	{Name: "nps_responses", Kind: KPICount, Expr: sumOf("nps_responses")},

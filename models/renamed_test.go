@@ -48,4 +48,24 @@ func TestRenamedColumnsKeepTheirOldNames(t *testing.T) {
 		t.Errorf("%d conversations, %d where an alias differs, %d recontacts, %d escalations, %d without a team shown as none, %d whose team_or_none is not their team",
 			total, differ, recontacts, escalations, noTeam, teamDiffers)
 	}
+	// kpi_daily and kpi_daily_team: csat_share, with csat last as its
+	// alias; the golden events hold CSAT answers on some rows.
+	for _, mart := range []string{"kpi_daily", "kpi_daily_team"} {
+		rows, err := w.DB.QueryContext(ctx, "select * from "+mart+" limit 0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		rows.Close()
+		if !slices.Contains(cols, "csat_share") || cols[len(cols)-1] != "csat" {
+			t.Errorf("%s: columns %v, want csat_share and csat last", mart, cols)
+		}
+		var answered, differ int
+		if err := w.DB.QueryRowContext(ctx, `select count(csat_share), count(*) filter (where csat is distinct from csat_share) from `+mart).Scan(&answered, &differ); err != nil {
+			t.Fatal(err)
+		}
+		if answered == 0 || differ != 0 {
+			t.Errorf("%s: %d rows with a csat_share, %d where csat differs from it", mart, answered, differ)
+		}
+	}
 }

@@ -32,7 +32,7 @@ func TestKPIReportInHeadlessChromium(t *testing.T) {
 	wh := fixture(t)
 	page := render(t, wh.DB, KPIOptions{Format: "html", From: fixtureStart.AddDate(0, 0, 7), To: fixtureStart.AddDate(0, 0, 13),
 		Now:     time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC),
-		Targets: map[string]Target{"csat": {Target: 0.99, Better: "higher"}, "frt_p90_s": {Target: 1, Better: "lower"}}})
+		Targets: map[string]Target{"csat_share": {Target: 0.99, Better: "higher"}, "frt_p90_s": {Target: 1, Better: "lower"}}})
 	got := headless.Render(t, []byte(page), 900)
 	if got.Width < 800 || got.Width > 900 || got.PageWidth > got.Width || len(got.Wide) > 0 || len(got.Errors) > 0 || got.Title != "Customer service KPIs" {
 		t.Errorf("at %d px (page %d px): reaching past the viewport %v, errors %v, title %q", got.Width, got.PageWidth, got.Wide, got.Errors, got.Title)

@@ -56,7 +56,7 @@ select
     (select count(*) filter (where recontact_other_channel)::double / nullif(count(recontact_other_channel), 0) from filtered) as recontact_rate,
     (select count(*) filter (where handoff_at is not null and handoff_has_context)::double
         / nullif(count(handoff_has_context) filter (where handoff_at is not null), 0) from filtered) as handoff_context_rate,
-    (select count(*) filter (where csat_score >= 4)::double / nullif(count(csat_score), 0) from surveys) as csat,
+    (select count(*) filter (where csat_score >= 4)::double / nullif(count(csat_score), 0) from surveys) as csat_share,
     (select count(csat_score) from surveys) as csat_responses,
     (select 100 * (count(*) filter (where nps_score >= 9) - count(*) filter (where nps_score <= 6))::double
         / nullif(count(nps_score), 0) from surveys) as nps,

@@ -46,7 +46,7 @@ func TestFormatsAgree(t *testing.T) {
 	now := time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC)
 	opts := KPIOptions{From: from, To: to, Now: now, Targets: map[string]Target{
 		"sla_breach_rate": {Target: 0.05, Better: "lower"},
-		"csat":            {Target: 0.01, Better: "higher"},
+		"csat_share":      {Target: 0.01, Better: "higher"},
 	}}
 	var want struct{ breach float64 }
 	if err := db.QueryRow(`select count(*) filter (where sla_breached)::double / count(sla_breached) from conversations
@@ -66,8 +66,8 @@ func TestFormatsAgree(t *testing.T) {
 	if voice["sla_breach_rate"] != want.breach {
 		t.Errorf("voice sla_breach_rate = %v, want %v", voice["sla_breach_rate"], want.breach)
 	}
-	if !contains(voice["target_misses"], "sla_breach_rate") || contains(voice["target_misses"], "csat") {
-		t.Errorf("voice target_misses = %v, want sla_breach_rate and not csat", voice["target_misses"])
+	if !contains(voice["target_misses"], "sla_breach_rate") || contains(voice["target_misses"], "csat_share") {
+		t.Errorf("voice target_misses = %v, want sla_breach_rate and not csat_share", voice["target_misses"])
 	}
 	// A one-day channel filter leaves small samples, and says so.
 	small := reportJSON(t, db, KPIOptions{From: from, To: from, Filter: Filter{Channels: []string{"voice"}}})

@@ -107,7 +107,7 @@ var kpiColumns = []kpiColumn{
 	{name: "fcr_rate", value: func(f *figures) *sql.NullFloat64 { return &f.FCRRate }},
 	{name: "recontact_rate", value: func(f *figures) *sql.NullFloat64 { return &f.RecontactRate }},
 	{name: "handoff_context_rate", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffContextRate }},
-	{name: "csat", value: func(f *figures) *sql.NullFloat64 { return &f.CSAT }},
+	{name: "csat_share", value: func(f *figures) *sql.NullFloat64 { return &f.CSAT }},
 	{name: "csat_responses", count: func(f *figures) *int64 { return &f.CSATResponses }},
 	{name: "nps", value: func(f *figures) *sql.NullFloat64 { return &f.NPS }},
 	{name: "nps_responses", count: func(f *figures) *int64 { return &f.NPSResponses }},

@@ -33,7 +33,7 @@ var headlineKPIs = []struct{ name, label string }{
 	{"containment_rate", "Containment rate"},
 	{"fcr_rate", "First-contact resolution"},
 	{"recontact_rate", "Cross-channel recontact"},
-	{"csat", "CSAT"},
+	{"csat_share", "CSAT"},
 	{"nps", "NPS"},
 	{"sla_breach_rate", "SLA breach rate"},
 }
@@ -197,7 +197,7 @@ var groupKPIs = []struct{ name, head string }{
 	{"fcr_rate", "FCR"},
 	{"recontact_rate", "recontact"},
 	{"handoff_context_rate", "handoff context"},
-	{"csat", "CSAT"},
+	{"csat_share", "CSAT"},
 	{"csat_responses", "CSAT n"},
 	{"nps", "NPS"},
 	{"nps_responses", "NPS n"},
@@ -206,7 +206,7 @@ var groupKPIs = []struct{ name, head string }{
 
 // dayKPIs are the figures of the per-day table.
 var dayKPIs = []string{"conversations", "frt_p50_s", "frt_p90_s", "escalation_rate", "containment_rate",
-	"fcr_rate", "recontact_rate", "csat", "nps", "sla_breach_rate"}
+	"fcr_rate", "recontact_rate", "csat_share", "nps", "sla_breach_rate"}
 
 func groupHead(first string) []tableHead {
 	h := []tableHead{{first, false}}

@@ -15,6 +15,11 @@ type Target struct {
 	Better string `json:"better"`
 }
 
+// DeprecatedKPINames are former kpi_daily figure names, each with the name
+// that replaced it. The marts keep the old name as a column for one
+// release, and configuration may still use it (config warns).
+var DeprecatedKPINames = map[string]string{"csat": "csat_share"}
+
 // ValidateTargets checks that every key is a kpi_daily figure that is not a
 // count (a rate, a percentile or NPS) and that Better is "higher" or "lower".
 func ValidateTargets(ts map[string]Target) error {
@@ -24,7 +29,7 @@ func ValidateTargets(ts map[string]Target) error {
 		case !ok:
 			return &TargetError{KPI: name, Rule: "not a kpi_daily figure (see docs/reports.md for the names)"}
 		case f.Kind == models.KPICount:
-			return &TargetError{KPI: name, Rule: "a count has no target; use a rate, a percentile, csat or nps"}
+			return &TargetError{KPI: name, Rule: "a count has no target; use a rate, a percentile, csat_share or nps"}
 		case t.Better != "higher" && t.Better != "lower":
 			return &TargetError{KPI: name, Rule: `better must be "higher" or "lower"`}
 		case math.IsNaN(t.Target) || math.IsInf(t.Target, 0):

@@ -122,7 +122,7 @@ func headline(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
 	fmt.Fprintf(tw, "  agent FRT p50\t%s\tagent FRT p90\t%s\n", secs("agent_frt_p50_s"), secs("agent_frt_p90_s"))
 	fmt.Fprintf(tw, "  escalation\t%s\tcontainment\t%s\n", pct("escalation_rate"), pct("containment_rate"))
 	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct("fcr_rate"), pct("recontact_rate"))
-	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct("csat"), nps)
+	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct("csat_share"), nps)
 	fmt.Fprintf(tw, "  SLA breach\t%s\t\t\n", pct("sla_breach_rate"))
 	return tw.Flush()
 }

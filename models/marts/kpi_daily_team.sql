@@ -23,7 +23,9 @@ final as (
 
     select
         day, channel, team,
-        {{ kpi_figures }}
+        {{ kpi_figures }},
+        -- deprecated alias of csat_share, removed in the release after next
+        csat_share as csat
     from parts
     group by day, channel, team
 

@@ -16,7 +16,7 @@ with parts as (
         sum(fcr_conversations) / nullif(sum(fcr_known_conversations), 0) as fcr_rate,
         sum(recontact_conversations) / nullif(sum(recontact_known_conversations), 0) as recontact_rate,
         sum(handoffs_with_context) / nullif(sum(handoffs), 0) as handoff_context_rate,
-        sum(csat_positive) / nullif(sum(csat_responses), 0) as csat,
+        sum(csat_positive) / nullif(sum(csat_responses), 0) as csat_share,
         sum(csat_responses) as csat_responses,
         100 * (sum(nps_promoters) - sum(nps_detractors)) / nullif(sum(nps_responses), 0) as nps,
         sum(sla_breached_conversations) / nullif(sum(sla_known_conversations), 0) as sla_breach_rate,
@@ -78,13 +78,14 @@ final as (
        or not (abs(parts.fcr_rate - kpi_daily.fcr_rate) < 1e-9 or coalesce(parts.fcr_rate, kpi_daily.fcr_rate) is null)
        or not (abs(parts.recontact_rate - kpi_daily.recontact_rate) < 1e-9 or coalesce(parts.recontact_rate, kpi_daily.recontact_rate) is null)
        or not (abs(parts.handoff_context_rate - kpi_daily.handoff_context_rate) < 1e-9 or coalesce(parts.handoff_context_rate, kpi_daily.handoff_context_rate) is null)
-       or not (abs(parts.csat - kpi_daily.csat) < 1e-9 or coalesce(parts.csat, kpi_daily.csat) is null)
+       or not (abs(parts.csat_share - kpi_daily.csat_share) < 1e-9 or coalesce(parts.csat_share, kpi_daily.csat_share) is null)
        or not (abs(parts.nps - kpi_daily.nps) < 1e-9 or coalesce(parts.nps, kpi_daily.nps) is null)
        or not (abs(parts.sla_breach_rate - kpi_daily.sla_breach_rate) < 1e-9 or coalesce(parts.sla_breach_rate, kpi_daily.sla_breach_rate) is null)
        or (parts.escalation_rate is null) <> (kpi_daily.escalation_rate is null)
        or (parts.containment_rate is null) <> (kpi_daily.containment_rate is null)
        or (parts.fcr_rate is null) <> (kpi_daily.fcr_rate is null)
-       or (parts.csat is null) <> (kpi_daily.csat is null)
+       or (parts.csat_share is null) <> (kpi_daily.csat_share is null)
+       or kpi_daily.csat is distinct from kpi_daily.csat_share -- the deprecated alias
        or (parts.nps is null) <> (kpi_daily.nps is null)
        or (parts.sla_breach_rate is null) <> (kpi_daily.sla_breach_rate is null)
        or frt.frt_p50_s is distinct from kpi_daily.frt_p50_s
