@@ -44,15 +44,7 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 	out := make([]ingest.Outcome, len(msgs))
 	for i, m := range msgs {
 		stored := withoutTokens(m.Value)
-		if rev, ok, err := d.deletion(m); ok || err != nil {
-			if err != nil {
-				out[i] = ingest.Outcome{Err: err, Stored: stored}
-			} else {
-				out[i].Revisions = []warehouse.Revision{rev}
-			}
-			continue
-		}
-		evs, err := d.decode(m)
+		evs, revs, err := d.decode(m)
 		if err == nil {
 			for j := range evs {
 				if evs[j], err = d.validate(evs[j], stored); err != nil {
@@ -64,54 +56,65 @@ func (d *Decoder) Decode(msgs []ingest.Message) []ingest.Outcome {
 			out[i] = ingest.Outcome{Err: err, Stored: stored}
 			continue
 		}
-		out[i].Events = evs
+		out[i].Events, out[i].Revisions = evs, revs
 	}
 	return out
 }
 
-func (d *Decoder) decode(m ingest.Message) ([]event.Event, error) {
+// decode reads one webhook payload: its events, or, for a deleted message,
+// the revision that deletes the stored one.
+func (d *Decoder) decode(m ingest.Message) ([]event.Event, []warehouse.Revision, error) {
 	trimmed := bytes.TrimSpace(m.Value)
 	switch {
 	case len(trimmed) == 0:
-		return nil, reasons.Reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
+		return nil, nil, reasons.Reject(event.CodeEmpty, "", "", "empty payload: the message value has no bytes")
 	case len(m.Value) > d.maxBytes:
-		return nil, reasons.Reject(event.CodeTooLarge, "", "", "payload is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes", len(m.Value), d.maxBytes)
+		return nil, nil, reasons.Reject(event.CodeTooLarge, "", "", "payload is %d bytes, over the %d-byte limit; raise ingest.max_message_bytes", len(m.Value), d.maxBytes)
 	case !utf8.Valid(m.Value):
-		return nil, reasons.Reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
+		return nil, nil, reasons.Reject(event.CodeInvalidUTF8, "", "", "payload is not valid UTF-8")
 	case trimmed[0] != '{':
-		return nil, reasons.Reject(event.CodeNotJSON, "", "", "payload is not a JSON object; Chatwoot sends one object per webhook")
+		return nil, nil, reasons.Reject(event.CodeNotJSON, "", "", "payload is not a JSON object; Chatwoot sends one object per webhook")
 	}
 	var head struct {
 		Event string `json:"event"`
 	}
 	if err := json.Unmarshal(trimmed, &head); err != nil {
-		return nil, jsonError("", err)
+		return nil, nil, jsonError("", err)
 	}
 	ev := head.Event
 	switch ev {
 	case "":
-		return nil, reasons.Missing("", "event")
+		return nil, nil, reasons.Missing("", "event")
 	case "message_created", "message_updated":
 		var p message
 		if err := json.Unmarshal(trimmed, &p); err != nil {
-			return nil, jsonError(ev, err)
+			return nil, nil, jsonError(ev, err)
 		}
-		return d.message(ev, &p, m.Time)
+		if rev, ok, err := deletion(ev, &p, m.Time); ok || err != nil {
+			if err != nil {
+				return nil, nil, err
+			}
+			return nil, []warehouse.Revision{rev}, nil
+		}
+		evs, err := d.message(ev, &p, m.Time)
+		return evs, nil, err
 	case "conversation_created", "conversation_status_changed", "conversation_updated",
 		"conversation_opened", "conversation_resolved": // the last two: older names of status changes
 		var p conversation
 		if err := json.Unmarshal(trimmed, &p); err != nil {
-			return nil, jsonError(ev, err)
+			return nil, nil, jsonError(ev, err)
 		}
-		return d.conversation(ev, &p, m.Time)
+		evs, err := d.conversation(ev, &p, m.Time)
+		return evs, nil, err
 	case "contact_created", "contact_updated":
 		var p contact
 		if err := json.Unmarshal(trimmed, &p); err != nil {
-			return nil, jsonError(ev, err)
+			return nil, nil, jsonError(ev, err)
 		}
-		return d.contact(ev, &p, m.Time)
+		evs, err := d.contact(ev, &p, m.Time)
+		return evs, nil, err
 	}
-	return nil, reasons.UnknownEvent(ev)
+	return nil, nil, reasons.UnknownEvent(ev)
 }
 
 // jsonError turns encoding/json's errors into rejects that name the field

@@ -1,10 +1,8 @@
 package chatwoot
 
 import (
-	"bytes"
 	"encoding/json"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
@@ -130,28 +128,22 @@ func (d *Decoder) csat(ev string, p *message, fallback *party, kafkaTime time.Ti
 // message_updated. It becomes a warehouse.Revision of the stored message
 // (warehouse/revise.go), dated when the webhook reached Kafka: the payload
 // carries no time of the deletion. ok is false for any other message.
-func (d *Decoder) deletion(m ingest.Message) (rev warehouse.Revision, ok bool, err error) {
-	trimmed := bytes.TrimSpace(m.Value)
-	if len(m.Value) > d.maxBytes || !utf8.Valid(m.Value) || len(trimmed) == 0 || trimmed[0] != '{' ||
-		!bytes.Contains(trimmed, []byte(`"message_updated"`)) {
-		return rev, false, nil // decode says what is wrong with it
-	}
-	var p struct {
-		Event             string `json:"event"`
-		ID                ref    `json:"id"`
-		ContentAttributes struct {
-			Deleted bool `json:"deleted"`
-		} `json:"content_attributes"`
-	}
-	if json.Unmarshal(trimmed, &p) != nil || p.Event != "message_updated" || !p.ContentAttributes.Deleted {
+func deletion(ev string, p *message, kafkaTime time.Time) (rev warehouse.Revision, ok bool, err error) {
+	if ev != "message_updated" || len(p.ContentAttributes) == 0 || string(p.ContentAttributes) == "null" {
 		return rev, false, nil
 	}
-	if p.ID == "" {
-		return rev, true, reasons.Missing(p.Event, "id")
+	var attrs struct {
+		Deleted bool `json:"deleted"`
 	}
-	if m.Time.IsZero() {
-		return rev, true, reasons.Missing(p.Event, "the Kafka record's timestamp")
+	if json.Unmarshal(p.ContentAttributes, &attrs) != nil || !attrs.Deleted {
+		return rev, false, nil // the CSAT reading says what is wrong with the attributes
+	}
+	if p.ID == "" {
+		return rev, true, reasons.Missing(ev, "id")
+	}
+	if kafkaTime.IsZero() {
+		return rev, true, reasons.Missing(ev, "the Kafka record's timestamp")
 	}
 	id := "chatwoot:msg:" + string(p.ID)
-	return warehouse.Revision{ID: id + ":delete", EventID: id, Delete: true, At: m.Time.UTC()}, true, nil
+	return warehouse.Revision{ID: id + ":delete", EventID: id, Delete: true, At: kafkaTime.UTC()}, true, nil
 }
