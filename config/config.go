@@ -88,6 +88,7 @@ type file struct {
 		SLAClock     map[string]string `yaml:"sla_clock"`   // email: business
 		FRTBuckets   []string          `yaml:"frt_buckets"` // ["1h", "4h", "8h", "24h"]
 		HashKey      string            `yaml:"hash_key"`    // hex; default: DATA/contact_key.secret
+		PerAgent     string            `yaml:"per_agent"`   // true or false: figures per agent (kpi_daily_agent); default off
 		Schedules    map[string]struct {
 			TZ       string              `yaml:"tz"`
 			Weekly   map[string][]string `yaml:"weekly"`   // mon: ["09:00-18:00"]
@@ -239,6 +240,13 @@ func (c *Config) apply(raw []byte) error {
 			return err
 		}
 		c.Models.FRTBuckets = append(c.Models.FRTBuckets, d) // models.Config.Validate checks the order
+	}
+	if v := strings.TrimSpace(f.Models.PerAgent); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("models.per_agent is %q: write true (keep figures per agent) or false (the default)", v)
+		}
+		c.Models.PerAgent = on
 	}
 	if f.Models.HashKey != "" {
 		if err := hashKey("models.hash_key", f.Models.HashKey, &c.Models.HashKey); err != nil {

@@ -69,6 +69,9 @@ func TestEmptyFileMeansDefaults(t *testing.T) {
 	if c.Ingest.GroupID != "cxlake" {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
+	if c.Models.PerAgent {
+		t.Error("per-agent figures are on by default; they are off until an operator switches them on")
+	}
 }
 
 func TestModelsSettings(t *testing.T) {
@@ -77,6 +80,7 @@ func TestModelsSettings(t *testing.T) {
   sla: {email: 4h}
   sla_clock: {email: business, whatsapp: clock}
   frt_buckets: [30m, 2h, 24h]
+  per_agent: true
   hash_key: 00112233445566778899aabbccddeeff
   schedules:
     channel:email:
@@ -89,6 +93,9 @@ func TestModelsSettings(t *testing.T) {
 	s := c.Models.Schedules["channel:email"]
 	if c.Models.SLAClock["email"] != models.SLAOnBusinessHours || c.Models.SLAClock["whatsapp"] != models.SLAOnClock || len(c.Models.SLAClock) != 2 {
 		t.Errorf("models.sla_clock: %v, want email business and whatsapp clock", c.Models.SLAClock)
+	}
+	if !c.Models.PerAgent {
+		t.Error("models.per_agent: true was not read")
 	}
 	if want := []time.Duration{30 * time.Minute, 2 * time.Hour, 24 * time.Hour}; !slices.Equal(c.Models.FRTBuckets, want) {
 		t.Errorf("models.frt_buckets: %v, want %v", c.Models.FRTBuckets, want)
@@ -103,6 +110,7 @@ func TestModelsSettings(t *testing.T) {
 		{"models:\n  sla_clock: {email: office}\n", "models.sla_clock.email"},
 		{"models:\n  frt_buckets: [1h, soon]\n", "models.frt_buckets[1]"},
 		{"models:\n  frt_buckets: [4h, 1h]\n", "models.frt_buckets"},
+		{"models:\n  per_agent: sometimes\n", "per_agent"},
 		{"models:\n  sla_clock: {fax: business}\n", "models.sla_clock.fax"},
 		{"models:\n  schedules:\n    default: {weekly: {funday: [\"09:00-10:00\"]}}\n", "funday"},
 		{"models:\n  schedules:\n    default: {weekly: {mon: [\"09:00\"]}}\n", "09:00-18:00"},

@@ -255,7 +255,7 @@ func (c Config) scheduleWindows() []window {
 // sources says which optional source tables exist (see renderVars.Exists).
 func (c Config) fingerprint(sources map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds())
+	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|agents=%t|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds(), c.PerAgent)
 	names := make([]string, 0, len(sources))
 	for n := range sources {
 		names = append(names, n)

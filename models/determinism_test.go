@@ -52,6 +52,7 @@ var compared = []struct{ table, order string }{
 	{"conversations", "conversation_id"},
 	{"kpi_daily", "day, channel"},
 	{"kpi_daily_team", "day, channel, team"},
+	{"kpi_daily_agent", "day, channel, team, actor_key"},
 	{"kpi_counts_daily", "day, channel, team, handled_by"},
 	{"kpi_counts_quarter_hourly", "bucket_at, channel, team, handled_by"},
 	{"int_contacts_summarized", "contact_key"},
@@ -112,6 +113,7 @@ func simulatedBatches(n, batchSize int) [][]warehouse.Record {
 func TestIncrementalEqualsRebuild(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig()
+	cfg.PerAgent = true // kpi_daily_agent too
 	cfg.Schedules = map[string]Schedule{
 		"channel:email": {TZ: "America/Sao_Paulo", Weekly: map[time.Weekday][][2]string{
 			time.Monday: {{"09:00", "18:00"}}, time.Tuesday: {{"09:00", "18:00"}}, time.Wednesday: {{"09:00", "18:00"}},
@@ -149,6 +151,10 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 	mustPassDataTests(t, inc)
 	mustPassDataTests(t, full)
 	compareModels(t, inc.DB, full.DB)
+	var agentRows int
+	if err := inc.DB.QueryRow("select count(*) from kpi_daily_agent").Scan(&agentRows); err != nil || agentRows == 0 {
+		t.Errorf("kpi_daily_agent has %d rows (%v): the comparison proves nothing for it", agentRows, err)
+	}
 
 	// A second rebuild of the same data gives the same keys and KPIs.
 	mustBuild(t, full, cfg, true)

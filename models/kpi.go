@@ -1,6 +1,10 @@
 package models
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // The KPI definitions in SQL, in one place. The base, int_kpi_counts_aggregated
 // (shown as the mart kpi_counts_daily), holds per UTC day × channel × team ×
@@ -114,4 +118,19 @@ func KPISelect(samples bool) string {
 		}
 	}
 	return b.String()
+}
+
+// KPISelectOf is the select list of the named figures, in the order given:
+// for a mart that shows some of them over rows shaped like the base's (the
+// per-agent mart, kpi_daily_agent). A name that is no figure is an error.
+func KPISelectOf(names ...string) (string, error) {
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		i := slices.IndexFunc(KPIFigures, func(f KPIFigure) bool { return f.Name == n })
+		if i < 0 {
+			return "", fmt.Errorf("no KPI figure %q (models.KPIFigures)", n)
+		}
+		parts = append(parts, KPIFigures[i].Expr+" as "+n)
+	}
+	return strings.Join(parts, ",\n        "), nil
 }

@@ -56,6 +56,13 @@ type Config struct {
 	// so an FRT of exactly b1 falls in the second. nil means
 	// DefaultFRTBuckets.
 	FRTBuckets []time.Duration
+	// PerAgent keeps figures per agent (kpi_daily_agent), by the agents'
+	// pseudonymous keys (events.actor_key). Off by default: an agent's
+	// figures are personal data about an employee, which an operator
+	// decides to keep (docs/governance.md, "Agents"). Off, no model sees
+	// the keys and kpi_daily_agent is empty; switching it either way
+	// changes the fingerprint, so the next Refresh rebuilds in full.
+	PerAgent bool
 	// Now is the clock the models judge time against: an FCR window is
 	// closed, and an unanswered conversation has breached its SLA, once
 	// its end lies before Now, never before the latest event (a producer's

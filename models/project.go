@@ -80,6 +80,9 @@ type renderVars struct {
 	// "day in (select ...)" does not.
 	ScopeDaysFrom, ScopeDaysTo string
 	FCRWindowUS                int64 // microseconds
+	// PerAgent is Config.PerAgent: whether the models see the agents'
+	// keys (stg_cx__events.actor_key) and keep figures per agent.
+	PerAgent bool
 
 	existing map[string]bool // optional source tables present in the warehouse
 	probe    map[string]bool // parse only: records the names Exists is asked about
@@ -259,7 +262,9 @@ func parseModel(name, layer, src string) (*model, error) {
 		"sla_deadline":   slaDeadline,
 		// The KPI expressions of kpi.go, so that no model copies them.
 		"kpi_figures": func() string { return KPISelect(false) },
-		"partial":     partial,
+		// Some of them, by name (the per-agent mart's).
+		"kpi_figures_of": KPISelectOf,
+		"partial":        partial,
 	}
 	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
 	if err != nil {

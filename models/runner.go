@@ -230,6 +230,7 @@ func (b *build) plan(ctx context.Context, full bool) error {
 		ToBatch:     snap.Batch,
 		Now:         timeLiteral(b.next.JudgedAt),
 		FCRWindowUS: b.cfg.FCRWindow.Microseconds(),
+		PerAgent:    b.cfg.PerAgent,
 		existing:    existing,
 	}
 	if !full {

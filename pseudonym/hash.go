@@ -35,6 +35,7 @@ const (
 	// unambiguous.
 	domainWhatsAppChat = "cxlake/whatsapp_chat/v1"
 	domainConversation = "cxlake/conversation/v1"
+	domainActor        = "cxlake/actor_key/v1"
 )
 
 // Hasher computes keyed hashes. It reuses one HMAC state, so it is cheap
@@ -109,6 +110,16 @@ func (h *Hasher) Identifier(kind, value string) string {
 // identifier has the given kind and identifier hash.
 func (h *Hasher) ContactKey(kind, identifierHash string) string {
 	return h.hex(domainContact, kind, identifierHash)
+}
+
+// ActorKey returns the actor_key of an agent or a bot: the keyed hash of
+// the producer's id for it (event.Actor.ID) within the source that sent it
+// (event.Event.Source), since two systems number their agents apart. It is
+// what the warehouse stores and the per-agent figures group by: the id
+// itself stays sealed in the event's content, so only a role that can
+// unseal content (compliance) can tie a key to an id.
+func (h *Hasher) ActorKey(source, id string) string {
+	return h.hex(domainActor, source, id)
 }
 
 // WhatsAppChat returns the token of a WhatsApp chat in the conversation

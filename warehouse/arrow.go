@@ -40,6 +40,7 @@ var arrowEvents = func() *arrow.Schema {
 		s, s, s, s, s, s, // identifier hashes
 		s, bin, // subject_hash content
 		i64, // content_hash
+		s,   // actor_key
 	}
 	fields := make([]arrow.Field, len(types))
 	for i, t := range types {

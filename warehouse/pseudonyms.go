@@ -26,8 +26,8 @@ type namedIdentifier struct {
 	kind, value, hash string
 }
 
-// hashIdentifiers fills ps[i]'s identifier hashes and stored conversation
-// id for recs[i].
+// hashIdentifiers fills ps[i]'s identifier hashes, stored conversation
+// id and actor key for recs[i].
 func hashIdentifiers(h *pseudonym.Hasher, recs []Record, ps []personal) {
 	var b strings.Builder
 	for i := range recs {
@@ -37,10 +37,21 @@ func hashIdentifiers(h *pseudonym.Hasher, recs []Record, ps []personal) {
 		if e.ConversationID != "" {
 			ps[i].conversation = h.ConversationID(e.ConversationID)
 		}
+		ps[i].actorKey = actorKey(h, e.Source, e.Actor.Kind, e.Actor.ID)
 		if e.Link != nil {
 			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link, &x.all)
 		}
 	}
+}
+
+// actorKey is the events.actor_key of an actor: the key of an agent's or a
+// bot's id (the per-agent figures group by it), "" for a customer or the
+// system, whose ids are not stored in any form but sealed, and without an id.
+func actorKey(h *pseudonym.Hasher, source, kind, id string) string {
+	if id == "" || (kind != "agent" && kind != "bot") {
+		return ""
+	}
+	return h.ActorKey(source, id)
 }
 
 func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity, all *[]namedIdentifier) (phone, email string, ids json.RawMessage) {

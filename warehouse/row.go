@@ -49,7 +49,8 @@ func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driv
 	// actor_id, message_intent, handoff_reason, handoff_next_action and
 	// handoff_owner (and a consent's basis and source) are producer free
 	// text: sealed in the content (Content),
-	// never written here. The conversation id is the keyed one (p.conversation).
+	// never written here. The conversation id is the keyed one (p.conversation),
+	// and an agent's or bot's id is written only as its key (p.actorKey).
 	dst = append(dst[:0],
 		bytesOf(e.EventID), bytesOf(e.Type), e.OccurredAt, text(e.Source), text(e.Channel), text(p.conversation),
 		text(e.Actor.Kind), nil, text(e.Actor.Team),
@@ -86,6 +87,6 @@ func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driv
 	}
 	dst = append(dst, bytesOf(r.Topic), int32(r.Partition), r.Offset, batchID, ingestedAt,
 		text(h.contactPhone), text(h.contactEmail), rawJSON(h.contactIDs), text(h.linkPhone), text(h.linkEmail), rawJSON(h.linkIDs),
-		text(p.subject), content, int64(p.contentSum))
+		text(p.subject), content, int64(p.contentSum), text(p.actorKey))
 	return dst
 }

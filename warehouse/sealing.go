@@ -36,7 +36,10 @@ type personal struct {
 	// conversation is the conversation id as stored: the producer's, or
 	// its keyed form when it is not opaque (pseudonym.ConversationID)
 	conversation string
-	verdict      verdict
+	// actorKey is the pseudonymous key of the agent or bot that acted
+	// (pseudonym.Hasher.ActorKey), "" for other actors and without an id
+	actorKey string
+	verdict  verdict
 	// the data keys the content is sealed under (set by seal)
 	subjectID, dayID keys.ID
 }

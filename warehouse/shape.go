@@ -56,6 +56,7 @@ var eventsShape = []column{
 	{"subject_hash", "VARCHAR"},
 	{"content", "BLOB"},
 	{"content_hash", "BIGINT"},
+	{"actor_key", "VARCHAR"},
 }
 
 // identifiersShape is the identifiers table as the identifier appender

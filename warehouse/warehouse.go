@@ -254,6 +254,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Warehouse, error) {
 		if err := w.aliasIdentifiers(ctx, slog.Default()); err != nil {
 			return fail(err)
 		}
+		if err := w.keyActors(ctx, slog.Default()); err != nil {
+			return fail(err)
+		}
 	}
 	return w, nil
 }

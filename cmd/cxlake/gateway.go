@@ -42,6 +42,13 @@ func gatewayPolicy() *gateway.Policy {
 	p.Allow(gateway.RoleGrafana, dashboards.Relations...)
 	p.Allow(gateway.RoleLeadership, "kpi_counts_daily", "kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly")
 	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily", "kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly")
+	// Per-agent figures (issue 31; empty unless models.per_agent is on):
+	// agents appear only by their pseudonymous actor_key, which only
+	// compliance (every relation) can tie to an id. Leadership and analysts
+	// read them like the other KPI marts; grafana does not, since no
+	// dashboard panel reads them (dashboards.Relations).
+	p.Allow(gateway.RoleLeadership, "kpi_daily_agent")
+	p.Allow(gateway.RoleAnalyst, "kpi_daily_agent")
 	return p
 }
 

@@ -279,7 +279,7 @@ func TestGatewayPolicyAllowsTheDashboards(t *testing.T) {
 			t.Errorf("the grafana role may not read %s, which the dashboards read", r)
 		}
 	}
-	for _, r := range []string{"conversations", "timeline", "contacts", "contact_identities", "events", "dead_letters", "gateway_queries", "privacy_requests", "consent_state"} {
+	for _, r := range []string{"conversations", "timeline", "contacts", "contact_identities", "kpi_daily_agent", "events", "dead_letters", "gateway_queries", "privacy_requests", "consent_state"} {
 		if slices.Contains(allowed, r) {
 			t.Errorf("the grafana role may read %s", r)
 		}

@@ -7,6 +7,13 @@
 -- (every event with its conversation_id, whatever the type), and the person
 -- it belongs to (the one named by its earliest event). Ties in time are
 -- broken by event_id, so the result never depends on arrival order.
+--
+-- Per agent (kpi_daily_agent), by the agents' pseudonymous keys
+-- (stg_cx__events.actor_key, null unless models.per_agent is on): the
+-- agents who took part (any event of theirs), the one whose reply ended
+-- the human wait (agent FRT), the one who resolved it, and the agent who
+-- ended each reply-time wait. Defined here, beside the conversation's own
+-- figures, so that each agent figure is the conversation's figure credited.
 
 -- An incremental build materializes its few events once: they are read
 -- twice, to aggregate and to pick the identities they name.
@@ -54,6 +61,7 @@ exchanges as (
         conversation_id,
         occurred_at,
         is_inbound_message as is_inbound,
+        actor_key,
         row_number() over (
             partition by conversation_id order by occurred_at, is_inbound_message desc, event_id
         ) as seq
@@ -71,6 +79,7 @@ turns as (
         conversation_id,
         occurred_at,
         is_inbound,
+        actor_key,
         seq
     from (
         select
@@ -87,11 +96,13 @@ waits as (
     select
         conversation_id,
         row_number() over (partition by conversation_id order by seq) as wait_number,
-        (epoch_us(ended_at) - epoch_us(occurred_at)) / 1e6 as reply_time_s
+        (epoch_us(ended_at) - epoch_us(occurred_at)) / 1e6 as reply_time_s,
+        ended_by
     from (
         select
             *,
-            lead(occurred_at) over (partition by conversation_id order by seq) as ended_at
+            lead(occurred_at) over (partition by conversation_id order by seq) as ended_at,
+            lead(actor_key) over (partition by conversation_id order by seq) as ended_by
         from turns
     )
     where is_inbound and ended_at is not null
@@ -102,7 +113,10 @@ replies as (
 
     select
         conversation_id,
-        list(reply_time_s order by reply_time_s) as reply_time_s_values
+        list(reply_time_s order by reply_time_s) as reply_time_s_values,
+        -- the agent whose message ended each wait
+        list({'actor_key': ended_by, 'reply_time_s': reply_time_s} order by reply_time_s, ended_by)
+            filter (where ended_by is not null) as agent_reply_times
     from waits
     where wait_number > 1
     group by conversation_id
@@ -139,6 +153,13 @@ aggregated as (
         min(occurred_at) filter (where is_inbound_message) as first_inbound_at,
         list(occurred_at) filter (where is_public_outbound_message and actor_kind in ('bot', 'agent')) as response_times,
         list(occurred_at) filter (where is_public_outbound_message and actor_kind = 'agent') as agent_response_times,
+        list({'at': occurred_at, 'actor_key': actor_key} order by occurred_at, event_id)
+            filter (where is_public_outbound_message and actor_kind = 'agent') as agent_responses,
+        list_sort(list_distinct(list(actor_key) filter (where actor_kind = 'agent' and actor_key is not null))) as agent_keys,
+        -- the actor of the last resolution when it is an agent (null when
+        -- the system or a bot resolved it last)
+        arg_max_null(case when actor_kind = 'agent' then actor_key end, (occurred_at, event_id))
+            filter (where event_type = 'resolved') as last_resolver_key,
 
         -- A private note (or a system message) is never a reply: it makes no
         -- conversation bot-handled and escalates none (DESIGN.md, edges).
@@ -185,6 +206,7 @@ resolved as (
     select
         *,
         list_min(list_filter(agent_response_times, lambda t: t >= human_wait_started_at)) as agent_first_response_at,
+        list_filter(agent_responses, lambda r: r.at >= human_wait_started_at)[1].actor_key as agent_first_responder_key,
         -- resolved now: resolved, and no reopen or inbound message after the last resolution
         case
             when last_resolved_at is not null
@@ -239,7 +261,11 @@ final as (
         list_aggregate(replies.reply_time_s_values, 'quantile_cont', 0.9) as reply_time_p90_s,
         list_sum(list_transform(replies.reply_time_s_values, lambda r: cast(round(r * 1e6) as bigint)))::bigint as reply_time_us_sum,
         list_sum(list_transform(replies.reply_time_s_values, lambda r: cast(round(r * 1e6) as bigint)))::double
-            / nullif(len(replies.reply_time_s_values), 0) / 1e6 as reply_time_mean_s
+            / nullif(len(replies.reply_time_s_values), 0) / 1e6 as reply_time_mean_s,
+        coalesce(resolved.agent_keys, []) as agent_keys,
+        resolved.agent_first_responder_key,
+        case when resolved.resolved_at is not null then resolved.last_resolver_key end as resolver_agent_key,
+        coalesce(replies.agent_reply_times, []) as agent_reply_times
     from resolved
     left join identities
         on identities.identifier_hash = resolved.first_contact_hash

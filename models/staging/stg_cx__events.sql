@@ -6,7 +6,8 @@
 -- normalised, nothing joined or aggregated. Identifiers appear only as their
 -- keyed hashes: contact_kind/contact_hash name the event's primary
 -- identifier (phone, else email, else its first per-channel id), the one it
--- is attributed to a person by.
+-- is attributed to a person by. An agent appears only as their
+-- pseudonymous actor_key, and only when per-agent figures are on.
 
 with source as (
 
@@ -59,6 +60,9 @@ renamed as (
         nullif(actor_kind, '') as actor_kind,
         nullif(actor_id, '') as actor_id,
         nullif(actor_team, '') as actor_team,
+        -- the agent's or bot's pseudonymous key; with models.per_agent off
+        -- (the default) no model sees it, so no figure is kept per agent
+        {{ if .PerAgent }}nullif(actor_key, ''){{ else }}null::varchar{{ end }} as actor_key,
 
         message_direction,
         coalesce(message_private, false) as is_private_message,

@@ -1,0 +1,11 @@
+-- cxlake warehouse, schema version 7: events.actor_key, the pseudonymous
+-- key of the agent or bot that acted (pseudonym.Hasher.ActorKey: a keyed
+-- hash of the event's source and actor id). The id itself stays sealed in
+-- the event's content (content layout 2 and later), so no role that cannot
+-- unseal content can tie a key to an agent. Ingest writes it from now on.
+-- Rows stored before are keyed by the one-time Go step at Open
+-- (warehouse/actorkeys.go), which unseals their content in chunks and
+-- records its progress, so a kill is finished by the next Open: hashing
+-- needs the hash key, which is not in DuckDB. A column added last, as the
+-- writers append it (warehouse/shape.go).
+alter table events add column if not exists actor_key varchar;
