@@ -53,6 +53,7 @@ type gatewayLimitsFile struct {
 	AuthTimeout          string  `yaml:"auth_timeout"`
 	MaxConcurrentQueries int     `yaml:"max_concurrent_queries"`
 	MemoryShare          float64 `yaml:"memory_share"`
+	TempShare            float64 `yaml:"temp_share"`
 	LoginFailures        int     `yaml:"login_failures"`
 	LoginWindow          string  `yaml:"login_window"`
 	LoginMaxDelay        string  `yaml:"login_max_delay"`
@@ -75,6 +76,9 @@ func applyGatewayLimits(l *gateway.Limits, f gatewayLimitsFile) error {
 	}
 	if f.MemoryShare != 0 {
 		l.MemoryShare = f.MemoryShare
+	}
+	if f.TempShare != 0 {
+		l.TempShare = f.TempShare
 	}
 	for _, d := range []struct {
 		key, val string

@@ -25,6 +25,7 @@ const (
 	codeTooManyConns     = "53300" // too_many_connections
 	codeProgramLimit     = "54000" // program_limit_exceeded
 	codeOutOfMemory      = "53200" // out_of_memory
+	codeDiskFull         = "53100" // disk_full
 	codeCanceled         = "57014" // query_canceled
 	codeAdminShutdown    = "57P01" // admin_shutdown
 	codeProtocol         = "08P01" // protocol_violation

@@ -106,11 +106,12 @@ type Server struct {
 	wg          sync.WaitGroup
 
 	// Gateway statements' places and the memory watchdog (memwatch.go).
-	slots    chan struct{}
-	runMu    sync.Mutex
-	running  map[*runningQuery]struct{}
-	memWake  chan struct{}
-	memLimit int64 // DuckDB's memory_limit at start, 0 if unknown
+	slots     chan struct{}
+	runMu     sync.Mutex
+	running   map[*runningQuery]struct{}
+	memWake   chan struct{}
+	memLimit  int64 // DuckDB's memory_limit at start, 0 if unknown
+	tempLimit int64 // DuckDB's max_temp_directory_size at start, 0 if unknown
 }
 
 type credential struct {
@@ -200,7 +201,9 @@ func New(ctx context.Context, db *sql.DB, cfg Config, opts Options) (*Server, er
 		s.logins, s.ownedL = r, r
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
-	if s.memLimit = s.readMemoryLimit(ctx); s.memLimit > 0 {
+	s.memLimit = s.readSizeSetting(ctx, "memory_limit", "gateway.limits.memory_share")
+	s.tempLimit = s.readSizeSetting(ctx, "max_temp_directory_size", "gateway.limits.temp_share")
+	if s.memLimit > 0 || s.tempLimit > 0 {
 		go s.watchMemory()
 	}
 	return s, nil

@@ -31,6 +31,7 @@ const (
 	DefaultMaxUnauthenticated = 32
 	DefaultAuthTimeout        = 10 * time.Second
 	DefaultMemoryShare        = 0.4
+	DefaultTempShare          = 0.5
 	DefaultLoginFailures      = 5
 	DefaultLoginWindow        = time.Minute
 	DefaultLoginMaxDelay      = 5 * time.Minute
@@ -68,6 +69,12 @@ type Limits struct {
 	// may hold together; above it the largest running one is canceled with
 	// SQLSTATE 53200, so that ingest and the models keep theirs.
 	MemoryShare float64
+	// TempShare is the fraction of DuckDB's spill cap
+	// (max_temp_directory_size, memory.max_temp_size) that may be in use
+	// while gateway queries run; above it the longest-running one is
+	// canceled with SQLSTATE 53100, so that one reader's sort cannot take
+	// the spill space that ingest and the model refresh need.
+	TempShare float64
 	// LoginFailures failed logins within LoginWindow, per user or per
 	// source address, start the login throttle; each further failure
 	// doubles the wait, up to LoginMaxDelay.
@@ -106,6 +113,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MemoryShare == 0 {
 		l.MemoryShare = DefaultMemoryShare
 	}
+	if l.TempShare == 0 {
+		l.TempShare = DefaultTempShare
+	}
 	if l.LoginFailures == 0 {
 		l.LoginFailures = DefaultLoginFailures
 	}
@@ -139,6 +149,8 @@ func (l Limits) validate() error {
 		return fmt.Errorf("gateway.limits.max_concurrent_queries is %d: use 1 to 10000 (default max(2, GOMAXPROCS))", l.MaxConcurrentQueries)
 	case l.MemoryShare < 0.01 || l.MemoryShare > 1:
 		return fmt.Errorf("gateway.limits.memory_share is %g: use a fraction of DuckDB's memory_limit from 0.01 to 1 (default %g)", l.MemoryShare, DefaultMemoryShare)
+	case l.TempShare < 0.01 || l.TempShare > 1:
+		return fmt.Errorf("gateway.limits.temp_share is %g: use a fraction of memory.max_temp_size from 0.01 to 1 (default %g)", l.TempShare, DefaultTempShare)
 	case l.LoginFailures < 1 || l.LoginFailures > 1000:
 		return fmt.Errorf("gateway.limits.login_failures is %d: use 1 to 1000 (default %d)", l.LoginFailures, DefaultLoginFailures)
 	case l.LoginWindow < time.Second || l.LoginWindow > 24*time.Hour:

@@ -8,13 +8,15 @@ import (
 	"time"
 )
 
-// Gateway queries' places (Limits.MaxConcurrentQueries) and their memory
-// share (Limits.MemoryShare). DuckDB has one buffer pool for the whole
-// process: a reader that fills it makes ingest's next commit fail. While
-// gateway queries run, a watchdog samples DuckDB's query memory every
-// 100 ms; above the gateway's share of memory_limit it cancels the
-// longest-running gateway query, which fails with SQLSTATE 53200. Ingest
-// and the model refresh are never canceled.
+// Gateway queries' places (Limits.MaxConcurrentQueries), their memory
+// share (Limits.MemoryShare) and their spill share (Limits.TempShare).
+// DuckDB has one buffer pool and one spill cap for the whole process: a
+// reader that fills either makes ingest's next commit fail. While gateway
+// queries run, a watchdog samples DuckDB's query memory and its temporary
+// files every 100 ms; above the gateway's share of memory_limit it cancels
+// the longest-running gateway query with SQLSTATE 53200, above its share
+// of max_temp_directory_size with SQLSTATE 53100. Ingest and the model
+// refresh are never canceled.
 
 // memorySampleEvery is the watchdog's period while gateway queries run.
 const memorySampleEvery = 100 * time.Millisecond
@@ -25,6 +27,10 @@ const memorySampleEvery = 100 * time.Millisecond
 // not grow. Measured at about 1 ms.
 const queryMemorySQL = `select coalesce(sum(memory_usage_bytes), 0)::bigint from duckdb_memory()
 	where tag not in ('BASE_TABLE', 'IN_MEMORY_TABLE', 'ART_INDEX', 'METADATA', 'TRANSACTION', 'EXTERNAL_FILE_CACHE', 'EXTENSION')`
+
+// tempFilesSQL is the size of DuckDB's spill files now, every reader's
+// and writer's.
+const tempFilesSQL = `select coalesce(sum(size), 0)::bigint from duckdb_temporary_files()`
 
 // runningQuery is one gateway statement holding (or waiting for) a place.
 type runningQuery struct {
@@ -74,16 +80,18 @@ func (s *Server) Running() int {
 	return len(s.running)
 }
 
-// readMemoryLimit reads DuckDB's memory_limit in bytes (0 if unknown).
-func (s *Server) readMemoryLimit(ctx context.Context) int64 {
+// readSizeSetting reads one of DuckDB's size settings (memory_limit,
+// max_temp_directory_size) in bytes; 0 if unknown, and then the share
+// that depends on it, named by key, is not enforced.
+func (s *Server) readSizeSetting(ctx context.Context, setting, key string) int64 {
 	var v string
-	if err := s.db.QueryRowContext(ctx, "select current_setting('memory_limit')").Scan(&v); err != nil {
-		s.log.Warn("SQL gateway: cannot read DuckDB's memory_limit; the gateway's memory share is not enforced", "err", err)
+	if err := s.db.QueryRowContext(ctx, "select current_setting('"+setting+"')").Scan(&v); err != nil {
+		s.log.Warn("SQL gateway: cannot read a DuckDB setting; "+key+" is not enforced", "setting", setting, "err", err)
 		return 0
 	}
 	n, err := parseDuckDBBytes(v)
 	if err != nil {
-		s.log.Warn("SQL gateway: cannot read DuckDB's memory_limit; the gateway's memory share is not enforced", "value", v, "err", err)
+		s.log.Warn("SQL gateway: cannot read a DuckDB setting; "+key+" is not enforced", "setting", setting, "value", v, "err", err)
 		return 0
 	}
 	return n
@@ -109,6 +117,7 @@ func parseDuckDBBytes(v string) (int64, error) {
 // sampling every memorySampleEvery while some do.
 func (s *Server) watchMemory() {
 	share := int64(float64(s.memLimit) * s.cfg.Limits.MemoryShare)
+	tempShare := int64(float64(s.tempLimit) * s.cfg.Limits.TempShare)
 	t := time.NewTicker(memorySampleEvery)
 	defer t.Stop()
 	for {
@@ -123,22 +132,38 @@ func (s *Server) watchMemory() {
 				return
 			case <-t.C:
 			}
-			ctx, cancel := context.WithTimeout(s.ctx, time.Second)
-			var used int64
-			err := s.db.QueryRowContext(ctx, queryMemorySQL).Scan(&used)
-			cancel()
-			if err != nil || used <= share {
+			if used := s.sample(queryMemorySQL); s.memLimit > 0 && used > share {
+				s.cancelLongest("queries over their memory share", used, share, &pgError{Code: codeOutOfMemory,
+					Message: fmt.Sprintf("canceling statement: queries hold %d MiB of DuckDB's memory, over the gateway's share (gateway.limits.memory_share %g of memory_limit, %d MiB)",
+						used>>20, s.cfg.Limits.MemoryShare, share>>20),
+					Hint: "filter or aggregate before collecting large values, or raise gateway.limits.memory_share or the memory limit"})
 				continue
 			}
-			s.cancelLongest(used, share)
+			if spilled := s.sample(tempFilesSQL); s.tempLimit > 0 && spilled > tempShare {
+				s.cancelLongest("spill over the gateway's share", spilled, tempShare, &pgError{Code: codeDiskFull,
+					Message: fmt.Sprintf("canceling statement: DuckDB's spill files hold %d MiB, over the gateway's share (gateway.limits.temp_share %g of memory.max_temp_size, %d MiB)",
+						spilled>>20, s.cfg.Limits.TempShare, tempShare>>20),
+					Hint: "filter or aggregate before sorting or joining large results, or raise gateway.limits.temp_share or memory.max_temp_size"})
+			}
 		}
 	}
 }
 
+// sample runs one of the watchdog's size queries; 0 when it fails.
+func (s *Server) sample(query string) int64 {
+	ctx, cancel := context.WithTimeout(s.ctx, time.Second)
+	defer cancel()
+	var n int64
+	if err := s.db.QueryRowContext(ctx, query).Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
 // cancelLongest cancels the longest-running gateway statement not yet
-// canceled: DuckDB cannot say which query holds the memory, and the
-// longest running has usually gathered the most.
-func (s *Server) cancelLongest(used, share int64) {
+// canceled, with err: DuckDB cannot say which query holds the memory or
+// the spill, and the longest running has usually gathered the most.
+func (s *Server) cancelLongest(why string, used, share int64, err *pgError) {
 	s.runMu.Lock()
 	var victim *runningQuery
 	for r := range s.running {
@@ -153,10 +178,7 @@ func (s *Server) cancelLongest(used, share int64) {
 	if victim == nil {
 		return
 	}
-	s.log.Warn("SQL gateway: queries over their memory share; canceling the longest-running",
-		"query_memory_bytes", used, "share_bytes", share, "running_for", time.Since(victim.start).Round(time.Millisecond))
-	victim.cancel(&pgError{Code: codeOutOfMemory,
-		Message: fmt.Sprintf("canceling statement: queries hold %d MiB of DuckDB's memory, over the gateway's share (gateway.limits.memory_share %g of memory_limit, %d MiB)",
-			used>>20, s.cfg.Limits.MemoryShare, share>>20),
-		Hint: "filter or aggregate before collecting large values, or raise gateway.limits.memory_share or the memory limit"})
+	s.log.Warn("SQL gateway: "+why+"; canceling the longest-running query",
+		"used_bytes", used, "share_bytes", share, "running_for", time.Since(victim.start).Round(time.Millisecond))
+	victim.cancel(err)
 }
