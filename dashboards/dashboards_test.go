@@ -171,6 +171,10 @@ func TestMacroArgumentsHaveNoParentheses(t *testing.T) {
 // UTC by default, and every panel of data reads the zoned base, naming tz
 // only as a quoted literal joined with the allow-list (zonedBase). The
 // SLA table (configuration, no time) follows channel alone.
+// zonedMarts are the quarter-hour marts a leadership panel may read zoned:
+// the KPI base, and the FRT distribution and message volumes (issue 31).
+var zonedMarts = []string{"kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly"}
+
 func TestLeadershipFollowsTimeAndVariables(t *testing.T) {
 	d := loadDashboards(t)["cxlake-leadership"]
 	names := map[string]bool{}
@@ -206,7 +210,13 @@ func TestLeadershipFollowsTimeAndVariables(t *testing.T) {
 			}
 			continue
 		}
-		for _, want := range []string{"from " + zonedBase() + "\n", "$__timeFilter(day::timestamptz)", "channel in ($channel)", "team in ($team)"} {
+		base := "from " + zonedBase() + "\n"
+		for _, m := range zonedMarts {
+			if strings.Contains(p.RawSQL, "from "+zonedMart(m)+"\n") {
+				base = "from " + zonedMart(m) + "\n"
+			}
+		}
+		for _, want := range []string{base, "$__timeFilter(day::timestamptz)", "channel in ($channel)", "team in ($team)"} {
 			if !strings.Contains(p.RawSQL, want) {
 				t.Errorf("%s does not read or filter with %s", p, want)
 			}

@@ -40,7 +40,18 @@ var directKPIs = map[string]string{
 	"SLA breaches by channel|breaches": "(select count(*) filter (where sla_breached) from c)::double",
 	"Handoffs with and without context|with context":    "(select count(*) filter (where handoff_at is not null and handoff_has_context) from c)::double",
 	"Handoffs with and without context|without context": "(select count(*) filter (where handoff_at is not null and not handoff_has_context) from c)::double",
-	"Handoffs carrying context|with context":            "(select count(*) filter (where handoff_at is not null and handoff_has_context)::double / nullif(count(handoff_has_context) filter (where handoff_at is not null), 0) from c)",
+	// Chatwoot's figures (issue 31): reply waits are a list per
+	// conversation; means are totals in whole microseconds over counts.
+	"Reply time, p50, p90 and mean, by channel| p50":                         "(select quantile_cont(r, 0.5) from (select unnest(reply_time_s_values) as r from c))",
+	"Reply time, p50, p90 and mean, by channel| p90":                         "(select quantile_cont(r, 0.9) from (select unnest(reply_time_s_values) as r from c))",
+	"Reply time, p50, p90 and mean, by channel| mean":                        "(select sum(round(r * 1e6))::double / nullif(count(r), 0) / 1e6 from (select unnest(reply_time_s_values) as r from c))",
+	"Resolution time in business hours, p50, p90 and mean, by channel| p50":  "(select quantile_cont(resolution_business_s, 0.5) from c)",
+	"Resolution time in business hours, p50, p90 and mean, by channel| p90":  "(select quantile_cont(resolution_business_s, 0.9) from c)",
+	"Resolution time in business hours, p50, p90 and mean, by channel| mean": "(select sum(round(resolution_business_s * 1e6))::double / nullif(count(resolution_business_s), 0) / 1e6 from c)",
+	"Time to handoff in business hours, p50 and mean, by channel| p50":       "(select quantile_cont(handoff_business_s, 0.5) from c)",
+	"Time to handoff in business hours, p50 and mean, by channel| mean":      "(select sum(round(handoff_business_s * 1e6))::double / nullif(count(handoff_business_s), 0) / 1e6 from c)",
+	"Mean first response time, by channel| mean":                             "(select sum(round(frt_s * 1e6))::double / nullif(count(frt_s), 0) / 1e6 from c)",
+	"Handoffs carrying context|with context":                                 "(select count(*) filter (where handoff_at is not null and handoff_has_context)::double / nullif(count(handoff_has_context) filter (where handoff_at is not null), 0) from c)",
 	// The headline stats: "this period" here; "vs previous period" is the
 	// same figure's change against as many days just before.
 	"Conversations|this period":                 "(select count(*) from c)::double",
@@ -172,7 +183,7 @@ func TestPanelsEqualDirectSQL(t *testing.T) {
 					if metricIdx >= 0 {
 						mv, _ := frame.Fields[metricIdx].ConcreteAt(r)
 						m := mv.(string)
-						for _, s := range []string{" p50", " p90"} {
+						for _, s := range []string{" p50", " p90", " mean"} {
 							if strings.HasSuffix(m, s) {
 								m, suffix = strings.TrimSuffix(m, s), s
 							}

@@ -47,13 +47,17 @@ var TimeZones = []string{
 // zonedBase is the relation the zoned panels read in place of
 // kpi_counts_daily: the quarter-hour base with day the local date of each
 // bucket in the tz variable's zone, if the zone is one of TimeZones.
-func zonedBase() string {
+func zonedBase() string { return zonedMart("kpi_counts_quarter_hourly") }
+
+// zonedMart is a quarter-hour mart (bucket_at, day) with day the local date of
+// each bucket in the tz variable's zone, as zonedBase.
+func zonedMart(mart string) string {
 	vals := make([]string, len(TimeZones))
 	for i, z := range TimeZones {
 		vals[i] = "('" + z + "')"
 	}
 	return "(\n    select quarter.* exclude (day), (quarter.bucket_at at time zone zone.name)::date as day\n" +
-		"    from kpi_counts_quarter_hourly as quarter\n" +
+		"    from " + mart + " as quarter\n" +
 		"    join (values " + strings.Join(vals, ", ") + ") as zone(name)\n" +
 		"      on zone.name = ${tz:sqlstring}\n  ) as kpi"
 }

@@ -37,8 +37,8 @@ func gatewayPolicy() *gateway.Policy {
 	// The quarter-hour KPI base gives every role that reads KPIs the
 	// figures of any time zone's days.
 	// The FRT distribution (counted from that base) and the message volumes
-	// (issue 31) likewise; grafana reads them once a panel lists them in
-	// dashboards.Relations.
+	// (issue 31) likewise; grafana reads them for the leadership panels
+	// (dashboards.Relations).
 	p.Allow(gateway.RoleGrafana, dashboards.Relations...)
 	p.Allow(gateway.RoleLeadership, "kpi_counts_daily", "kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly")
 	p.Allow(gateway.RoleAnalyst, "kpi_counts_daily", "kpi_counts_quarter_hourly", "frt_distribution_quarter_hourly", "message_volumes_quarter_hourly")
