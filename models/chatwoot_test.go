@@ -395,3 +395,69 @@ func TestHandoffSLAMet(t *testing.T) {
 	mustBuild(t, full, cfg, true)
 	compareModels(t, w.DB, full.DB)
 }
+
+// Chatwoot's first response time under its own name: from the latest of
+// the first inbound message, the last handoff and the last reopening, to
+// the first public agent reply after it. Whatsapp, Mon 2026-03-02:
+//
+//   - fl-a: asks 10:00:00Z, the bot answers 10:00:10Z, hands off
+//     10:01:00Z, the agent replies 10:01:42Z: 42 s (Chatwoot's spec: agent
+//     FRT after a bot handoff), where cxlake's frt_s is the bot's 10 s.
+//   - fl-b: asks 10:00:00Z, the agent replies 10:02:00Z, resolves
+//     10:05:00Z; reopened 11:00:00Z, the customer writes 11:00:05Z, the
+//     agent replies 11:00:30Z: 30 s from the reopening (frt_s stays 120).
+//   - fl-c: asks, the bot answers, hands off 10:01:00Z; no agent reply:
+//     null.
+//   - fl-d: asks 10:00:00Z, the agent replies 10:03:00Z, no handoff: 180 s.
+//   - fl-e: two handoffs, 10:01:00Z and 10:20:00Z, agent replies 10:05:00Z
+//     and 10:21:15Z: 75 s from the last handoff; agent_frt_s stays 240 s
+//     from the first.
+func TestFRTSinceLastHandoff(t *testing.T) {
+	sup := agent("support")
+	ho := func(id, at, conv string, c obj) string {
+		return evJSON(id, "handoff", at, "whatsapp", conv, c, bot, obj{"handoff": obj{"to_team": "support"}})
+	}
+	p := func(n string) obj { return obj{"phone": "+55119000070" + n} }
+	a, b, c, d, e := p("1"), p("2"), p("3"), p("4"), p("5")
+	events := []string{
+		inbound("a1", "2026-03-02T10:00:00Z", "whatsapp", "fl-a", a),
+		outbound("a2", "2026-03-02T10:00:10Z", "whatsapp", "fl-a", a, bot),
+		ho("a3", "2026-03-02T10:01:00Z", "fl-a", a),
+		outbound("a4", "2026-03-02T10:01:42Z", "whatsapp", "fl-a", a, sup),
+		inbound("b1", "2026-03-02T10:00:00Z", "whatsapp", "fl-b", b),
+		outbound("b2", "2026-03-02T10:02:00Z", "whatsapp", "fl-b", b, sup),
+		resolved("b3", "2026-03-02T10:05:00Z", "whatsapp", "fl-b", b, sup),
+		evJSON("b4", "reopened", "2026-03-02T11:00:00Z", "whatsapp", "fl-b", b, customer, nil),
+		inbound("b5", "2026-03-02T11:00:05Z", "whatsapp", "fl-b", b),
+		outbound("b6", "2026-03-02T11:00:30Z", "whatsapp", "fl-b", b, sup),
+		inbound("c1", "2026-03-02T10:00:00Z", "whatsapp", "fl-c", c),
+		outbound("c2", "2026-03-02T10:00:05Z", "whatsapp", "fl-c", c, bot),
+		ho("c3", "2026-03-02T10:01:00Z", "fl-c", c),
+		inbound("d1", "2026-03-02T10:00:00Z", "whatsapp", "fl-d", d),
+		outbound("d2", "2026-03-02T10:03:00Z", "whatsapp", "fl-d", d, sup),
+		inbound("e1", "2026-03-02T10:00:00Z", "whatsapp", "fl-e", e),
+		ho("e2", "2026-03-02T10:01:00Z", "fl-e", e),
+		outbound("e3", "2026-03-02T10:05:00Z", "whatsapp", "fl-e", e, sup),
+		ho("e4", "2026-03-02T10:20:00Z", "fl-e", e),
+		outbound("e5", "2026-03-02T10:21:15Z", "whatsapp", "fl-e", e, sup),
+	}
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC) }
+	w := openWarehouse(t)
+	var off int64
+	writeJSON(t, w, &off, events...)
+	mustBuild(t, w, cfg, false)
+	checkRows(t, w.DB, "conversations", "conversation_id", map[string]row{
+		"fl-a": {"frt_since_last_handoff_s": 42.0, "frt_s": 10.0, "agent_frt_s": 42.0},
+		"fl-b": {"frt_since_last_handoff_s": 30.0, "frt_s": 120.0},
+		"fl-c": {"frt_since_last_handoff_s": nil, "frt_s": 5.0},
+		"fl-d": {"frt_since_last_handoff_s": 180.0, "frt_s": 180.0},
+		"fl-e": {"frt_since_last_handoff_s": 75.0, "agent_frt_s": 240.0},
+	})
+	mustPassDataTests(t, w)
+	full := openWarehouse(t)
+	off = 0
+	writeJSON(t, full, &off, events...)
+	mustBuild(t, full, cfg, true)
+	compareModels(t, w.DB, full.DB)
+}

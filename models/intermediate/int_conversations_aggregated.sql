@@ -169,6 +169,9 @@ aggregated as (
                or (event_type = 'message' and actor_kind = 'agent' and not is_private_message)
         ) > 0 as reached_human,
         min(occurred_at) filter (where event_type = 'handoff') as handoff_at,
+        -- where Chatwoot restarts its first response time: the last handoff
+        -- or reopening
+        max(occurred_at) filter (where event_type in ('handoff', 'reopened')) as last_restart_at,
         arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
         arg_min(handoff_sla_s, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_sla_s,
 
@@ -207,6 +210,9 @@ resolved as (
         *,
         list_min(list_filter(agent_response_times, lambda t: t >= human_wait_started_at)) as agent_first_response_at,
         list_filter(agent_responses, lambda r: r.at >= human_wait_started_at)[1].actor_key as agent_first_responder_key,
+        -- Chatwoot's first response time starts at the latest of the first
+        -- inbound message, the last handoff and the last reopening
+        greatest(first_inbound_at, last_restart_at) as chatwoot_frt_started_at,
         -- resolved now: resolved, and no reopen or inbound message after the last resolution
         case
             when last_resolved_at is not null
@@ -233,6 +239,8 @@ final as (
         resolved.human_wait_started_at,
         resolved.agent_first_response_at,
         (epoch_us(resolved.agent_first_response_at) - epoch_us(resolved.human_wait_started_at)) / 1e6 as agent_frt_s,
+        (epoch_us(list_min(list_filter(resolved.agent_response_times, lambda t: t >= resolved.chatwoot_frt_started_at)))
+            - epoch_us(resolved.chatwoot_frt_started_at)) / 1e6 as frt_since_last_handoff_s,
         resolved.bot_handled,
         resolved.bot_handled and resolved.reached_human as escalated,
         resolved.reached_human,

@@ -73,6 +73,7 @@ final as (
         handoff_business_s,
         handoff_sla_s,
         handoff_sla_met,
+        frt_since_last_handoff_s,
         coalesce(team, 'none') as team_or_none,
         -- deprecated aliases, removed in the release after next
         escalated,
