@@ -63,6 +63,9 @@ type Config struct {
 	// the keys and kpi_daily_agent is empty; switching it either way
 	// changes the fingerprint, so the next Refresh rebuilds in full.
 	PerAgent bool
+	// Cost is the cost model that prices conversations (cost.go); nil
+	// means none, and every cost figure is null.
+	Cost *CostModel
 	// Now is the clock the models judge time against: an FCR window is
 	// closed, and an unanswered conversation has breached its SLA, once
 	// its end lies before Now, never before the latest event (a producer's
