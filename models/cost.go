@@ -136,3 +136,19 @@ func writeCostConfig(ctx context.Context, conn *sql.Conn, m *CostModel) error {
 	}
 	return nil
 }
+
+// IllustrativeCostModel is the cost model the demo ships: plausible prices
+// in an unnamed unit, labelled "illustrative" wherever a cost is shown. Not
+// a benchmark: an operator sets models.cost to their own.
+func IllustrativeCostModel() *CostModel {
+	return &CostModel{
+		Label: "illustrative",
+		Channels: map[string]ChannelCost{
+			"default":  {BotMessage: 0.01, BotConversation: 0.05},
+			"whatsapp": {BotMessage: 0.01, BotConversation: 0.08}, // a conversation fee on top
+			"voice":    {BotMessage: 0.03, BotConversation: 0.20},
+		},
+		Teams:           map[string]TeamCost{"default": {AgentMinute: 0.50, AgentMessage: 0.02}},
+		AgentHandledCap: time.Hour,
+	}
+}
