@@ -52,6 +52,7 @@ var Relations = []string{
 	"audit_chain_losses_hourly",
 	"channel_slas",
 	"consent_daily",
+	"cost_model",
 	"dead_letters_minutely",
 	"gateway_access_hourly",
 	"gateway_relations_hourly",
