@@ -70,3 +70,10 @@ func (r *kpiReport) costNote() string {
 	}
 	return "Prices: " + r.CostLabel + " (models.cost). Costs are in the cost model's unit; conversations it cannot price are left out. A resolved conversation handled by the bot alone is the bot's; every other one is a human's."
 }
+
+// CostLabel is the label of the cost model the warehouse's costs were
+// priced with ("illustrative" for the demo's), "" when none is configured:
+// to show beside any cost figure taken from Figures.
+func CostLabel(ctx context.Context, db *sql.DB) (string, error) {
+	return loadCostLabel(ctx, db)
+}
