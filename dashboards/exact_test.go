@@ -51,7 +51,7 @@ var directKPIs = map[string]string{
 	"Cost per resolved conversation, bot vs human|with a human":                       "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and not (bot_handled and not escalated))::double / nullif(count(cost) filter (where resolved_at is not null and not (bot_handled and not escalated)), 0) / 1e6 from c)",
 	"Cost per resolved conversation, bot vs human|all":                                "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null)::double / nullif(count(cost) filter (where resolved_at is not null), 0) / 1e6 from c)",
 	"Bot share of resolved conversations and of their cost|of resolved conversations": "(select count(cost) filter (where resolved_at is not null and bot_handled and not escalated)::double / nullif(count(cost) filter (where resolved_at is not null), 0) from c)",
-	"Bot share of resolved conversations and of their cost|of their cost":             "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and bot_handled and not escalated)::double / nullif(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null), 0) from c)",
+	"Bot share of resolved conversations and of their cost|of their cost":             "(select coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and bot_handled and not escalated), 0)::double / nullif(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null), 0) from c)",
 	// The headline stats: "this period" here; "vs previous period" is the
 	// same figure's change against as many days just before.
 	"Conversations|this period":                 "(select count(*) from c)::double",

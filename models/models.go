@@ -5,7 +5,9 @@
 // base kpi_counts_daily, which kpi_daily, kpi_daily_team and the reports
 // evaluate), the runner that builds them in dependency order (fully with
 // Rebuild, or incrementally from the batches ingested since the last build
-// with Refresh), and the data tests that check them (Test).
+// with Refresh), and the data tests that check them (Test). The operator's
+// settings (Config) reach the SQL as cfg_* tables written at every build,
+// among them the cost model that prices conversations (cost.go).
 //
 // The models are .sql files embedded from staging/, intermediate/ and marts/;
 // one step, identity resolution (int_identifiers_resolved), is Go: a
