@@ -99,7 +99,8 @@ select
         / nullif(count(cost) filter (where resolved_at is not null and handled = 'human'), 0) / 1e6 from filtered) as cost_per_resolved_human,
     (select count(cost) filter (where resolved_at is not null and handled = 'bot')::double
         / nullif(count(cost) filter (where resolved_at is not null), 0) from filtered) as bot_resolved_share,
-    (select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and handled = 'bot')::double
+    -- none resolved by the bot alone: a share of 0, not null (the cost is known)
+    (select coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and handled = 'bot'), 0)::double
         / nullif(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null), 0) from filtered) as bot_resolved_cost_share
 `
 
