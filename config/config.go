@@ -89,6 +89,7 @@ type file struct {
 		FRTBuckets   []string          `yaml:"frt_buckets"` // ["1h", "4h", "8h", "24h"]
 		HashKey      string            `yaml:"hash_key"`    // hex; default: DATA/contact_key.secret
 		PerAgent     string            `yaml:"per_agent"`   // true or false: figures per agent (kpi_daily_agent); default off
+		Cost         *costFile         `yaml:"cost"`        // the cost model; none by default (costs null)
 		Schedules    map[string]struct {
 			TZ       string              `yaml:"tz"`
 			Weekly   map[string][]string `yaml:"weekly"`   // mon: ["09:00-18:00"]
@@ -247,6 +248,13 @@ func (c *Config) apply(raw []byte) error {
 			return fmt.Errorf("models.per_agent is %q: write true (keep figures per agent) or false (the default)", v)
 		}
 		c.Models.PerAgent = on
+	}
+	if f.Models.Cost != nil {
+		m, err := f.Models.Cost.model()
+		if err != nil {
+			return err
+		}
+		c.Models.Cost = m // models.Config.Validate checks the prices and the label
 	}
 	if f.Models.HashKey != "" {
 		if err := hashKey("models.hash_key", f.Models.HashKey, &c.Models.HashKey); err != nil {

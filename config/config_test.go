@@ -170,3 +170,33 @@ func TestMemorySettings(t *testing.T) {
 		t.Fatalf("%s: %+v, %v", EnvMemory, c.Memory, err)
 	}
 }
+
+// TestCostModelKeys: models.cost is read into models.Config.Cost, and a
+// cost model without a label is refused by its key.
+func TestCostModelKeys(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cxlake.yaml")
+	yml := "models:\n  cost:\n    label: 2026 budget\n    agent_handled_cap: 45m\n    channels:\n      whatsapp: {bot_message: 0.01, bot_conversation: 0.08}\n    teams:\n      default: {agent_minute: 0.5, agent_message: 0.02}\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Models.Cost
+	if m == nil || m.Label != "2026 budget" || m.AgentHandledCap != 45*time.Minute ||
+		m.Channels["whatsapp"] != (models.ChannelCost{BotMessage: 0.01, BotConversation: 0.08}) ||
+		m.Teams["default"] != (models.TeamCost{AgentMinute: 0.5, AgentMessage: 0.02}) {
+		t.Errorf("models.cost read as %+v", m)
+	}
+	if c, err := Load(""); err != nil || c.Models.Cost != nil {
+		t.Errorf("no models.cost: Cost = %+v (%v), want nil", c.Models.Cost, err)
+	}
+	if err := os.WriteFile(path, []byte("models:\n  cost:\n    teams:\n      default: {agent_minute: 0.5}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "models.cost.label") {
+		t.Errorf("cost model without a label: %v, want an error naming models.cost.label", err)
+	}
+}

@@ -52,6 +52,7 @@ var Relations = []string{
 	"audit_chain_losses_hourly",
 	"channel_slas",
 	"consent_daily",
+	"cost_model",
 	"dead_letters_minutely",
 	"frt_distribution_quarter_hourly",
 	"gateway_access_hourly",

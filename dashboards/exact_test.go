@@ -52,6 +52,17 @@ var directKPIs = map[string]string{
 	"Time to handoff in business hours, p50 and mean, by channel| mean":      "(select sum(round(handoff_business_s * 1e6))::double / nullif(count(handoff_business_s), 0) / 1e6 from c)",
 	"Mean first response time, by channel| mean":                             "(select sum(round(frt_s * 1e6))::double / nullif(count(frt_s), 0) / 1e6 from c)",
 	"Handoffs carrying context|with context":                                 "(select count(*) filter (where handoff_at is not null and handoff_has_context)::double / nullif(count(handoff_has_context) filter (where handoff_at is not null), 0) from c)",
+	// Handoff completeness and SLA met, and cost (issue 20).
+	"Complete handoffs and handoff SLA met|complete (all four)":                       "(select count(*) filter (where handoff_completeness = 4)::double / nullif(count(handoff_completeness), 0) from c)",
+	"Complete handoffs and handoff SLA met|SLA met":                                   "(select count(*) filter (where handoff_sla_met)::double / nullif(count(handoff_sla_met), 0) from c)",
+	"Complete handoffs|complete":                                                      "(select count(*) filter (where handoff_completeness = 4)::double / nullif(count(handoff_completeness), 0) from c)",
+	"Mean handoff completeness|of 4":                                                  "(select sum(handoff_completeness)::double / nullif(count(handoff_completeness), 0) from c)",
+	"Handoff SLA met|SLA met":                                                         "(select count(*) filter (where handoff_sla_met)::double / nullif(count(handoff_sla_met), 0) from c)",
+	"Cost per resolved conversation, bot vs human|bot alone":                          "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and bot_handled and not escalated)::double / nullif(count(cost) filter (where resolved_at is not null and bot_handled and not escalated), 0) / 1e6 from c)",
+	"Cost per resolved conversation, bot vs human|with a human":                       "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and not (bot_handled and not escalated))::double / nullif(count(cost) filter (where resolved_at is not null and not (bot_handled and not escalated)), 0) / 1e6 from c)",
+	"Cost per resolved conversation, bot vs human|all":                                "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null)::double / nullif(count(cost) filter (where resolved_at is not null), 0) / 1e6 from c)",
+	"Bot share of resolved conversations and of their cost|of resolved conversations": "(select count(cost) filter (where resolved_at is not null and bot_handled and not escalated)::double / nullif(count(cost) filter (where resolved_at is not null), 0) from c)",
+	"Bot share of resolved conversations and of their cost|of their cost":             "(select coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and bot_handled and not escalated), 0)::double / nullif(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null), 0) from c)",
 	// The headline stats: "this period" here; "vs previous period" is the
 	// same figure's change against as many days just before.
 	"Conversations|this period":                 "(select count(*) from c)::double",

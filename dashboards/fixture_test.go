@@ -135,7 +135,7 @@ func buildDemo(ctx context.Context) (*demo, error) {
 			return nil, fmt.Errorf("spreading the batches in time: %w", err)
 		}
 	}
-	if _, err := models.Rebuild(ctx, wh.DB, models.Config{HashKey: testKey}); err != nil {
+	if _, err := models.Rebuild(ctx, wh.DB, models.Config{HashKey: testKey, Cost: models.IllustrativeCostModel()}); err != nil {
 		return nil, fmt.Errorf("building the models: %w", err)
 	}
 	if err := runGovernance(ctx, d, emailsOf(msgs, 2)); err != nil {
@@ -147,7 +147,7 @@ func buildDemo(ctx context.Context) (*demo, error) {
 	if err := startGateway(ctx, d); err != nil {
 		return nil, err
 	}
-	if _, err := models.Refresh(ctx, wh.DB, models.Config{HashKey: testKey}); err != nil {
+	if _, err := models.Refresh(ctx, wh.DB, models.Config{HashKey: testKey, Cost: models.IllustrativeCostModel()}); err != nil {
 		return nil, fmt.Errorf("refreshing the models: %w", err)
 	}
 	if err := seedGatewayAudit(ctx, d); err != nil {
@@ -207,7 +207,7 @@ func runGovernance(ctx context.Context, d *demo, emails []string) error {
 	}
 	d.audit = al
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gov, err := governance.New(ctx, d.wh, al, governance.Defaults(), models.Config{HashKey: testKey}, quiet)
+	gov, err := governance.New(ctx, d.wh, al, governance.Defaults(), models.Config{HashKey: testKey, Cost: models.IllustrativeCostModel()}, quiet)
 	if err != nil {
 		return err
 	}

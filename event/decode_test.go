@@ -887,3 +887,27 @@ func TestDecodeAllocations(t *testing.T) {
 		t.Errorf("Decode of the DESIGN.md example makes %v allocations, want at most 25", allocs)
 	}
 }
+
+// TestHandoffItems: which of the four items of a good handoff it carried,
+// one bit each (issue 20): an empty summary, empty fields, an owner without
+// a positive SLA count for nothing.
+func TestHandoffItems(t *testing.T) {
+	sla := func(s int64) *int64 { return &s }
+	for _, tc := range []struct {
+		h    *event.Handoff
+		want int32
+	}{
+		{nil, 0},
+		{&event.Handoff{Fields: json.RawMessage(`{}`), Owner: "lead", SLASeconds: sla(0)}, 0},
+		{&event.Handoff{Summary: "s"}, event.HandoffSummary},
+		{&event.Handoff{Fields: json.RawMessage(`{"need":"refund"}`)}, event.HandoffFields},
+		{&event.Handoff{NextAction: "call back", Owner: "lead"}, event.HandoffNextAction},
+		{&event.Handoff{Owner: "lead", SLASeconds: sla(600)}, event.HandoffOwnerSLA},
+		{&event.Handoff{SLASeconds: sla(600)}, 0},
+		{&event.Handoff{Summary: "s", Fields: json.RawMessage(`{"a":1}`), NextAction: "x", Owner: "lead", SLASeconds: sla(1)}, 15},
+	} {
+		if got := tc.h.Items(); got != tc.want {
+			t.Errorf("Items(%+v) = %d, want %d", tc.h, got, tc.want)
+		}
+	}
+}

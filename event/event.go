@@ -95,14 +95,43 @@ type Handoff struct {
 	SLASeconds *int64
 }
 
+// The four items a good handoff carries (handoff completeness,
+// docs/models.md), one bit each of Handoff.Items.
+const (
+	HandoffSummary    = 1 << iota // a non-empty summary
+	HandoffFields                 // at least one entry in fields
+	HandoffNextAction             // a non-empty next action
+	HandoffOwnerSLA               // an owner and a positive sla_seconds
+)
+
+// Items reports which of the four items the handoff carried, as the bits
+// HandoffSummary to HandoffOwnerSLA; 0 for a nil handoff.
+func (h *Handoff) Items() int32 {
+	if h == nil {
+		return 0
+	}
+	var items int32
+	if h.Summary != "" {
+		items |= HandoffSummary
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(h.Fields, &m) == nil && len(m) > 0 {
+		items |= HandoffFields
+	}
+	if h.NextAction != "" {
+		items |= HandoffNextAction
+	}
+	if h.Owner != "" && h.SLASeconds != nil && *h.SLASeconds > 0 {
+		items |= HandoffOwnerSLA
+	}
+	return items
+}
+
 // HasContext reports whether the handoff carried a summary and at least one field,
 // the definition the handoff context rate counts.
 func (h *Handoff) HasContext() bool {
-	if h == nil || h.Summary == "" {
-		return false
-	}
-	var m map[string]json.RawMessage
-	return json.Unmarshal(h.Fields, &m) == nil && len(m) > 0
+	const context = HandoffSummary | HandoffFields
+	return h.Items()&context == context
 }
 
 // Survey is a CSAT (1 to 5) or NPS (0 to 10) answer.

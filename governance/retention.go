@@ -65,9 +65,11 @@ var TableClasses = map[string]string{
 	"warehouse_meta":       ClassStructural,
 	"schema_migrations":    ClassStructural,
 	"lake_publications":    ClassStructural,
-	// The models' copy of the configuration (schedules, holidays, SLAs, FRT buckets),
-	// rewritten from the config at every refresh.
+	// The models' copy of the configuration (schedules, holidays, SLAs, FRT buckets,
+	// the cost model), rewritten from the config at every refresh.
 	"cfg_business_hours": ClassDerived,
+	"cfg_cost_model":     ClassDerived,
+	"cfg_cost_prices":    ClassDerived,
 	"cfg_frt_buckets":    ClassDerived,
 	"cfg_holidays":       ClassDerived,
 	"cfg_schedules":      ClassDerived,

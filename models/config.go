@@ -70,6 +70,11 @@ func (c Config) Validate() error {
 			return &ConfigError{Key: "models.frt_buckets", Problem: "must list positive durations in increasing order, each bucket's upper bound, e.g. [1h, 4h, 8h, 24h]"}
 		}
 	}
+	if c.Cost != nil {
+		if err := c.Cost.validate(); err != nil {
+			return err
+		}
+	}
 	for key, s := range c.Schedules {
 		if _, err := s.windows(key); err != nil {
 			return err
@@ -281,6 +286,7 @@ func (c Config) fingerprint(sources map[string]bool) string {
 	for _, fb := range c.frtBuckets() {
 		fmt.Fprintf(&b, "frtb.%d.%d|", fb.from.Microseconds(), fb.to.Microseconds())
 	}
+	b.WriteString(c.Cost.fingerprint())
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
 }

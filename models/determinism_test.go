@@ -113,7 +113,8 @@ func simulatedBatches(n, batchSize int) [][]warehouse.Record {
 func TestIncrementalEqualsRebuild(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig()
-	cfg.PerAgent = true // kpi_daily_agent too
+	cfg.PerAgent = true                // kpi_daily_agent too
+	cfg.Cost = IllustrativeCostModel() // conversations.cost and the cost figures too
 	cfg.Schedules = map[string]Schedule{
 		"channel:email": {TZ: "America/Sao_Paulo", Weekly: map[time.Weekday][][2]string{
 			time.Monday: {{"09:00", "18:00"}}, time.Tuesday: {{"09:00", "18:00"}}, time.Wednesday: {{"09:00", "18:00"}},

@@ -26,6 +26,7 @@ const (
 	KPIDuration                // seconds, a continuous percentile
 	KPIRate                    // a fraction from 0 to 1
 	KPIScore                   // NPS, from -100 to 100
+	KPIValue                   // a plain number: a mean completeness (0 to 4), a cost in the cost model's unit
 )
 
 // KPIFigure is one kpi_daily column computed from kpi_counts_daily rows.
@@ -101,6 +102,18 @@ var KPIFigures = []KPIFigure{
 	{Name: "handoff_business_p50_s", Kind: KPIDuration, Expr: percentile("handoff_business_s_values", "0.5"), Sample: listed("handoff_business_s_values")},
 	{Name: "handoff_business_mean_s", Kind: KPIDuration, Expr: mean("handoff_business_us_sum", "handoff_business_s_values"), Sample: listed("handoff_business_s_values")},
 	{Name: "handoff_sla_met_rate", Kind: KPIRate, Expr: ratio("handoff_sla_met_conversations", "handoff_sla_known_conversations"), Sample: sumOf("handoff_sla_known_conversations")},
+	// Handoff completeness: of first handoffs whose items are known.
+	{Name: "handoff_complete_rate", Kind: KPIRate, Expr: ratio("handoffs_complete", "handoffs_rated"), Sample: sumOf("handoffs_rated")},
+	{Name: "handoff_completeness_mean", Kind: KPIValue, Expr: ratio("handoff_completeness_sum", "handoffs_rated"), Sample: sumOf("handoffs_rated")},
+	// Cost (models.cost): over the conversations the cost model prices,
+	// null when it prices none (no cost model: null, never 0).
+	{Name: "cost_total", Kind: KPIValue, Expr: "case when sum(costed_conversations) > 0 then sum(cost_micros) / 1e6 end", Sample: sumOf("costed_conversations")},
+	{Name: "cost_per_resolved", Kind: KPIValue, Expr: ratio("resolved_cost_micros", "resolved_costed_conversations") + " / 1e6", Sample: sumOf("resolved_costed_conversations")},
+	{Name: "cost_per_resolved_bot", Kind: KPIValue, Expr: ratio("bot_resolved_cost_micros", "bot_resolved_costed_conversations") + " / 1e6", Sample: sumOf("bot_resolved_costed_conversations")},
+	{Name: "cost_per_resolved_human", Kind: KPIValue, Expr: ratio("resolved_cost_micros - bot_resolved_cost_micros", "resolved_costed_conversations - bot_resolved_costed_conversations") + " / 1e6",
+		Sample: sumOf("resolved_costed_conversations - bot_resolved_costed_conversations")},
+	{Name: "bot_resolved_share", Kind: KPIRate, Expr: ratio("bot_resolved_costed_conversations", "resolved_costed_conversations"), Sample: sumOf("resolved_costed_conversations")},
+	{Name: "bot_resolved_cost_share", Kind: KPIRate, Expr: ratio("bot_resolved_cost_micros", "resolved_cost_micros"), Sample: sumOf("resolved_costed_conversations")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

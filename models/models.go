@@ -5,7 +5,9 @@
 // base kpi_counts_daily, which kpi_daily, kpi_daily_team and the reports
 // evaluate), the runner that builds them in dependency order (fully with
 // Rebuild, or incrementally from the batches ingested since the last build
-// with Refresh), and the data tests that check them (Test).
+// with Refresh), and the data tests that check them (Test). The operator's
+// settings (Config) reach the SQL as cfg_* tables written at every build,
+// among them the cost model that prices conversations (cost.go).
 //
 // The models are .sql files embedded from staging/, intermediate/ and marts/;
 // one step, identity resolution (int_identifiers_resolved), is Go: a
@@ -63,6 +65,9 @@ type Config struct {
 	// the keys and kpi_daily_agent is empty; switching it either way
 	// changes the fingerprint, so the next Refresh rebuilds in full.
 	PerAgent bool
+	// Cost is the cost model that prices conversations (cost.go); nil
+	// means none, and every cost figure is null.
+	Cost *CostModel
 	// Now is the clock the models judge time against: an FCR window is
 	// closed, and an unanswered conversation has breached its SLA, once
 	// its end lies before Now, never before the latest event (a producer's

@@ -111,6 +111,9 @@ func writeConfig(ctx context.Context, conn *sql.Conn, cfg Config) error {
 			return fmt.Errorf("writing cfg_frt_buckets: %w", err)
 		}
 	}
+	if err := writeCostConfig(ctx, conn, cfg.Cost); err != nil {
+		return err
+	}
 	for _, h := range cfg.scheduleHolidays() {
 		var year any
 		if h.year != 0 {

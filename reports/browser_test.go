@@ -19,6 +19,7 @@ var unitOf = map[models.KPIKind]*regexp.Regexp{
 	models.KPIDuration: regexp.MustCompile(`^(\d+(\.\d)? (s|min|h|d)|—)$`),
 	models.KPIRate:     regexp.MustCompile(`^(\d{1,3}\.\d%|—)$`),
 	models.KPIScore:    regexp.MustCompile(`^([+-]?\d{1,3}|—)$`),
+	models.KPIValue:    regexp.MustCompile(`^(\d+\.\d\d|—)$`), // a mean completeness, a cost in the cost model's unit
 }
 
 // TestKPIReportInHeadlessChromium renders a week of the KPI report, with
@@ -83,7 +84,11 @@ func TestKPIReportInHeadlessChromium(t *testing.T) {
 				t.Errorf("comparison %s shows %q, not a figure with its unit", cells[0], c)
 			}
 		}
-		if k != models.KPICount && cells[3] != dash && !regexp.MustCompile(` (s|min|h|d|pp|pt)$`).MatchString(cells[3]) {
+		if k == models.KPIValue {
+			if cells[3] != dash && !regexp.MustCompile(`^[+-]\d+\.\d\d$`).MatchString(cells[3]) {
+				t.Errorf("comparison %s: change %q is not a signed number", cells[0], cells[3])
+			}
+		} else if k != models.KPICount && cells[3] != dash && !regexp.MustCompile(` (s|min|h|d|pp|pt)$`).MatchString(cells[3]) {
 			t.Errorf("comparison %s: change %q has no unit", cells[0], cells[3])
 		}
 	}

@@ -86,7 +86,22 @@ select
     (select count(*) filter (where bot_handled) from filtered) as escalation_rate_n,
     (select count(*) filter (where bot_handled and resolved_at is not null) from filtered) as containment_rate_n,
     (select count(frt_s) from filtered) as frt_p90_s_n,
-    (select count(nps_score) from surveys) as nps_n
+    (select count(nps_score) from surveys) as nps_n,
+    -- handoff completeness and cost (issue 20)
+    (select count(*) filter (where handoff_completeness = 4)::double / nullif(count(handoff_completeness), 0) from filtered) as handoff_complete_rate,
+    (select sum(handoff_completeness)::double / nullif(count(handoff_completeness), 0) from filtered) as handoff_completeness_mean,
+    (select case when count(cost) > 0 then sum(cast(round(cost * 1e6) as bigint)) / 1e6 end from filtered) as cost_total,
+    (select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null)::double
+        / nullif(count(cost) filter (where resolved_at is not null), 0) / 1e6 from filtered) as cost_per_resolved,
+    (select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and handled = 'bot')::double
+        / nullif(count(cost) filter (where resolved_at is not null and handled = 'bot'), 0) / 1e6 from filtered) as cost_per_resolved_bot,
+    (select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and handled = 'human')::double
+        / nullif(count(cost) filter (where resolved_at is not null and handled = 'human'), 0) / 1e6 from filtered) as cost_per_resolved_human,
+    (select count(cost) filter (where resolved_at is not null and handled = 'bot')::double
+        / nullif(count(cost) filter (where resolved_at is not null), 0) from filtered) as bot_resolved_share,
+    -- none resolved by the bot alone: a share of 0, not null (the cost is known)
+    (select coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and handled = 'bot'), 0)::double
+        / nullif(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null), 0) from filtered) as bot_resolved_cost_share
 `
 
 // expectedKPIs runs independentKPIs and returns its one row by column name.

@@ -87,7 +87,7 @@ func buildFixture(ctx context.Context) (*warehouse.Warehouse, error) {
 	}
 	// Email's SLA runs on business hours (with no schedule, every hour is
 	// one, so the figures are those of elapsed time): the report says so.
-	cfg := models.Config{HashKey: testKey, SLAClock: map[string]models.Clock{"email": models.SLAOnBusinessHours}}
+	cfg := models.Config{HashKey: testKey, SLAClock: map[string]models.Clock{"email": models.SLAOnBusinessHours}, Cost: models.IllustrativeCostModel()}
 	if _, err := models.Rebuild(ctx, wh.DB, cfg); err != nil {
 		return nil, fmt.Errorf("building the models: %w", err)
 	}

@@ -44,6 +44,8 @@ type kpiHTMLView struct {
 	Teams, Days                          htmlTable
 	SLAs                                 htmlTable
 	SLANote                              string
+	Cost                                 htmlTable
+	CostNote                             string
 	Notes                                []string
 }
 
@@ -68,6 +70,10 @@ func writeKPIHTML(w io.Writer, r *kpiReport) error {
 			v.SLAs, v.SLANote = newHTMLTable(slaHead, r.slaRows(), nil), slaNote
 		}
 		v.Days = newHTMLTable(dayHead(), r.dayRows(), nil)
+		v.CostNote = r.costNote()
+		if r.CostLabel != "" {
+			v.Cost = newHTMLTable(costHead, r.costRows(), nil)
+		}
 	}
 	return kpiHTML.Execute(w, v)
 }

@@ -139,6 +139,11 @@ func writeKPIJSON(w io.Writer, r *kpiReport) error {
 		slas = append(slas, member{s.Channel, object{{"sla_s", s.Seconds}, {"clock", s.Clock}}})
 	}
 	doc = append(doc, member{"slas", slas})
+	var costLabel any // null: no cost model, and every cost figure is null
+	if r.CostLabel != "" {
+		costLabel = r.CostLabel
+	}
+	doc = append(doc, member{"cost_label", costLabel})
 	if r.PrevStart.IsZero() {
 		doc = append(doc, member{"previous_period", nil})
 	} else {

@@ -81,6 +81,10 @@ type figures struct {
 	HandoffP50, HandoffMean                                 sql.NullFloat64
 	HandoffBusinessP50, HandoffBusinessMean                 sql.NullFloat64
 	HandoffSLAMetRate                                       sql.NullFloat64
+	HandoffCompleteRate, HandoffCompletenessMean            sql.NullFloat64
+	CostTotal, CostPerResolved                              sql.NullFloat64
+	CostPerResolvedBot, CostPerResolvedHuman                sql.NullFloat64
+	BotResolvedShare, BotResolvedCostShare                  sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -129,6 +133,14 @@ var kpiColumns = []kpiColumn{
 	{name: "handoff_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessP50 }},
 	{name: "handoff_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessMean }},
 	{name: "handoff_sla_met_rate", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffSLAMetRate }},
+	{name: "handoff_complete_rate", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffCompleteRate }},
+	{name: "handoff_completeness_mean", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffCompletenessMean }},
+	{name: "cost_total", value: func(f *figures) *sql.NullFloat64 { return &f.CostTotal }},
+	{name: "cost_per_resolved", value: func(f *figures) *sql.NullFloat64 { return &f.CostPerResolved }},
+	{name: "cost_per_resolved_bot", value: func(f *figures) *sql.NullFloat64 { return &f.CostPerResolvedBot }},
+	{name: "cost_per_resolved_human", value: func(f *figures) *sql.NullFloat64 { return &f.CostPerResolvedHuman }},
+	{name: "bot_resolved_share", value: func(f *figures) *sql.NullFloat64 { return &f.BotResolvedShare }},
+	{name: "bot_resolved_cost_share", value: func(f *figures) *sql.NullFloat64 { return &f.BotResolvedCostShare }},
 }
 
 // kpiFigure returns models' definition of the named figure.

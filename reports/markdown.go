@@ -56,6 +56,12 @@ func writeKPIMarkdown(w io.Writer, r *kpiReport) error {
 	b.WriteString("\n## Bot vs human\n\n")
 	mdTable(&b, groupHead("handled by"), r.groupRows(r.Handlers, handlerLabel, false))
 
+	b.WriteString("\n## Cost\n\n")
+	fmt.Fprintf(&b, "%s\n\n", mdText(r.costNote()))
+	if r.CostLabel != "" {
+		mdTable(&b, costHead, r.costRows())
+	}
+
 	b.WriteString("\n## By team\n\n")
 	mdTable(&b, groupHead("team"), r.groupRows(r.Teams, teamLabel, false))
 

@@ -153,6 +153,7 @@ type kpiReport struct {
 	Handlers    []kpiGroup   // handled_by: bot, human, none
 	Days        []kpiGroup   // all channels by day, oldest first
 	SLAs        []channelSLA // each channel's SLA and its clock, by channel
+	CostLabel   string       // the cost model's label (cost_model), "" without one
 	// The previous period: the same number of days just before Start.
 	PrevStart, PrevEnd time.Time
 	PrevOverall        figures
@@ -216,6 +217,9 @@ func loadKPIReport(ctx context.Context, db querier, opts KPIOptions, from, to ti
 		return nil, err
 	}
 	if r.SLAs, err = loadSLAs(ctx, db, opts.Filter); err != nil {
+		return nil, err
+	}
+	if r.CostLabel, err = loadCostLabel(ctx, db); err != nil {
 		return nil, err
 	}
 	bySize := func(a, b kpiGroup) int {

@@ -59,6 +59,8 @@ func fmtFigure(name string, v sql.NullFloat64) string {
 		return fmtDuration(v)
 	case models.KPIScore:
 		return fmtNPS(v)
+	case models.KPIValue:
+		return fmtValue(v)
 	}
 	return fmtRate(v)
 }
@@ -84,6 +86,8 @@ func fmtChange(name string, d sql.NullFloat64) string {
 		return "+" + fmtSeconds(d.Float64)
 	case models.KPIScore:
 		return sign + strconv.FormatFloat(d.Float64, 'f', 1, 64) + " pt"
+	case models.KPIValue:
+		return sign + strconv.FormatFloat(d.Float64, 'f', 2, 64)
 	}
 	return sign + strconv.FormatFloat(d.Float64*100, 'f', 1, 64) + " pp"
 }

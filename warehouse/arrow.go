@@ -41,6 +41,7 @@ var arrowEvents = func() *arrow.Schema {
 		s, bin, // subject_hash content
 		i64, // content_hash
 		s,   // actor_key
+		i32, // handoff_items
 	}
 	fields := make([]arrow.Field, len(types))
 	for i, t := range types {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 	"unsafe"
+
+	"github.com/cxlake/cxlake/event"
 )
 
 // eventColumns is the number of columns of the events table; row writes
@@ -87,6 +89,15 @@ func row(r *Record, p *personal, batchID int64, ingestedAt time.Time, dst []driv
 	}
 	dst = append(dst, bytesOf(r.Topic), int32(r.Partition), r.Offset, batchID, ingestedAt,
 		text(h.contactPhone), text(h.contactEmail), rawJSON(h.contactIDs), text(h.linkPhone), text(h.linkEmail), rawJSON(h.linkIDs),
-		text(p.subject), content, int64(p.contentSum), text(p.actorKey))
+		text(p.subject), content, int64(p.contentSum), text(p.actorKey), handoffItems(e.Handoff))
 	return dst
+}
+
+// handoffItems is events.handoff_items: which of the four items of a good
+// handoff it carried (event.Handoff.Items); NULL for an event without one.
+func handoffItems(h *event.Handoff) driver.Value {
+	if h == nil {
+		return nil
+	}
+	return h.Items()
 }

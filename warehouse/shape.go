@@ -57,6 +57,7 @@ var eventsShape = []column{
 	{"content", "BLOB"},
 	{"content_hash", "BIGINT"},
 	{"actor_key", "VARCHAR"},
+	{"handoff_items", "INTEGER"},
 }
 
 // identifiersShape is the identifiers table as the identifier appender

@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer closeAtEnd(wh, &err)
-	mc, err := modelConfig(wh, models.Config{})
+	mc, err := modelConfig(wh, models.Config{Cost: models.IllustrativeCostModel()})
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	cfg := ingest.Defaults()
 	cfg.Brokers, cfg.Topics, cfg.GroupID = broker.Addrs(), []string{demoTopic}, "cxlake-demo"
 	cfg.BatchWait = 200 * time.Millisecond
-	refresh, err := gv.refresher(wh, models.Config{})
+	refresh, err := gv.refresher(wh, models.Config{Cost: models.IllustrativeCostModel()})
 	if err != nil {
 		return err
 	}

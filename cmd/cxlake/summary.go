@@ -123,6 +123,33 @@ func headline(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
 	fmt.Fprintf(tw, "  escalation\t%s\tcontainment\t%s\n", pct("escalation_rate"), pct("containment_rate"))
 	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct("fcr_rate"), pct("recontact_rate"))
 	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct("csat_share"), nps)
-	fmt.Fprintf(tw, "  SLA breach\t%s\t\t\n", pct("sla_breach_rate"))
+	fmt.Fprintf(tw, "  SLA breach\t%s\thandoff SLA met\t%s\n", pct("sla_breach_rate"), pct("handoff_sla_met_rate"))
+	mean := "—"
+	if v := get("handoff_completeness_mean"); v != nil {
+		mean = fmt.Sprintf("%.2f of 4 (n=%d)", *v, int64(f["handoff_completeness_mean_n"]))
+	}
+	fmt.Fprintf(tw, "  complete handoffs\t%s\thandoff completeness\t%s\n", pct("handoff_complete_rate"), mean)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	label, err := reports.CostLabel(ctx, wh.DB)
+	if err != nil {
+		return fmt.Errorf("reading the cost model: %w", err)
+	}
+	if label == "" {
+		fmt.Fprintf(w, "\nCost: no cost model configured (models.cost)\n")
+		return nil
+	}
+	cost := func(name string) string {
+		v := get(name)
+		if v == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f (n=%d)", *v, int64(f[name+"_n"]))
+	}
+	fmt.Fprintf(w, "\nCost per resolved conversation (prices: %s)\n", label)
+	fmt.Fprintf(tw, "  bot alone\t%s\twith a human\t%s\n", cost("cost_per_resolved_bot"), cost("cost_per_resolved_human"))
+	fmt.Fprintf(tw, "  all\t%s\tbot share of resolved\t%s\n", cost("cost_per_resolved"), pct("bot_resolved_share"))
+	fmt.Fprintf(tw, "  bot share of their cost\t%s\ttotal cost\t%s\n", pct("bot_resolved_cost_share"), cost("cost_total"))
 	return tw.Flush()
 }

@@ -174,6 +174,7 @@ aggregated as (
         max(occurred_at) filter (where event_type in ('handoff', 'reopened')) as last_restart_at,
         arg_min(handoff_has_context, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_has_context,
         arg_min(handoff_sla_s, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_sla_s,
+        arg_min(handoff_items, (occurred_at, event_id)) filter (where event_type = 'handoff') as handoff_items,
 
         min(occurred_at) filter (where event_type = 'resolved') as first_resolved_at,
         max(occurred_at) filter (where event_type = 'resolved') as last_resolved_at,
@@ -247,6 +248,10 @@ final as (
         resolved.handoff_at,
         resolved.handoff_has_context,
         resolved.handoff_sla_s,
+        -- the first handoff's items (0 to 4): null without a handoff, or
+        -- when it was stored before they were recorded
+        bit_count(resolved.handoff_items)::integer as handoff_completeness,
+        list_min(resolved.agent_response_times) as agent_first_message_at,
         resolved.first_resolved_at,
         resolved.resolved_at,
         (epoch_us(resolved.resolved_at) - epoch_us(resolved.first_inbound_at)) / 1e6 as resolution_s,

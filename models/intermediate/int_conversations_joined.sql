@@ -13,6 +13,9 @@
 -- first_inbound_at + sla_s), or business hours (frt_business_s, and
 -- int_conversations_business_timed's sla_business_due_at). handoff_sla_met
 -- judges the first handoff's own SLA the same way, on the clock.
+-- cost prices the conversation with the cost model (models.cost; null
+-- without one, or when a price it needs is missing): its channel's bot
+-- prices, its team's agent prices (an entry of its own, else 'default').
 
 with conversations as (
 
@@ -38,6 +41,18 @@ followed as (
 sla as (
 
     select * from {{ source "cfg_sla" }}
+
+),
+
+cost_model as (
+
+    select * from {{ ref "stg_models__cost_model" }}
+
+),
+
+prices as (
+
+    select * from {{ ref "stg_models__cost_prices" }}
 
 ),
 
@@ -75,7 +90,23 @@ final as (
             when conversations.agent_first_response_at is not null
                 then conversations.agent_frt_s <= conversations.handoff_sla_s
             when {{ sla_deadline "conversations.handoff_at" "conversations.handoff_sla_s" }} < {{ .Now }} then false
-        end as handoff_sla_met
+        end as handoff_sla_met,
+        -- bot part: per bot message and, when a bot took part, per bot
+        -- conversation; agent part: per agent message and per agent-handled
+        -- minute (first agent message to resolution, capped). A part with
+        -- nothing to price costs 0 without needing a price.
+        case when cost_model.cost_label is not null then
+            case when conversations.bot_message_count = 0 and not conversations.bot_handled then 0 else
+                coalesce(channel_price.per_bot_message, default_channel_price.per_bot_message) * conversations.bot_message_count
+                + coalesce(channel_price.per_bot_conversation, default_channel_price.per_bot_conversation) * conversations.bot_handled::integer
+            end
+            + case when conversations.agent_message_count = 0 and conversations.agent_first_message_at is null then 0 else
+                coalesce(team_price.per_agent_message, default_team_price.per_agent_message) * conversations.agent_message_count
+                + coalesce(team_price.per_agent_minute, default_team_price.per_agent_minute) * coalesce(least(
+                    greatest((epoch_us(conversations.resolved_at) - epoch_us(conversations.agent_first_message_at)) / 1e6, 0),
+                    cost_model.agent_handled_cap_s), 0) / 60
+            end
+        end as cost
     from conversations
     left join business
         on business.conversation_id = conversations.conversation_id
@@ -83,6 +114,16 @@ final as (
         on followed.conversation_id = conversations.conversation_id
     left join sla
         on sla.channel = conversations.channel
+    left join cost_model
+        on true
+    left join prices as channel_price
+        on channel_price.price_kind = 'channel' and channel_price.price_scope = conversations.channel
+    left join prices as default_channel_price
+        on default_channel_price.price_kind = 'channel' and default_channel_price.price_scope = 'default'
+    left join prices as team_price
+        on team_price.price_kind = 'team' and team_price.price_scope = coalesce(conversations.team, 'none')
+    left join prices as default_team_price
+        on default_team_price.price_kind = 'team' and default_team_price.price_scope = 'default'
 
 )
 

@@ -61,7 +61,9 @@ conversation_facts as (
         resolution_business_s,
         handoff_s,
         handoff_business_s,
-        handoff_sla_met
+        handoff_sla_met,
+        handoff_completeness,
+        cost
     from conversations
 
 ),
@@ -95,7 +97,9 @@ survey_facts as (
         null::double as resolution_business_s,
         null::double as handoff_s,
         null::double as handoff_business_s,
-        null::boolean as handoff_sla_met
+        null::boolean as handoff_sla_met,
+        null::integer as handoff_completeness,
+        null::double as cost
     from surveys
 
 ),

@@ -73,6 +73,8 @@ final as (
         handoff_business_s,
         handoff_sla_s,
         handoff_sla_met,
+        handoff_completeness,
+        cost,
         frt_since_last_handoff_s,
         coalesce(team, 'none') as team_or_none,
         -- deprecated aliases, removed in the release after next

@@ -45,4 +45,14 @@ count(*) filter (where is_conversation) as conversations,
         coalesce(list(handoff_business_s order by handoff_business_s) filter (where handoff_business_s is not null), []) as handoff_business_s_values,
         coalesce(sum(cast(round(handoff_business_s * 1e6) as bigint)), 0)::bigint as handoff_business_us_sum,
         count(handoff_sla_met) as handoff_sla_known_conversations,
-        count(*) filter (where handoff_sla_met) as handoff_sla_met_conversations
+        count(*) filter (where handoff_sla_met) as handoff_sla_met_conversations,
+        count(handoff_completeness) as handoffs_rated,
+        count(*) filter (where handoff_completeness = 4) as handoffs_complete,
+        coalesce(sum(handoff_completeness), 0)::bigint as handoff_completeness_sum,
+        -- costs in millionths of the cost model's unit, so that sums are exact
+        count(cost) as costed_conversations,
+        coalesce(sum(cast(round(cost * 1e6) as bigint)), 0)::bigint as cost_micros,
+        count(cost) filter (where is_resolved) as resolved_costed_conversations,
+        coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where is_resolved), 0)::bigint as resolved_cost_micros,
+        count(cost) filter (where is_resolved and bot_handled and not escalated) as bot_resolved_costed_conversations,
+        coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where is_resolved and bot_handled and not escalated), 0)::bigint as bot_resolved_cost_micros

@@ -75,6 +75,11 @@ renamed as (
         -- computed at ingest (the summary and fields themselves are sealed)
         case when type = 'handoff' then coalesce(handoff_has_context, false) end as handoff_has_context,
         case when type = 'handoff' then handoff_sla_s end as handoff_sla_s,
+        -- which of the four items of a good handoff it carried, one bit
+        -- each (event.Handoff.Items, computed at ingest): 1 summary, 2
+        -- fields, 4 next action, 8 owner with a positive SLA; null for a
+        -- handoff stored before schema version 8
+        case when type = 'handoff' then handoff_items end as handoff_items,
 
         survey_kind,
         survey_score,

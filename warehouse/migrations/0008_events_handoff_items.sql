@@ -1,0 +1,11 @@
+-- cxlake warehouse, schema version 8: events.handoff_items, which of the
+-- four items of a good handoff a handoff event carried, one bit each
+-- (event.Handoff.Items): 1 a non-empty summary, 2 at least one entry in
+-- fields, 4 a non-empty next action, 8 an owner and a positive
+-- sla_seconds. The summary, fields, next action and owner stay sealed in
+-- the event's content; only these bits are in clear, computed at ingest
+-- like handoff_has_context. Null for other events, and for handoffs stored
+-- before this version: their completeness is unknown (handoff_completeness
+-- null), not zero. A column added last, as the writers append it
+-- (warehouse/shape.go).
+alter table events add column if not exists handoff_items integer;
