@@ -55,6 +55,7 @@ var compatRelations = map[string]string{
 	"pg_catalog.pg_depend":                       "gw_pg_depend",
 	"pg_catalog.pg_sequence":                     "gw_pg_sequence",
 	"pg_catalog.pg_namespace":                    "gw_pg_namespace",
+	"pg_catalog.pg_type":                         "gw_pg_type",
 	"information_schema.tables":                  "gw_information_schema_tables",
 	"information_schema.columns":                 "gw_information_schema_columns",
 	"information_schema.views":                   "gw_information_schema_views",
@@ -68,7 +69,7 @@ var compatRelations = map[string]string{
 // a role may not see. (pg_attrdef, pg_description and pg_depend name
 // relations and columns: they are compatRelations, filtered by role.)
 var catalogRelations = map[string]bool{
-	"pg_catalog.pg_type": true, "pg_catalog.pg_proc": true,
+	"pg_catalog.pg_proc": true,
 	"pg_catalog.pg_collation": true, "pg_catalog.pg_enum": true, "pg_catalog.pg_tablespace": true,
 	"information_schema.schemata": true, "information_schema.character_sets": true,
 }
@@ -82,6 +83,7 @@ var compatFunctions = map[string]bool{
 	"gw_regclass": true, "gw_regtype": true, "gw_regnamespace": true, "gw_regproc": true,
 	"pg_get_indexdef": true, "pg_get_statisticsobjdef_columns": true, "pg_get_partkeydef": true,
 	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true, "pg_get_serial_sequence": true,
+	"gw_format_type": true,
 }
 
 // maxArgs trims PostgreSQL's optional trailing arguments DuckDB's
@@ -187,8 +189,6 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			from pg_catalog.pg_database where datname = %s`, db),
 		settingsView(),
 		empty("gw_pg_auth_members", "0::bigint as oid, 0::bigint as roleid, 0::bigint as member, 0::bigint as grantor, false as admin_option, true as inherit_option, true as set_option"),
-		`create or replace temp view gw_pg_attribute as select * replace ('x' as attstorage, -1 as attstattarget, '' as attcompression)
-			from pg_catalog.pg_attribute where attrelid in (select oid from temp.main.gw_visible)`,
 		"create or replace temp view gw_pg_index as select * from pg_catalog.pg_index where indrelid in (select oid from temp.main.gw_visible)",
 		"create or replace temp view gw_pg_constraint as select * from pg_catalog.pg_constraint where conrelid in (select oid from temp.main.gw_visible)",
 		byTable("gw_pg_tables", "pg_catalog.pg_tables", "", "schemaname", "tablename"),
@@ -255,6 +255,20 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		`create or replace temp view gw_pg_namespace as select * from pg_catalog.pg_namespace
 			union all select 11, 'pg_catalog', 10, null from (select 1)
 			where not exists (select 1 from pg_catalog.pg_namespace where nspname = 'pg_catalog')`,
+		pgTypeSetup(),
+		// DuckDB's pg_attribute holds DuckDB's type ids and typmods
+		// (pgtypes.go): the columns of the relations the role reads, with
+		// PostgreSQL's.
+		`create or replace temp view gw_pg_attribute as select c.table_oid as attrelid, c.column_name as attname,
+			gw_pg_typid(c.data_type) as atttypid, -1 as attstattarget, t.typlen as attlen, c.column_index as attnum,
+			case when c.data_type like '%]' then 1 else 0 end as attndims, -1 as attcacheoff,
+			gw_pg_typmod(c.data_type) as atttypmod, t.typbyval as attbyval, t.typstorage as attstorage, t.typalign as attalign,
+			not c.is_nullable as attnotnull, c.column_default is not null as atthasdef, false as atthasmissing,
+			'' as attidentity, '' as attgenerated, false as attisdropped, true as attislocal, 0 as attinhcount,
+			t.typcollation as attcollation, '' as attcompression, null::varchar[] as attacl, null::varchar[] as attoptions,
+			null::varchar[] as attfdwoptions, null::varchar as attmissingval
+			from duckdb_columns() c join temp.main.gw_pg_type t on t.oid = gw_pg_typid(c.data_type)
+			where c.table_oid in (select oid from temp.main.gw_visible)`,
 		empty("gw_pg_sequence", "0::bigint as seqrelid, 0::bigint as seqtypid, 0::bigint as seqstart, 0::bigint as seqincrement, 0::bigint as seqmax, 0::bigint as seqmin, 0::bigint as seqcache, false as seqcycle"),
 		empty("gw_pg_foreign_table", "0::bigint as ftrelid, 0::bigint as ftserver, null::varchar[] as ftoptions"),
 		empty("gw_pg_partitioned_table", "0::bigint as partrelid, ''::varchar as partstrat, 0 as partnatts, 0::bigint as partdefid, null::integer[] as partattrs"),
@@ -287,7 +301,7 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		"create or replace temp macro pg_get_serial_sequence(t, c) as null::varchar",
 		`create or replace temp macro gw_regclass(x) as coalesce(
 			(select relname from temp.main.gw_pg_class where oid = try_cast(x as bigint)), cast(x as varchar))`,
-		"create or replace temp macro gw_regtype(x) as coalesce(pg_catalog.format_type(try_cast(x as bigint), null), cast(x as varchar))",
+		"create or replace temp macro gw_regtype(x) as coalesce(gw_format_type(try_cast(x as bigint), null), cast(x as varchar))",
 		`create or replace temp macro gw_regnamespace(x) as coalesce(
 			(select nspname from pg_catalog.pg_namespace where oid = try_cast(x as bigint)), cast(x as varchar))`,
 		"create or replace temp macro gw_regproc(x) as cast(x as varchar)",
