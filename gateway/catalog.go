@@ -69,7 +69,7 @@ var compatRelations = map[string]string{
 // a role may not see. (pg_attrdef, pg_description and pg_depend name
 // relations and columns: they are compatRelations, filtered by role.)
 var catalogRelations = map[string]bool{
-	"pg_catalog.pg_proc": true,
+	"pg_catalog.pg_proc":      true,
 	"pg_catalog.pg_collation": true, "pg_catalog.pg_enum": true, "pg_catalog.pg_tablespace": true,
 	"information_schema.schemata": true, "information_schema.character_sets": true,
 }
