@@ -83,8 +83,14 @@ var compatFunctions = map[string]bool{
 	"gw_regclass": true, "gw_regtype": true, "gw_regnamespace": true, "gw_regproc": true,
 	"pg_get_indexdef": true, "pg_get_statisticsobjdef_columns": true, "pg_get_partkeydef": true,
 	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true, "pg_get_serial_sequence": true,
-	"gw_format_type": true,
+	"gw_format_type": true, "array_remove": true, "pg_get_function_result": true, "pg_get_function_arguments": true,
+	"pg_get_function_identity_arguments": true, "_pg_expandarray": true,
 }
+
+// infoSchemaFunctions are PostgreSQL's information_schema functions
+// clients call, answered by compat macros of the same name (pgjdbc's
+// getPrimaryKeys calls information_schema._pg_expandarray).
+var infoSchemaFunctions = map[string]bool{"_pg_expandarray": true}
 
 // maxArgs trims PostgreSQL's optional trailing arguments DuckDB's
 // catalog macros do not take.
@@ -281,6 +287,17 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			list_transform(string_split(x, '.'), lambda p: case when p[1] = '"' then replace(p[2:-2], '""', '"') else lower(trim(p)) end),
 			(x, strict) as
 			list_transform(string_split(x, '.'), lambda p: case when p[1] = '"' then replace(p[2:-2], '""', '"') else lower(trim(p)) end)`,
+		// PostgreSQL removes every element equal to e (NULL removes NULLs).
+		"create or replace temp macro array_remove(a, e) as list_filter(a, lambda x: x is distinct from e)",
+		// The warehouse defines no function: pg_proc lists DuckDB's
+		// built-ins, outside every schema pg_namespace lists, so psql's
+		// \df lists nothing. Their result and arguments are not described.
+		"create or replace temp macro pg_get_function_result(o) as null::varchar",
+		"create or replace temp macro pg_get_function_arguments(o) as null::varchar",
+		"create or replace temp macro pg_get_function_identity_arguments(o) as null::varchar",
+		// information_schema._pg_expandarray: a row (x, n) per element,
+		// n counting from 1.
+		"create or replace temp macro _pg_expandarray(a) as unnest(list_transform(a, lambda x, i: {'x': x, 'n': i}))",
 		"create or replace temp macro array_lower(a, d) as case when d = 1 and len(a) > 0 then 1 end",
 		"create or replace temp macro array_upper(a, d) as case when d = 1 and len(a) > 0 then len(a) end",
 		fmt.Sprintf("create or replace temp macro pg_get_userbyid(id) as %s", u),
