@@ -817,6 +817,9 @@ func (w *walker) function(m map[string]any) bool {
 	}
 	if to, ok := catalogFunctions[name]; ok && (schema == "" || schema == "pg_catalog" || schema == "main") {
 		// DuckDB's own would read every view's SQL or constraint.
+		if str(m, "alias") == "" {
+			m["alias"] = name // the column is format_type, as in PostgreSQL
+		}
 		m["function_name"], m["schema"] = to, ""
 		w.changed = true
 		return true
