@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The catalog's types (pgtypes.go), on an in-memory DuckDB with the
@@ -160,5 +162,46 @@ func TestNumericTypmod(t *testing.T) {
 		if got := typmodOfName(name); got != want {
 			t.Errorf("typmodOfName(%s) = %d, want %d", name, got, want)
 		}
+	}
+}
+
+// TestCatalogColumnsFollowTheRole: pg_attribute with PostgreSQL's types
+// lists no more than before, whatever the route. Leadership reads the two
+// KPI marts only; contact_key is a column of conversations, contacts and
+// timeline, which the analyst reads. Knowing conversations' oid (from an
+// analyst's session) does not give leadership its columns.
+func TestCatalogColumnsFollowTheRole(t *testing.T) {
+	s := testServer(t)
+	ctx := context.Background()
+	ana, lead := connect(t, s, "ana"), connect(t, s, "lead")
+	var convOID int64
+	if err := ana.QueryRow(ctx, "select oid from pg_class where relname = 'conversations'").Scan(&convOID); err != nil {
+		t.Fatal(err)
+	}
+	count := func(c interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}, q string, args ...any) int64 {
+		t.Helper()
+		var n int64
+		if err := c.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	if n := count(ana, "select count(*) from pg_attribute where attname = 'contact_key'"); n != 3 {
+		t.Errorf("analyst sees contact_key in %d relations, want 3", n)
+	}
+	if n := count(lead, "select count(*) from pg_attribute where attname = 'contact_key'"); n != 0 {
+		t.Errorf("leadership sees contact_key in %d relations, want 0", n)
+	}
+	if n := count(lead, "select count(distinct attrelid) from pg_attribute"); n != 2 {
+		t.Errorf("leadership sees columns of %d relations, want 2 (kpi_daily, kpi_daily_team)", n)
+	}
+	q := "select count(*) from pg_attribute a join pg_type t on t.oid = a.atttypid where a.attrelid = $1 and format_type(a.atttypid, a.atttypmod) is not null"
+	if n := count(lead, q, convOID); n != 0 {
+		t.Errorf("leadership read %d columns of conversations by its oid, want 0", n)
+	}
+	if n := count(ana, q, convOID); n == 0 {
+		t.Errorf("the analyst reads no column of conversations by its oid")
 	}
 }
