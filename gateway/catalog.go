@@ -203,9 +203,13 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		fmt.Sprintf(`create or replace temp view gw_pg_views as select t.* replace (%s as definition)
 			from pg_catalog.pg_views t where exists (select 1 from temp.main.gw_visible v
 			where v.schema_name = t.schemaname and v.name = t.viewname)`, viewSQL("t.definition")),
+		// PostgreSQL's pg_get_viewdef is the query alone; DuckDB keeps
+		// the whole CREATE VIEW statement (psql's \sv printed it twice).
+		`create or replace temp macro gw_view_query(q) as regexp_replace(q,
+			'^\s*create\s+(or\s+replace\s+)?(temp(orary)?\s+)?view\s+("([^"]|"")*"|[^\s(]+)(\s*\([^)]*\))?\s+as\s+', '', 'i')`,
 		fmt.Sprintf(`create or replace temp macro gw_pg_get_viewdef(gw_oid) as
 			(select %s from duckdb_views() v where v.view_oid = gw_oid
-			and v.view_oid in (select oid from temp.main.gw_visible))`, viewSQL("v.sql")),
+			and v.view_oid in (select oid from temp.main.gw_visible))`, viewSQL("gw_view_query(v.sql)")),
 		`create or replace temp macro gw_pg_get_constraintdef(gw_oid) as
 			(select constraint_text from duckdb_constraints() d where d.table_oid = gw_oid // 1000000
 			and d.constraint_index = gw_oid % 1000000 and d.table_oid in (select oid from temp.main.gw_visible))`,

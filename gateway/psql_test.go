@@ -205,7 +205,10 @@ func TestPsqlFunctionsAndViewSource(t *testing.T) {
 		t.Fatalf(`\sf: %v\n%s`, err, out)
 	}
 	out, err = psql(t, s, "comp", "-c", `\sv timeline`)
-	if err != nil || !strings.Contains(out, "CREATE OR REPLACE VIEW main.timeline AS") || !strings.Contains(out, "int_events_attributed") {
+	// The body is the query alone, as PostgreSQL's pg_get_viewdef gives
+	// it, not DuckDB's CREATE VIEW statement.
+	if err != nil || !strings.Contains(out, "CREATE OR REPLACE VIEW main.timeline AS") || !strings.Contains(out, "int_events_attributed") ||
+		strings.Contains(out, "CREATE VIEW") {
 		t.Fatalf(`\sv timeline as compliance: %v\n%s`, err, out)
 	}
 	out, err = psql(t, s, "ana", "-c", `\sv timeline`)
