@@ -55,6 +55,7 @@ var compatRelations = map[string]string{
 	"pg_catalog.pg_depend":                       "gw_pg_depend",
 	"pg_catalog.pg_sequence":                     "gw_pg_sequence",
 	"pg_catalog.pg_namespace":                    "gw_pg_namespace",
+	"pg_catalog.pg_type":                         "gw_pg_type",
 	"information_schema.tables":                  "gw_information_schema_tables",
 	"information_schema.columns":                 "gw_information_schema_columns",
 	"information_schema.views":                   "gw_information_schema_views",
@@ -68,7 +69,7 @@ var compatRelations = map[string]string{
 // a role may not see. (pg_attrdef, pg_description and pg_depend name
 // relations and columns: they are compatRelations, filtered by role.)
 var catalogRelations = map[string]bool{
-	"pg_catalog.pg_type": true, "pg_catalog.pg_proc": true,
+	"pg_catalog.pg_proc":      true,
 	"pg_catalog.pg_collation": true, "pg_catalog.pg_enum": true, "pg_catalog.pg_tablespace": true,
 	"information_schema.schemata": true, "information_schema.character_sets": true,
 }
@@ -82,7 +83,14 @@ var compatFunctions = map[string]bool{
 	"gw_regclass": true, "gw_regtype": true, "gw_regnamespace": true, "gw_regproc": true,
 	"pg_get_indexdef": true, "pg_get_statisticsobjdef_columns": true, "pg_get_partkeydef": true,
 	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true, "pg_get_serial_sequence": true,
+	"gw_format_type": true, "array_remove": true, "pg_get_function_result": true, "pg_get_function_arguments": true,
+	"pg_get_function_identity_arguments": true, "_pg_expandarray": true,
 }
+
+// infoSchemaFunctions are PostgreSQL's information_schema functions
+// clients call, answered by compat macros of the same name (pgjdbc's
+// getPrimaryKeys calls information_schema._pg_expandarray).
+var infoSchemaFunctions = map[string]bool{"_pg_expandarray": true}
 
 // maxArgs trims PostgreSQL's optional trailing arguments DuckDB's
 // catalog macros do not take.
@@ -187,8 +195,6 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			from pg_catalog.pg_database where datname = %s`, db),
 		settingsView(),
 		empty("gw_pg_auth_members", "0::bigint as oid, 0::bigint as roleid, 0::bigint as member, 0::bigint as grantor, false as admin_option, true as inherit_option, true as set_option"),
-		`create or replace temp view gw_pg_attribute as select * replace ('x' as attstorage, -1 as attstattarget, '' as attcompression)
-			from pg_catalog.pg_attribute where attrelid in (select oid from temp.main.gw_visible)`,
 		"create or replace temp view gw_pg_index as select * from pg_catalog.pg_index where indrelid in (select oid from temp.main.gw_visible)",
 		"create or replace temp view gw_pg_constraint as select * from pg_catalog.pg_constraint where conrelid in (select oid from temp.main.gw_visible)",
 		byTable("gw_pg_tables", "pg_catalog.pg_tables", "", "schemaname", "tablename"),
@@ -197,9 +203,13 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		fmt.Sprintf(`create or replace temp view gw_pg_views as select t.* replace (%s as definition)
 			from pg_catalog.pg_views t where exists (select 1 from temp.main.gw_visible v
 			where v.schema_name = t.schemaname and v.name = t.viewname)`, viewSQL("t.definition")),
+		// PostgreSQL's pg_get_viewdef is the query alone; DuckDB keeps
+		// the whole CREATE VIEW statement (psql's \sv printed it twice).
+		`create or replace temp macro gw_view_query(q) as regexp_replace(q,
+			'^\s*create\s+(or\s+replace\s+)?(temp(orary)?\s+)?view\s+("([^"]|"")*"|[^\s(]+)(\s*\([^)]*\))?\s+as\s+', '', 'i')`,
 		fmt.Sprintf(`create or replace temp macro gw_pg_get_viewdef(gw_oid) as
 			(select %s from duckdb_views() v where v.view_oid = gw_oid
-			and v.view_oid in (select oid from temp.main.gw_visible))`, viewSQL("v.sql")),
+			and v.view_oid in (select oid from temp.main.gw_visible))`, viewSQL("gw_view_query(v.sql)")),
 		`create or replace temp macro gw_pg_get_constraintdef(gw_oid) as
 			(select constraint_text from duckdb_constraints() d where d.table_oid = gw_oid // 1000000
 			and d.constraint_index = gw_oid % 1000000 and d.table_oid in (select oid from temp.main.gw_visible))`,
@@ -255,6 +265,20 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		`create or replace temp view gw_pg_namespace as select * from pg_catalog.pg_namespace
 			union all select 11, 'pg_catalog', 10, null from (select 1)
 			where not exists (select 1 from pg_catalog.pg_namespace where nspname = 'pg_catalog')`,
+		pgTypeSetup(),
+		// DuckDB's pg_attribute holds DuckDB's type ids and typmods
+		// (pgtypes.go): the columns of the relations the role reads, with
+		// PostgreSQL's.
+		`create or replace temp view gw_pg_attribute as select c.table_oid as attrelid, c.column_name as attname,
+			gw_pg_typid(c.data_type) as atttypid, -1 as attstattarget, t.typlen as attlen, c.column_index as attnum,
+			case when c.data_type like '%]' then 1 else 0 end as attndims, -1 as attcacheoff,
+			gw_pg_typmod(c.data_type) as atttypmod, t.typbyval as attbyval, t.typstorage as attstorage, t.typalign as attalign,
+			not c.is_nullable as attnotnull, c.column_default is not null as atthasdef, false as atthasmissing,
+			'' as attidentity, '' as attgenerated, false as attisdropped, true as attislocal, 0 as attinhcount,
+			t.typcollation as attcollation, '' as attcompression, null::varchar[] as attacl, null::varchar[] as attoptions,
+			null::varchar[] as attfdwoptions, null::varchar as attmissingval
+			from duckdb_columns() c join temp.main.gw_pg_type t on t.oid = gw_pg_typid(c.data_type)
+			where c.table_oid in (select oid from temp.main.gw_visible)`,
 		empty("gw_pg_sequence", "0::bigint as seqrelid, 0::bigint as seqtypid, 0::bigint as seqstart, 0::bigint as seqincrement, 0::bigint as seqmax, 0::bigint as seqmin, 0::bigint as seqcache, false as seqcycle"),
 		empty("gw_pg_foreign_table", "0::bigint as ftrelid, 0::bigint as ftserver, null::varchar[] as ftoptions"),
 		empty("gw_pg_partitioned_table", "0::bigint as partrelid, ''::varchar as partstrat, 0 as partnatts, 0::bigint as partdefid, null::integer[] as partattrs"),
@@ -267,6 +291,17 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 			list_transform(string_split(x, '.'), lambda p: case when p[1] = '"' then replace(p[2:-2], '""', '"') else lower(trim(p)) end),
 			(x, strict) as
 			list_transform(string_split(x, '.'), lambda p: case when p[1] = '"' then replace(p[2:-2], '""', '"') else lower(trim(p)) end)`,
+		// PostgreSQL removes every element equal to e (NULL removes NULLs).
+		"create or replace temp macro array_remove(a, e) as list_filter(a, lambda x: x is distinct from e)",
+		// The warehouse defines no function: pg_proc lists DuckDB's
+		// built-ins, outside every schema pg_namespace lists, so psql's
+		// \df lists nothing. Their result and arguments are not described.
+		"create or replace temp macro pg_get_function_result(o) as null::varchar",
+		"create or replace temp macro pg_get_function_arguments(o) as null::varchar",
+		"create or replace temp macro pg_get_function_identity_arguments(o) as null::varchar",
+		// information_schema._pg_expandarray: a row (x, n) per element,
+		// n counting from 1.
+		"create or replace temp macro _pg_expandarray(a) as unnest(list_transform(a, lambda x, i: {'x': x, 'n': i}))",
 		"create or replace temp macro array_lower(a, d) as case when d = 1 and len(a) > 0 then 1 end",
 		"create or replace temp macro array_upper(a, d) as case when d = 1 and len(a) > 0 then len(a) end",
 		fmt.Sprintf("create or replace temp macro pg_get_userbyid(id) as %s", u),
@@ -287,7 +322,7 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		"create or replace temp macro pg_get_serial_sequence(t, c) as null::varchar",
 		`create or replace temp macro gw_regclass(x) as coalesce(
 			(select relname from temp.main.gw_pg_class where oid = try_cast(x as bigint)), cast(x as varchar))`,
-		"create or replace temp macro gw_regtype(x) as coalesce(pg_catalog.format_type(try_cast(x as bigint), null), cast(x as varchar))",
+		"create or replace temp macro gw_regtype(x) as coalesce(gw_format_type(try_cast(x as bigint), null), cast(x as varchar))",
 		`create or replace temp macro gw_regnamespace(x) as coalesce(
 			(select nspname from pg_catalog.pg_namespace where oid = try_cast(x as bigint)), cast(x as varchar))`,
 		"create or replace temp macro gw_regproc(x) as cast(x as varchar)",

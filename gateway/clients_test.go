@@ -64,9 +64,7 @@ func runClient(t *testing.T, s *Server, user string, env []string, argv ...strin
 // pass yet (issue 18's remaining items): their output is logged, not
 // compared. Remove a key once the gateway passes it, and expect its value.
 var pendingChecks = map[string]bool{
-	"pg2.copy":   true,
-	"sa.columns": true, "sa.reflect": true,
-	"jdbc.columns": true,
+	"pg2.copy": true,
 }
 
 // compareClient checks every expected key; printed keys nobody expects
@@ -134,10 +132,17 @@ func TestClientPython(t *testing.T) {
 		"sa.connect": "42",
 		"sa.tables":  "kpi_daily,kpi_daily_team",
 		"sa.views":   "contacts,conversations,timeline",
+		// format_type names PostgreSQL's types (pgtypes.go), which
+		// SQLAlchemy maps to its own.
+		"sa.columns": "contact_key:VARCHAR,identifiers:BIGINT,phones:BIGINT",
+		// Index reflection's "a.attnum = ANY(ix.indkey)" in a LEFT JOIN
+		// (anylist.go).
+		"sa.reflect": "True",
 	})
 	compareClient(t, runClient(t, s, "lead", nil, py, script, "refused"), map[string]string{
 		"pg2.refused": "42501", // insufficient_privilege
 		"sa.tables":   "False",
+		"sa.columns":  "ERR conversations", // SQLAlchemy's NoSuchTableError
 	})
 }
 
@@ -161,10 +166,21 @@ func TestClientJDBC(t *testing.T) {
 		"jdbc.tables":                   "kpi_daily,kpi_daily_team",
 		"jdbc.setDate":                  "d:2026-11-21",
 		"jdbc.setTimestamp":             "t:2026-11-20 02:02:03",
+		// Every column of the contacts view, with pg_type's name of its
+		// PostgreSQL type: a VARCHAR is varchar, a BIGINT int8.
+		"jdbc.columns": "contact_key:varchar,identifiers:int8,phones:int8,emails:int8,channel_ids:int8," +
+			"first_seen_at:timestamptz,conversations:int8,channels:int8,channel_list:varchar," +
+			"first_conversation_at:timestamptz,last_conversation_event_at:timestamptz",
+		// No relation has a primary key and the warehouse defines no
+		// function: empty, with JDBC's columns.
+		"jdbc.primaryKeys": "0 rows:TABLE_CAT,TABLE_SCHEM,TABLE_NAME,COLUMN_NAME,KEY_SEQ,PK_NAME",
+		"jdbc.functions":   "0 rows:FUNCTION_CAT,FUNCTION_SCHEM,FUNCTION_NAME,REMARKS,FUNCTION_TYPE,SPECIFIC_NAME",
 	})
 	compareClient(t, run("lead", "refused"), map[string]string{
 		"jdbc.refused": "42501",
 		"jdbc.tables":  "false",
+		// conversations exists, but leadership does not read it: no column.
+		"jdbc.columns": "",
 	})
 }
 

@@ -155,11 +155,11 @@ func (sess *session) describeStatement(st *prepared, declared []uint32) error {
 				return err
 			}
 			info, err := stmt.ColumnTypeInfo(i)
-			oid := oidText
+			oid, typmod := oidText, int32(-1)
 			if err == nil {
-				oid = oidOfInfo(info)
+				oid, typmod = oidOfInfo(info), typmodOfInfo(info)
 			}
-			st.fields[i] = field(name, oid, 0)
+			st.fields[i] = field(name, oid, typmod, 0)
 		}
 		return nil
 	})

@@ -67,7 +67,9 @@ func TestPsqlQueryAndDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatalf(`\d conversations: %v\n%s`, err, out)
 	}
-	for _, want := range []string{`View "main.conversations"`, "contact_key", "opened_at", "timestamptz", "frt_s", "float8", "bot_handled", "bool"} {
+	// PostgreSQL's format_type names (pgtypes.go), not DuckDB's.
+	for _, want := range []string{`View "main.conversations"`, "contact_key", "character varying", "opened_at",
+		"timestamp with time zone", "frt_s", "double precision", "bot_handled", "boolean"} {
 		if !strings.Contains(out, want) {
 			t.Errorf(`\d conversations lacks %q:\n%s`, want, out)
 		}
@@ -184,5 +186,37 @@ func TestPsqlFetchCount(t *testing.T) {
 	out, err = psql(t, s, "ana", "-c", "declare c cursor for select 1")
 	if err == nil || !strings.Contains(out, "only be used in transaction blocks") {
 		t.Fatalf("DECLARE outside a transaction: %v\n%s", err, out)
+	}
+}
+
+// \df lists no function (the warehouse defines none, and DuckDB's
+// built-ins are outside every schema pg_namespace lists); \sf of a name
+// says it does not exist. \sv prints a view's SQL to a role that reads
+// every relation, and an empty body to one that does not (a view's SQL
+// names what it reads); a view the role cannot read is unknown.
+func TestPsqlFunctionsAndViewSource(t *testing.T) {
+	s := testServer(t)
+	out, err := psql(t, s, "ana", "-c", `\df`)
+	if err != nil || !strings.Contains(out, "List of functions") || !strings.Contains(out, "(0 rows)") {
+		t.Fatalf(`\df: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "ana", "-c", `\sf no_such_function`)
+	if err == nil || !strings.Contains(out, `function "no_such_function" does not exist`) {
+		t.Fatalf(`\sf: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "comp", "-c", `\sv timeline`)
+	// The body is the query alone, as PostgreSQL's pg_get_viewdef gives
+	// it, not DuckDB's CREATE VIEW statement.
+	if err != nil || !strings.Contains(out, "CREATE OR REPLACE VIEW main.timeline AS") || !strings.Contains(out, "int_events_attributed") ||
+		strings.Contains(out, "CREATE VIEW") {
+		t.Fatalf(`\sv timeline as compliance: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "ana", "-c", `\sv timeline`)
+	if err != nil || !strings.Contains(out, "CREATE OR REPLACE VIEW main.timeline AS") || strings.Contains(out, "int_events_attributed") {
+		t.Fatalf(`\sv timeline as analyst: %v\n%s`, err, out)
+	}
+	out, err = psql(t, s, "lead", "-c", `\sv timeline`)
+	if err == nil || !strings.Contains(out, `relation "timeline" does not exist`) {
+		t.Fatalf(`\sv timeline as leadership: %v\n%s`, err, out)
 	}
 }

@@ -15,7 +15,7 @@ import (
 //	'int4'::regtype::oid             the type's oid
 //
 // The oids are those the session's pg_class and pg_type report
-// (catalog.go): a relation is looked up in the role-filtered pg_class, so
+// (catalog.go, pgtypes.go): a relation is looked up in the role-filtered pg_class, so
 // a relation the role cannot read gives the same error as one that does
 // not exist. The walker rewrites the casts into calls of the macros
 // below, which regclassSetup defines in each session.
@@ -25,7 +25,8 @@ import (
 // what comparisons with oid columns (attrelid = 'x'::regclass) need.
 
 // regFunctions are the macros regclassSetup defines.
-var regFunctions = map[string]bool{"gw_regclass_oid": true, "gw_regclass_name": true, "gw_regtype_oid": true}
+var regFunctions = map[string]bool{"gw_regclass_oid": true, "gw_regclass_name": true, "gw_regtype_oid": true,
+	"gw_regproc_oid": true}
 
 // regclassSetup returns the statements that define the lookups; they run
 // after sessionSetup, whose gw_pg_class they read.
@@ -47,12 +48,18 @@ func regclassSetup() string {
 			when (select count(*) from temp.main.gw_pg_class where oid = gw_regclass_oid(x)) = 1
 				then (select relname from temp.main.gw_pg_class where oid = gw_regclass_oid(x))
 			else error('relation with oid ' || cast(x as varchar) || ' does not exist') end`,
+		// The warehouse defines no function (psql's \sf asks
+		// 'name'::regprocedure::oid): a number is an oid as it is, a name
+		// is refused as PostgreSQL refuses an unknown function.
+		`create or replace temp macro gw_regproc_oid(x) as case
+			when try_cast(x as bigint) is not null then try_cast(x as bigint)
+			else error('function "' || cast(x as varchar) || '" does not exist') end`,
 		`create or replace temp macro gw_regtype_oid(x) as case
 			when try_cast(x as bigint) is not null then try_cast(x as bigint)
-			else coalesce((select oid from pg_catalog.pg_type where typname = (case lower(trim(cast(x as varchar)))
+			else coalesce((select oid from temp.main.gw_pg_type where typname = (case lower(trim(cast(x as varchar)))
 					when 'integer' then 'int4' when 'int' then 'int4' when 'bigint' then 'int8' when 'smallint' then 'int2'
 					when 'boolean' then 'bool' when 'double precision' then 'float8' when 'real' then 'float4'
-					when 'text' then 'varchar' when 'character varying' then 'varchar' when 'decimal' then 'numeric'
+					when 'character varying' then 'varchar' when 'decimal' then 'numeric'
 					when 'timestamp with time zone' then 'timestamptz' when 'timestamp without time zone' then 'timestamp'
 					else lower(trim(cast(x as varchar))) end) limit 1),
 				error('type "' || cast(x as varchar) || '" does not exist')) end`,
@@ -108,6 +115,8 @@ func (w *walker) regCast(m map[string]any) bool {
 			replaceMap(m, call("gw_regclass_name", alias, arg))
 		case inner == "regtype" && oidTargets[target]:
 			replaceMap(m, call("gw_regtype_oid", alias, arg))
+		case (inner == "regproc" || inner == "regprocedure") && oidTargets[target]:
+			replaceMap(m, call("gw_regproc_oid", alias, arg))
 		default:
 			return false
 		}

@@ -41,7 +41,7 @@ func TestRegclassCasts(t *testing.T) {
 			`select '"kpi_daily"'::regclass::oid`:                 strconv.FormatInt(dailyOID, 10),
 			"select 'int4'::regtype::oid":                         strconv.FormatInt(int4OID, 10),
 			"select 'integer'::regtype::oid":                      strconv.FormatInt(int4OID, 10),
-			"select 'text'::regtype::oid":                         strconv.FormatInt(varcharOID, 10),
+			"select 'text'::regtype::oid":                         "25", // PostgreSQL's text
 			"select 'kpi_daily'::regclass::text":                  "kpi_daily",
 			"select 'KPI_DAILY'::regclass::varchar":               "kpi_daily",
 			"select count(*) from pg_attribute where attrelid = 'kpi_daily'::regclass and attname = 'channel'": "1",

@@ -40,7 +40,7 @@ func (sess *session) runRows(ctx context.Context, text string, args []any, oids 
 	if describe {
 		fields := make([]pgproto3.FieldDescription, len(cols))
 		for i, c := range cols {
-			fields[i] = field(c.Name(), oids[i], 0)
+			fields[i] = field(c.Name(), oids[i], typmodOfName(c.DatabaseTypeName()), 0)
 		}
 		sess.be.Send(&pgproto3.RowDescription{Fields: fields})
 	}
@@ -53,9 +53,11 @@ func (sess *session) runRows(ctx context.Context, text string, args []any, oids 
 	return n, nil
 }
 
-func field(name string, oid uint32, format int16) pgproto3.FieldDescription {
+// field describes a result column; typmod is PostgreSQL's (pgtypes.go):
+// numeric(p,s) for a DECIMAL, else -1.
+func field(name string, oid uint32, typmod int32, format int16) pgproto3.FieldDescription {
 	return pgproto3.FieldDescription{Name: []byte(pgColumnName(name)), DataTypeOID: oid, DataTypeSize: typeSize(oid),
-		TypeModifier: -1, Format: format}
+		TypeModifier: typmod, Format: format}
 }
 
 // flushBytes is how much encoded row data a session holds before it

@@ -80,6 +80,8 @@ var deniedFunctions = map[string]bool{
 // view and the constraints of every table, whatever the role.
 var catalogFunctions = map[string]string{
 	"pg_get_viewdef": "gw_pg_get_viewdef", "pg_get_constraintdef": "gw_pg_get_constraintdef",
+	// DuckDB's knows its own type ids, not PostgreSQL's oids (pgtypes.go).
+	"format_type": "gw_format_type",
 }
 
 // renamedFunctions are PostgreSQL functions DuckDB has under another name

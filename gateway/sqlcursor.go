@@ -186,7 +186,7 @@ func (sess *session) runSQLCursor(c sqlCursorCmd, start time.Time) bool {
 	fields := make([]pgproto3.FieldDescription, len(cols))
 	for i, col := range cols {
 		oids[i] = oidOfName(col.DatabaseTypeName())
-		fields[i] = field(col.Name(), oids[i], 0)
+		fields[i] = field(col.Name(), oids[i], typmodOfName(col.DatabaseTypeName()), 0)
 	}
 	cur.w = rowWriter{sess: sess, oids: oids, limit: sess.srv.cfg.MaxResultRows}
 	sess.portals[cursorPortal(c.name)] = &portal{stmt: &prepared{query: c.query, plan: p, fields: fields}, cur: cur}

@@ -502,7 +502,9 @@ func (w *walker) tableRef(m map[string]any, kind string, sc *scope) {
 				`list relations with \dt or: select table_name from information_schema.tables`)
 			return
 		}
-	case "ref:JOIN", "ref:SUBQUERY", "ref:EXPRESSION_LIST", "ref:EMPTY", "ref:PIVOT":
+	case "ref:JOIN":
+		w.anyListsInJoin(m) // anylist.go
+	case "ref:SUBQUERY", "ref:EXPRESSION_LIST", "ref:EMPTY", "ref:PIVOT":
 	default:
 		w.refuse(codeFeature, fmt.Sprintf("FROM item of kind %s is not supported by the cxlake gateway", strings.TrimPrefix(kind, "ref:")), "")
 		return
@@ -815,6 +817,9 @@ func (w *walker) function(m map[string]any) bool {
 	}
 	if to, ok := catalogFunctions[name]; ok && (schema == "" || schema == "pg_catalog" || schema == "main") {
 		// DuckDB's own would read every view's SQL or constraint.
+		if str(m, "alias") == "" {
+			m["alias"] = name // the column is format_type, as in PostgreSQL
+		}
 		m["function_name"], m["schema"] = to, ""
 		w.changed = true
 		return true
@@ -823,6 +828,11 @@ func (w *walker) function(m map[string]any) bool {
 		m["function_name"], m["schema"] = to, ""
 		w.changed = true
 		name, schema = to, ""
+	}
+	if schema == "information_schema" && infoSchemaFunctions[name] {
+		m["schema"] = "" // information_schema._pg_expandarray: a compat macro (catalog.go)
+		w.changed = true
+		schema = ""
 	}
 	if schema == "pg_catalog" && !w.c.srv.pgFuncs[name] {
 		m["schema"] = "" // pg_catalog.array_to_string -> array_to_string (a built-in or a compat macro)

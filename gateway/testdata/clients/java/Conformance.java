@@ -33,6 +33,18 @@ public class Conformance {
         }
     }
 
+    // shape is "<rows> rows:<column labels>" of a metadata result set.
+    static String shape(ResultSet rs) throws SQLException {
+        try (rs) {
+            ResultSetMetaData md = rs.getMetaData();
+            StringBuilder names = new StringBuilder();
+            for (int i = 1; i <= md.getColumnCount(); i++) names.append(i > 1 ? "," : "").append(md.getColumnLabel(i));
+            int n = 0;
+            while (rs.next()) n++;
+            return n + " rows:" + names;
+        }
+    }
+
     public static void main(String[] a) throws Exception {
         try (Connection c = DriverManager.getConnection(a[0], a[1], a[2])) {
             if (a[3].equals("refused")) {
@@ -50,6 +62,13 @@ public class Conformance {
                         while (rs.next()) names.add(rs.getString("TABLE_NAME"));
                     }
                     return names.contains("conversations");
+                });
+                check("jdbc.columns", () -> {
+                    List<String> cols = new ArrayList<>();
+                    try (ResultSet rs = c.getMetaData().getColumns(null, "main", "conversations", "%")) {
+                        while (rs.next()) cols.add(rs.getString("COLUMN_NAME"));
+                    }
+                    return String.join(",", cols);
                 });
                 return;
             }
@@ -69,6 +88,10 @@ public class Conformance {
                 }
                 return String.join(",", cols);
             });
+            // No relation has a primary key and the warehouse defines no
+            // function: both are empty, with JDBC's columns.
+            check("jdbc.primaryKeys", () -> shape(c.getMetaData().getPrimaryKeys(null, "main", "kpi_daily")));
+            check("jdbc.functions", () -> shape(c.getMetaData().getFunctions(null, "main", "%")));
             check("jdbc.setDate", () -> {
                 try (PreparedStatement ps = c.prepareStatement("select ?::date + 1 as d")) {
                     ps.setDate(1, java.sql.Date.valueOf("2026-11-20"));

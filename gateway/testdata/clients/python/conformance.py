@@ -122,6 +122,8 @@ def refused():
     eng = sa.create_engine(url("psycopg2"))
     with eng.connect() as conn:
         check("sa.tables", lambda: "conversations" in sa.inspect(conn).get_table_names() + sa.inspect(conn).get_view_names())
+        # conversations exists, but this role does not read it.
+        check("sa.columns", lambda: len(sa.inspect(conn).get_columns("conversations")))
 
 
 {"analyst": analyst, "refused": refused}[sys.argv[1]]()
