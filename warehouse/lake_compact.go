@@ -65,6 +65,10 @@ type Compaction struct {
 	Partitions              int
 	FilesBefore, FilesAfter int
 	Rows                    int64
+	// Rounds counts the merges (each one COPY of at most a round's files,
+	// mergeRound), and FilesRead the files they read, merged files read
+	// again by a later round included.
+	Rounds, FilesRead int
 }
 
 // compactMarker is the marker of a staged compaction.
@@ -122,6 +126,8 @@ func (w *Warehouse) CompactLake(ctx context.Context, opts CompactOptions) (Compa
 			if len(old) == 0 {
 				break
 			}
+			res.Rounds++
+			res.FilesRead += len(old)
 			for _, name := range old {
 				if _, ok := made[name]; ok {
 					delete(made, name)
