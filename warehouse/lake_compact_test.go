@@ -403,3 +403,46 @@ func TestLakeCompactMergesInRounds(t *testing.T) {
 		t.Fatalf("lake holds %d rows after rounds of compaction, want the %d event ids once each", len(got), len(want))
 	}
 }
+
+// Compaction reads with DuckDB's external file cache off (it held DuckDB's
+// whole memory share with files read once), and turns it back on after.
+func TestLakeCompactReadsWithoutTheFileCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	smallFilesLake(t, w, 90, 1, 3) // 9 partitions of 3 files
+	setting := func() bool {
+		var on bool
+		if err := w.DB.QueryRowContext(ctx, `select current_setting('enable_external_file_cache')`).Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		return on
+	}
+	if !setting() {
+		t.Fatal("DuckDB's external file cache is off before compaction: the test would prove nothing")
+	}
+	var merges, cached atomic.Int64
+	w.testHook = func(point string, _ int) error {
+		if point == "compact-staged" {
+			merges.Add(1)
+			if setting() {
+				cached.Add(1)
+			}
+		}
+		return nil
+	}
+	res, err := w.CompactLake(ctx, CompactOptions{Now: time.Date(2026, 9, 5, 0, 0, 0, 0, time.UTC), Grace: 6 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rounds != 9 || merges.Load() != 9 || cached.Load() != 0 {
+		t.Fatalf("%d rounds, %d merges seen, %d of them with the file cache on; want 9, 9, 0", res.Rounds, merges.Load(), cached.Load())
+	}
+	if !setting() {
+		t.Error("compaction left DuckDB's external file cache off")
+	}
+}
