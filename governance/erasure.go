@@ -171,7 +171,7 @@ func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureReq
 	}
 	p := &erasurePlan{Actor: req.Actor, Hashes: hashes, ContactKeys: per.ContactKeys, Whole: true, Step: stepPlanned,
 		Partitions: []string{}, LakeFiles: []string{}, DeadLetters: []planDeadLtr{}}
-	lake := Lake{Dir: g.wh.Dir, Q: db, Whole: true}
+	lake := Lake{Dir: g.wh.Dir, Q: db, Whole: true, Log: g.log}
 	var files []string
 	if len(evs) > 0 {
 		seen := map[string]bool{}
@@ -182,7 +182,7 @@ func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureReq
 				p.Partitions = append(p.Partitions, part)
 			}
 		}
-		if files, err = lakeCandidates(lake, p.Partitions); err != nil {
+		if files, err = lakeCandidates(ctx, lake, p.Partitions); err != nil {
 			return nil, nil, nil, err
 		}
 	} else {
@@ -330,9 +330,9 @@ func (g *Governance) runPlan(ctx context.Context, p *erasurePlan, values map[str
 			return err
 		}
 		lap("delete_and_models")
-		lake := Lake{Dir: g.wh.Dir, Q: db, Whole: p.Whole}
+		lake := Lake{Dir: g.wh.Dir, Q: db, Whole: p.Whole, Log: g.log}
 		if err := g.step(ctx, p, stepLake, func(ctx context.Context) error {
-			files, err := lakeCandidates(lake, p.Partitions)
+			files, err := lakeCandidates(ctx, lake, p.Partitions)
 			if err != nil {
 				return err
 			}
@@ -362,7 +362,7 @@ func (g *Governance) runPlan(ctx context.Context, p *erasurePlan, values map[str
 		}
 		lap("checkpoint")
 		if err := g.step(ctx, p, stepVerified, func(ctx context.Context) error {
-			files, err := lakeCandidates(lake, p.Partitions)
+			files, err := lakeCandidates(ctx, lake, p.Partitions)
 			if err != nil {
 				return err
 			}

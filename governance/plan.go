@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -228,21 +227,12 @@ func (g *Governance) step(ctx context.Context, p *erasurePlan, name string, fn f
 	}
 }
 
-// lakeCandidates lists the lake files of partitions. A partition that is
-// gone holds nothing; any other listing error is returned.
-func lakeCandidates(l Lake, partitions []string) ([]string, error) {
-	var out []string
-	for _, part := range partitions {
-		files, err := filesUnder(filepath.Join(l.root(), part))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, files...)
-	}
-	return out, nil
+// lakeCandidates lists the lake files of partitions: from the manifest
+// when it agrees with their folders, from the folders otherwise
+// (Lake.filesIn). A partition that is gone holds nothing.
+func lakeCandidates(ctx context.Context, l Lake, partitions []string) ([]string, error) {
+	ls, err := l.filesIn(ctx, "erasure", partitions)
+	return ls.files, err
 }
 
 // partitionOf is a lake file's partition, relative to the lake's root.

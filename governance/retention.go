@@ -169,7 +169,7 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 			}
 			add(ClassRawEvents, pol.RawEvents, "duckdb:events", r, 0)
 			add(ClassRawEvents, pol.RawEvents, "duckdb:identifiers", Removal{Rows: gone}, k)
-			lr, err := Lake{Dir: g.wh.Dir, Q: db}.Expire(ctx, c)
+			lr, err := Lake{Dir: g.wh.Dir, Q: db, Log: g.log}.Expire(ctx, c)
 			if err != nil {
 				return &StepError{Step: "expiring lake partitions", Err: err}
 			}

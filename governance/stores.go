@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,6 +123,9 @@ type Lake struct {
 	Q   querier
 	// Whole: as EventsTable.Whole.
 	Whole bool
+	// Log says where erasure and retention took the lake's files from
+	// (filesIn); nil: slog.Default().
+	Log *slog.Logger
 }
 
 func (Lake) Name() string { return "lake" }
@@ -146,6 +151,80 @@ func (l Lake) files() ([]string, error) {
 		return nil, fmt.Errorf("listing lake files: %w", err)
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+// Where filesIn took a list of lake files from.
+const (
+	lakeFromManifest = "manifest"
+	lakeFromFolders  = "folders"
+)
+
+// lakeListing is the lake's files under some folders.
+type lakeListing struct {
+	files []string // absolute paths, sorted
+	rows  int64    // their rows as the manifest records them; -1 when listed from the folders
+	from  string   // lakeFromManifest or lakeFromFolders
+}
+
+// filesIn lists the lake files under folders (relative to lake/events:
+// "date=D" or "date=D/channel=C"). It takes them from the manifest when,
+// folder by folder, the manifest names exactly the Parquet files on disk,
+// each at its size (warehouse.LakeFilesIn); then their row counts are
+// known without opening them. Otherwise (no manifest, an unreadable one,
+// any difference) it fails closed: the files are those the folders hold,
+// as before manifests existed, and the difference is logged. Checking
+// costs the same listing as the fallback: what the manifest saves is
+// reading the files. purpose names the caller in the log, which holds
+// counts only.
+func (l Lake) filesIn(ctx context.Context, purpose string, folders []string) (lakeListing, error) {
+	log := l.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	mf, findings, err := warehouse.LakeFilesIn(ctx, l.Dir, folders)
+	if err == nil && len(findings) == 0 {
+		out := lakeListing{files: make([]string, len(mf)), from: lakeFromManifest}
+		for i, f := range mf {
+			out.files[i] = filepath.Join(l.Dir, warehouse.LakeDir, filepath.FromSlash(f.Path))
+			out.rows += f.Rows
+		}
+		slices.Sort(out.files)
+		log.Info("lake files taken from the manifest", "purpose", purpose, "lake_files_from", lakeFromManifest,
+			"folders", len(folders), "files", len(out.files))
+		return out, nil
+	}
+	if ctx.Err() != nil {
+		return lakeListing{}, ctx.Err()
+	}
+	why := map[string]int{}
+	switch {
+	case errors.Is(err, warehouse.ErrNoLakeManifest):
+		why["no_manifest"] = 1
+	case err != nil:
+		why["unreadable_manifest"] = 1
+	}
+	for _, f := range findings {
+		why[strings.ReplaceAll(string(f.Problem), " ", "_")]++
+	}
+	out := lakeListing{rows: -1, from: lakeFromFolders}
+	for _, folder := range folders {
+		files, err := filesUnder(filepath.Join(l.root(), folder))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a folder that is gone holds nothing
+		}
+		if err != nil {
+			return lakeListing{}, err
+		}
+		out.files = append(out.files, files...)
+	}
+	slices.Sort(out.files)
+	out.files = slices.Compact(out.files)
+	args := []any{"purpose", purpose, "lake_files_from", lakeFromFolders, "folders", len(folders), "files", len(out.files)}
+	for _, k := range slices.Sorted(maps.Keys(why)) {
+		args = append(args, k, why[k])
+	}
+	log.Warn("lake files listed from the folders, not the manifest (none, or it differs from them)", args...)
 	return out, nil
 }
 
@@ -258,7 +337,9 @@ func (l Lake) EraseIn(ctx context.Context, candidates []string, hashes []string)
 
 // Expire removes whole date partitions older than cutoff's day, and
 // rewrites the files of cutoff's own day when cutoff is not midnight. The
-// lake's manifest follows every file it rewrote or removed.
+// lake's manifest follows every file it rewrote or removed. A day's files,
+// and the rows of a removed day, are taken from the manifest when it
+// agrees with the day's folder (filesIn).
 func (l Lake) Expire(ctx context.Context, cutoff time.Time) (r Removal, err error) {
 	defer func() {
 		if merr := warehouse.RecordLakeChanges(l.Dir, r.Files); err == nil {
@@ -282,16 +363,16 @@ func (l Lake) Expire(ctx context.Context, cutoff time.Time) (r Removal, err erro
 		if !e.IsDir() || !ok || err != nil || pday.After(cutoff.Truncate(Day)) {
 			continue
 		}
+		if d == day && cutoff.Equal(cutoff.Truncate(Day)) {
+			continue // the cutoff's day is kept whole
+		}
 		part := filepath.Join(l.root(), e.Name())
+		ls, err := l.filesIn(ctx, "retention", []string{e.Name()})
+		if err != nil {
+			return r, err
+		}
 		if d == day {
-			if cutoff.Equal(cutoff.Truncate(Day)) {
-				continue
-			}
-			files, err := filesUnder(part)
-			if err != nil {
-				return r, err
-			}
-			rr, err := l.rewrite(ctx, files, "occurred_at < ?", []any{cutoff})
+			rr, err := l.rewrite(ctx, ls.files, "occurred_at < ?", []any{cutoff})
 			if err != nil {
 				return r, err
 			}
@@ -301,22 +382,20 @@ func (l Lake) Expire(ctx context.Context, cutoff time.Time) (r Removal, err erro
 			r.Files = append(r.Files, rr.Files...)
 			continue
 		}
-		files, err := filesUnder(part)
-		if err != nil {
-			return r, err
-		}
-		if len(files) > 0 {
-			var n int64
-			list := make([]string, len(files))
-			for i, f := range files {
-				list[i] = sqlString(f)
-			}
-			if err := l.Q.QueryRowContext(ctx, `select count(*) from read_parquet([`+strings.Join(list, ", ")+`])`).Scan(&n); err != nil {
-				return r, fmt.Errorf("counting expired lake rows: %w", err)
+		if len(ls.files) > 0 {
+			n := ls.rows // the manifest's count, when it agreed with the folder
+			if n < 0 {
+				list := make([]string, len(ls.files))
+				for i, f := range ls.files {
+					list[i] = sqlString(f)
+				}
+				if err := l.Q.QueryRowContext(ctx, `select count(*) from read_parquet([`+strings.Join(list, ", ")+`])`).Scan(&n); err != nil {
+					return r, fmt.Errorf("counting expired lake rows: %w", err)
+				}
 			}
 			r.Rows += n
-			r.FilesRemoved += len(files)
-			for _, f := range files {
+			r.FilesRemoved += len(ls.files)
+			for _, f := range ls.files {
 				rel, _ := filepath.Rel(l.Dir, f)
 				r.Files = append(r.Files, rel)
 			}

@@ -390,8 +390,9 @@ func TestLakeCompactMergesInRounds(t *testing.T) {
 	if rounds.Load() != 9*5 || widest.Load() != 3 {
 		t.Fatalf("%d rounds reading at most %d files, want 45 rounds of at most 3", rounds.Load(), widest.Load())
 	}
-	if res.Partitions != 9 || res.FilesBefore != 90 || res.FilesAfter != 9 || res.Rows != 900 {
-		t.Fatalf("compaction %+v, want 9 partitions, 90 files to 9, 900 rows", res)
+	// Reads per partition: 3+3+3+3+2 = 14, so 126 in all.
+	if res.Partitions != 9 || res.FilesBefore != 90 || res.FilesAfter != 9 || res.Rows != 900 || res.Rounds != 45 || res.FilesRead != 126 {
+		t.Fatalf("compaction %+v, want 9 partitions, 90 files to 9, 900 rows, 45 rounds reading 126 files", res)
 	}
 	for p, n := range filesPerPartition(t, dir) {
 		if n != 1 {
@@ -400,5 +401,48 @@ func TestLakeCompactMergesInRounds(t *testing.T) {
 	}
 	if got := lakeIDs(t, dir); !slices.Equal(got, want) {
 		t.Fatalf("lake holds %d rows after rounds of compaction, want the %d event ids once each", len(got), len(want))
+	}
+}
+
+// Compaction reads with DuckDB's external file cache off (it held DuckDB's
+// whole memory share with files read once), and turns it back on after.
+func TestLakeCompactReadsWithoutTheFileCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	smallFilesLake(t, w, 90, 1, 3) // 9 partitions of 3 files
+	setting := func() bool {
+		var on bool
+		if err := w.DB.QueryRowContext(ctx, `select current_setting('enable_external_file_cache')`).Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		return on
+	}
+	if !setting() {
+		t.Fatal("DuckDB's external file cache is off before compaction: the test would prove nothing")
+	}
+	var merges, cached atomic.Int64
+	w.testHook = func(point string, _ int) error {
+		if point == "compact-staged" {
+			merges.Add(1)
+			if setting() {
+				cached.Add(1)
+			}
+		}
+		return nil
+	}
+	res, err := w.CompactLake(ctx, CompactOptions{Now: time.Date(2026, 9, 5, 0, 0, 0, 0, time.UTC), Grace: 6 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rounds != 9 || merges.Load() != 9 || cached.Load() != 0 {
+		t.Fatalf("%d rounds, %d merges seen, %d of them with the file cache on; want 9, 9, 0", res.Rounds, merges.Load(), cached.Load())
+	}
+	if !setting() {
+		t.Error("compaction left DuckDB's external file cache off")
 	}
 }

@@ -112,3 +112,81 @@ func VerifyLake(ctx context.Context, dataDir string) ([]LakeFinding, error) {
 	slices.SortStableFunc(out, func(a, b LakeFinding) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
 }
+
+// LakeFilesIn returns the manifest's files under the given folders of
+// lake/events ("date=D" or "date=D/channel=C"), after checking them
+// against the folders on disk: each folder must hold exactly the Parquet
+// files the manifest lists under it, each of the manifest's size. Any
+// difference is returned as findings (missing, extra, size differs), and
+// then the files must not be taken from the manifest: the caller lists
+// the folders instead (erasure and retention fail closed this way). It
+// returns ErrNoLakeManifest when the lake has no manifest. A folder that
+// is not on disk must have no file in the manifest. Unlike VerifyLake it
+// reads no footer: a file of the manifest's size is taken for the file
+// the manifest describes.
+func LakeFilesIn(ctx context.Context, dataDir string, folders []string) ([]LakeFile, []LakeFinding, error) {
+	m, ok, err := ReadLakeManifest(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, ErrNoLakeManifest
+	}
+	lake := filepath.Join(dataDir, LakeDir)
+	var files []LakeFile
+	var findings []LakeFinding
+	seen := map[string]bool{}
+	for _, folder := range folders {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		prefix := "events/" + strings.Trim(filepath.ToSlash(folder), "/") + "/"
+		if seen[prefix] {
+			continue
+		}
+		seen[prefix] = true
+		onDisk := map[string]int64{}
+		err := filepath.WalkDir(filepath.Join(lake, filepath.FromSlash(prefix)), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || filepath.Ext(p) != ".parquet" {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(lake, p)
+			if err != nil {
+				return err
+			}
+			onDisk[filepath.ToSlash(rel)] = info.Size()
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("listing lake folder %s: %w", folder, err)
+		}
+		for _, want := range m.Files {
+			if !strings.HasPrefix(want.Path, prefix) {
+				continue
+			}
+			size, there := onDisk[want.Path]
+			switch {
+			case !there:
+				findings = append(findings, LakeFinding{Path: want.Path, Problem: LakeMissing})
+			case size != want.Bytes:
+				findings = append(findings, LakeFinding{Path: want.Path, Problem: LakeSizeDiffers, Want: want.Bytes, Got: size})
+			default:
+				files = append(files, want)
+			}
+			delete(onDisk, want.Path)
+		}
+		for p := range onDisk {
+			findings = append(findings, LakeFinding{Path: p, Problem: LakeExtra})
+		}
+	}
+	slices.SortFunc(files, func(a, b LakeFile) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(findings, func(a, b LakeFinding) int { return strings.Compare(a.Path, b.Path) })
+	return files, findings, nil
+}

@@ -24,6 +24,8 @@ type lakeBench struct {
 	CompactSeconds        float64
 	CompactPeakRSSBytes   int64
 	CompactedPartitions   int
+	CompactRounds         int // merges (COPY statements) compaction ran
+	CompactFilesRead      int // files they read, merged files read again included
 	FullScanRatioVsSingle float64
 }
 
@@ -77,8 +79,9 @@ func benchLake(ctx context.Context, args []string) error {
 		fmt.Printf("%-20s %8d %12.1f %14.3f %12.0fMiB %14.3f %12.0fMiB\n", x.name, x.s.Files, float64(x.s.Bytes)/(1<<20),
 			x.s.FullScanSeconds, float64(x.s.FullScanPeakRSSBytes)/(1<<20), x.s.DayChannelSeconds, float64(x.s.DayChannelPeakRSSBytes)/(1<<20))
 	}
-	fmt.Printf("compaction: %d partitions in %.2fs, peak RSS %.0f MiB; full scan after compaction %.2fx the single file\n",
-		r.CompactedPartitions, r.CompactSeconds, float64(r.CompactPeakRSSBytes)/(1<<20), r.FullScanRatioVsSingle)
+	fmt.Printf("compaction: %d partitions, %d files into %d, in %d rounds reading %d files; %.2fs, peak RSS %.0f MiB\n",
+		r.CompactedPartitions, r.Before.Files, r.After.Files, r.CompactRounds, r.CompactFilesRead, r.CompactSeconds, float64(r.CompactPeakRSSBytes)/(1<<20))
+	fmt.Printf("full scan after compaction: %.2fx the single file\n", r.FullScanRatioVsSingle)
 	return nil
 }
 
@@ -108,6 +111,7 @@ func runLakeBench(ctx context.Context, data string, days, minutesPerDay, perMinu
 	r.CompactSeconds = time.Since(start).Seconds()
 	r.CompactPeakRSSBytes = peakRSS()
 	r.CompactedPartitions = res.Partitions
+	r.CompactRounds, r.CompactFilesRead = res.Rounds, res.FilesRead
 	if cerr := wh.Close(); err == nil {
 		err = cerr
 	}
