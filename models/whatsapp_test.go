@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cxlake/cxlake/warehouse"
 )
 
 // WhatsApp conversations drawn from Evolution API chats
@@ -285,5 +287,74 @@ func TestWhatsAppRefreshRedrawsOnlyTheChatsInScope(t *testing.T) {
 		t.Fatalf("refresh: full %t, %d people and %d conversations recomputed; want 1 person and their 5 conversations", st.Full, st.Contacts, st.Conversations)
 	}
 	checkCount(t, w.DB, fmt.Sprintf("select event_count from int_conversations_aggregated where conversation_id = 'wa:loja:%016x:5'", 7), 11)
+	for _, s := range st.Steps {
+		if s.Name == "int_whatsapp_conversations_drawn" || strings.HasPrefix(s.Name, "scope:") && strings.Contains(s.Name, "whatsapp") {
+			t.Logf("refresh of one message after 10,000: %s %s", s.Name, s.Took)
+		}
+	}
+	t.Logf("refresh of one message after 10,000: took %s", st.Took)
 	mustPassDataTests(t, w)
+}
+
+// Erasing a person who wrote in a group redraws the group's chat: without
+// Bruno's 10:20 message, Ana's 10:00 and 10:40 messages are 40 minutes
+// apart, more than the 30-minute gap, so the group's one conversation
+// becomes two. Remove (incremental) gives what a full rebuild of the
+// remaining events gives.
+func TestWhatsAppErasureRedrawsTheChat(t *testing.T) {
+	ctx := context.Background()
+	cfg := waConfig(30 * time.Minute)
+	const groupChat = "wa:loja:a1b2c3d4e5f60718"
+	msgs := append(waMessages(anaMessages, "A1", "A2"), waMessages(brunoMessages, "B1", "B2", "B3")...)
+	msgs = append(msgs,
+		waMessage("G1", "10:00:00", groupChat, anaPhone, nil),
+		waMessage("G2", "10:20:00", groupChat, brunoPhone, nil),
+		waMessage("G3", "10:40:00", groupChat, anaPhone, nil))
+	inc, full := openWarehouse(t), openWarehouse(t)
+	for _, w := range []*warehouse.Warehouse{inc, full} {
+		var offset int64
+		writeJSON(t, w, &offset, msgs...)
+		mustBuild(t, w, cfg, true)
+	}
+	groupRows := func(db *sql.DB) []string {
+		var out []string
+		for _, r := range drawnRows(t, db) {
+			if strings.HasPrefix(r, groupChat) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	sameLines(t, "the group with Bruno", groupRows(inc.DB), []string{
+		groupChat + ":1 opened 10:00:00 events 3 frt - agent_frt - handoff - bot false escalated false",
+	})
+	var bruno string
+	if err := inc.DB.QueryRow(`select contact_key from conversations where conversation_id = ?`, brunoChat+":1").Scan(&bruno); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Remove(ctx, inc.DB, cfg, func(ctx context.Context, conn *sql.Conn) (Removal, error) {
+		return deletePeople(ctx, t, conn, inc.DB, []string{bruno}), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Full {
+		t.Fatalf("Remove rebuilt fully: %s", st.Reason)
+	}
+	conn, err := full.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deletePeople(ctx, t, conn, full.DB, []string{bruno})
+	conn.Close()
+	mustBuild(t, full, cfg, true)
+	mustPassDataTests(t, inc)
+	want := []string{
+		groupChat + ":1 opened 10:00:00 events 1 frt - agent_frt - handoff - bot false escalated false",
+		groupChat + ":2 opened 10:40:00 events 1 frt - agent_frt - handoff - bot false escalated false",
+	}
+	sameLines(t, "the group without Bruno, removed", groupRows(inc.DB), want)
+	sameLines(t, "the group without Bruno, rebuilt", groupRows(full.DB), want)
+	compareModels(t, inc.DB, full.DB)
+	checkCount(t, inc.DB, "select count(*) from int_whatsapp_conversations_drawn where chat_id = '"+brunoChat+"'", 0)
 }
