@@ -23,10 +23,14 @@ drawn as (
 
 ),
 
+-- every event but the Evolution ones stored with a chat's id (of either
+-- form): those are drawn, or are an older ingest's takeover handoffs
 stored as (
 
     select * from events
-    where not (event_source = 'evolution' and conversation_id like 'wa:%')
+    where not coalesce(
+        event_source = 'evolution' and regexp_matches(conversation_id, '^wa:[^:@+]*:[0-9a-f]{16}'),
+        false)
 
 ),
 
