@@ -44,7 +44,10 @@ func applySources(c *Config, n *yaml.Node) error {
 	}
 	e := f.Evolution
 	c.Sources.Evolution = evolution.Config{Prefix: e.Prefix, Instances: e.Instances, Global: e.Global, Events: e.Events, BotInstances: e.BotInstances, HumanInstances: e.HumanInstances}
-	if err := duration("sources.evolution.conversation_gap", e.ConversationGap, &c.Sources.Evolution.ConversationGap); err != nil {
+	// The gap is the models' (int_whatsapp_conversations_drawn), which draw
+	// WhatsApp conversations from the stored messages; models.Config.Validate
+	// checks it under this key.
+	if err := duration("sources.evolution.conversation_gap", e.ConversationGap, &c.Models.WhatsAppConversationGap); err != nil {
 		return err
 	}
 	w := f.Chatwoot

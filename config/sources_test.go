@@ -25,8 +25,12 @@ sources:
 		t.Fatal(err)
 	}
 	e := c.Sources.Evolution
-	if len(e.Instances) != 2 || !e.Global || e.ConversationGap != 12*time.Hour || e.BotInstances[0] != "loja-sul" {
+	if len(e.Instances) != 2 || !e.Global || e.BotInstances[0] != "loja-sul" {
 		t.Fatalf("evolution %+v", e)
+	}
+	// The gap is the models': they draw WhatsApp conversations from the stored messages.
+	if c.Models.WhatsAppConversationGap != 12*time.Hour {
+		t.Fatalf("models' WhatsApp conversation gap %s, want 12h from sources.evolution.conversation_gap", c.Models.WhatsAppConversationGap)
 	}
 	w := c.Sources.Chatwoot
 	if w.Secret != "from-the-environment-0123" || w.InboxChannels["12"] != "whatsapp" {

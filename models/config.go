@@ -33,6 +33,9 @@ func (c Config) withDefaults() Config {
 		sla[ch] = d
 	}
 	c.SLA = sla
+	if c.WhatsAppConversationGap == 0 {
+		c.WhatsAppConversationGap = DefaultWhatsAppConversationGap
+	}
 	if c.FRTBuckets == nil {
 		c.FRTBuckets = DefaultFRTBuckets
 	}
@@ -49,6 +52,9 @@ func (c Config) Validate() error {
 	}
 	if c.FCRWindow < 0 {
 		return &ConfigError{Key: "models.fcr_window", Problem: "is negative; give a duration such as 168h"}
+	}
+	if g := c.WhatsAppConversationGap; g != 0 && (g < time.Minute || g > 30*24*time.Hour) {
+		return &ConfigError{Key: "sources.evolution.conversation_gap", Problem: fmt.Sprintf("is %s; use 1m to 720h (default 24h)", g)}
 	}
 	for ch, d := range c.SLA {
 		if d <= 0 {
@@ -260,7 +266,7 @@ func (c Config) scheduleWindows() []window {
 // sources says which optional source tables exist (see renderVars.Exists).
 func (c Config) fingerprint(sources map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|agents=%t|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds(), c.PerAgent)
+	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|agents=%t|wagap=%d|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds(), c.PerAgent, c.WhatsAppConversationGap.Microseconds())
 	names := make([]string, 0, len(sources))
 	for n := range sources {
 		names = append(names, n)

@@ -31,7 +31,7 @@ func TestDocsCoverEveryColumn(t *testing.T) {
 		}
 	}
 	// Sections that say "every column of X, plus".
-	inherits := map[string]string{"int_events_attributed": "stg_cx__events", "kpi_daily_team": "kpi_daily",
+	inherits := map[string]string{"int_events_attributed": "stg_cx__events", "int_events_conversed": "stg_cx__events", "kpi_daily_team": "kpi_daily",
 		"int_kpi_counts_aggregated": "kpi_counts_daily", "kpi_counts_quarter_hourly": "kpi_counts_daily",
 		"int_kpi_counts_quarter_hourly": "kpi_counts_daily"}
 

@@ -68,6 +68,15 @@ type Config struct {
 	// Cost is the cost model that prices conversations (cost.go); nil
 	// means none, and every cost figure is null.
 	Cost *CostModel
+	// WhatsAppConversationGap is the silence that ends a WhatsApp
+	// conversation drawn from an Evolution API chat
+	// (int_whatsapp_conversations_drawn): a message more than this after
+	// the previous one of the same chat starts the chat's next
+	// conversation. Its key is sources.evolution.conversation_gap. Zero
+	// means DefaultWhatsAppConversationGap. It is part of the
+	// fingerprint: a new gap redraws every chat on the next Refresh, from
+	// the stored events, with no replay of the topics.
+	WhatsAppConversationGap time.Duration
 	// Now is the clock the models judge time against: an FCR window is
 	// closed, and an unanswered conversation has breached its SLA, once
 	// its end lies before Now, never before the latest event (a producer's
@@ -103,6 +112,10 @@ const (
 	// none, every second), holidays excluded.
 	SLAOnBusinessHours Clock = "business"
 )
+
+// DefaultWhatsAppConversationGap is the WhatsApp conversation gap used
+// when Config.WhatsAppConversationGap is zero.
+const DefaultWhatsAppConversationGap = 24 * time.Hour
 
 // DefaultFCRWindow is the FCR window used when Config.FCRWindow is zero.
 const DefaultFCRWindow = 7 * 24 * time.Hour

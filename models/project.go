@@ -83,6 +83,8 @@ type renderVars struct {
 	// PerAgent is Config.PerAgent: whether the models see the agents'
 	// keys (stg_cx__events.actor_key) and keep figures per agent.
 	PerAgent bool
+	// WhatsAppGapUS is Config.WhatsAppConversationGap in microseconds.
+	WhatsAppGapUS int64
 
 	existing map[string]bool // optional source tables present in the warehouse
 	probe    map[string]bool // parse only: records the names Exists is asked about

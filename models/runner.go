@@ -226,12 +226,13 @@ func (b *build) plan(ctx context.Context, full bool) error {
 	}
 	b.stats.Full = full
 	b.vars = renderVars{
-		Incremental: !full,
-		ToBatch:     snap.Batch,
-		Now:         timeLiteral(b.next.JudgedAt),
-		FCRWindowUS: b.cfg.FCRWindow.Microseconds(),
-		PerAgent:    b.cfg.PerAgent,
-		existing:    existing,
+		Incremental:   !full,
+		ToBatch:       snap.Batch,
+		Now:           timeLiteral(b.next.JudgedAt),
+		FCRWindowUS:   b.cfg.FCRWindow.Microseconds(),
+		PerAgent:      b.cfg.PerAgent,
+		WhatsAppGapUS: b.cfg.WhatsAppConversationGap.Microseconds(),
+		existing:      existing,
 	}
 	if !full {
 		b.vars.FromBatch = b.prev.Batch

@@ -9,7 +9,13 @@ import (
 // An incremental build recomputes scopes: temporary tables of the keys whose
 // rows may have changed. The scoping steps below fill them between models:
 //
-//   - _scope_conversations: conversations with an event in the new batches.
+//   - _scope_chats: the Evolution API (WhatsApp) chats with an event in the
+//     new batches or a removed event, whose conversations
+//     int_whatsapp_conversations_drawn redraws whole.
+//   - _scope_conversations: conversations with an event in the new batches,
+//     and the WhatsApp conversations whose events were drawn differently
+//     (before and after the redraw: a late message can join, merge or
+//     renumber a chat's conversations, or make a takeover).
 //     (Conversations of people whose contact_key changed only move to the
 //     new key; see resolveIdentities.)
 //   - _scope_contacts: the people of those conversations (before and after),
@@ -29,13 +35,15 @@ type hook struct {
 }
 
 var hooks = map[string]hook{
-	"int_conversations_aggregated": {before: oldConversationContacts, after: newContacts},
-	"int_conversations_joined":     {before: keepOldConversations, after: changedDays},
+	"int_whatsapp_conversations_drawn": {before: chatsInScope, after: redrawnConversations},
+	"int_conversations_aggregated":     {before: oldConversationContacts, after: newContacts},
+	"int_conversations_joined":         {before: keepOldConversations, after: changedDays},
 }
 
 func (b *build) initScopes(ctx context.Context) error {
 	for _, q := range []string{
 		"create or replace temp table _scope_conversations (conversation_id varchar)",
+		"create or replace temp table _scope_chats (chat_id varchar)",
 		"create or replace temp table _scope_contacts (contact_key varchar)",
 		"create or replace temp table _scope_days (day date)",
 		fmt.Sprintf(`insert into _scope_conversations
@@ -47,6 +55,52 @@ func (b *build) initScopes(ctx context.Context) error {
 		}
 	}
 	return b.seedRemovalScopes(ctx)
+}
+
+// whatsAppChat extracts the chat of an Evolution API conversation_id as
+// ingest stores it (wa:<instance>:<16 hex>, or an older ingest's
+// wa:<instance>:<16 hex>:<n>); ” for any other id. The model
+// int_whatsapp_conversations_drawn uses the same pattern.
+const whatsAppChat = `regexp_extract(conversation_id, '^wa:[^:@+]*:[0-9a-f]{16}')`
+
+// chatsInScope puts in _scope_chats the chats of the conversation ids in
+// scope (the new batches' and the removed events'), and keeps how their
+// messages were drawn, to find what the redraw changes.
+func chatsInScope(ctx context.Context, b *build) error {
+	for _, q := range []string{
+		`insert into _scope_chats
+		 select distinct chat_id from (
+		     select ` + whatsAppChat + ` as chat_id from _scope_conversations
+		     where conversation_id like 'wa:%')
+		 where chat_id <> ''`,
+		`create or replace temp table _drawn_before as
+		 select event_id, conversation_id, is_takeover from int_whatsapp_conversations_drawn
+		 where chat_id in (select chat_id from _scope_chats)`,
+	} {
+		if err := b.exec(ctx, q); err != nil {
+			return fmt.Errorf("scoping WhatsApp chats: %w", err)
+		}
+	}
+	return nil
+}
+
+// redrawnConversations adds to _scope_conversations the conversations,
+// before and after the redraw, of the messages whose conversation or
+// takeover changed (new messages included): only those conversations'
+// rows can change.
+func redrawnConversations(ctx context.Context, b *build) error {
+	return b.exec(ctx, `insert into _scope_conversations
+		select distinct conversation_id from (
+		    (select * from _drawn_before
+		     except
+		     select event_id, conversation_id, is_takeover from int_whatsapp_conversations_drawn
+		     where chat_id in (select chat_id from _scope_chats))
+		    union all
+		    (select event_id, conversation_id, is_takeover from int_whatsapp_conversations_drawn
+		     where chat_id in (select chat_id from _scope_chats)
+		     except
+		     select * from _drawn_before)
+		)`)
 }
 
 // oldConversationContacts adds the people of the conversations in scope as

@@ -159,7 +159,8 @@ func (h *Hasher) ConversationID(id string) string {
 // run of 11: a phone number in any national or international form has at
 // least 8. Over-inclusion is safe: an opaque id that looks like a number
 // (a date, a long counter) is only keyed too. Ids already in a keyed form
-// (ConversationPrefix and 32 hex digits; Evolution's
+// (ConversationPrefix and 32 hex digits; Evolution's chat id
+// wa:<instance>:<16 hex>, and an older ingest's conversation id
 // wa:<instance>:<16 hex>:<n>) are opaque.
 func ConversationOpaque(id string) bool {
 	if isKeyedConversation(id) {
@@ -192,14 +193,14 @@ func ConversationOpaque(id string) bool {
 // second. The pseudonym tests check that both agree with the function.
 const (
 	ConversationNotOpaqueRE = `[@+]|[0-9](?:[ .()/-]{0,2}[0-9]){7}`
-	ConversationKeyedRE     = `cv-[0-9a-f]{32}|wa:[^:@+]*:[0-9a-f]{16}:[0-9]{1,7}`
+	ConversationKeyedRE     = `cv-[0-9a-f]{32}|wa:[^:@+]*:[0-9a-f]{16}(?::[0-9]{1,7})?`
 )
 
 var keyedConversation = regexp.MustCompile(`^(?:` + ConversationKeyedRE + `)$`)
 
 // isKeyedConversation reports whether id is in a keyed form: ours, or the
-// WhatsApp form ingest/evolution builds (instance, WhatsAppChat token, a
-// serial), whose 16 hex digits may hold a run of digits by chance. The
+// WhatsApp form ingest/evolution builds (instance, WhatsAppChat token; an
+// older ingest added a serial), whose 16 hex digits may hold a run of digits by chance. The
 // instance is an operator's name from the configuration, not customer data.
 func isKeyedConversation(id string) bool {
 	return keyedConversation.MatchString(id)

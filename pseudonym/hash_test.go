@@ -48,7 +48,10 @@ func TestConversationOpaque(t *testing.T) {
 		"a-1234---5678":                       true,  // three separators break it
 		"cv-0123456789abcdef0123456789abcdef": true,  // already keyed
 		"cv-0123456789abcdef0123456789abcdeg": false, // not hex: 10 digits
-		"wa:loja-centro:e62d440101960cd8:1":   true,  // Evolution's keyed form
+		"wa:loja-centro:e62d440101960cd8:1":   true,  // an older Evolution ingest's keyed form
+		"wa:loja-centro:e62d440101960cd8":     true,  // Evolution's chat id
+		"wa:loja-centro:1234567890123456":     true,  // a chat whose 16 hex digits are all decimal
+		"wa:loja-centro:12345678901234567":    false, // 17 digits: not the keyed form
 		"wa:loja:5511987650099:1":             false, // not 16 hex
 	} {
 		if got := ConversationOpaque(id); got != want {
@@ -58,7 +61,8 @@ func TestConversationOpaque(t *testing.T) {
 	notOpaque, keyed := regexp.MustCompile(ConversationNotOpaqueRE), regexp.MustCompile(`^(?:`+ConversationKeyedRE+`)$`)
 	for _, id := range []string{"wa-8842", "conv-70-1", "1234567", "wa-5511987650099", "12345678", "(11) 98765-0099",
 		"ana@example.com", "+55 11", "t-1234-x-5678", "a-1234---5678", "a-1234--5678", "x 1.2.3.4.5.6.7.8 y", "1 2 3 4 5 6 7 8",
-		"cv-0123456789abcdef0123456789abcdef", "cv-0123456789abcdef0123456789abcdeg", "12-34-56-7a8", "wa:loja-centro:e62d440101960cd8:1", "wa:loja:5511987650099:1"} {
+		"cv-0123456789abcdef0123456789abcdef", "cv-0123456789abcdef0123456789abcdeg", "12-34-56-7a8", "wa:loja-centro:e62d440101960cd8:1", "wa:loja:5511987650099:1",
+		"wa:loja-centro:e62d440101960cd8", "wa:loja-centro:1234567890123456", "wa:loja-centro:12345678901234567"} {
 		sqlSays := !(notOpaque.MatchString(id) && !keyed.MatchString(id))
 		if sqlSays != ConversationOpaque(id) {
 			t.Errorf("%q: the SQL patterns say opaque=%v, ConversationOpaque %v", id, sqlSays, ConversationOpaque(id))

@@ -18,7 +18,7 @@ import (
 // subscribes to their topics, and their webhook endpoints to the HTTP
 // server. Call the returned close after the HTTP server has shut down.
 func withSources(ctx context.Context, cfg config.Config, wh *warehouse.Warehouse, c *ingest.Consumer, web *httpServer, m *metrics, log *slog.Logger) (func() error, error) {
-	srcs, err := sources.Decoders(ctx, cfg.Sources, wh.DB, event.Decoder{MaxBytes: cfg.Ingest.MaxMessageBytes, MaxFutureSkew: cfg.Ingest.MaxFutureSkew}, wh.HashKey(), log)
+	srcs, err := sources.Decoders(cfg.Sources, event.Decoder{MaxBytes: cfg.Ingest.MaxMessageBytes, MaxFutureSkew: cfg.Ingest.MaxFutureSkew}, wh.HashKey(), log)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Config says which Evolution API topics to read and how to read them.
@@ -20,9 +19,6 @@ type Config struct {
 	// them in topics: messages.upsert, send.message, ... (default
 	// DefaultEvents()).
 	Events []string
-	// ConversationGap is the inactivity that ends a conversation: a message
-	// more than this after the previous one in the same chat starts a new one.
-	ConversationGap time.Duration
 	// BotInstances are instances whose own messages (key.fromMe) are all
 	// sent by a bot, HumanInstances those whose own messages are all an
 	// agent's. In the others, send.message is a bot's and messages typed on
@@ -48,16 +44,13 @@ func Handled() []string {
 
 var handledList = strings.Join(Handled(), ", ")
 
-// DefaultConversationGap is the default Config.ConversationGap.
-const DefaultConversationGap = 24 * time.Hour
-
 // DefaultPrefix is Evolution API's default topic prefix.
 const DefaultPrefix = "evolution"
 
 // Enabled reports whether any key is set: the source is then on, and
 // Validate requires instances or global.
 func (c Config) Enabled() bool {
-	return len(c.Instances) > 0 || c.Global || c.Prefix != "" || len(c.Events) > 0 || c.ConversationGap != 0 || len(c.BotInstances) > 0 || len(c.HumanInstances) > 0
+	return len(c.Instances) > 0 || c.Global || c.Prefix != "" || len(c.Events) > 0 || len(c.BotInstances) > 0 || len(c.HumanInstances) > 0
 }
 
 // WithDefaults fills the zero fields.
@@ -67,9 +60,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if len(c.Events) == 0 {
 		c.Events = DefaultEvents()
-	}
-	if c.ConversationGap == 0 {
-		c.ConversationGap = DefaultConversationGap
 	}
 	return c
 }
@@ -105,9 +95,6 @@ func (c Config) Validate() error {
 		if slices.Contains(c.BotInstances, in) {
 			return fmt.Errorf("sources.evolution.human_instances has %q, which bot_instances lists too: an instance's own messages are all a bot's or all an agent's, not both", in)
 		}
-	}
-	if c.ConversationGap < time.Minute || c.ConversationGap > 30*24*time.Hour {
-		return fmt.Errorf("sources.evolution.conversation_gap is %s: use 1m to 720h (default 24h)", c.ConversationGap)
 	}
 	return nil
 }

@@ -2,10 +2,14 @@ package evolution
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,72 +239,61 @@ func anaMessage(ev, id string, fromMe bool, at int64, text string) []byte {
 	return b
 }
 
-// A bot answers through the API, then a person of the business writes
-// from the phone: that message is the handoff, once. Before a bot spoke, a
-// person's message is no handoff.
-func TestHumanTakesOverFromBot(t *testing.T) {
-	const t0 = 1772452800
-	msgs := []ingest.Message{
-		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "A1", true, t0-60, "bom dia")},
-		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "C1", false, t0, "oi")},
-		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H1", true, t0+120, "assumo daqui")},
-		{Topic: "evolution.loja-centro.send.message", Value: anaMessage("send.message", "B1", true, t0+5, "sou o robô")},
-		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H2", true, t0+180, "resolvido")},
-	}
-	out := testDecoder().Decode(msgs)
-	var handoffs []event.Event
-	conv := ""
-	for i, o := range out {
-		if o.Err != nil {
-			t.Fatalf("message %d: %v", i, o.Err)
-		}
-		for _, e := range o.Events {
-			if e.Type == event.TypeHandoff {
-				handoffs = append(handoffs, e)
-			}
-			if e.EventID == "evolution:loja-centro:H1" {
-				conv = e.ConversationID
-			}
-		}
-	}
-	if len(handoffs) != 1 {
-		t.Fatalf("%d handoffs, want 1 (at the first message typed after the bot's)", len(handoffs))
-	}
-	h := handoffs[0]
-	if h.EventID != "evolution:loja-centro:H1:handoff" || !h.OccurredAt.Equal(time.Unix(t0+120, 0)) || h.ConversationID != conv || h.Handoff == nil {
-		t.Fatalf("handoff %+v, want at H1 (%d) in its conversation %s", h, t0+120, conv)
-	}
-	if h.Contact.Phone != "+5511987654321" {
-		t.Fatalf("handoff contact %+v, want the customer", h.Contact)
-	}
+// chatID is the id of a chat of loja-centro, as Decoder.chatID documents
+// it: 16 hex digits of HMAC-SHA256 under the hash key of
+// "cxlake/whatsapp_chat/v1", NUL, the instance, NUL, the chat.
+func chatID(chat string) string {
+	m := hmac.New(sha256.New, testKey)
+	m.Write([]byte("cxlake/whatsapp_chat/v1\x00loja-centro\x00" + chat))
+	return "wa:loja-centro:" + hex.EncodeToString(m.Sum(nil))[:16]
 }
 
-// The topics are read in no fixed order: when the bot's message is read in
-// a later batch than the person's later message, the bot's completes the
-// takeover, with the same handoff (the person's time and id).
-func TestTakeoverFoundWhenTheBotIsReadLast(t *testing.T) {
+// Every message of a chat is stored with the chat's id, whatever its topic,
+// its sender, the order and the batch it is read in; ingest draws no
+// conversation and no takeover (the models do, from the stored messages).
+// A bot's reply and a person's takeover from the phone are plain messages.
+func TestMessagesCarryTheirChat(t *testing.T) {
 	const t0 = 1772452800
-	d := testDecoder()
-	first := d.Decode([]ingest.Message{
+	msgs := []ingest.Message{
 		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "C1", false, t0, "oi")},
-		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H2", true, t0+180, "mais uma")},
 		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "H1", true, t0+120, "assumo daqui")},
-	})
-	for i, o := range first {
-		if o.Err != nil || len(o.Events) != 1 {
-			t.Fatalf("first batch, message %d: %+v, want one event and no handoff yet", i, o)
+		{Topic: "evolution.loja-centro.send.message", Value: anaMessage("send.message", "B1", true, t0+5, "sou o robô")},
+		{Topic: "evolution.loja-centro.messages.upsert", Value: anaMessage("messages.upsert", "C2", false, t0+90*24*3600, "voltei")},
+	}
+	ana := chatID("pn:+5511987654321")
+	d := testDecoder()
+	var got []string
+	for i, batch := range [][]ingest.Message{msgs[:2], msgs[2:3], msgs[3:]} {
+		for j, o := range d.Decode(batch) {
+			if o.Err != nil || len(o.Events) != 1 {
+				t.Fatalf("batch %d, message %d: %+v, want one event (no handoff)", i, j, o)
+			}
+			got = append(got, o.Events[0].EventID+" "+o.Events[0].Actor.Kind+" "+o.Events[0].ConversationID)
 		}
 	}
-	second := d.Decode([]ingest.Message{
-		{Topic: "evolution.loja-centro.send.message", Value: anaMessage("send.message", "B1", true, t0+5, "sou o robô")},
-	})
-	if len(second) != 1 || second[0].Err != nil || len(second[0].Events) != 2 {
-		t.Fatalf("second batch %+v, want the bot's message and the handoff", second)
+	want := []string{
+		"evolution:loja-centro:C1 customer " + ana,
+		"evolution:loja-centro:H1 agent " + ana,
+		"evolution:loja-centro:B1 bot " + ana,
+		"evolution:loja-centro:C2 customer " + ana, // 90 days later: the same chat
 	}
-	h := second[0].Events[1]
-	if h.Type != event.TypeHandoff || h.EventID != "evolution:loja-centro:H1:handoff" || !h.OccurredAt.Equal(time.Unix(t0+120, 0)) ||
-		h.ConversationID != first[2].Events[0].ConversationID || h.Actor.Kind != "agent" {
-		t.Fatalf("handoff %+v, want the first message typed after the bot's (H1 at %d) in its conversation", h, t0+120)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Another chat, a group, and a person known only by a LID have their own ids.
+	bruno := decodeOne(t, testDecoder(), "evolution.loja-centro.messages.upsert",
+		[]byte(`{"event":"messages.upsert","instance":"loja-centro","data":{"key":{"remoteJid":"5521998765432@s.whatsapp.net","fromMe":false,"id":"X1"},"message":{"conversation":"oi"},"messageTimestamp":1772452800}}`))
+	group := decodeOne(t, testDecoder(), "evolution.loja-centro.messages.upsert",
+		[]byte(`{"event":"messages.upsert","instance":"loja-centro","data":{"key":{"remoteJid":"120363025246125486@g.us","fromMe":false,"id":"G1","participant":"5521998765432@s.whatsapp.net"},"message":{"conversation":"g"},"messageTimestamp":1772452800}}`))
+	lid := decodeOne(t, testDecoder(), "evolution.loja-centro.messages.upsert",
+		[]byte(`{"event":"messages.upsert","instance":"loja-centro","data":{"key":{"remoteJid":"201326548912345@lid","fromMe":false,"id":"L1"},"message":{"conversation":"l"},"messageTimestamp":1772452800}}`))
+	for _, c := range []struct {
+		o    ingest.Outcome
+		want string
+	}{{bruno, chatID("pn:+5521998765432")}, {group, chatID("g:120363025246125486@g.us")}, {lid, chatID("lid:201326548912345")}} {
+		if c.o.Err != nil || len(c.o.Events) != 1 || c.o.Events[0].ConversationID != c.want {
+			t.Errorf("outcome %+v, want conversation_id %s", c.o, c.want)
+		}
 	}
 }
 
@@ -352,9 +345,6 @@ func TestTopics(t *testing.T) {
 	}
 	if err := (Config{Instances: []string{"global"}}).Validate(); err == nil {
 		t.Fatal("an instance named global was accepted")
-	}
-	if err := (Config{Instances: []string{"a"}, ConversationGap: time.Second}).Validate(); err == nil {
-		t.Fatal("a one-second gap was accepted")
 	}
 }
 

@@ -11,7 +11,7 @@
 // and incoming calls become message events; the actor of the business's
 // own messages follows upstream's signals (send.message is the API, which
 // bots use; messages.upsert with fromMe is a person on the phone), and a
-// person taking over a bot's conversation is a handoff. Edits
+// person taking over a bot's conversation is a handoff the models draw. Edits
 // (messages.edited, send.message.update) and deletions (messages.delete)
 // are revisions of the stored message's text (warehouse/revise.go).
 // Reactions, delivery receipts (messages.update), address-book syncs
@@ -20,8 +20,12 @@
 // skipped as unknown. The apikey is never stored: it is removed from the
 // raw payload kept with events and dead letters.
 //
-// WhatsApp has no conversations, so the decoder draws their boundaries: a
-// message more than Config.ConversationGap after the previous one in the
-// same chat starts a new conversation (sessions.go). The state it needs is
-// warmed from the warehouse at start (Decoder.Warm).
+// WhatsApp has no conversations, only chats that go on for years. The
+// decoder stores each message with its chat's id as conversation_id
+// (Decoder.chatID: the instance and a keyed hash of the chat), and keeps no
+// state across messages; the models draw the conversations and the
+// takeovers from each chat's stored messages
+// (models/intermediate/int_whatsapp_conversations_drawn.sql), with the gap
+// of sources.evolution.conversation_gap, so that a new gap is a refresh,
+// not a replay.
 package evolution

@@ -90,9 +90,9 @@ func person(id *event.Identity, jids ...string) bool {
 	return !id.Empty()
 }
 
-// chatOf names the chat whose conversation boundaries an event counts in:
-// the group, else the person's phone, else their linked id. Only its keyed
-// hash is kept (sessions.go).
+// chatOf names the chat an event belongs to, whose messages the models cut
+// into conversations: the group, else the person's phone, else their
+// linked id. Only its keyed hash is kept (Decoder.chatID).
 func chatOf(group string, id event.Identity) string {
 	switch {
 	case group != "":

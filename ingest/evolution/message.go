@@ -169,7 +169,7 @@ func (d *Decoder) message(env envelope, path string, m obj) (draft, error) {
 	if e.Extra, err = extraOf(env, kind, group); err != nil {
 		return draft{}, err
 	}
-	return draft{ev: e, chat: chatOf(group, contact), own: fromMe}, nil
+	return draft{ev: e, chat: chatOf(group, contact)}, nil
 }
 
 // ownKind is the actor kind of a message the instance's own account sent,
@@ -195,24 +195,6 @@ func (d *Decoder) ownKind(instance, ev string) string {
 		return "bot"
 	}
 	return "agent"
-}
-
-// takeover is the handoff of a person of the business taking over a chat
-// a bot was answering, drawn from one of the business's own messages of
-// the chat (the same person, the same instance). Its id, time and
-// conversation are set when a takeover is found (Decode).
-func takeover(msg event.Event) event.Event {
-	return event.Event{
-		EventID:    msg.EventID + ":handoff",
-		Type:       event.TypeHandoff,
-		OccurredAt: msg.OccurredAt,
-		Source:     msg.Source,
-		Channel:    msg.Channel,
-		Contact:    msg.Contact,
-		Actor:      event.Actor{Kind: "agent", ID: msg.Actor.ID},
-		Handoff:    &event.Handoff{Reason: "human_takeover"},
-		Extra:      msg.Extra,
-	}
 }
 
 // extra is what an Evolution event keeps in the events table's extra column.

@@ -6,8 +6,6 @@
 package sources
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -52,11 +50,11 @@ func (c Config) Topics() []string {
 }
 
 // Decoders returns the decoders of the sources that are on, for a consumer
-// (ingest.Consumer.WithSources). The Evolution decoder is warmed from db,
-// the warehouse, so that conversations continue across restarts; hashKey
-// is the warehouse's hash key (Warehouse.HashKey), which keys the chat hashes
-// in WhatsApp conversation ids.
-func Decoders(ctx context.Context, c Config, db *sql.DB, canon event.Decoder, hashKey []byte, log *slog.Logger) ([]ingest.Source, error) {
+// (ingest.Consumer.WithSources). hashKey is the warehouse's hash key
+// (Warehouse.HashKey), which keys the chat hashes in WhatsApp chat ids.
+// The Evolution decoder keeps no state across messages: the models draw
+// WhatsApp conversations from the stored messages of each chat.
+func Decoders(c Config, canon event.Decoder, hashKey []byte, log *slog.Logger) ([]ingest.Source, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -66,11 +64,7 @@ func Decoders(ctx context.Context, c Config, db *sql.DB, canon event.Decoder, ha
 			return nil, fmt.Errorf("starting the Evolution API source: the hash key is %d bytes, want at least 16", len(hashKey))
 		}
 		d := evolution.New(c.Evolution, canon, hashKey)
-		n, err := d.Warm(ctx, db)
-		if err != nil {
-			return nil, fmt.Errorf("starting the Evolution API source: %w", err)
-		}
-		log.Info("evolution source", "topics", len(d.Topics()), "conversations_resumed", n)
+		log.Info("evolution source", "topics", len(d.Topics()))
 		out = append(out, d)
 	}
 	if c.Chatwoot.Enabled() {

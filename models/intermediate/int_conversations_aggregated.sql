@@ -21,7 +21,7 @@ with events as {{ if .Incremental }}materialized {{ end }}(
 
     {{- if not .Incremental }}
 
-    select * from {{ ref "stg_cx__events" }}
+    select * from {{ ref "int_events_conversed" }}
     where conversation_id is not null
       and batch_id <= {{ .ToBatch }}
 
@@ -30,14 +30,14 @@ with events as {{ if .Incremental }}materialized {{ end }}(
     -- The events of the conversations in scope: those since the earliest
     -- of them opened, plus any earlier ones in the new batches. Both
     -- filters prune by zone map, so the cost follows recent data.
-    select * from {{ ref "stg_cx__events" }}
+    select * from {{ ref "int_events_conversed" }}
     where conversation_id in (select conversation_id from {{ scope "conversations" }})
       and occurred_at >= {{ .ScopeStartAt }}
       and batch_id <= {{ .ToBatch }}
 
     union all
 
-    select * from {{ ref "stg_cx__events" }}
+    select * from {{ ref "int_events_conversed" }}
     where conversation_id in (select conversation_id from {{ scope "conversations" }})
       and occurred_at < {{ .ScopeStartAt }}
       and batch_id > {{ .FromBatch }}

@@ -7,7 +7,7 @@
 
 with events as (
 
-    select * from {{ ref "stg_cx__events" }}
+    select * from {{ ref "int_events_conversed" }}
 
 ),
 

@@ -14,7 +14,7 @@
 with messages as (
 
     select conversation_id, occurred_at, actor_kind, is_inbound_message, is_public_outbound_message, is_private_message
-    from {{ ref "stg_cx__events" }}
+    from {{ ref "int_events_conversed" }}
     where event_type = 'message'
       and conversation_id is not null
       and batch_id <= (select max(built_batch_id) from {{ ref "stg_models__builds" }})

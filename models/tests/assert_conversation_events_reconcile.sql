@@ -1,7 +1,8 @@
 -- Every accepted conversation event is counted in exactly one conversation:
 -- for each conversation_id, the events built from (batch_id up to the last
 -- build) equal the conversation's event_count. Returns the conversations
--- that disagree.
+-- that disagree. The events are int_events_conversed's: WhatsApp messages
+-- in the conversations drawn from their chats, and their takeovers.
 
 with built as (
 
@@ -14,7 +15,7 @@ events_per_conversation as (
     select
         conversation_id,
         count(*) as events
-    from events
+    from int_events_conversed
     where conversation_id is not null
       and batch_id <= (select built_batch_id from built)
     group by conversation_id
