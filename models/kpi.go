@@ -101,6 +101,10 @@ var KPIFigures = []KPIFigure{
 	{Name: "handoff_business_p50_s", Kind: KPIDuration, Expr: percentile("handoff_business_s_values", "0.5"), Sample: listed("handoff_business_s_values")},
 	{Name: "handoff_business_mean_s", Kind: KPIDuration, Expr: mean("handoff_business_us_sum", "handoff_business_s_values"), Sample: listed("handoff_business_s_values")},
 	{Name: "handoff_sla_met_rate", Kind: KPIRate, Expr: ratio("handoff_sla_met_conversations", "handoff_sla_known_conversations"), Sample: sumOf("handoff_sla_known_conversations")},
+	// Did the customer repeat themselves (docs/models.md "Repetition"):
+	// true ÷ non-null repeated_after_handoff, repeated_after_switch.
+	{Name: "repeat_after_handoff_rate", Kind: KPIRate, Expr: ratio("repeat_handoff_conversations", "repeat_handoff_known_conversations"), Sample: sumOf("repeat_handoff_known_conversations")},
+	{Name: "repeat_after_switch_rate", Kind: KPIRate, Expr: ratio("repeat_switch_conversations", "repeat_switch_known_conversations"), Sample: sumOf("repeat_switch_known_conversations")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

@@ -61,7 +61,9 @@ conversation_facts as (
         resolution_business_s,
         handoff_s,
         handoff_business_s,
-        handoff_sla_met
+        handoff_sla_met,
+        repeated_after_handoff,
+        repeated_after_switch
     from conversations
 
 ),
@@ -95,7 +97,9 @@ survey_facts as (
         null::double as resolution_business_s,
         null::double as handoff_s,
         null::double as handoff_business_s,
-        null::boolean as handoff_sla_met
+        null::boolean as handoff_sla_met,
+        null::boolean as repeated_after_handoff,
+        null::boolean as repeated_after_switch
     from surveys
 
 ),

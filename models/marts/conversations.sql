@@ -73,6 +73,8 @@ final as (
         handoff_business_s,
         handoff_sla_s,
         handoff_sla_met,
+        repeated_after_handoff,
+        repeated_after_switch,
         coalesce(team, 'none') as team_or_none,
         -- deprecated aliases, removed in the release after next
         escalated,

@@ -45,4 +45,8 @@ count(*) filter (where is_conversation) as conversations,
         coalesce(list(handoff_business_s order by handoff_business_s) filter (where handoff_business_s is not null), []) as handoff_business_s_values,
         coalesce(sum(cast(round(handoff_business_s * 1e6) as bigint)), 0)::bigint as handoff_business_us_sum,
         count(handoff_sla_met) as handoff_sla_known_conversations,
-        count(*) filter (where handoff_sla_met) as handoff_sla_met_conversations
+        count(*) filter (where handoff_sla_met) as handoff_sla_met_conversations,
+        count(repeated_after_handoff) as repeat_handoff_known_conversations,
+        count(*) filter (where repeated_after_handoff) as repeat_handoff_conversations,
+        count(repeated_after_switch) as repeat_switch_known_conversations,
+        count(*) filter (where repeated_after_switch) as repeat_switch_conversations
