@@ -81,6 +81,7 @@ type figures struct {
 	HandoffP50, HandoffMean                                 sql.NullFloat64
 	HandoffBusinessP50, HandoffBusinessMean                 sql.NullFloat64
 	HandoffSLAMetRate                                       sql.NullFloat64
+	RepeatAfterHandoffRate, RepeatAfterSwitchRate           sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -129,6 +130,8 @@ var kpiColumns = []kpiColumn{
 	{name: "handoff_business_p50_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessP50 }},
 	{name: "handoff_business_mean_s", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffBusinessMean }},
 	{name: "handoff_sla_met_rate", value: func(f *figures) *sql.NullFloat64 { return &f.HandoffSLAMetRate }},
+	{name: "repeat_after_handoff_rate", value: func(f *figures) *sql.NullFloat64 { return &f.RepeatAfterHandoffRate }},
+	{name: "repeat_after_switch_rate", value: func(f *figures) *sql.NullFloat64 { return &f.RepeatAfterSwitchRate }},
 }
 
 // kpiFigure returns models' definition of the named figure.
