@@ -41,6 +41,11 @@ var directKPIs = map[string]string{
 	"Handoffs with and without context|with context":    "(select count(*) filter (where handoff_at is not null and handoff_has_context) from c)::double",
 	"Handoffs with and without context|without context": "(select count(*) filter (where handoff_at is not null and not handoff_has_context) from c)::double",
 	"Handoffs carrying context|with context":            "(select count(*) filter (where handoff_at is not null and handoff_has_context)::double / nullif(count(handoff_has_context) filter (where handoff_at is not null), 0) from c)",
+	// Did the customer repeat themselves: over time and by channel.
+	"Customers who repeated themselves|after handoff": "(select count(*) filter (where repeated_after_handoff)::double / nullif(count(repeated_after_handoff), 0) from c)",
+	"Customers who repeated themselves|after switch":  "(select count(*) filter (where repeated_after_switch)::double / nullif(count(repeated_after_switch), 0) from c)",
+	"Repetition by channel|after handoff":             "(select count(*) filter (where repeated_after_handoff)::double / nullif(count(repeated_after_handoff), 0) from c)",
+	"Repetition by channel|after switch":              "(select count(*) filter (where repeated_after_switch)::double / nullif(count(repeated_after_switch), 0) from c)",
 	// The headline stats: "this period" here; "vs previous period" is the
 	// same figure's change against as many days just before.
 	"Conversations|this period":                 "(select count(*) from c)::double",
