@@ -124,5 +124,6 @@ func headline(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
 	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct("fcr_rate"), pct("recontact_rate"))
 	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct("csat_share"), nps)
 	fmt.Fprintf(tw, "  SLA breach\t%s\t\t\n", pct("sla_breach_rate"))
+	fmt.Fprintf(tw, "  repeated after handoff\t%s\trepeated after switch\t%s\n", pct("repeat_after_handoff_rate"), pct("repeat_after_switch_rate"))
 	return tw.Flush()
 }
