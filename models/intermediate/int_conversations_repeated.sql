@@ -74,14 +74,14 @@ recontacts as (
 
 ),
 
+-- the customer's messages of the conversations in scope, numbered; their
+-- sealed contents are joined in only for the conversations read (tokens)
 messages as (
 
     select
         inbound.event_id,
         inbound.conversation_id,
         inbound.occurred_at,
-        inbound.subject_hash,
-        inbound.content,
         row_number() over (partition by inbound.conversation_id order by inbound.occurred_at, inbound.event_id) as inbound_n
     from {{ ref "stg_cx__inbound_messages" }} as inbound
     inner join conversations
@@ -116,17 +116,20 @@ needed as (
 
 ),
 
-tokens as (
+-- each text opened once (materialized: three steps below read it)
+tokens as materialized (
 
     select
         messages.conversation_id,
         messages.occurred_at,
         messages.inbound_n,
-        unnest(string_split(nullif(cx_text_tokens(messages.event_id, messages.subject_hash, messages.occurred_at, messages.content), ''), ' ')) as token
+        unnest(string_split(nullif(cx_text_tokens(sealed.event_id, sealed.subject_hash, sealed.occurred_at, sealed.content), ''), ' ')) as token
     from messages
     inner join needed
         on needed.conversation_id = messages.conversation_id
-    where messages.content is not null
+    inner join {{ ref "stg_cx__inbound_messages" }} as sealed
+        on sealed.event_id = messages.event_id
+    where sealed.content is not null
 
 ),
 
