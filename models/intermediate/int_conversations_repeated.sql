@@ -158,19 +158,42 @@ handoff_shared as (
 
 ),
 
+-- each side's tokens keyed by the earlier conversation, then joined on
+-- both (a join on the token alone would pair every conversation that
+-- mentions a common word)
+switch_earlier as (
+
+    select distinct
+        recontacts.conversation_id,
+        tokens.token
+    from recontacts
+    inner join tokens
+        on tokens.conversation_id = recontacts.conversation_id
+
+),
+
+switch_later as (
+
+    select distinct
+        recontacts.conversation_id,
+        tokens.token
+    from recontacts
+    inner join tokens
+        on tokens.conversation_id = recontacts.recontact_conversation_id
+        and tokens.inbound_n <= 3
+
+),
+
 switch_shared as (
 
     select
-        recontacts.conversation_id,
-        count(distinct earlier.token) as shared_tokens
-    from recontacts
-    inner join tokens as earlier
-        on earlier.conversation_id = recontacts.conversation_id
-    inner join tokens as later
-        on later.conversation_id = recontacts.recontact_conversation_id
-        and later.inbound_n <= 3
-        and later.token = earlier.token
-    group by recontacts.conversation_id
+        switch_earlier.conversation_id,
+        count(*) as shared_tokens
+    from switch_earlier
+    inner join switch_later
+        on switch_later.conversation_id = switch_earlier.conversation_id
+        and switch_later.token = switch_earlier.token
+    group by switch_earlier.conversation_id
 
 ),
 
