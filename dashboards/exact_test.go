@@ -63,6 +63,11 @@ var directKPIs = map[string]string{
 	"Cost per resolved conversation, bot vs human|all":                                "(select sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null)::double / nullif(count(cost) filter (where resolved_at is not null), 0) / 1e6 from c)",
 	"Bot share of resolved conversations and of their cost|of resolved conversations": "(select count(cost) filter (where resolved_at is not null and bot_handled and not escalated)::double / nullif(count(cost) filter (where resolved_at is not null), 0) from c)",
 	"Bot share of resolved conversations and of their cost|of their cost":             "(select coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null and bot_handled and not escalated), 0)::double / nullif(sum(cast(round(cost * 1e6) as bigint)) filter (where resolved_at is not null), 0) from c)",
+	// Did the customer repeat themselves: over time and by channel.
+	"Customers who repeated themselves|after handoff": "(select count(*) filter (where repeated_after_handoff)::double / nullif(count(repeated_after_handoff), 0) from c)",
+	"Customers who repeated themselves|after switch":  "(select count(*) filter (where repeated_after_switch)::double / nullif(count(repeated_after_switch), 0) from c)",
+	"Repetition by channel|after handoff":             "(select count(*) filter (where repeated_after_handoff)::double / nullif(count(repeated_after_handoff), 0) from c)",
+	"Repetition by channel|after switch":              "(select count(*) filter (where repeated_after_switch)::double / nullif(count(repeated_after_switch), 0) from c)",
 	// The headline stats: "this period" here; "vs previous period" is the
 	// same figure's change against as many days just before.
 	"Conversations|this period":                 "(select count(*) from c)::double",

@@ -29,7 +29,7 @@ type Policy struct {
 
 // UnsealFunctions are the SQL functions package warehouse registers to
 // decrypt personal data (warehouse/unseal.go).
-var UnsealFunctions = []string{"cx_identifier_value", "cx_content", "cx_dead_letter_raw"}
+var UnsealFunctions = []string{"cx_identifier_value", "cx_content", "cx_dead_letter_raw", "cx_text_tokens"}
 
 // isRelationName reports whether s is what Allow accepts: a plain
 // lower-case SQL identifier, so that a name can never be read as a file path

@@ -74,7 +74,11 @@ func TestErasureEndToEnd(t *testing.T) {
 	e := newEnv(t, governance.Defaults())
 	e.background(1500)
 	at := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -4).Add(15 * time.Hour)
-	ana := anaMessages(at)
+	// After the handoff (ana-6) she explains it all again: her WhatsApp
+	// conversation is repeated_after_handoff, computed from her sealed
+	// texts (comprovante, 88123, pedido, chegou shared with ana-1).
+	ana := append(anaMessages(at), canonical("ana-10", "message", at.Add(8*time.Minute), "whatsapp", anaWhatsApp,
+		`{"phone":"`+anaPhone+`"}`, `,"message":{"direction":"inbound","text":"o comprovante-88123 do pedido ainda nao chegou"}`))
 	e.produce(ana...)
 	total := int64(1500 + len(ana))
 	e.consume("first", total)
@@ -98,8 +102,20 @@ func TestErasureEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eventsBefore != 8 || lakeBefore != 8 {
-		t.Fatalf("before: %d events, %d lake rows of Ana; want 8 and 8", eventsBefore, lakeBefore)
+	if eventsBefore != 9 || lakeBefore != 9 {
+		t.Fatalf("before: %d events, %d lake rows of Ana; want 9 and 9", eventsBefore, lakeBefore)
+	}
+	if n := e.count(`select count(*) from conversations where contact_key = ? and repeated_after_handoff`, key); n != 1 {
+		t.Fatalf("%d of Ana's conversations are repeated_after_handoff, want 1", n)
+	}
+	// What the repetition computation works on, the keyed hashes of her
+	// tokens, is never stored: no file holds them, before or after.
+	var tokenHashes []string
+	for _, tok := range []string{"comprovante", "88123", "pedido", "chegou"} {
+		tokenHashes = append(tokenHashes, e.wh.Hasher().TextToken(tok))
+	}
+	if hits := grep(t, e.dir, tokenHashes); len(hits) > 0 {
+		t.Fatalf("before erasure, her token hashes are stored: %v", hits)
 	}
 	if n := e.count(`select count(*) from conversations where contact_key = ?`, key); n != 3 {
 		t.Fatalf("Ana has %d conversations, want 3", n)
@@ -176,8 +192,11 @@ func TestErasureEndToEnd(t *testing.T) {
 	}
 
 	// A byte search of every file under the data directory finds nothing.
-	if hits := grep(t, e.dir, anaSecrets); len(hits) > 0 {
+	if hits := grep(t, e.dir, append(anaSecrets, tokenHashes...)); len(hits) > 0 {
 		t.Fatalf("after erasure: %v", hits)
+	}
+	if n := e.count(`select count(*) from int_conversations_repeated where contact_key = ?`, key); n != 0 {
+		t.Errorf("the repetition model keeps %d rows of hers", n)
 	}
 
 	// The audit chain holds the request, verifies, and names no identifier.

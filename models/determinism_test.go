@@ -59,6 +59,7 @@ var compared = []struct{ table, order string }{
 	{"contact_identities", "identifier_kind, identifier_value"},
 	{"int_conversations_business_timed", "conversation_id"},
 	{"int_conversations_followed_up", "conversation_id"},
+	{"int_conversations_repeated", "conversation_id"},
 }
 
 func compareModels(t *testing.T, a, b *sql.DB) {
@@ -155,6 +156,31 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 	var agentRows int
 	if err := inc.DB.QueryRow("select count(*) from kpi_daily_agent").Scan(&agentRows); err != nil || agentRows == 0 {
 		t.Errorf("kpi_daily_agent has %d rows (%v): the comparison proves nothing for it", agentRows, err)
+	}
+	// Repetition: both values of both columns occur, so the comparison
+	// covers them; and the simulator's customers repeat themselves more
+	// after a handoff without context (simulate/: they re-explain to the
+	// agent), and answer CSAT lower when they did.
+	var hTrue, hFalse, sTrue, sFalse int
+	var withCtx, withoutCtx, csatRepeated, csatNot sql.NullFloat64
+	if err := inc.DB.QueryRow(`select
+			count(*) filter (where repeated_after_handoff), count(*) filter (where not repeated_after_handoff),
+			count(*) filter (where repeated_after_switch), count(*) filter (where not repeated_after_switch),
+			avg(repeated_after_handoff::int) filter (where handoff_has_context),
+			avg(repeated_after_handoff::int) filter (where not handoff_has_context),
+			avg(csat_score) filter (where repeated_after_handoff),
+			avg(csat_score) filter (where not repeated_after_handoff)
+		from conversations`).Scan(&hTrue, &hFalse, &sTrue, &sFalse, &withCtx, &withoutCtx, &csatRepeated, &csatNot); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("repeated_after_handoff %d true, %d false (rate %.3f with context, %.3f without; CSAT %.2f repeated, %.2f not); repeated_after_switch %d true, %d false",
+		hTrue, hFalse, withCtx.Float64, withoutCtx.Float64, csatRepeated.Float64, csatNot.Float64, sTrue, sFalse)
+	if hTrue == 0 || hFalse == 0 || sTrue == 0 || sFalse == 0 {
+		t.Errorf("repetition: handoff %d true %d false, switch %d true %d false: want each > 0", hTrue, hFalse, sTrue, sFalse)
+	}
+	if !(withoutCtx.Float64 > withCtx.Float64+0.2) || !(csatRepeated.Float64 < csatNot.Float64) {
+		t.Errorf("repeat rate %.3f without handoff context vs %.3f with; CSAT %.2f repeated vs %.2f not: the simulator should show incomplete handoffs, more repetition, lower CSAT",
+			withoutCtx.Float64, withCtx.Float64, csatRepeated.Float64, csatNot.Float64)
 	}
 
 	// A second rebuild of the same data gives the same keys and KPIs.

@@ -114,6 +114,10 @@ var KPIFigures = []KPIFigure{
 		Sample: sumOf("resolved_costed_conversations - bot_resolved_costed_conversations")},
 	{Name: "bot_resolved_share", Kind: KPIRate, Expr: ratio("bot_resolved_costed_conversations", "resolved_costed_conversations"), Sample: sumOf("resolved_costed_conversations")},
 	{Name: "bot_resolved_cost_share", Kind: KPIRate, Expr: ratio("bot_resolved_cost_micros", "resolved_cost_micros"), Sample: sumOf("resolved_costed_conversations")},
+	// Did the customer repeat themselves (docs/models.md "Repetition"):
+	// true ÷ non-null repeated_after_handoff, repeated_after_switch.
+	{Name: "repeat_after_handoff_rate", Kind: KPIRate, Expr: ratio("repeat_handoff_conversations", "repeat_handoff_known_conversations"), Sample: sumOf("repeat_handoff_known_conversations")},
+	{Name: "repeat_after_switch_rate", Kind: KPIRate, Expr: ratio("repeat_switch_conversations", "repeat_switch_known_conversations"), Sample: sumOf("repeat_switch_known_conversations")},
 }
 
 // KPISelect is the select list of kpi_daily's figures: "expr as name, ...".

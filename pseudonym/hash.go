@@ -36,6 +36,7 @@ const (
 	domainWhatsAppChat = "cxlake/whatsapp_chat/v1"
 	domainConversation = "cxlake/conversation/v1"
 	domainActor        = "cxlake/actor_key/v1"
+	domainTextToken    = "cxlake/text_token/v1"
 )
 
 // Hasher computes keyed hashes. It reuses one HMAC state, so it is cheap
@@ -120,6 +121,16 @@ func (h *Hasher) ContactKey(kind, identifierHash string) string {
 // unseal content (compliance) can tie a key to an id.
 func (h *Hasher) ActorKey(source, id string) string {
 	return h.hex(domainActor, source, id)
+}
+
+// TextToken returns the keyed hash of one informative token of a message
+// text (warehouse.InformativeTokens), 16 hex digits: what the repetition
+// models compare instead of the token. It is keyed because tokens are
+// pieces of sealed texts (order numbers, e-mail addresses, words): an
+// unkeyed hash of a short token is reversed by guessing. It is computed
+// while a build reads the texts and is never stored (docs/governance.md).
+func (h *Hasher) TextToken(token string) string {
+	return h.hex(domainTextToken, token)[:16]
 }
 
 // WhatsAppChat returns the token of a WhatsApp chat in the conversation

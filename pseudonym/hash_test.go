@@ -101,3 +101,22 @@ func TestActorKey(t *testing.T) {
 		t.Error("an actor key equals another hash")
 	}
 }
+
+// A text token's hash is the HMAC its doc describes, 16 hex digits, in its
+// own domain: never equal to another kind of hash of the same string.
+func TestTextToken(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("cxlake/text_token/v1\x006:pedido"))
+	want := hex.EncodeToString(m.Sum(nil))[:16]
+	h := NewHasher(key)
+	if got := h.TextToken("pedido"); got != want {
+		t.Errorf("TextToken = %s, want %s", got, want)
+	}
+	if NewHasher([]byte("another key, another hash 123456")).TextToken("pedido") == want {
+		t.Error("two keys give one hash")
+	}
+	if h.TextToken("pedidos") == want || h.Identifier("email", "pedido")[:16] == want || h.ActorKey("", "pedido")[:16] == want {
+		t.Error("a text token's hash equals another hash")
+	}
+}

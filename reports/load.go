@@ -85,6 +85,7 @@ type figures struct {
 	CostTotal, CostPerResolved                              sql.NullFloat64
 	CostPerResolvedBot, CostPerResolvedHuman                sql.NullFloat64
 	BotResolvedShare, BotResolvedCostShare                  sql.NullFloat64
+	RepeatAfterHandoffRate, RepeatAfterSwitchRate           sql.NullFloat64
 	N                                                       map[string]int64
 }
 
@@ -141,6 +142,8 @@ var kpiColumns = []kpiColumn{
 	{name: "cost_per_resolved_human", value: func(f *figures) *sql.NullFloat64 { return &f.CostPerResolvedHuman }},
 	{name: "bot_resolved_share", value: func(f *figures) *sql.NullFloat64 { return &f.BotResolvedShare }},
 	{name: "bot_resolved_cost_share", value: func(f *figures) *sql.NullFloat64 { return &f.BotResolvedCostShare }},
+	{name: "repeat_after_handoff_rate", value: func(f *figures) *sql.NullFloat64 { return &f.RepeatAfterHandoffRate }},
+	{name: "repeat_after_switch_rate", value: func(f *figures) *sql.NullFloat64 { return &f.RepeatAfterSwitchRate }},
 }
 
 // kpiFigure returns models' definition of the named figure.

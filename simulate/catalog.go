@@ -169,6 +169,10 @@ func (g *Generator) pickIntent() uint8 {
 var (
 	custFollowUp = texts{{"Ok, e quando resolve?", "Ainda não deu certo", "Já tentei isso", "Pode me passar para um atendente?", "não entendi", "Certo", "É o mesmo número de antes"},
 		{"Ok, and when will it be fixed?", "Still not working", "I already tried that", "Can I talk to a person?", "Right"}}
+	// custRestate opens a customer's re-explanation of their problem (the
+	// intent's opener follows): what repeated_after_handoff measures.
+	custRestate = texts{{"Como eu já expliquei: ", "Já falei isso pro robô, mas de novo: ", "Repetindo: "},
+		{"As I already explained: ", "I told the bot already, but again: "}}
 	custNudge  = texts{{"Alô? Tem alguém aí?", "?", "Oi??", "Ainda estou aguardando"}, {"Hello? Anyone there?", "?", "Still waiting"}}
 	custThanks = texts{{"Obrigada!", "Valeu, resolvido 👍", "Ok, obrigado", "Perfeito, muito obrigado!"}, {"Thanks!", "Great, thank you 👍", "Perfect, thanks!"}}
 	custReopen = texts{{"O problema voltou", "Ainda não recebi, vocês disseram que era amanhã", "Continua dando erro"}, {"The problem is back", "Still haven't received it", "Still getting the error"}}

@@ -66,6 +66,10 @@ type planner struct {
 	at    int64
 	flags uint8
 	bad   bool // something the customer will not like happened
+	// restate is the chance that the customer explains their problem
+	// again to the agent after a handoff: high when the handoff carried
+	// no summary or no fields, so the agent has to ask.
+	restate float64
 }
 
 func (pl *planner) wait(seconds float64) {
@@ -124,6 +128,9 @@ func (g *Generator) plan(t *thread, open int64) {
 	t.team = pl.in.team
 	t.agent = uint16(int(t.team)*agentsPerTeam + g.rng.IntN(agentsPerTeam))
 	t.ref = uint32(100000 + g.rng.IntN(900000))
+	if t.sameRef != 0 { // a return about the same problem names the same number
+		t.ref = t.sameRef
+	}
 	g.dress(t)
 	t.steps = t.steps[:0]
 	t.next = 0
@@ -228,6 +235,10 @@ func (pl *planner) botPhase() bool {
 	h.sla = g.rng.Float64() < 0.8
 	pl.wait(pl.uniform(0.3, 2))
 	pl.add(step{kind: kHandoff, actor: actorBot})
+	pl.restate = 0.2
+	if h.summary != 1 || h.fields != 1 {
+		pl.restate = 0.75
+	}
 	pl.human()
 	return true
 }
@@ -250,6 +261,13 @@ func (pl *planner) human() {
 	}
 	pl.at = base + int64(qs)
 	pl.say(actorAgent, pl.in.agentFirst.pick(g, pl.lang()))
+	if pl.restate > 0 && g.rng.Float64() < pl.restate {
+		// The customer explains it all again; having to is what they
+		// will not like.
+		pl.wait(prof.customer.draw(g))
+		pl.say(actorCustomer, custRestate.pick(g, pl.lang())+pl.in.opener.pick(g, pl.lang()))
+		pl.bad = true
+	}
 	note := g.rng.Float64() < 0.15
 	for range g.rng.IntN(3) {
 		pl.wait(prof.customer.draw(g))

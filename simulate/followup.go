@@ -152,6 +152,12 @@ func (pl *planner) scheduleReturn(resolved bool) {
 	}
 	r := g.newThread()
 	r.lap, r.person, r.channel, r.intent, r.spawn, r.at = t.lap, p, ch, in, true, at
+	if in == t.intent {
+		// The same problem: the customer restates it, with its number,
+		// in their first message on whatever channel they come back on
+		// (what repeated_after_switch measures).
+		r.sameRef = t.ref
+	}
 	g.push(r)
 }
 

@@ -87,6 +87,7 @@ type thread struct {
 	team     uint8
 	agent    uint16
 	ref      uint32 // order, invoice or ticket number in texts
+	sameRef  uint32 // a return about the same problem: the earlier ref
 	zone     uint8
 	phoneFmt uint8
 	emailFmt uint8

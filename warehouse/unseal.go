@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -82,8 +84,13 @@ func (w *Warehouse) OpenDeadLetter(topic string, partition int, offset int64, se
 //	cx_identifier_value(identifier_hash, sealed_value) -> varchar
 //	cx_content(event_id, subject_hash, occurred_at, content) -> json
 //	cx_dead_letter_raw(topic, partition, offset, raw) -> blob
+//	cx_text_tokens(event_id, subject_hash, occurred_at, content) -> varchar
 //
 // Each returns null when the value is unreadable (key destroyed).
+// cx_text_tokens is the one the models call (int_conversations_repeated):
+// the keyed hashes (pseudonym.Hasher.TextToken) of the informative tokens
+// of the event's message text (InformativeTokens), sorted, space-separated,
+// "" for a text without any; never a token or the text.
 func (w *Warehouse) registerUnseal(ctx context.Context) error {
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
@@ -117,6 +124,13 @@ func (w *Warehouse) registerUnseal(ctx context.Context) error {
 			}
 			return string(b), nil
 		}}},
+		{"cx_text_tokens", udf{in: []duckdb.TypeInfo{vc, vc, ts, blob}, out: vc, fn: func(v []driver.Value) (any, error) {
+			c, err := w.OpenContent(v[0].(string), v[1].(string), v[2].(time.Time), v[3].([]byte))
+			if err != nil || len(w.hashers.key) == 0 {
+				return nil, nil
+			}
+			return w.textTokenHashes(c.MessageText), nil
+		}}},
 		{"cx_dead_letter_raw", udf{in: []duckdb.TypeInfo{vc, i32, i64, blob}, out: blob, fn: func(v []driver.Value) (any, error) {
 			raw, _, err := w.OpenDeadLetter(v[0].(string), int(v[1].(int32)), v[2].(int64), v[3].([]byte), nil)
 			if err != nil {
@@ -134,6 +148,22 @@ func (w *Warehouse) registerUnseal(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// textTokenHashes is cx_text_tokens' value for a message text.
+func (w *Warehouse) textTokenHashes(text string) string {
+	toks := InformativeTokens(text)
+	if len(toks) == 0 {
+		return ""
+	}
+	h := w.hashers.get()
+	defer w.hashers.put(h)
+	hs := make([]string, len(toks))
+	for i, t := range toks {
+		hs[i] = h.TextToken(t)
+	}
+	slices.Sort(hs)
+	return strings.Join(hs, " ")
 }
 
 // ContentJSON is Content as a compliance reader sees it: the raw payload

@@ -124,6 +124,7 @@ func headline(ctx context.Context, w io.Writer, wh *warehouse.Warehouse) error {
 	fmt.Fprintf(tw, "  FCR\t%s\tcross-channel recontact\t%s\n", pct("fcr_rate"), pct("recontact_rate"))
 	fmt.Fprintf(tw, "  CSAT\t%s\tNPS\t%s\n", pct("csat_share"), nps)
 	fmt.Fprintf(tw, "  SLA breach\t%s\thandoff SLA met\t%s\n", pct("sla_breach_rate"), pct("handoff_sla_met_rate"))
+	fmt.Fprintf(tw, "  repeated after handoff\t%s\trepeated after switch\t%s\n", pct("repeat_after_handoff_rate"), pct("repeat_after_switch_rate"))
 	mean := "—"
 	if v := get("handoff_completeness_mean"); v != nil {
 		mean = fmt.Sprintf("%.2f of 4 (n=%d)", *v, int64(f["handoff_completeness_mean_n"]))

@@ -180,6 +180,9 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		fmt.Fprintf(&b, `{"schema":"cx.event/v1","event_id":"upgrade-%d","type":"message","occurred_at":"2026-12-01T10:00:0%dZ","source":"test","channel":"whatsapp","conversation_id":"up-1","contact":{"phone":"+5511987650123","email":"upgrade.person@example.org"},"actor":{"kind":"customer"},"message":{"direction":"inbound","text":"pedido 4242 atrasado"}}`+"\n", i, i)
 	}
+	// A handoff between the second and third message: the third repeats
+	// the order (pedido, 4242, atrasado), so up-1 is repeated_after_handoff.
+	b.WriteString(`{"schema":"cx.event/v1","event_id":"upgrade-h","type":"handoff","occurred_at":"2026-12-01T10:00:02.5Z","source":"test","channel":"whatsapp","conversation_id":"up-1","contact":{"phone":"+5511987650123"},"actor":{"kind":"bot","id":"b"},"handoff":{"to_team":"support"}}` + "\n")
 	if err := os.WriteFile(ndjson, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +214,18 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	})
 	if err != nil || !strings.Contains(out, "\n1") {
 		t.Fatalf("the new conversation is not in the models: %v\n%s", err, out)
+	}
+	// Repetition over the upgraded directory: read from the sealed content
+	// the directory already had, nothing migrated. The version-1 rows'
+	// texts are unreadable, so none of their conversations is repeated.
+	out, err = capture(t, func() error {
+		return runQuery(ctx, []string{"--data", dir, "--format", "csv", `select
+			count(*) filter (where conversation_id = 'up-1' and repeated_after_handoff),
+			count(*) filter (where conversation_id <> 'up-1' and (repeated_after_handoff or repeated_after_switch))
+			from conversations`})
+	})
+	if err != nil || !strings.Contains(out, "\n1,0") {
+		t.Fatalf("repetition after the upgrade: want up-1 repeated and no version-1 conversation: %v\n%s", err, out)
 	}
 	out, err = capture(t, func() error {
 		return runErase(ctx, []string{"--data", dir, "--email", "upgrade.person@example.org", "--reason", "upgrade test", "--verify-bytes"})

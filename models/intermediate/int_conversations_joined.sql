@@ -38,6 +38,12 @@ followed as (
 
 ),
 
+repeated as (
+
+    select * from {{ ref "int_conversations_repeated" }}
+
+),
+
 sla as (
 
     select * from {{ source "cfg_sla" }}
@@ -69,6 +75,8 @@ final as (
         followed.fcr,
         followed.recontact_other_channel,
         followed.recontact_at,
+        repeated.repeated_after_handoff,
+        repeated.repeated_after_switch,
         sla.sla_s,
         sla.clock as sla_clock,
         case
@@ -112,6 +120,8 @@ final as (
         on business.conversation_id = conversations.conversation_id
     left join followed
         on followed.conversation_id = conversations.conversation_id
+    left join repeated
+        on repeated.conversation_id = conversations.conversation_id
     left join sla
         on sla.channel = conversations.channel
     left join cost_model

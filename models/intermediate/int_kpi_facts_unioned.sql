@@ -63,7 +63,9 @@ conversation_facts as (
         handoff_business_s,
         handoff_sla_met,
         handoff_completeness,
-        cost
+        cost,
+        repeated_after_handoff,
+        repeated_after_switch
     from conversations
 
 ),
@@ -99,7 +101,9 @@ survey_facts as (
         null::double as handoff_business_s,
         null::boolean as handoff_sla_met,
         null::integer as handoff_completeness,
-        null::double as cost
+        null::double as cost,
+        null::boolean as repeated_after_handoff,
+        null::boolean as repeated_after_switch
     from surveys
 
 ),

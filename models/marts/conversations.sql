@@ -76,6 +76,8 @@ final as (
         handoff_completeness,
         cost,
         frt_since_last_handoff_s,
+        repeated_after_handoff,
+        repeated_after_switch,
         coalesce(team, 'none') as team_or_none,
         -- deprecated aliases, removed in the release after next
         escalated,

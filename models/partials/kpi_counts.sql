@@ -55,4 +55,8 @@ count(*) filter (where is_conversation) as conversations,
         count(cost) filter (where is_resolved) as resolved_costed_conversations,
         coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where is_resolved), 0)::bigint as resolved_cost_micros,
         count(cost) filter (where is_resolved and bot_handled and not escalated) as bot_resolved_costed_conversations,
-        coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where is_resolved and bot_handled and not escalated), 0)::bigint as bot_resolved_cost_micros
+        coalesce(sum(cast(round(cost * 1e6) as bigint)) filter (where is_resolved and bot_handled and not escalated), 0)::bigint as bot_resolved_cost_micros,
+        count(repeated_after_handoff) as repeat_handoff_known_conversations,
+        count(*) filter (where repeated_after_handoff) as repeat_handoff_conversations,
+        count(repeated_after_switch) as repeat_switch_known_conversations,
+        count(*) filter (where repeated_after_switch) as repeat_switch_conversations
