@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -61,6 +63,14 @@ func TestMemoryFlag(t *testing.T) {
 	got, err := mem.settings(warehouse.Memory{Budget: 1 << 30, TempDirectory: "/var/tmp/x"})
 	if err != nil || got.Budget != 2<<30 || got.TempDirectory != "/var/tmp/x" {
 		t.Fatalf("--memory 2GiB over memory.budget 1GiB: %+v, %v", got, err)
+	}
+	// The Go runtime's soft limit is its quarter of the budget, 512 MiB,
+	// unless GOMEMLIMIT is set (then settings leaves it alone).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+		if lim := debug.SetMemoryLimit(-1); lim != 512<<20 {
+			t.Errorf("--memory 2GiB set the Go memory limit to %d, want 536870912", lim)
+		}
 	}
 	for _, bad := range []string{"lots", "10MiB"} {
 		fs := newFlags("x", "x")
