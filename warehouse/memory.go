@@ -51,10 +51,10 @@ func DuckDBShare(budget int64) int64 {
 
 // GoShare is the part of a budget left to the Go runtime: a soft limit
 // (runtime/debug.SetMemoryLimit) on all the memory it maps, one quarter.
-// The last quarter is what neither limit covers, measured at about 90 MiB
-// of the binary's resident pages and up to 120 MiB of DuckDB's
-// allocations outside its buffer manager (docs/memory.md, "Where the
-// memory is"). It was an eighth, less than those two alone, and a Go heap
+// The last quarter is what neither limit covers, measured in the 1M demo
+// at 90 MiB of the binary's resident pages and 128 MiB of DuckDB's
+// allocations outside its buffer manager at the highest RSS
+// (docs/memory.md, "Where the memory is"). It was an eighth, less than those two alone, and a Go heap
 // kept at its limit then took the 1M demo over the budget.
 func GoShare(budget int64) int64 {
 	if budget <= 0 {
