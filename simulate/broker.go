@@ -25,10 +25,14 @@ type BrokerOptions struct {
 	// MinSessionTimeout lets tests use short consumer session timeouts.
 	MinSessionTimeout time.Duration
 	// SegmentBytes is the size of the log's segments; 0 keeps kfake's
-	// 100 MiB. Trim frees whole segments only, so a broker that is
-	// trimmed as it goes wants smaller ones; kfake also refuses a
-	// produced batch larger than a segment, so keep it above a
-	// partition's share of a ProduceChunk (a few MB).
+	// 100 MiB. Trim frees whole segments only, and without DataDir a
+	// segment is an in-memory file that grows by doubling its capacity,
+	// so each segment takes up to twice SegmentBytes of memory until it is
+	// freed: a broker that is trimmed as it goes wants small ones (the
+	// demo's are 4 MiB). A segment ends at the first batch that takes it
+	// past SegmentBytes, so a batch never has to fit; kfake refuses a
+	// produced batch over 1 MiB per partition (message.max.bytes)
+	// whatever the segment size.
 	SegmentBytes int
 }
 

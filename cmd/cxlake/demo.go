@@ -28,8 +28,18 @@ const demoTopic = "cx.events"
 // broker at most, whatever --events is.
 const demoProduceWindow = 100_000
 
+// demoSegmentBytes is the embedded broker's log segment size. The broker
+// frees whole segments only, and an in-memory segment takes up to twice
+// its size (simulate.BrokerOptions.SegmentBytes): with 32 MiB segments
+// the broker held about 250 MiB for a window of 43 MiB of messages, and
+// took the demo at 1M events over its budget (docs/memory.md). 4 MiB
+// segments bound what the broker holds beyond the window to 3 partitions
+// x 2 segments x 8 MiB; a produced batch (at most 1 MiB, kfake's
+// message.max.bytes) still fits one.
+const demoSegmentBytes = 4 << 20
+
 func runDemo(ctx context.Context, args []string) (err error) {
-	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--days D] [--rate R] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE]")
+	fs := newFlags("demo", "demo [--events N] [--once] [--data DIR] [--seed S] [--days D] [--rate R] [--pg-addr HOST:PORT] [--http-addr HOST:PORT] [--memory SIZE] [--mem-trace FILE]")
 	mem := addMemoryFlag(fs)
 	events := fs.Int("events", 20000, "simulated messages to produce before going live")
 	once := fs.Bool("once", false, "exit when the messages are ingested and the models refreshed")
@@ -39,6 +49,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	rate := fs.Float64("rate", 5, "live messages per second after the backfill (without --once)")
 	pgAddr := fs.String("pg-addr", gateway.DefaultAddr, "SQL gateway address (Postgres wire protocol), host:port")
 	httpAddr := fs.String("http-addr", "", "serve GET /metrics (Prometheus), GET /healthz and GET /v1/reports/kpi on host:port; default "+config.DefaultHTTPAddr+" when live, off with --once")
+	memTrace := fs.String("mem-trace", "", "write where the process's memory is, every second, to this CSV file, and the Go heap profile at the highest RSS to FILE.heap (docs/memory.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +65,7 @@ func runDemo(ctx context.Context, args []string) (err error) {
 	}
 	log := slog.Default()
 
-	broker, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 3, SegmentBytes: 32 << 20}, demoTopic)
+	broker, err := simulate.StartBroker(simulate.BrokerOptions{Partitions: 3, SegmentBytes: demoSegmentBytes}, demoTopic)
 	if err != nil {
 		return err
 	}
@@ -71,6 +82,13 @@ func runDemo(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer closeAtEnd(wh, &err)
+	if *memTrace != "" {
+		stop, err := startMemTrace(ctx, *memTrace, wh, broker)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	mc, err := modelConfig(wh, models.Config{Cost: models.IllustrativeCostModel()})
 	if err != nil {
 		return err

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 
+	"github.com/cxlake/cxlake/internal/membench"
+	"github.com/cxlake/cxlake/simulate"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -59,3 +63,36 @@ func closeAtEnd(c io.Closer, err *error) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// startMemTrace samples the process's memory into the CSV file path (and
+// the Go heap profile at its highest RSS into path.heap) until the
+// returned stop is called, which prints the highest sample to stderr.
+func startMemTrace(ctx context.Context, path string, wh *warehouse.Warehouse, broker *simulate.Broker) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--mem-trace: %w", err)
+	}
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	var peak membench.TraceSample
+	var terr error
+	go func() {
+		defer close(done)
+		peak, terr = membench.Trace(tctx, membench.TraceConfig{DB: wh.DB, Out: f, HeapProfile: path + ".heap",
+			Extra: map[string]func() int64{"broker": func() int64 { _, n := broker.Held(demoTopic); return n }}})
+	}()
+	return func() {
+		cancel()
+		<-done
+		if err := f.Close(); err != nil && terr == nil {
+			terr = err
+		}
+		if terr != nil {
+			slog.Warn("memory trace failed", "err", terr)
+			return
+		}
+		mib := func(n int64) float64 { return float64(n) / (1 << 20) }
+		fmt.Fprintf(os.Stderr, "memory trace: highest RSS %.0f MiB at %.0f s: anonymous %.0f (Go runtime %.0f, of which heap objects %.0f; DuckDB buffer manager %.0f; rest %.0f), file-backed %.0f\n",
+			mib(peak.RSS()), peak.Elapsed.Seconds(), mib(peak.RSSAnon), mib(peak.GoMapped), mib(peak.GoHeap), mib(peak.DuckDB), mib(peak.Rest()), mib(peak.RSSFile))
+	}, nil
+}

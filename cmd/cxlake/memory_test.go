@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/cxlake/cxlake/ingest"
+	"github.com/cxlake/cxlake/internal/membench"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -62,6 +66,14 @@ func TestMemoryFlag(t *testing.T) {
 	if err != nil || got.Budget != 2<<30 || got.TempDirectory != "/var/tmp/x" {
 		t.Fatalf("--memory 2GiB over memory.budget 1GiB: %+v, %v", got, err)
 	}
+	// The Go runtime's soft limit is its quarter of the budget, 512 MiB,
+	// unless GOMEMLIMIT is set (then settings leaves it alone).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+		if lim := debug.SetMemoryLimit(-1); lim != 512<<20 {
+			t.Errorf("--memory 2GiB set the Go memory limit to %d, want 536870912", lim)
+		}
+	}
 	for _, bad := range []string{"lots", "10MiB"} {
 		fs := newFlags("x", "x")
 		mem := addMemoryFlag(fs)
@@ -106,5 +118,37 @@ func TestOutOfMemoryNamesTheSetting(t *testing.T) {
 	}
 	if other := errors.New("no such table"); warehouse.ExplainMemory(other) != other {
 		t.Fatal("an unrelated error was changed")
+	}
+}
+
+// TestDemoMemTrace: demo --mem-trace writes a sample of every part of the
+// breakdown, DuckDB's buffer manager read from the demo's own warehouse,
+// and the Go heap profile.
+func TestDemoMemTrace(t *testing.T) {
+	tmp := t.TempDir()
+	trace := filepath.Join(tmp, "mem.csv")
+	out, err := capture(t, func() error {
+		return runDemo(context.Background(), []string{"--once", "--events", "2000", "--data", filepath.Join(tmp, "demo"),
+			"--pg-addr", "127.0.0.1:0", "--mem-trace", trace})
+	})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 2 || lines[0] != membench.TraceHeader+",broker,duckdb_tags" {
+		t.Fatalf("trace:\n%s", b)
+	}
+	// The first sample is taken right after Open: DuckDB answers, and its
+	// buffer manager holds something (the catalog's blocks), never -1.
+	f := strings.Split(lines[1], ",")
+	if len(f) != 9 || f[5] == "-1" || f[5] == "0" {
+		t.Errorf("first sample %q: want 9 fields and DuckDB's memory read", lines[1])
+	}
+	if fi, err := os.Stat(trace + ".heap"); err != nil || fi.Size() == 0 {
+		t.Errorf("heap profile: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package membench
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,5 +51,34 @@ func TestReportOverBudget(t *testing.T) {
 	r := Report{Budget: 100, Steps: []Step{{Name: "load", MaxRSS: 101}, {Name: "refresh", MaxRSS: 100}}}
 	if got := r.OverBudget(); len(got) != 1 || got[0] != "load" {
 		t.Errorf("OverBudget = %v, want [load]", got)
+	}
+}
+
+// TestTraceSamplesThisProcess: one sample of Trace (its context is already
+// done), without a DuckDB: the CSV has its header and one line whose
+// figures are this process's, the extra column is read, and the heap
+// profile is written.
+func TestTraceSamplesThisProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out strings.Builder
+	heap := filepath.Join(t.TempDir(), "heap")
+	peak, err := Trace(ctx, TraceConfig{Out: &out, HeapProfile: heap, Extra: map[string]func() int64{"broker": func() int64 { return 42 }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || lines[0] != TraceHeader+",broker,duckdb_tags" {
+		t.Fatalf("trace = %q, want the header and one sample", out.String())
+	}
+	f := strings.Split(lines[1], ",")
+	if len(f) != 9 || f[7] != "42" || f[5] != "-1" {
+		t.Errorf("sample %q: want 9 fields, broker 42, duckdb -1 (none)", lines[1])
+	}
+	if peak.RSSAnon <= 0 || peak.RSSFile <= 0 || peak.GoHeap <= 0 || peak.GoMapped < peak.GoHeap {
+		t.Errorf("sample %+v: want positive RSS parts and Go heap within what Go maps", peak)
+	}
+	if fi, err := os.Stat(heap); err != nil || fi.Size() == 0 {
+		t.Errorf("heap profile: %v", err)
 	}
 }
