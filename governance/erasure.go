@@ -16,7 +16,7 @@ import (
 
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -86,7 +86,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	start := time.Now()
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	subject := req.Identifier.hash(h)
 
 	// Unfinished erasures first; asking again for one resumes it.
@@ -129,7 +129,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 
 // planErasure resolves the person and records the request and the plan.
 func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureRequest, subject string) (*erasurePlan, map[string]string, [][]byte, error) {
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	per, err := g.resolve(ctx, db, req.Identifier)
 	if err != nil {
 		return nil, nil, nil, err

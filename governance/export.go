@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -109,7 +109,7 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	db := g.wh.DB
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	p, err := g.resolve(ctx, db, req.Identifier)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Actor keys: the one-time keying of the events a data directory stored
@@ -130,7 +130,7 @@ func (w *Warehouse) actorKeyChunks(ctx context.Context, cursor int64) ([][2]int6
 // keyActorChunk keys the events of batches (after, through] and records
 // through as the cursor, in one transaction. It returns how many events it
 // keyed and how many it could not open.
-func (w *Warehouse) keyActorChunk(ctx context.Context, h *pseudonym.Hasher, after, through int64) (keyed, unreadable int, err error) {
+func (w *Warehouse) keyActorChunk(ctx context.Context, h *privacy.Hasher, after, through int64) (keyed, unreadable int, err error) {
 	rows, err := w.DB.QueryContext(ctx, `select event_id, subject_hash, occurred_at, content, coalesce(source, ''), actor_kind
 		from events where batch_id > ? and batch_id <= ? and `+actorKeyCondition, after, through)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 func TestCurrentForm(t *testing.T) {
@@ -73,7 +73,7 @@ func TestOlderNormalizationGetsAliases(t *testing.T) {
 	if _, err := w.Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	h := pseudonym.NewHasher(w.HashKey())
+	h := privacy.NewHasher(w.HashKey())
 	oldPhone, newPhone := h.Identifier("phone", "+553188887777"), h.Identifier("phone", "+5531988887777")
 	oldIG, newIG := h.Identifier("id:instagram", "Ana.Souza"), h.Identifier("id:instagram", "ana.souza")
 	oldWAHash := h.Identifier("id:whatsapp", "553188887777@s.whatsapp.net")

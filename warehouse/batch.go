@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Record is an accepted event with the Kafka coordinates it was read at.
@@ -139,7 +139,7 @@ type Txn struct {
 	w       *Warehouse
 	conn    *sql.Conn
 	t       *turn
-	h       *pseudonym.Hasher
+	h       *privacy.Hasher
 	started time.Time
 	res     Result
 	spans   []spanCounts

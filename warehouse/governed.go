@@ -11,7 +11,7 @@ import (
 	"github.com/zeebo/xxh3"
 
 	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // droppedRecord is an event or dead letter the gate kept out of the
@@ -68,7 +68,7 @@ type sealedDeadLetter struct {
 // identifier, keys out those that mention a withdrawn person (no key is
 // made, nothing of their bytes is stored), and seals the others under
 // their own keys.
-func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
+func (w *Warehouse) prepareDeadLetters(h *privacy.Hasher, dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
 	if len(dls) == 0 {
 		return nil, nil, nil
 	}
@@ -170,9 +170,9 @@ func (w *Warehouse) Keys() *keys.Store { return w.keys }
 
 // Hasher returns a new identifier hasher under the warehouse's hash key
 // (nil for a read-only warehouse opened without one).
-func (w *Warehouse) Hasher() *pseudonym.Hasher {
+func (w *Warehouse) Hasher() *privacy.Hasher {
 	if len(w.hashKey) == 0 {
 		return nil
 	}
-	return pseudonym.NewHasher(w.hashKey)
+	return privacy.NewHasher(w.hashKey)
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // The one-time upgrade of a data directory written before content layout
@@ -36,7 +36,7 @@ import (
 //   - consent_state's basis and source are set to null: the deciding
 //     event's content is their one home (governance reads them there);
 //   - each conversation id that is not opaque is replaced by its keyed
-//     form (pseudonym.ConversationID), so conversations still group;
+//     form (privacy.ConversationID), so conversations still group;
 //   - if any row changed, the models are rebuilt in full at their next
 //     refresh (models_state is cleared), and the Parquet lake, whose files
 //     hold the old values, is removed and published again from the events
@@ -59,8 +59,8 @@ const (
 var resealCondition = `(actor_id is not null or message_intent is not null or handoff_reason is not null
 	or handoff_next_action is not null or handoff_owner is not null
 	or consent_basis is not null or consent_source is not null
-	or (conversation_id is not null and regexp_matches(conversation_id, '` + pseudonym.ConversationNotOpaqueRE + `')
-		and not regexp_full_match(conversation_id, '` + pseudonym.ConversationKeyedRE + `')))`
+	or (conversation_id is not null and regexp_matches(conversation_id, '` + privacy.ConversationNotOpaqueRE + `')
+		and not regexp_full_match(conversation_id, '` + privacy.ConversationKeyedRE + `')))`
 
 // resealFreeText runs the upgrade when the directory has not had it, and
 // says whether it changed rows, so that the file must be rewritten.
@@ -162,7 +162,7 @@ type resealed struct {
 
 // resealChunk changes up to resealChunk events in one transaction and
 // returns how many it changed.
-func (w *Warehouse) resealChunk(ctx context.Context, h *pseudonym.Hasher) (int, error) {
+func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, error) {
 	rows, err := w.DB.QueryContext(ctx, `select event_id, subject_hash, occurred_at, content, conversation_id,
 		actor_id, message_intent, handoff_reason, handoff_next_action, handoff_owner, consent_basis, consent_source
 		from events where `+resealCondition+` limit `+fmt.Sprint(resealChunk))

@@ -34,10 +34,10 @@ type personal struct {
 	// (events.content_hash, seen.go).
 	contentSum uint64
 	// conversation is the conversation id as stored: the producer's, or
-	// its keyed form when it is not opaque (pseudonym.ConversationID)
+	// its keyed form when it is not opaque (privacy.ConversationID)
 	conversation string
 	// actorKey is the pseudonymous key of the agent or bot that acted
-	// (pseudonym.Hasher.ActorKey), "" for other actors and without an id
+	// (privacy.Hasher.ActorKey), "" for other actors and without an id
 	actorKey string
 	verdict  verdict
 	// the data keys the content is sealed under (set by seal)

@@ -93,7 +93,7 @@ type Options struct {
 	// "256MB"; "" means DefaultCheckpointThreshold.
 	CheckpointThreshold string
 	// HashKey is the key of the identifier hashes (at least 16 bytes); nil
-	// means the data directory's own (pseudonym.LoadOrCreateKey).
+	// means the data directory's own (privacy.LoadOrCreateKey).
 	HashKey []byte
 }
 

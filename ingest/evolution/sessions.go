@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Conversation boundaries. WhatsApp has chats, not conversations: a chat
@@ -78,7 +78,7 @@ func chatKey(instance, token string) string { return instance + "\x00" + token }
 
 // token is the chat's part of its conversation ids.
 func (s *sessions) token(instance, chat string) string {
-	return pseudonym.NewHasher(s.key).WhatsAppChat(instance, chat)
+	return privacy.NewHasher(s.key).WhatsAppChat(instance, chat)
 }
 
 // assign returns the conversation of a message of chat in instance at t,
