@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/privacy"
 )
 
@@ -147,7 +146,7 @@ func (w *Warehouse) keyActorChunk(ctx context.Context, h *privacy.Hasher, after,
 		}
 		c, err := w.OpenContent(id, subject, at, sealed)
 		switch {
-		case errors.Is(err, keys.ErrUnreadable):
+		case errors.Is(err, privacy.ErrUnreadable):
 			unreadable++ // its keys are destroyed: its agent can no longer be told
 			continue
 		case err != nil:

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/privacy"
 )
 
@@ -155,7 +154,7 @@ func (w *Warehouse) aliasChunk(ctx context.Context, h *privacy.Hasher, cursor st
 		n++
 		last = a.hash
 		value, err := w.OpenIdentifier(a.hash, sealed)
-		if errors.Is(err, keys.ErrUnreadable) {
+		if errors.Is(err, privacy.ErrUnreadable) {
 			unreadable++
 			continue
 		}

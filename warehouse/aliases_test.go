@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/privacy"
 )
 
@@ -80,7 +79,7 @@ func TestOlderNormalizationGetsAliases(t *testing.T) {
 	want := map[string]string{oldPhone: newPhone, oldIG: newIG, oldWAHash: newPhone}
 	// The third person's key was destroyed (an erasure that left the row):
 	// their value cannot be read, so no alias.
-	if _, err := w.Keys().Destroy([]keys.ID{keys.SubjectID(h.Identifier("phone", "+553177776666"))}); err != nil {
+	if _, err := w.Keys().Destroy([]privacy.KeyID{privacy.SubjectID(h.Identifier("phone", "+553177776666"))}); err != nil {
 		t.Fatal(err)
 	}
 	// As an older directory: no alias yet, the step not done, models built.

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/privacy"
 )
 
@@ -170,7 +169,7 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 		return 0, fmt.Errorf("reading events: %w", err)
 	}
 	var out []resealed
-	var nonces keys.Nonces
+	var nonces privacy.Nonces
 	for rows.Next() {
 		var id string
 		var subject, conv, actor, intent, reason, next, owner, basis, source sql.NullString
@@ -187,7 +186,7 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 		if sealed != nil && subject.Valid {
 			c, err := w.OpenContent(id, subject.String, at, sealed)
 			switch {
-			case errors.Is(err, keys.ErrUnreadable):
+			case errors.Is(err, privacy.ErrUnreadable):
 				// its keys are destroyed: content and free text both go
 			case err != nil:
 				rows.Close()
@@ -209,7 +208,7 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 					rows.Close()
 					return 0, err
 				}
-				if r.content, err = keys.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(id)); err != nil {
+				if r.content, err = privacy.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(id)); err != nil {
 					rows.Close()
 					return 0, fmt.Errorf("sealing the content of an event: %w", err)
 				}
@@ -229,12 +228,12 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 
 // contentAEAD is the cipher an event's content is sealed under.
 func (w *Warehouse) contentAEAD(subject string, at time.Time) (cipher.AEAD, error) {
-	sk, ok1 := w.keys.Get(keys.SubjectID(subject))
-	dk, ok2 := w.keys.Get(keys.DayID(keys.ClassContent, dayOf(at)))
+	sk, ok1 := w.keys.Get(privacy.SubjectID(subject))
+	dk, ok2 := w.keys.Get(privacy.DayID(privacy.ClassContent, dayOf(at)))
 	if !ok1 || !ok2 {
-		return nil, keys.ErrUnreadable
+		return nil, privacy.ErrUnreadable
 	}
-	return keys.AEAD(keys.Derive(sk, dk))
+	return privacy.AEAD(privacy.Derive(sk, dk))
 }
 
 // applyResealed writes out in one transaction: the new contents and

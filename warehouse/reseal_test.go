@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // sealV1 seals c in content layout 1 (before producer free text was
@@ -42,8 +42,8 @@ func sealOld(t *testing.T, w *Warehouse, layout byte, eventID, subject string, a
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n keys.Nonces
-	sealed, err := keys.Seal(a, &n, nil, b, contentAAD(eventID))
+	var n privacy.Nonces
+	sealed, err := privacy.Seal(a, &n, nil, b, contentAAD(eventID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Revisions: edits and deletions of messages already stored. A source
@@ -291,7 +291,7 @@ func (w *Warehouse) reviseOne(ctx context.Context, conn *sql.Conn, eventID strin
 		text = ""
 	}
 	c, err := w.OpenContent(eventID, subject.String, at, sealed)
-	if errors.Is(err, keys.ErrUnreadable) {
+	if errors.Is(err, privacy.ErrUnreadable) {
 		return false, nil // its keys are destroyed: nothing readable is left
 	}
 	if err != nil {
@@ -302,8 +302,8 @@ func (w *Warehouse) reviseOne(ctx context.Context, conn *sql.Conn, eventID strin
 	if err != nil {
 		return false, err
 	}
-	var nonces keys.Nonces
-	out, err := keys.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(eventID))
+	var nonces privacy.Nonces
+	out, err := privacy.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(eventID))
 	if err != nil {
 		return false, fmt.Errorf("sealing the content of a revised message: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/zeebo/xxh3"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Sealing is how the warehouse keeps personal data erasable in O(person):
@@ -41,7 +41,7 @@ type personal struct {
 	actorKey string
 	verdict  verdict
 	// the data keys the content is sealed under (set by seal)
-	subjectID, dayID keys.ID
+	subjectID, dayID privacy.KeyID
 }
 
 // identifierRow is a new row of the identifiers table.
@@ -49,7 +49,7 @@ type identifierRow struct {
 	hash, kind string
 	sealed     []byte
 	firstSeen  time.Time
-	id         keys.ID
+	id         privacy.KeyID
 }
 
 // knownIdentifiers is the set of identifier hashes in the identifiers
@@ -78,12 +78,12 @@ const sealSlice = 8192
 // seal makes sure the data keys exist (durably, before the batch commits),
 // and returns the identifiers seen for the first time, sealed, and the keys
 // the records' content is to be sealed under (sealContents).
-func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow, map[keys.ID]keys.Key, error) {
-	var ids []keys.ID
+func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow, map[privacy.KeyID]privacy.DataKey, error) {
+	var ids []privacy.KeyID
 	var idents []identifierRow
 	inBatch := map[string]bool{}
-	dayIDs := map[int64]keys.ID{}
-	subjectIDs := map[string]keys.ID{}
+	dayIDs := map[int64]privacy.KeyID{}
+	subjectIDs := map[string]privacy.KeyID{}
 	for i := range recs {
 		p := &ps[i]
 		if len(p.all) > 0 {
@@ -95,14 +95,14 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 		if p.verdict == vStore {
 			sid, ok := subjectIDs[p.subject]
 			if !ok {
-				sid = keys.SubjectID(p.subject)
+				sid = privacy.SubjectID(p.subject)
 				subjectIDs[p.subject] = sid
 				ids = append(ids, sid)
 			}
 			day := recs[i].Event.OccurredAt.Unix() / 86400
 			did, ok := dayIDs[day]
 			if !ok {
-				did = keys.DayID(keys.ClassContent, dayOf(recs[i].Event.OccurredAt))
+				did = privacy.DayID(privacy.ClassContent, dayOf(recs[i].Event.OccurredAt))
 				dayIDs[day] = did
 				ids = append(ids, did)
 			}
@@ -115,7 +115,7 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 			inBatch[n.hash] = true
 			sid, ok := subjectIDs[n.hash]
 			if !ok {
-				sid = keys.SubjectID(n.hash)
+				sid = privacy.SubjectID(n.hash)
 				subjectIDs[n.hash] = sid
 				ids = append(ids, sid)
 			}
@@ -126,18 +126,18 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 	if err != nil {
 		return nil, nil, fmt.Errorf("making data keys: %w", err)
 	}
-	keyOf := make(map[keys.ID]keys.Key, len(ids))
+	keyOf := make(map[privacy.KeyID]privacy.DataKey, len(ids))
 	for i, id := range ids {
 		keyOf[id] = got[i]
 	}
-	var nonces keys.Nonces
+	var nonces privacy.Nonces
 	for i := range idents {
 		r := &idents[i]
-		a, err := keys.AEAD(keyOf[r.id])
+		a, err := privacy.AEAD(keyOf[r.id])
 		if err != nil {
 			return nil, nil, err
 		}
-		if r.sealed, err = keys.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
+		if r.sealed, err = privacy.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -159,7 +159,7 @@ func (w *Warehouse) claimIdentifier(t *turn, hash string) bool {
 
 // sealContents seals the content of every record whose verdict keeps it,
 // on all cores for large batches.
-func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) error {
+func sealContents(recs []Record, ps []personal, keyOf map[privacy.KeyID]privacy.DataKey) error {
 	workers := runtime.GOMAXPROCS(0)
 	if len(recs) < 1024 {
 		workers = 1
@@ -189,10 +189,10 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 		wg.Add(1)
 		go func(wi, lo, hi int) {
 			defer wg.Done()
-			var nonces keys.Nonces
+			var nonces privacy.Nonces
 			// Only the last cipher is kept: one per subject and day would
 			// hold ~1 KiB of key schedule for most records of a batch at once.
-			var last struct{ subject, day keys.ID }
+			var last struct{ subject, day privacy.KeyID }
 			var a cipher.AEAD
 			buf := make([]byte, 0, 4096)
 			for _, i := range order[lo:hi] {
@@ -202,7 +202,7 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 				}
 				if a == nil || last.subject != p.subjectID || last.day != p.dayID {
 					var err error
-					a, err = keys.AEAD(keys.Derive(keyOf[p.subjectID], keyOf[p.dayID]))
+					a, err = privacy.AEAD(privacy.Derive(keyOf[p.subjectID], keyOf[p.dayID]))
 					if err != nil {
 						errs[wi] = err
 						return
@@ -210,7 +210,7 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 					last.subject, last.day = p.subjectID, p.dayID
 				}
 				buf = encodeContent(e, buf[:0])
-				sealed, err := keys.Seal(a, &nonces, make([]byte, 0, len(buf)+keys.Overhead), buf, contentAAD(e.EventID))
+				sealed, err := privacy.Seal(a, &nonces, make([]byte, 0, len(buf)+privacy.Overhead), buf, contentAAD(e.EventID))
 				if err != nil {
 					errs[wi] = err
 					return
@@ -230,8 +230,8 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 
 // sealDeadLetter returns d's key and raw bytes (truncated to
 // MaxDeadLetterBytes) sealed under the dead letter's own key.
-func sealDeadLetter(d *DeadLetter, k keys.Key, nonces *keys.Nonces) (key, raw []byte, err error) {
-	a, err := keys.AEAD(k)
+func sealDeadLetter(d *DeadLetter, k privacy.DataKey, nonces *privacy.Nonces) (key, raw []byte, err error) {
+	a, err := privacy.AEAD(k)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -239,11 +239,11 @@ func sealDeadLetter(d *DeadLetter, k keys.Key, nonces *keys.Nonces) (key, raw []
 	if len(r) > MaxDeadLetterBytes {
 		r = r[:MaxDeadLetterBytes]
 	}
-	if raw, err = keys.Seal(a, nonces, nil, r, deadLetterAAD(d, "raw")); err != nil {
+	if raw, err = privacy.Seal(a, nonces, nil, r, deadLetterAAD(d, "raw")); err != nil {
 		return nil, nil, err
 	}
 	if len(d.Key) > 0 {
-		if key, err = keys.Seal(a, nonces, nil, d.Key, deadLetterAAD(d, "key")); err != nil {
+		if key, err = privacy.Seal(a, nonces, nil, d.Key, deadLetterAAD(d, "key")); err != nil {
 			return nil, nil, err
 		}
 	}

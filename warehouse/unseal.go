@@ -10,26 +10,26 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Unsealing is the one way back to personal data: compliance reads (access
 // export, contact_identities) decrypt here. A value whose key was destroyed
-// opens as keys.ErrUnreadable, which callers show as redacted.
+// opens as privacy.ErrUnreadable, which callers show as redacted.
 
 // OpenContent returns the content of an event from its sealed column value
 // and the event's id, subject hash and time.
 func (w *Warehouse) OpenContent(eventID, subject string, occurredAt time.Time, sealed []byte) (Content, error) {
-	sk, ok1 := w.keys.Get(keys.SubjectID(subject))
-	dk, ok2 := w.keys.Get(keys.DayID(keys.ClassContent, dayOf(occurredAt)))
+	sk, ok1 := w.keys.Get(privacy.SubjectID(subject))
+	dk, ok2 := w.keys.Get(privacy.DayID(privacy.ClassContent, dayOf(occurredAt)))
 	if !ok1 || !ok2 {
-		return Content{}, keys.ErrUnreadable
+		return Content{}, privacy.ErrUnreadable
 	}
-	a, err := keys.AEAD(keys.Derive(sk, dk))
+	a, err := privacy.AEAD(privacy.Derive(sk, dk))
 	if err != nil {
 		return Content{}, err
 	}
-	pt, err := keys.Open(a, sealed, contentAAD(eventID))
+	pt, err := privacy.Open(a, sealed, contentAAD(eventID))
 	if err != nil {
 		return Content{}, err
 	}
@@ -38,15 +38,15 @@ func (w *Warehouse) OpenContent(eventID, subject string, occurredAt time.Time, s
 
 // OpenIdentifier returns the value of an identifier from its sealed_value.
 func (w *Warehouse) OpenIdentifier(hash string, sealed []byte) (string, error) {
-	k, ok := w.keys.Get(keys.SubjectID(hash))
+	k, ok := w.keys.Get(privacy.SubjectID(hash))
 	if !ok {
-		return "", keys.ErrUnreadable
+		return "", privacy.ErrUnreadable
 	}
-	a, err := keys.AEAD(k)
+	a, err := privacy.AEAD(k)
 	if err != nil {
 		return "", err
 	}
-	pt, err := keys.Open(a, sealed, identifierAAD(hash))
+	pt, err := privacy.Open(a, sealed, identifierAAD(hash))
 	if err != nil {
 		return "", err
 	}
@@ -56,20 +56,20 @@ func (w *Warehouse) OpenIdentifier(hash string, sealed []byte) (string, error) {
 // OpenDeadLetter returns a dead letter's raw bytes and Kafka key from their
 // sealed columns (sealedKey may be nil).
 func (w *Warehouse) OpenDeadLetter(topic string, partition int, offset int64, sealedRaw, sealedKey []byte) (raw, key []byte, err error) {
-	k, ok := w.keys.Get(keys.DeadLetterID(topic, partition, offset))
+	k, ok := w.keys.Get(privacy.DeadLetterID(topic, partition, offset))
 	if !ok {
-		return nil, nil, keys.ErrUnreadable
+		return nil, nil, privacy.ErrUnreadable
 	}
-	a, err := keys.AEAD(k)
+	a, err := privacy.AEAD(k)
 	if err != nil {
 		return nil, nil, err
 	}
 	d := &DeadLetter{Topic: topic, Partition: partition, Offset: offset}
-	if raw, err = keys.Open(a, sealedRaw, deadLetterAAD(d, "raw")); err != nil {
+	if raw, err = privacy.Open(a, sealedRaw, deadLetterAAD(d, "raw")); err != nil {
 		return nil, nil, err
 	}
 	if len(sealedKey) > 0 {
-		if key, err = keys.Open(a, sealedKey, deadLetterAAD(d, "key")); err != nil {
+		if key, err = privacy.Open(a, sealedKey, deadLetterAAD(d, "key")); err != nil {
 			return nil, nil, err
 		}
 	}

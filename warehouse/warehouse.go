@@ -21,7 +21,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // DBFile is the DuckDB file's name inside a data directory.
@@ -72,7 +72,7 @@ type Warehouse struct {
 	// Governance (governed.go, sealing.go, rules.go): the data keys that
 	// seal personal data, the identifiers already stored (guarded by mu),
 	// and the rules ingest enforces.
-	keys  *keys.Store
+	keys  *privacy.KeyStore
 	known knownIdentifiers
 	rules ruleGate
 }
