@@ -326,7 +326,7 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 // DuckDB out of memory (`demo --once --events 1000000`).
 //
 // A decision's basis and source are not copied here: they are free text,
-// sealed in the deciding event's content (warehouse.Content), their one
+// sealed in the deciding event's content (privacy.Content), their one
 // home; the columns stay null (docs/governance.md).
 type consentRows struct {
 	keys, purposes, granted, at, eventIDs []string

@@ -595,7 +595,7 @@ func (g *Governance) identifierValues(ctx context.Context, q querier, hashes []s
 		if err := rows.Scan(&h, &sealed); err != nil {
 			return nil, fmt.Errorf("reading the person's identifiers: %w", err)
 		}
-		if v, err := g.wh.OpenIdentifier(h, sealed); err == nil {
+		if v, err := privacy.OpenIdentifier(g.wh.Keys(), h, sealed); err == nil {
 			out[h] = v
 		}
 	}
@@ -630,7 +630,7 @@ func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, value
 		if err := rows.Scan(&d.topic, &d.partition, &d.offset, &key, &raw); err != nil {
 			return nil, fmt.Errorf("reading dead letters: %w", err)
 		}
-		pr, pk, err := g.wh.OpenDeadLetter(d.topic, d.partition, d.offset, raw, key)
+		pr, pk, err := privacy.OpenDeadLetter(g.wh.Keys(), d.topic, d.partition, d.offset, raw, key)
 		if err != nil {
 			continue // its key is gone: nothing readable is left of it
 		}
@@ -822,7 +822,7 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 		if err := rows.Scan(&id, &subject, &at, &sealed); err != nil {
 			return nil, fmt.Errorf("reading the person's texts: %w", err)
 		}
-		c, err := g.wh.OpenContent(id, subject, at, sealed)
+		c, err := privacy.OpenContent(g.wh.Keys(), id, subject, at, sealed)
 		if err != nil {
 			continue
 		}

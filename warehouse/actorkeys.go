@@ -144,7 +144,7 @@ func (w *Warehouse) keyActorChunk(ctx context.Context, h *privacy.Hasher, after,
 			rows.Close()
 			return 0, 0, fmt.Errorf("reading events: %w", err)
 		}
-		c, err := w.OpenContent(id, subject, at, sealed)
+		c, err := privacy.OpenContent(w.keys, id, subject, at, sealed)
 		switch {
 		case errors.Is(err, privacy.ErrUnreadable):
 			unreadable++ // its keys are destroyed: its agent can no longer be told

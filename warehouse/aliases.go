@@ -153,7 +153,7 @@ func (w *Warehouse) aliasChunk(ctx context.Context, h *privacy.Hasher, cursor st
 		}
 		n++
 		last = a.hash
-		value, err := w.OpenIdentifier(a.hash, sealed)
+		value, err := privacy.OpenIdentifier(w.keys, a.hash, sealed)
 		if errors.Is(err, privacy.ErrUnreadable) {
 			unreadable++
 			continue

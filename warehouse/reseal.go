@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"context"
-	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -16,7 +15,7 @@ import (
 )
 
 // The one-time upgrade of a data directory written before content layout
-// 3 (content.go): such a directory holds producer free text (actor_id,
+// 3 (privacy/content.go): such a directory holds producer free text (actor_id,
 // message_intent, handoff_reason, handoff_next_action, handoff_owner;
 // before layout 3 also consent_basis and consent_source, and their copies
 // in governance's consent_state) in clear columns, and conversation ids as
@@ -184,7 +183,7 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 			r.conversation = h.ConversationID(conv.String)
 		}
 		if sealed != nil && subject.Valid {
-			c, err := w.OpenContent(id, subject.String, at, sealed)
+			c, err := privacy.OpenContent(w.keys, id, subject.String, at, sealed)
 			switch {
 			case errors.Is(err, privacy.ErrUnreadable):
 				// its keys are destroyed: content and free text both go
@@ -203,12 +202,12 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 						*f.to = f.from.String
 					}
 				}
-				a, err := w.contentAEAD(subject.String, at)
+				a, err := privacy.ContentAEAD(w.keys, subject.String, at)
 				if err != nil {
 					rows.Close()
 					return 0, err
 				}
-				if r.content, err = privacy.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(id)); err != nil {
+				if r.content, err = privacy.SealContentOf(a, &nonces, id, c); err != nil {
 					rows.Close()
 					return 0, fmt.Errorf("sealing the content of an event: %w", err)
 				}
@@ -224,16 +223,6 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, er
 		return 0, nil
 	}
 	return len(out), w.applyResealed(ctx, out)
-}
-
-// contentAEAD is the cipher an event's content is sealed under.
-func (w *Warehouse) contentAEAD(subject string, at time.Time) (cipher.AEAD, error) {
-	sk, ok1 := w.keys.Get(privacy.SubjectID(subject))
-	dk, ok2 := w.keys.Get(privacy.DayID(privacy.ClassContent, dayOf(at)))
-	if !ok1 || !ok2 {
-		return nil, privacy.ErrUnreadable
-	}
-	return privacy.AEAD(privacy.Derive(sk, dk))
 }
 
 // applyResealed writes out in one transaction: the new contents and

@@ -290,7 +290,7 @@ func (w *Warehouse) reviseOne(ctx context.Context, conn *sql.Conn, eventID strin
 	if deleted {
 		text = ""
 	}
-	c, err := w.OpenContent(eventID, subject.String, at, sealed)
+	c, err := privacy.OpenContent(w.keys, eventID, subject.String, at, sealed)
 	if errors.Is(err, privacy.ErrUnreadable) {
 		return false, nil // its keys are destroyed: nothing readable is left
 	}
@@ -298,12 +298,12 @@ func (w *Warehouse) reviseOne(ctx context.Context, conn *sql.Conn, eventID strin
 		return false, fmt.Errorf("opening the content of a revised message: %w", err)
 	}
 	c.MessageText, c.Raw = text, nil
-	a, err := w.contentAEAD(subject.String, at)
+	a, err := privacy.ContentAEAD(w.keys, subject.String, at)
 	if err != nil {
 		return false, err
 	}
 	var nonces privacy.Nonces
-	out, err := privacy.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(eventID))
+	out, err := privacy.SealContentOf(a, &nonces, eventID, c)
 	if err != nil {
 		return false, fmt.Errorf("sealing the content of a revised message: %w", err)
 	}

@@ -14,16 +14,10 @@ import (
 	"github.com/cxlake/cxlake/privacy"
 )
 
-// Sealing is how the warehouse keeps personal data erasable in O(person):
-// nothing personal reaches DuckDB or the lake in clear. Each event's content
-// (every producer free text, name, unknown fields, raw payload; content.go)
-// is sealed with AES-256-GCM
-// under a key derived from its subject's key (the primary identifier's) and
-// the day's content key; each identifier value is sealed once, in the
-// identifiers table, under its own key; each dead letter under its own key.
-// Destroying a subject's keys (erasure, consent withdrawal) or a day's key
-// (retention) makes every copy unreadable, wherever DuckDB left the bytes.
-// docs/governance.md has the measurements behind the choice.
+// The write path's sealing: seal makes a batch's data keys and seals its
+// new identifiers, sealContents seals its events' content on all cores.
+// What sealing is, and each value's sealing, are privacy's
+// (privacy/sealing.go).
 
 // personal is what the write path stores about one event's person.
 type personal struct {
@@ -47,6 +41,7 @@ type personal struct {
 // identifierRow is a new row of the identifiers table.
 type identifierRow struct {
 	hash, kind string
+	value      string // until sealed
 	sealed     []byte
 	firstSeen  time.Time
 	id         privacy.KeyID
@@ -57,20 +52,6 @@ type identifierRow struct {
 // batch claims the identifiers it stores first (under Warehouse.mu); they
 // are released if it does not commit.
 type knownIdentifiers map[xxh3.Uint128]struct{}
-
-// dayOf is the UTC day a content key covers.
-func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
-
-// contentAAD binds a sealed content to its event.
-func contentAAD(eventID string) []byte { return []byte("cxlake/content/v1\x00" + eventID) }
-
-// identifierAAD binds a sealed identifier value to its hash.
-func identifierAAD(hash string) []byte { return []byte("cxlake/identifier/v1\x00" + hash) }
-
-// deadLetterAAD binds a sealed dead letter part ("raw", "key") to its coordinates.
-func deadLetterAAD(d *DeadLetter, part string) []byte {
-	return fmt.Appendf(nil, "cxlake/dead_letter/v1\x00%s\x00%d\x00%d\x00%s", d.Topic, d.Partition, d.Offset, part)
-}
 
 // sealSlice is how many events are sealed and appended at a time.
 const sealSlice = 8192
@@ -102,7 +83,7 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 			day := recs[i].Event.OccurredAt.Unix() / 86400
 			did, ok := dayIDs[day]
 			if !ok {
-				did = privacy.DayID(privacy.ClassContent, dayOf(recs[i].Event.OccurredAt))
+				did = privacy.DayID(privacy.ClassContent, privacy.DayOf(recs[i].Event.OccurredAt))
 				dayIDs[day] = did
 				ids = append(ids, did)
 			}
@@ -119,7 +100,7 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 				subjectIDs[n.hash] = sid
 				ids = append(ids, sid)
 			}
-			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, sealed: []byte(n.value), firstSeen: recs[i].Event.OccurredAt, id: sid})
+			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, value: n.value, firstSeen: recs[i].Event.OccurredAt, id: sid})
 		}
 	}
 	got, err := w.keys.Ensure(ids)
@@ -133,11 +114,7 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 	var nonces privacy.Nonces
 	for i := range idents {
 		r := &idents[i]
-		a, err := privacy.AEAD(keyOf[r.id])
-		if err != nil {
-			return nil, nil, err
-		}
-		if r.sealed, err = privacy.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
+		if r.sealed, err = privacy.SealIdentifier(keyOf[r.id], &nonces, r.hash, r.value); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -209,8 +186,8 @@ func sealContents(recs []Record, ps []personal, keyOf map[privacy.KeyID]privacy.
 					}
 					last.subject, last.day = p.subjectID, p.dayID
 				}
-				buf = encodeContent(e, buf[:0])
-				sealed, err := privacy.Seal(a, &nonces, make([]byte, 0, len(buf)+privacy.Overhead), buf, contentAAD(e.EventID))
+				sealed, scratch, err := privacy.SealContent(a, &nonces, e, buf)
+				buf = scratch
 				if err != nil {
 					errs[wi] = err
 					return
@@ -231,21 +208,9 @@ func sealContents(recs []Record, ps []personal, keyOf map[privacy.KeyID]privacy.
 // sealDeadLetter returns d's key and raw bytes (truncated to
 // MaxDeadLetterBytes) sealed under the dead letter's own key.
 func sealDeadLetter(d *DeadLetter, k privacy.DataKey, nonces *privacy.Nonces) (key, raw []byte, err error) {
-	a, err := privacy.AEAD(k)
-	if err != nil {
-		return nil, nil, err
-	}
 	r := d.Raw
 	if len(r) > MaxDeadLetterBytes {
 		r = r[:MaxDeadLetterBytes]
 	}
-	if raw, err = privacy.Seal(a, nonces, nil, r, deadLetterAAD(d, "raw")); err != nil {
-		return nil, nil, err
-	}
-	if len(d.Key) > 0 {
-		if key, err = privacy.Seal(a, nonces, nil, d.Key, deadLetterAAD(d, "key")); err != nil {
-			return nil, nil, err
-		}
-	}
-	return key, raw, nil
+	return privacy.SealDeadLetter(k, nonces, d.Topic, d.Partition, d.Offset, r, d.Key)
 }

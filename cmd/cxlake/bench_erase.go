@@ -173,7 +173,7 @@ func benchTargets(ctx context.Context, wh *warehouse.Warehouse, n int) ([]govern
 		if err := rows.Scan(&kind, &h, &sealed); err != nil {
 			return nil, err
 		}
-		v, err := wh.OpenIdentifier(h, sealed)
+		v, err := privacy.OpenIdentifier(wh.Keys(), h, sealed)
 		if err != nil {
 			return nil, err
 		}
