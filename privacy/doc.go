@@ -5,7 +5,8 @@
 //   - the hash key (key.go) and the keyed hashes that stand in for a
 //     person's identifiers everywhere past ingest (hash.go): identifier
 //     hashes, contact keys, actor keys, keyed conversation ids, the
-//     content hash;
+//     content hash; and the hashes of the identifiers one event names
+//     (identity.go);
 //   - the data keys behind crypto-shredding (keystore.go) and AES-256-GCM
 //     sealing (seal.go);
 //   - sealing and unsealing of what the warehouse stores (sealing.go,

@@ -153,7 +153,7 @@ func (w *Warehouse) keyActorChunk(ctx context.Context, h *privacy.Hasher, after,
 			rows.Close()
 			return 0, 0, fmt.Errorf("opening the content of an event: %w", err)
 		}
-		if k := actorKey(h, source, kind, c.ActorID); k != "" {
+		if k := privacy.ActorKeyOf(h, source, kind, c.ActorID); k != "" {
 			out = append(out, actorKeyed{eventID: id, key: k})
 		}
 	}

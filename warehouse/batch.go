@@ -173,7 +173,7 @@ func (w *Warehouse) Begin(ctx context.Context) (*Txn, error) {
 		w.gate.RUnlock()
 		return nil, fmt.Errorf("beginning batch transaction: %w", err)
 	}
-	return &Txn{w: w, conn: conn, t: w.reserve(), h: w.hashers.get(), started: time.Now()}, nil
+	return &Txn{w: w, conn: conn, t: w.reserve(), h: w.hashers.Get(), started: time.Now()}, nil
 }
 
 // BatchID is the id the Txn's rows carry.
@@ -298,7 +298,7 @@ func (x *Txn) Rollback() {
 func (x *Txn) end(committed bool) {
 	x.ended = true
 	x.conn.Close()
-	x.w.hashers.put(x.h)
+	x.w.hashers.Put(x.h)
 	x.w.finish(x.t, committed)
 	x.w.gate.RUnlock()
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/privacy"
 )
 
@@ -18,12 +16,7 @@ type identifierHashes struct {
 	contactIDs, linkIDs                              json.RawMessage
 	// all lists every identifier the event names, contact first, with its
 	// hash: what the governance gate checks and the identifiers table stores.
-	all []namedIdentifier
-}
-
-// namedIdentifier is one identifier with its kind and keyed hash.
-type namedIdentifier struct {
-	kind, value, hash string
+	all []privacy.Identifier
 }
 
 // hashIdentifiers fills ps[i]'s identifier hashes, stored conversation
@@ -33,69 +26,15 @@ func hashIdentifiers(h *privacy.Hasher, recs []Record, ps []personal) {
 	for i := range recs {
 		e := &recs[i].Event
 		x := &ps[i].identifierHashes
-		x.contactPhone, x.contactEmail, x.contactIDs = hashIdentity(h, &b, e.Contact, &x.all)
+		x.contactPhone, x.contactEmail, x.contactIDs = privacy.HashIdentity(h, &b, e.Contact, &x.all)
 		if e.ConversationID != "" {
 			ps[i].conversation = h.ConversationID(e.ConversationID)
 		}
-		ps[i].actorKey = actorKey(h, e.Source, e.Actor.Kind, e.Actor.ID)
+		ps[i].actorKey = privacy.ActorKeyOf(h, e.Source, e.Actor.Kind, e.Actor.ID)
 		if e.Link != nil {
-			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link, &x.all)
+			x.linkPhone, x.linkEmail, x.linkIDs = privacy.HashIdentity(h, &b, *e.Link, &x.all)
 		}
 	}
-}
-
-// actorKey is the events.actor_key of an actor: the key of an agent's or a
-// bot's id (the per-agent figures group by it), "" for a customer or the
-// system, whose ids are not stored in any form but sealed, and without an id.
-func actorKey(h *privacy.Hasher, source, kind, id string) string {
-	if id == "" || (kind != "agent" && kind != "bot") {
-		return ""
-	}
-	return h.ActorKey(source, id)
-}
-
-func hashIdentity(h *privacy.Hasher, b *strings.Builder, id event.Identity, all *[]namedIdentifier) (phone, email string, ids json.RawMessage) {
-	if id.Phone != "" {
-		phone = h.Identifier(privacy.KindPhone, id.Phone)
-		*all = append(*all, namedIdentifier{privacy.KindPhone, id.Phone, phone})
-	}
-	if id.Email != "" {
-		email = h.Identifier(privacy.KindEmail, id.Email)
-		*all = append(*all, namedIdentifier{privacy.KindEmail, id.Email, email})
-	}
-	if len(id.IDs) == 0 {
-		return phone, email, nil
-	}
-	// A small JSON object, written by hand in sorted key order (the same
-	// ids give the same bytes); hashes are hex and need no escaping.
-	chans := make([]string, 0, len(id.IDs))
-	for ch, v := range id.IDs {
-		if v != "" {
-			chans = append(chans, ch)
-		}
-	}
-	if len(chans) == 0 {
-		return phone, email, nil
-	}
-	slices.Sort(chans)
-	b.Reset()
-	b.WriteByte('{')
-	for i, ch := range chans {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(ch)
-		b.Write(k)
-		b.WriteByte(':')
-		b.WriteByte('"')
-		kind := privacy.KindIDPrefix + ch
-		hash := h.Identifier(kind, id.IDs[ch])
-		*all = append(*all, namedIdentifier{kind, id.IDs[ch], hash})
-		b.WriteString(hash)
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return phone, email, json.RawMessage(b.String())
 }
 
 // KeyMismatchError means the data directory's identifier hashes were made
@@ -155,29 +94,6 @@ func (w *Warehouse) initKey(ctx context.Context) error {
 		return fmt.Errorf("the events table in %s predates identifier hashes: move the directory aside and reload it (cxlake load, or replay the topic)", w.Dir)
 	}
 	key := w.hashKey
-	w.hashers = hasherPool{key: key, free: make(chan *privacy.Hasher, 16)}
+	w.hashers = privacy.NewHasherPool(key)
 	return w.checkKey(ctx)
-}
-
-// hasherPool keeps Hashers, and their memo of identifier hashes, across
-// batches. (A sync.Pool would drop them, memo included, at every GC.)
-type hasherPool struct {
-	key  []byte
-	free chan *privacy.Hasher
-}
-
-func (p hasherPool) get() *privacy.Hasher {
-	select {
-	case h := <-p.free:
-		return h
-	default:
-		return privacy.NewHasher(p.key)
-	}
-}
-
-func (p hasherPool) put(h *privacy.Hasher) {
-	select {
-	case p.free <- h:
-	default: // enough kept
-	}
 }

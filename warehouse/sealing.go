@@ -68,7 +68,7 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 	for i := range recs {
 		p := &ps[i]
 		if len(p.all) > 0 {
-			p.subject = p.all[0].hash
+			p.subject = p.all[0].Hash
 		}
 		if p.verdict == vPseudonymize || p.subject == "" {
 			continue
@@ -90,17 +90,17 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 			p.subjectID, p.dayID = sid, did
 		}
 		for _, n := range p.all {
-			if inBatch[n.hash] || !w.claimIdentifier(t, n.hash) {
+			if inBatch[n.Hash] || !w.claimIdentifier(t, n.Hash) {
 				continue
 			}
-			inBatch[n.hash] = true
-			sid, ok := subjectIDs[n.hash]
+			inBatch[n.Hash] = true
+			sid, ok := subjectIDs[n.Hash]
 			if !ok {
-				sid = privacy.SubjectID(n.hash)
-				subjectIDs[n.hash] = sid
+				sid = privacy.SubjectID(n.Hash)
+				subjectIDs[n.Hash] = sid
 				ids = append(ids, sid)
 			}
-			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, value: n.value, firstSeen: recs[i].Event.OccurredAt, id: sid})
+			idents = append(idents, identifierRow{hash: n.Hash, kind: n.Kind, value: n.Value, firstSeen: recs[i].Event.OccurredAt, id: sid})
 		}
 	}
 	got, err := w.keys.Ensure(ids)

@@ -52,7 +52,7 @@ type Warehouse struct {
 
 	sink    string
 	hashKey []byte
-	hashers hasherPool
+	hashers privacy.HasherPool
 	walFile string
 	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
 	checkpointBytes int64
