@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 func TestPrivacyKeyFile(t *testing.T) {
@@ -43,7 +43,7 @@ func TestPrivacyKeyFile(t *testing.T) {
 	}
 	for _, p := range []string{filepath.Join(data, "keys", "cx.key"), filepath.Join(link, "cx.key"), fileLink} {
 		_, err := Load(write(t, "data: "+data+"\nprivacy:\n  key_file: "+p+"\n"))
-		if !errors.As(err, new(*pseudonym.InsideError)) || !strings.Contains(err.Error(), "privacy.key_file") {
+		if !errors.As(err, new(*privacy.InsideError)) || !strings.Contains(err.Error(), "privacy.key_file") {
 			t.Errorf("key file %s: %v, want an InsideError naming privacy.key_file", p, err)
 		}
 	}

@@ -28,7 +28,7 @@ type Policy struct {
 }
 
 // UnsealFunctions are the SQL functions package warehouse registers to
-// decrypt personal data (warehouse/unseal.go).
+// decrypt personal data (warehouse/unsealsql.go, over privacy/unseal.go).
 var UnsealFunctions = []string{"cx_identifier_value", "cx_content", "cx_dead_letter_raw", "cx_text_tokens"}
 
 // isRelationName reports whether s is what Allow accepts: a plain

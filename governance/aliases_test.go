@@ -7,7 +7,7 @@ import (
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/governance"
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -158,7 +158,7 @@ func TestOlderNormalizationIsOnePerson(t *testing.T) {
 		t.Errorf("the lake holds %d rows of Caio (%v)", n, err)
 	}
 	for _, hash := range []string{oldPhone, oldWA, newPhone} {
-		if _, ok := e.wh.Keys().Get(keys.SubjectID(hash)); ok {
+		if _, ok := e.wh.Keys().Get(privacy.SubjectID(hash)); ok {
 			t.Errorf("the data key of one of Caio's hashes survived")
 		}
 		if n := e.count(`select count(*) from identifier_rules where rule = 'suppress' and identifier_hash = ?`, hash); n != 1 {

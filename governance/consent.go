@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -326,7 +326,7 @@ func (g *Governance) updateConsentState(ctx context.Context, conn *sql.Conn, peo
 // DuckDB out of memory (`demo --once --events 1000000`).
 //
 // A decision's basis and source are not copied here: they are free text,
-// sealed in the deciding event's content (warehouse.Content), their one
+// sealed in the deciding event's content (privacy.Content), their one
 // home; the columns stay null (docs/governance.md).
 type consentRows struct {
 	keys, purposes, granted, at, eventIDs []string
@@ -484,11 +484,11 @@ func (g *Governance) applyConsentRules(ctx context.Context, conn *sql.Conn, outc
 // not lift those (they name no identifier the identity model knows): dead
 // letters stay keyed out, failing closed.
 func (g *Governance) widenConsentRules(ctx context.Context, conn *sql.Conn, rules []warehouse.IdentifierRule, rep *ConsentReport) error {
-	ids := make([]keys.ID, len(rules))
+	ids := make([]privacy.KeyID, len(rules))
 	var hashes, inForce []string
 	ref := map[string]string{}
 	for i, r := range rules {
-		ids[i] = keys.SubjectID(r.Hash)
+		ids[i] = privacy.SubjectID(r.Hash)
 		hashes = append(hashes, r.Hash)
 		if r.Until.IsZero() {
 			inForce = append(inForce, r.Hash)
@@ -518,7 +518,7 @@ func (g *Governance) widenConsentRules(ctx context.Context, conn *sql.Conn, rule
 	}
 	g.wh.ApplyRules(append(slices.Clone(rules), mentions...))
 	for _, d := range dls {
-		ids = append(ids, keys.DeadLetterID(d.topic, d.partition, d.offset))
+		ids = append(ids, privacy.DeadLetterID(d.topic, d.partition, d.offset))
 	}
 	n, err := g.wh.Keys().Destroy(ids)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cxlake/cxlake/governance"
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 const (
@@ -127,7 +127,7 @@ func TestConsentWithdrawal(t *testing.T) {
 	if n := e.count(`select count(*) from identifiers where identifier_hash = ?`, phoneHash); n != 0 {
 		t.Error("Bia's phone is still stored")
 	}
-	if _, ok := e.wh.Keys().Get(keys.SubjectID(phoneHash)); ok {
+	if _, ok := e.wh.Keys().Get(privacy.SubjectID(phoneHash)); ok {
 		t.Error("Bia's data key survived")
 	}
 	if got := kpiSnapshot(t, e.wh.DB); got != kpiBefore {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -86,7 +86,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	start := time.Now()
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	subject := req.Identifier.hash(h)
 
 	// Unfinished erasures first; asking again for one resumes it.
@@ -129,7 +129,7 @@ func (g *Governance) Erase(ctx context.Context, req ErasureRequest) (Receipt, er
 
 // planErasure resolves the person and records the request and the plan.
 func (g *Governance) planErasure(ctx context.Context, db *sql.DB, req ErasureRequest, subject string) (*erasurePlan, map[string]string, [][]byte, error) {
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	per, err := g.resolve(ctx, db, req.Identifier)
 	if err != nil {
 		return nil, nil, nil, err
@@ -595,7 +595,7 @@ func (g *Governance) identifierValues(ctx context.Context, q querier, hashes []s
 		if err := rows.Scan(&h, &sealed); err != nil {
 			return nil, fmt.Errorf("reading the person's identifiers: %w", err)
 		}
-		if v, err := g.wh.OpenIdentifier(h, sealed); err == nil {
+		if v, err := privacy.OpenIdentifier(g.wh.Keys(), h, sealed); err == nil {
 			out[h] = v
 		}
 	}
@@ -630,7 +630,7 @@ func (g *Governance) deadLettersMentioning(ctx context.Context, q querier, value
 		if err := rows.Scan(&d.topic, &d.partition, &d.offset, &key, &raw); err != nil {
 			return nil, fmt.Errorf("reading dead letters: %w", err)
 		}
-		pr, pk, err := g.wh.OpenDeadLetter(d.topic, d.partition, d.offset, raw, key)
+		pr, pk, err := privacy.OpenDeadLetter(g.wh.Keys(), d.topic, d.partition, d.offset, raw, key)
 		if err != nil {
 			continue // its key is gone: nothing readable is left of it
 		}
@@ -822,7 +822,7 @@ func (g *Governance) personNeedles(ctx context.Context, q querier, hashes []stri
 		if err := rows.Scan(&id, &subject, &at, &sealed); err != nil {
 			return nil, fmt.Errorf("reading the person's texts: %w", err)
 		}
-		c, err := g.wh.OpenContent(id, subject, at, sealed)
+		c, err := privacy.OpenContent(g.wh.Keys(), id, subject, at, sealed)
 		if err != nil {
 			continue
 		}

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
-	"github.com/cxlake/cxlake/pseudonym"
-	"github.com/cxlake/cxlake/warehouse"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Export is everything held about one person (GDPR art. 15, LGPD art. 18
@@ -109,7 +108,7 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	db := g.wh.DB
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	p, err := g.resolve(ctx, db, req.Identifier)
 	if err != nil {
 		return nil, err
@@ -179,7 +178,7 @@ func (g *Governance) Export(ctx context.Context, req ExportRequest) (*Export, er
 			Scan(&e.Topic, &e.Partition, &e.Offset, &e.ReasonCode, &e.Reason, &e.ReceivedAt, &raw, &key); err != nil {
 			return nil, fmt.Errorf("reading a dead letter: %w", err)
 		}
-		pr, _, err := g.wh.OpenDeadLetter(e.Topic, e.Partition, e.Offset, raw, key)
+		pr, _, err := privacy.OpenDeadLetter(g.wh.Keys(), e.Topic, e.Partition, e.Offset, raw, key)
 		if err == nil {
 			e.Raw = string(pr)
 		}
@@ -324,7 +323,7 @@ func (g *Governance) exportIdentifiers(ctx context.Context, db *sql.DB, p Person
 			continue
 		}
 		e.FirstSeenAt = &first
-		if v, err := g.wh.OpenIdentifier(e.Hash, sealed); err == nil {
+		if v, err := privacy.OpenIdentifier(g.wh.Keys(), e.Hash, sealed); err == nil {
 			e.Value = &v
 		} else {
 			e.Redacted = true
@@ -364,7 +363,7 @@ func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []stri
 			id, _ := e["event_id"].(string)
 			subject, _ := e["subject_hash"].(string)
 			at, _ := e["occurred_at"].(time.Time)
-			c, err := g.wh.OpenContent(id, subject, at, sealed)
+			c, err := privacy.OpenContent(g.wh.Keys(), id, subject, at, sealed)
 			if err != nil {
 				e["content"] = nil
 				e["content_redacted"] = true
@@ -384,9 +383,9 @@ func (g *Governance) exportEvents(ctx context.Context, db *sql.DB, hashes []stri
 // the export or its content is redacted (consent withdrawn, past
 // retention).
 func fillConsentTerms(x *Export) {
-	terms := map[string]warehouse.Content{}
+	terms := map[string]privacy.Content{}
 	for _, e := range x.Events {
-		if c, ok := e["content"].(warehouse.Content); ok {
+		if c, ok := e["content"].(privacy.Content); ok {
 			id, _ := e["event_id"].(string)
 			terms[id] = c
 		}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/warehouse"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // The access export for the person it is about: one self-contained HTML
@@ -185,7 +185,7 @@ func (x *Export) view() exportView {
 func eventEntry(e map[string]any) viewEntry {
 	at, _ := e["occurred_at"].(time.Time)
 	en := viewEntry{At: at.UTC().Format(pageTime), Who: actorLabel(str(e["actor_kind"]))}
-	c, _ := e["content"].(warehouse.Content)
+	c, _ := e["content"].(privacy.Content)
 	typ := str(e["type"])
 	if r, _ := e["content_redacted"].(bool); r && (typ == "message" || typ == "survey" || typ == "handoff") {
 		en.Withheld = true

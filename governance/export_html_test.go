@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance"
-	"github.com/cxlake/cxlake/warehouse"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // pageExport is an export as Export builds it, with what an attacker can
@@ -40,13 +40,13 @@ func pageExport() *governance.Export {
 		Identifiers: []governance.ExportIdentifier{{Kind: "phone", Value: &phone, Hash: "hash-internal-66bb", FirstSeenAt: &first}},
 		Events: []map[string]any{
 			ev("e1", "message", 0, map[string]any{"actor_kind": "customer", "message_direction": "inbound", "message_private": false,
-				"content": warehouse.Content{MessageText: `<script>document.title="pwned"</script><img src=x onerror=alert(1)> my order`}}),
+				"content": privacy.Content{MessageText: `<script>document.title="pwned"</script><img src=x onerror=alert(1)> my order`}}),
 			ev("e2", "message", 1, map[string]any{"actor_kind": "agent", "message_direction": "outbound", "message_private": true,
-				"content": warehouse.Content{MessageText: "customer sounds angry-note-4471"}}),
+				"content": privacy.Content{MessageText: "customer sounds angry-note-4471"}}),
 			ev("e3", "message", 2, map[string]any{"actor_kind": "agent", "message_direction": "outbound", "message_private": false,
-				"content": warehouse.Content{MessageText: "we are on it-reply-5520"}}),
+				"content": privacy.Content{MessageText: "we are on it-reply-5520"}}),
 			ev("e4", "survey", 3, map[string]any{"actor_kind": "customer", "survey_kind": "csat", "survey_score": int32(2),
-				"content": warehouse.Content{SurveyComment: "slow-comment-6630"}}),
+				"content": privacy.Content{SurveyComment: "slow-comment-6630"}}),
 			ev("e5", "message", 4, map[string]any{"actor_kind": "customer", "message_direction": "inbound", "message_private": false,
 				"content": nil, "content_redacted": true}),
 			ev("e6", "resolved", 5, map[string]any{"actor_kind": "system"}),

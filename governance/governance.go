@@ -7,7 +7,7 @@
 // (package governance/audit; audit.go here mirrors and feeds it).
 //
 // Personal data is erasable in O(person) because the warehouse seals it
-// under data keys (package governance/keys, warehouse/sealing.go):
+// under data keys (package privacy, warehouse/sealing.go):
 // governance destroys keys and deletes rows, and rewrites only the Parquet
 // files that hold the rows concerned (stores.go). docs/governance.md
 // describes the method and the measurements behind it.

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Identifier names a person in a privacy request: a phone, an e-mail, a
@@ -13,7 +13,7 @@ import (
 // them. It is personal data: it is never logged, stored or audited; only
 // its keyed hash is.
 type Identifier struct {
-	Kind  string // pseudonym.KindPhone, pseudonym.KindEmail, "id:<channel>", or KindContactKey
+	Kind  string // privacy.KindPhone, privacy.KindEmail, "id:<channel>", or KindContactKey
 	Value string
 }
 
@@ -35,7 +35,7 @@ func ParsePhone(s string) (Identifier, error) {
 	if !ok {
 		return Identifier{}, &IdentifierError{Kind: "phone", Reason: "not a phone number; give E.164 such as +5511987654321"}
 	}
-	return Identifier{Kind: pseudonym.KindPhone, Value: p}, nil
+	return Identifier{Kind: privacy.KindPhone, Value: p}, nil
 }
 
 // ParseEmail accepts an e-mail address.
@@ -44,7 +44,7 @@ func ParseEmail(s string) (Identifier, error) {
 	if !ok {
 		return Identifier{}, &IdentifierError{Kind: "email", Reason: "not an e-mail address (it needs one @ with text on both sides)"}
 	}
-	return Identifier{Kind: pseudonym.KindEmail, Value: e}, nil
+	return Identifier{Kind: privacy.KindEmail, Value: e}, nil
 }
 
 var (
@@ -71,11 +71,11 @@ func ParseContact(s string) (Identifier, error) {
 	case !ok:
 		return Identifier{}, &IdentifierError{Kind: "contact", Reason: "the id after the channel is empty"}
 	case phone != "":
-		return Identifier{Kind: pseudonym.KindPhone, Value: phone}, nil
+		return Identifier{Kind: privacy.KindPhone, Value: phone}, nil
 	case email != "":
-		return Identifier{Kind: pseudonym.KindEmail, Value: email}, nil
+		return Identifier{Kind: privacy.KindEmail, Value: email}, nil
 	}
-	return Identifier{Kind: pseudonym.KindIDPrefix + ch, Value: norm}, nil
+	return Identifier{Kind: privacy.KindIDPrefix + ch, Value: norm}, nil
 }
 
 // ParseIdentifier parses value as kind "phone", "email" or "contact".
@@ -92,7 +92,7 @@ func ParseIdentifier(kind, value string) (Identifier, error) {
 }
 
 // hash returns the identifier's keyed hash (for a contact_key, the key itself).
-func (id Identifier) hash(h *pseudonym.Hasher) string {
+func (id Identifier) hash(h *privacy.Hasher) string {
 	if id.Kind == KindContactKey {
 		return id.Value
 	}

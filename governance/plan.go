@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -87,13 +87,13 @@ func (p *erasurePlan) rules() []warehouse.IdentifierRule {
 
 // keyIDs are the data keys the erasure destroys: the person's, and those
 // of the dead letters that mention them.
-func (p *erasurePlan) keyIDs() []keys.ID {
-	ids := make([]keys.ID, 0, len(p.Hashes)+len(p.DeadLetters))
+func (p *erasurePlan) keyIDs() []privacy.KeyID {
+	ids := make([]privacy.KeyID, 0, len(p.Hashes)+len(p.DeadLetters))
 	for _, h := range p.Hashes {
-		ids = append(ids, keys.SubjectID(h))
+		ids = append(ids, privacy.SubjectID(h))
 	}
 	for _, d := range p.DeadLetters {
-		ids = append(ids, keys.DeadLetterID(d.Topic, d.Partition, d.Offset))
+		ids = append(ids, privacy.DeadLetterID(d.Topic, d.Partition, d.Offset))
 	}
 	return ids
 }

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // querier is a *sql.DB, *sql.Conn or *sql.Tx.
@@ -70,7 +70,7 @@ func eventsOfPersonArgs(hashes []string) []any {
 // after round, until no new identifier turns up.
 func (g *Governance) resolve(ctx context.Context, q querier, id Identifier) (Person, error) {
 	p := Person{Kinds: map[string]string{}, Seen: map[string]bool{}}
-	h := pseudonym.NewHasher(g.wh.HashKey())
+	h := privacy.NewHasher(g.wh.HashKey())
 	built, hasModels, err := builtBatch(ctx, q)
 	if err != nil {
 		return p, err
@@ -154,7 +154,7 @@ func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person, a
 		for _, x := range []struct {
 			v    sql.NullString
 			kind string
-		}{{cp, pseudonym.KindPhone}, {ce, pseudonym.KindEmail}, {lp, pseudonym.KindPhone}, {le, pseudonym.KindEmail}} {
+		}{{cp, privacy.KindPhone}, {ce, privacy.KindEmail}, {lp, privacy.KindPhone}, {le, privacy.KindEmail}} {
 			if x.v.Valid && x.v.String != "" {
 				p.Kinds[x.v.String] = x.kind
 				p.Seen[x.v.String] = true
@@ -166,7 +166,7 @@ func (g *Governance) linkedInEvents(ctx context.Context, q querier, p *Person, a
 				return err
 			}
 			for ch, hash := range ids {
-				p.Kinds[hash] = pseudonym.KindIDPrefix + ch
+				p.Kinds[hash] = privacy.KindIDPrefix + ch
 				p.Seen[hash] = true
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance/audit"
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -193,14 +193,14 @@ func (g *Governance) RunRetention(ctx context.Context, asOf time.Time) (Retentio
 			if err != nil {
 				return &StepError{Step: "deleting expired dead letters", Err: err}
 			}
-			var ids []keys.ID
+			var ids []privacy.KeyID
 			for rows.Next() {
 				var d deadLetterRef
 				if err := rows.Scan(&d.topic, &d.partition, &d.offset); err != nil {
 					rows.Close()
 					return err
 				}
-				ids = append(ids, keys.DeadLetterID(d.topic, d.partition, d.offset))
+				ids = append(ids, privacy.DeadLetterID(d.topic, d.partition, d.offset))
 			}
 			rows.Close()
 			k, err := g.wh.Keys().Destroy(ids)
@@ -343,11 +343,11 @@ func (g *Governance) destroyDayKeys(ctx context.Context, db *sql.DB, c time.Time
 	if first.Valid && first.Time.Before(from) {
 		from = first.Time.UTC().Truncate(Day)
 	}
-	days := map[keys.ID]bool{}
+	days := map[privacy.KeyID]bool{}
 	for d := from; d.Before(c); d = d.Add(Day) {
-		days[keys.DayID(keys.ClassContent, d.Format(time.DateOnly))] = true
+		days[privacy.DayID(privacy.ClassContent, d.Format(time.DateOnly))] = true
 	}
-	n, err := g.wh.Keys().DestroyWhere(func(id keys.ID) bool { return days[id] })
+	n, err := g.wh.Keys().DestroyWhere(func(id privacy.KeyID) bool { return days[id] })
 	if err != nil {
 		return n, &StepError{Step: "destroying content day keys", Err: err}
 	}
@@ -379,9 +379,9 @@ func (g *Governance) collectIdentifiers(ctx context.Context, db *sql.DB) (int64,
 	if _, err := db.ExecContext(ctx, `delete from identifier_aliases where identifier_hash in (select unnest(?::varchar[]))`, gone); err != nil {
 		return 0, 0, fmt.Errorf("deleting the aliases of unreferenced identifiers: %w", err)
 	}
-	ids := make([]keys.ID, len(gone))
+	ids := make([]privacy.KeyID, len(gone))
 	for i, h := range gone {
-		ids[i] = keys.SubjectID(h)
+		ids[i] = privacy.SubjectID(h)
 	}
 	k, err := g.wh.Keys().Destroy(ids)
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	_ "github.com/cxlake/cxlake/gateway"
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/governance/audit"
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 func TestRetention(t *testing.T) {
@@ -78,7 +78,7 @@ func TestRetention(t *testing.T) {
 		if count(age, "and content is not null") != 3 || lakeCount(age) != 3 {
 			t.Errorf("day -%d lost data", age)
 		}
-		if _, ok := e.wh.Keys().Get(keys.DayID(keys.ClassContent, now.AddDate(0, 0, -age).Format(time.DateOnly))); !ok {
+		if _, ok := e.wh.Keys().Get(privacy.DayID(privacy.ClassContent, now.AddDate(0, 0, -age).Format(time.DateOnly))); !ok {
 			t.Errorf("day -%d lost its content key", age)
 		}
 	}
@@ -86,7 +86,7 @@ func TestRetention(t *testing.T) {
 	if count(40, "") != 3 || count(40, "and content is not null") != 0 || lakeCount(40) != 3 {
 		t.Errorf("day -40: %d rows, %d with content, %d in the lake; want 3, 0, 3", count(40, ""), count(40, "and content is not null"), lakeCount(40))
 	}
-	if _, ok := e.wh.Keys().Get(keys.DayID(keys.ClassContent, now.AddDate(0, 0, -40).Format(time.DateOnly))); ok {
+	if _, ok := e.wh.Keys().Get(privacy.DayID(privacy.ClassContent, now.AddDate(0, 0, -40).Format(time.DateOnly))); ok {
 		t.Error("day -40's content key survived")
 	}
 	// Past raw_events: gone from DuckDB and the lake, with their identifiers.

@@ -10,8 +10,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cxlake/cxlake/governance"
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Issue 24.5: a withdrawal reaches the dead letters that mention the
@@ -112,7 +112,7 @@ func TestWithdrawalKeysOutDeadLettersAndLeavesContacts(t *testing.T) {
 			if err := rows.Scan(&topic, &part, &off); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := e.wh.Keys().Get(keys.DeadLetterID(topic, part, off)); ok {
+			if _, ok := e.wh.Keys().Get(privacy.DeadLetterID(topic, part, off)); ok {
 				t.Errorf("the key of keyed-out dead letter %s/%d@%d survived", topic, part, off)
 			}
 			n++

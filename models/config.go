@@ -14,7 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // schedules name IANA zones; do not depend on the host's zoneinfo
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // minKeyBytes is the shortest HashKey accepted.
@@ -48,7 +48,7 @@ func (c Config) withDefaults() Config {
 // Validate reports the first problem with c, naming the key and the fix.
 func (c Config) Validate() error {
 	if len(c.HashKey) < minKeyBytes {
-		return &ConfigError{Key: "models.hash_key", Problem: fmt.Sprintf("is %d bytes; give at least %d random bytes (pseudonym.LoadOrCreateKey makes one)", len(c.HashKey), minKeyBytes)}
+		return &ConfigError{Key: "models.hash_key", Problem: fmt.Sprintf("is %d bytes; give at least %d random bytes (privacy.LoadOrCreateKey makes one)", len(c.HashKey), minKeyBytes)}
 	}
 	if c.FCRWindow < 0 {
 		return &ConfigError{Key: "models.fcr_window", Problem: "is negative; give a duration such as 168h"}
@@ -262,11 +262,11 @@ func (c Config) scheduleWindows() []window {
 
 // fingerprint identifies the settings the models' contents depend on, so
 // that Refresh rebuilds fully when they change. The hash key enters only
-// through an HMAC of a constant (pseudonym.Hasher.KeyCheck), never as itself.
+// through an HMAC of a constant (privacy.Hasher.KeyCheck), never as itself.
 // sources says which optional source tables exist (see renderVars.Exists).
 func (c Config) fingerprint(sources map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|agents=%t|wagap=%d|", modelsVersion, sqlDigest(), pseudonym.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds(), c.PerAgent, c.WhatsAppConversationGap.Microseconds())
+	fmt.Fprintf(&b, "v%d|sql=%s|key=%s|fcr=%d|agents=%t|wagap=%d|", modelsVersion, sqlDigest(), privacy.NewHasher(c.HashKey).KeyCheck(), c.FCRWindow.Microseconds(), c.PerAgent, c.WhatsAppConversationGap.Microseconds())
 	names := make([]string, 0, len(sources))
 	for n := range sources {
 		names = append(names, n)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // goStep builds a model in Go.
@@ -228,7 +228,7 @@ func resolvedRows(u *unionFind, key []byte) []resolvedRow {
 		roots = append(roots, r)
 	}
 	keys := make([]string, len(roots))
-	parallel(len(roots), func(h *pseudonym.Hasher, i int) {
+	parallel(len(roots), func(h *privacy.Hasher, i int) {
 		rep := u.nodes[reps[roots[i]]]
 		keys[i] = h.ContactKey(rep.kind, rep.value)
 	}, key)
@@ -245,7 +245,7 @@ func resolvedRows(u *unionFind, key []byte) []resolvedRow {
 }
 
 // parallel runs f over [0, n) on GOMAXPROCS goroutines, each with its hasher.
-func parallel(n int, f func(h *pseudonym.Hasher, i int), key []byte) {
+func parallel(n int, f func(h *privacy.Hasher, i int), key []byte) {
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (n + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -257,7 +257,7 @@ func parallel(n int, f func(h *pseudonym.Hasher, i int), key []byte) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := pseudonym.NewHasher(key)
+			h := privacy.NewHasher(key)
 			for i := lo; i < hi; i++ {
 				f(h, i)
 			}

@@ -31,7 +31,7 @@ import (
 // value is valid except for HashKey; Defaults fills the rest.
 type Config struct {
 	// HashKey keys the HMAC that makes contact_key and identifier_hash. It
-	// must be at least 16 bytes; pseudonym.LoadOrCreateKey keeps one per data directory.
+	// must be at least 16 bytes; privacy.LoadOrCreateKey keeps one per data directory.
 	HashKey []byte
 	// FCRWindow is how long after its resolution a conversation must see no
 	// reopen and no new conversation of the same person to count as

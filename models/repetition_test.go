@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -94,7 +94,7 @@ func TestRepetition(t *testing.T) {
 	cfg.Now = func() time.Time { return clock }
 	events := repetitionEvents()
 	// rp-e's person withdrew analytics: the rule consent enforcement adds.
-	rpe := pseudonym.NewHasher(testKey).Identifier(pseudonym.KindPhone, "+5511900007005")
+	rpe := privacy.NewHasher(testKey).Identifier(privacy.KindPhone, "+5511900007005")
 	build := func(full bool) (*warehouse.Warehouse, Stats) {
 		w := openWarehouse(t)
 		if _, err := w.DB.ExecContext(ctx, `insert into identifier_rules (identifier_hash, rule, reason, added_at)

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Actor keys: the one-time keying of the events a data directory stored
@@ -130,7 +129,7 @@ func (w *Warehouse) actorKeyChunks(ctx context.Context, cursor int64) ([][2]int6
 // keyActorChunk keys the events of batches (after, through] and records
 // through as the cursor, in one transaction. It returns how many events it
 // keyed and how many it could not open.
-func (w *Warehouse) keyActorChunk(ctx context.Context, h *pseudonym.Hasher, after, through int64) (keyed, unreadable int, err error) {
+func (w *Warehouse) keyActorChunk(ctx context.Context, h *privacy.Hasher, after, through int64) (keyed, unreadable int, err error) {
 	rows, err := w.DB.QueryContext(ctx, `select event_id, subject_hash, occurred_at, content, coalesce(source, ''), actor_kind
 		from events where batch_id > ? and batch_id <= ? and `+actorKeyCondition, after, through)
 	if err != nil {
@@ -145,16 +144,16 @@ func (w *Warehouse) keyActorChunk(ctx context.Context, h *pseudonym.Hasher, afte
 			rows.Close()
 			return 0, 0, fmt.Errorf("reading events: %w", err)
 		}
-		c, err := w.OpenContent(id, subject, at, sealed)
+		c, err := privacy.OpenContent(w.keys, id, subject, at, sealed)
 		switch {
-		case errors.Is(err, keys.ErrUnreadable):
+		case errors.Is(err, privacy.ErrUnreadable):
 			unreadable++ // its keys are destroyed: its agent can no longer be told
 			continue
 		case err != nil:
 			rows.Close()
 			return 0, 0, fmt.Errorf("opening the content of an event: %w", err)
 		}
-		if k := actorKey(h, source, kind, c.ActorID); k != "" {
+		if k := privacy.ActorKeyOf(h, source, kind, c.ActorID); k != "" {
 			out = append(out, actorKeyed{eventID: id, key: k})
 		}
 	}

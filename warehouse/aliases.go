@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Identifier aliases: the one-time renormalization of a data directory
@@ -59,14 +58,14 @@ const (
 // hash, and nothing stored today can share it.
 func currentForm(kind, value string) (string, string, bool) {
 	switch {
-	case kind == pseudonym.KindPhone:
+	case kind == privacy.KindPhone:
 		p, ok := event.NormalizePhone(value)
-		return pseudonym.KindPhone, p, ok
-	case kind == pseudonym.KindEmail:
+		return privacy.KindPhone, p, ok
+	case kind == privacy.KindEmail:
 		e, ok := event.NormalizeEmail(value)
-		return pseudonym.KindEmail, e, ok
-	case strings.HasPrefix(kind, pseudonym.KindIDPrefix):
-		ch := strings.TrimPrefix(kind, pseudonym.KindIDPrefix)
+		return privacy.KindEmail, e, ok
+	case strings.HasPrefix(kind, privacy.KindIDPrefix):
+		ch := strings.TrimPrefix(kind, privacy.KindIDPrefix)
 		if !event.KnownIDKey(ch) {
 			return "", "", false
 		}
@@ -75,9 +74,9 @@ func currentForm(kind, value string) (string, string, bool) {
 		case !ok:
 			return "", "", false
 		case phone != "":
-			return pseudonym.KindPhone, phone, true
+			return privacy.KindPhone, phone, true
 		case email != "":
-			return pseudonym.KindEmail, email, true
+			return privacy.KindEmail, email, true
 		}
 		return kind, id, true
 	}
@@ -138,7 +137,7 @@ func (w *Warehouse) aliasIdentifiers(ctx context.Context, log *slog.Logger) erro
 // order, and commits their aliases with the new cursor. It returns how many
 // identifiers it read, the last hash, and how many aliases it wrote and how
 // many identifiers it could not open.
-func (w *Warehouse) aliasChunk(ctx context.Context, h *pseudonym.Hasher, cursor string) (n int, last string, added, unreadable int, err error) {
+func (w *Warehouse) aliasChunk(ctx context.Context, h *privacy.Hasher, cursor string) (n int, last string, added, unreadable int, err error) {
 	rows, err := w.DB.QueryContext(ctx, `select identifier_hash, identifier_kind, sealed_value from identifiers
 		where identifier_hash > ? order by identifier_hash limit `+fmt.Sprint(aliasChunk), cursor)
 	if err != nil {
@@ -154,8 +153,8 @@ func (w *Warehouse) aliasChunk(ctx context.Context, h *pseudonym.Hasher, cursor 
 		}
 		n++
 		last = a.hash
-		value, err := w.OpenIdentifier(a.hash, sealed)
-		if errors.Is(err, keys.ErrUnreadable) {
+		value, err := privacy.OpenIdentifier(w.keys, a.hash, sealed)
+		if errors.Is(err, privacy.ErrUnreadable) {
 			unreadable++
 			continue
 		}

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 func TestCurrentForm(t *testing.T) {
@@ -73,14 +72,14 @@ func TestOlderNormalizationGetsAliases(t *testing.T) {
 	if _, err := w.Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	h := pseudonym.NewHasher(w.HashKey())
+	h := privacy.NewHasher(w.HashKey())
 	oldPhone, newPhone := h.Identifier("phone", "+553188887777"), h.Identifier("phone", "+5531988887777")
 	oldIG, newIG := h.Identifier("id:instagram", "Ana.Souza"), h.Identifier("id:instagram", "ana.souza")
 	oldWAHash := h.Identifier("id:whatsapp", "553188887777@s.whatsapp.net")
 	want := map[string]string{oldPhone: newPhone, oldIG: newIG, oldWAHash: newPhone}
 	// The third person's key was destroyed (an erasure that left the row):
 	// their value cannot be read, so no alias.
-	if _, err := w.Keys().Destroy([]keys.ID{keys.SubjectID(h.Identifier("phone", "+553177776666"))}); err != nil {
+	if _, err := w.Keys().Destroy([]privacy.KeyID{privacy.SubjectID(h.Identifier("phone", "+553177776666"))}); err != nil {
 		t.Fatal(err)
 	}
 	// As an older directory: no alias yet, the step not done, models built.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Record is an accepted event with the Kafka coordinates it was read at.
@@ -139,7 +139,7 @@ type Txn struct {
 	w       *Warehouse
 	conn    *sql.Conn
 	t       *turn
-	h       *pseudonym.Hasher
+	h       *privacy.Hasher
 	started time.Time
 	res     Result
 	spans   []spanCounts
@@ -173,7 +173,7 @@ func (w *Warehouse) Begin(ctx context.Context) (*Txn, error) {
 		w.gate.RUnlock()
 		return nil, fmt.Errorf("beginning batch transaction: %w", err)
 	}
-	return &Txn{w: w, conn: conn, t: w.reserve(), h: w.hashers.get(), started: time.Now()}, nil
+	return &Txn{w: w, conn: conn, t: w.reserve(), h: w.hashers.Get(), started: time.Now()}, nil
 }
 
 // BatchID is the id the Txn's rows carry.
@@ -298,7 +298,7 @@ func (x *Txn) Rollback() {
 func (x *Txn) end(committed bool) {
 	x.ended = true
 	x.conn.Close()
-	x.w.hashers.put(x.h)
+	x.w.hashers.Put(x.h)
 	x.w.finish(x.t, committed)
 	x.w.gate.RUnlock()
 }

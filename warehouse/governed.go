@@ -10,8 +10,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/zeebo/xxh3"
 
-	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // droppedRecord is an event or dead letter the gate kept out of the
@@ -68,13 +67,13 @@ type sealedDeadLetter struct {
 // identifier, keys out those that mention a withdrawn person (no key is
 // made, nothing of their bytes is stored), and seals the others under
 // their own keys.
-func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
+func (w *Warehouse) prepareDeadLetters(h *privacy.Hasher, dls []DeadLetter, res *Result) ([]sealedDeadLetter, []droppedRecord, error) {
 	if len(dls) == 0 {
 		return nil, nil, nil
 	}
 	var dropped []droppedRecord
 	kept := make([]sealedDeadLetter, 0, len(dls))
-	ids := make([]keys.ID, 0, len(dls))
+	ids := make([]privacy.KeyID, 0, len(dls))
 	sealAt := make([]int, 0, len(dls)) // index in kept of each id
 	suppressions, withdrawals := w.rules.hasSuppressions(), w.rules.hasPseudonymizations()
 	for _, d := range dls {
@@ -92,14 +91,14 @@ func (w *Warehouse) prepareDeadLetters(h *pseudonym.Hasher, dls []DeadLetter, re
 		if withdrawals && w.rules.withdrawnMention(mentioned) {
 			continue
 		}
-		ids = append(ids, keys.DeadLetterID(d.Topic, d.Partition, d.Offset))
+		ids = append(ids, privacy.DeadLetterID(d.Topic, d.Partition, d.Offset))
 		sealAt = append(sealAt, len(kept)-1)
 	}
 	got, err := w.keys.Ensure(ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("making dead letter keys: %w", err)
 	}
-	var nonces keys.Nonces
+	var nonces privacy.Nonces
 	for j, i := range sealAt {
 		if kept[i].key, kept[i].raw, err = sealDeadLetter(&kept[i].DeadLetter, got[j], &nonces); err != nil {
 			return nil, nil, fmt.Errorf("sealing a dead letter: %w", err)
@@ -150,7 +149,7 @@ func loadKnown(ctx context.Context, db *sql.DB) (knownIdentifiers, error) {
 // identifier rules ingest enforces.
 func (w *Warehouse) initGovernance(ctx context.Context, readOnly bool) error {
 	var err error
-	if w.keys, err = keys.OpenStore(w.Dir); err != nil {
+	if w.keys, err = privacy.OpenKeyStore(w.Dir); err != nil {
 		return err
 	}
 	if err := w.registerUnseal(ctx); err != nil {
@@ -166,13 +165,13 @@ func (w *Warehouse) initGovernance(ctx context.Context, readOnly bool) error {
 }
 
 // Keys is the warehouse's data key store (governance destroys keys in it).
-func (w *Warehouse) Keys() *keys.Store { return w.keys }
+func (w *Warehouse) Keys() *privacy.KeyStore { return w.keys }
 
 // Hasher returns a new identifier hasher under the warehouse's hash key
 // (nil for a read-only warehouse opened without one).
-func (w *Warehouse) Hasher() *pseudonym.Hasher {
+func (w *Warehouse) Hasher() *privacy.Hasher {
 	if len(w.hashKey) == 0 {
 		return nil
 	}
-	return pseudonym.NewHasher(w.hashKey)
+	return privacy.NewHasher(w.hashKey)
 }

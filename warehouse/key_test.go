@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // A warehouse whose key cxlake run made outside the data directory opens
@@ -17,10 +17,10 @@ func TestWarehouseFindsTheKeyOutsideItsDirectory(t *testing.T) {
 	conf := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", conf)
 	t.Setenv("HOME", conf)
-	t.Setenv(pseudonym.EnvKeyFile, "")
+	t.Setenv(privacy.EnvKeyFile, "")
 	ctx := context.Background()
 	dir := t.TempDir()
-	key, _, err := pseudonym.RunKey(dir)
+	key, _, err := privacy.RunKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestWarehouseFindsTheKeyOutsideItsDirectory(t *testing.T) {
 	if !bytes.Equal(wh.HashKey(), key) {
 		t.Fatal("the warehouse opened with another key than the run's")
 	}
-	if _, err := os.Stat(filepath.Join(dir, pseudonym.KeyFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, privacy.KeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a key file was made in the data directory")
 	}
 	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {

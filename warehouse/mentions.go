@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // A dead letter is not decoded, so whose identifiers it holds is not known.
@@ -164,7 +164,7 @@ func Mentions(raw []byte) []string {
 // looked for among mentions (and kept in the suppression rules): lower
 // case, and a full E.164 phone in its canonical form, as Mentions writes
 // its candidates.
-func MentionHash(h *pseudonym.Hasher, value string) string {
+func MentionHash(h *privacy.Hasher, value string) string {
 	v := strings.ToLower(value)
 	if strings.HasPrefix(v, "+") {
 		if p, ok := event.NormalizePhone(v); ok {
@@ -175,7 +175,7 @@ func MentionHash(h *pseudonym.Hasher, value string) string {
 }
 
 // MentionHashes returns the mention hashes of raw's candidates.
-func MentionHashes(h *pseudonym.Hasher, raw []byte) []string {
+func MentionHashes(h *privacy.Hasher, raw []byte) []string {
 	ms := Mentions(raw)
 	out := make([]string, 0, len(ms))
 	for _, m := range ms {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // identifierHashes are the keyed hashes of the identifiers one event names,
@@ -18,84 +16,25 @@ type identifierHashes struct {
 	contactIDs, linkIDs                              json.RawMessage
 	// all lists every identifier the event names, contact first, with its
 	// hash: what the governance gate checks and the identifiers table stores.
-	all []namedIdentifier
-}
-
-// namedIdentifier is one identifier with its kind and keyed hash.
-type namedIdentifier struct {
-	kind, value, hash string
+	all []privacy.Identifier
 }
 
 // hashIdentifiers fills ps[i]'s identifier hashes, stored conversation
 // id and actor key for recs[i].
-func hashIdentifiers(h *pseudonym.Hasher, recs []Record, ps []personal) {
+func hashIdentifiers(h *privacy.Hasher, recs []Record, ps []personal) {
 	var b strings.Builder
 	for i := range recs {
 		e := &recs[i].Event
 		x := &ps[i].identifierHashes
-		x.contactPhone, x.contactEmail, x.contactIDs = hashIdentity(h, &b, e.Contact, &x.all)
+		x.contactPhone, x.contactEmail, x.contactIDs = privacy.HashIdentity(h, &b, e.Contact, &x.all)
 		if e.ConversationID != "" {
 			ps[i].conversation = h.ConversationID(e.ConversationID)
 		}
-		ps[i].actorKey = actorKey(h, e.Source, e.Actor.Kind, e.Actor.ID)
+		ps[i].actorKey = privacy.ActorKeyOf(h, e.Source, e.Actor.Kind, e.Actor.ID)
 		if e.Link != nil {
-			x.linkPhone, x.linkEmail, x.linkIDs = hashIdentity(h, &b, *e.Link, &x.all)
+			x.linkPhone, x.linkEmail, x.linkIDs = privacy.HashIdentity(h, &b, *e.Link, &x.all)
 		}
 	}
-}
-
-// actorKey is the events.actor_key of an actor: the key of an agent's or a
-// bot's id (the per-agent figures group by it), "" for a customer or the
-// system, whose ids are not stored in any form but sealed, and without an id.
-func actorKey(h *pseudonym.Hasher, source, kind, id string) string {
-	if id == "" || (kind != "agent" && kind != "bot") {
-		return ""
-	}
-	return h.ActorKey(source, id)
-}
-
-func hashIdentity(h *pseudonym.Hasher, b *strings.Builder, id event.Identity, all *[]namedIdentifier) (phone, email string, ids json.RawMessage) {
-	if id.Phone != "" {
-		phone = h.Identifier(pseudonym.KindPhone, id.Phone)
-		*all = append(*all, namedIdentifier{pseudonym.KindPhone, id.Phone, phone})
-	}
-	if id.Email != "" {
-		email = h.Identifier(pseudonym.KindEmail, id.Email)
-		*all = append(*all, namedIdentifier{pseudonym.KindEmail, id.Email, email})
-	}
-	if len(id.IDs) == 0 {
-		return phone, email, nil
-	}
-	// A small JSON object, written by hand in sorted key order (the same
-	// ids give the same bytes); hashes are hex and need no escaping.
-	chans := make([]string, 0, len(id.IDs))
-	for ch, v := range id.IDs {
-		if v != "" {
-			chans = append(chans, ch)
-		}
-	}
-	if len(chans) == 0 {
-		return phone, email, nil
-	}
-	slices.Sort(chans)
-	b.Reset()
-	b.WriteByte('{')
-	for i, ch := range chans {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(ch)
-		b.Write(k)
-		b.WriteByte(':')
-		b.WriteByte('"')
-		kind := pseudonym.KindIDPrefix + ch
-		hash := h.Identifier(kind, id.IDs[ch])
-		*all = append(*all, namedIdentifier{kind, id.IDs[ch], hash})
-		b.WriteString(hash)
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return phone, email, json.RawMessage(b.String())
 }
 
 // KeyMismatchError means the data directory's identifier hashes were made
@@ -104,13 +43,13 @@ type KeyMismatchError struct{ Dir string }
 
 func (e *KeyMismatchError) Error() string {
 	return fmt.Sprintf("the identifier hashes in %s were made with another hash key: restore that directory's key file (%s, the default key file under the user's config directory, %s's file, or models.hash_key) from a backup; a new key cannot match the stored hashes",
-		e.Dir, pseudonym.KeyFile, pseudonym.EnvKeyFile)
+		e.Dir, privacy.KeyFile, privacy.EnvKeyFile)
 }
 
 // checkKey records the key's fingerprint on first use and refuses a
 // different key afterwards.
 func (w *Warehouse) checkKey(ctx context.Context) error {
-	check := pseudonym.NewHasher(w.hashKey).KeyCheck()
+	check := privacy.NewHasher(w.hashKey).KeyCheck()
 	if _, err := w.DB.ExecContext(ctx, `insert or ignore into warehouse_meta values ('hash_key_check', ?)`, check); err != nil {
 		return fmt.Errorf("recording the hash key check: %w", err)
 	}
@@ -133,19 +72,19 @@ func (w *Warehouse) HashKey() []byte { return w.hashKey }
 // hash columns (data directories made before them must be reloaded).
 func (w *Warehouse) initKey(ctx context.Context) error {
 	if len(w.hashKey) == 0 {
-		// A key kept elsewhere (pseudonym.FindKey), else the demo's, in
+		// A key kept elsewhere (privacy.FindKey), else the demo's, in
 		// the data directory, made on first use.
-		key, _, err := pseudonym.FindKey(w.Dir)
+		key, _, err := privacy.FindKey(w.Dir)
 		if err == nil && key == nil {
-			key, err = pseudonym.LoadOrCreateKey(w.Dir)
+			key, err = privacy.LoadOrCreateKey(w.Dir)
 		}
 		if err != nil {
 			return err
 		}
 		w.hashKey = key
 	}
-	if len(w.hashKey) < pseudonym.MinKeyBytes {
-		return fmt.Errorf("the hash key is %d bytes: give at least %d", len(w.hashKey), pseudonym.MinKeyBytes)
+	if len(w.hashKey) < privacy.MinKeyBytes {
+		return fmt.Errorf("the hash key is %d bytes: give at least %d", len(w.hashKey), privacy.MinKeyBytes)
 	}
 	var n int
 	if err := w.DB.QueryRowContext(ctx, `select count(*) from duckdb_columns() where table_name = 'events' and column_name = 'contact_phone_hash'`).Scan(&n); err != nil {
@@ -155,29 +94,6 @@ func (w *Warehouse) initKey(ctx context.Context) error {
 		return fmt.Errorf("the events table in %s predates identifier hashes: move the directory aside and reload it (cxlake load, or replay the topic)", w.Dir)
 	}
 	key := w.hashKey
-	w.hashers = hasherPool{key: key, free: make(chan *pseudonym.Hasher, 16)}
+	w.hashers = privacy.NewHasherPool(key)
 	return w.checkKey(ctx)
-}
-
-// hasherPool keeps Hashers, and their memo of identifier hashes, across
-// batches. (A sync.Pool would drop them, memo included, at every GC.)
-type hasherPool struct {
-	key  []byte
-	free chan *pseudonym.Hasher
-}
-
-func (p hasherPool) get() *pseudonym.Hasher {
-	select {
-	case h := <-p.free:
-		return h
-	default:
-		return pseudonym.NewHasher(p.key)
-	}
-}
-
-func (p hasherPool) put(h *pseudonym.Hasher) {
-	select {
-	case p.free <- h:
-	default: // enough kept
-	}
 }

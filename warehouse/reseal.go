@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"context"
-	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,12 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // The one-time upgrade of a data directory written before content layout
-// 3 (content.go): such a directory holds producer free text (actor_id,
+// 3 (privacy/content.go): such a directory holds producer free text (actor_id,
 // message_intent, handoff_reason, handoff_next_action, handoff_owner;
 // before layout 3 also consent_basis and consent_source, and their copies
 // in governance's consent_state) in clear columns, and conversation ids as
@@ -36,7 +34,7 @@ import (
 //   - consent_state's basis and source are set to null: the deciding
 //     event's content is their one home (governance reads them there);
 //   - each conversation id that is not opaque is replaced by its keyed
-//     form (pseudonym.ConversationID), so conversations still group;
+//     form (privacy.ConversationID), so conversations still group;
 //   - if any row changed, the models are rebuilt in full at their next
 //     refresh (models_state is cleared), and the Parquet lake, whose files
 //     hold the old values, is removed and published again from the events
@@ -59,8 +57,8 @@ const (
 var resealCondition = `(actor_id is not null or message_intent is not null or handoff_reason is not null
 	or handoff_next_action is not null or handoff_owner is not null
 	or consent_basis is not null or consent_source is not null
-	or (conversation_id is not null and regexp_matches(conversation_id, '` + pseudonym.ConversationNotOpaqueRE + `')
-		and not regexp_full_match(conversation_id, '` + pseudonym.ConversationKeyedRE + `')))`
+	or (conversation_id is not null and regexp_matches(conversation_id, '` + privacy.ConversationNotOpaqueRE + `')
+		and not regexp_full_match(conversation_id, '` + privacy.ConversationKeyedRE + `')))`
 
 // resealFreeText runs the upgrade when the directory has not had it, and
 // says whether it changed rows, so that the file must be rewritten.
@@ -162,7 +160,7 @@ type resealed struct {
 
 // resealChunk changes up to resealChunk events in one transaction and
 // returns how many it changed.
-func (w *Warehouse) resealChunk(ctx context.Context, h *pseudonym.Hasher) (int, error) {
+func (w *Warehouse) resealChunk(ctx context.Context, h *privacy.Hasher) (int, error) {
 	rows, err := w.DB.QueryContext(ctx, `select event_id, subject_hash, occurred_at, content, conversation_id,
 		actor_id, message_intent, handoff_reason, handoff_next_action, handoff_owner, consent_basis, consent_source
 		from events where `+resealCondition+` limit `+fmt.Sprint(resealChunk))
@@ -170,7 +168,7 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *pseudonym.Hasher) (int, 
 		return 0, fmt.Errorf("reading events: %w", err)
 	}
 	var out []resealed
-	var nonces keys.Nonces
+	var nonces privacy.Nonces
 	for rows.Next() {
 		var id string
 		var subject, conv, actor, intent, reason, next, owner, basis, source sql.NullString
@@ -185,9 +183,9 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *pseudonym.Hasher) (int, 
 			r.conversation = h.ConversationID(conv.String)
 		}
 		if sealed != nil && subject.Valid {
-			c, err := w.OpenContent(id, subject.String, at, sealed)
+			c, err := privacy.OpenContent(w.keys, id, subject.String, at, sealed)
 			switch {
-			case errors.Is(err, keys.ErrUnreadable):
+			case errors.Is(err, privacy.ErrUnreadable):
 				// its keys are destroyed: content and free text both go
 			case err != nil:
 				rows.Close()
@@ -204,12 +202,12 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *pseudonym.Hasher) (int, 
 						*f.to = f.from.String
 					}
 				}
-				a, err := w.contentAEAD(subject.String, at)
+				a, err := privacy.ContentAEAD(w.keys, subject.String, at)
 				if err != nil {
 					rows.Close()
 					return 0, err
 				}
-				if r.content, err = keys.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(id)); err != nil {
+				if r.content, err = privacy.SealContentOf(a, &nonces, id, c); err != nil {
 					rows.Close()
 					return 0, fmt.Errorf("sealing the content of an event: %w", err)
 				}
@@ -225,16 +223,6 @@ func (w *Warehouse) resealChunk(ctx context.Context, h *pseudonym.Hasher) (int, 
 		return 0, nil
 	}
 	return len(out), w.applyResealed(ctx, out)
-}
-
-// contentAEAD is the cipher an event's content is sealed under.
-func (w *Warehouse) contentAEAD(subject string, at time.Time) (cipher.AEAD, error) {
-	sk, ok1 := w.keys.Get(keys.SubjectID(subject))
-	dk, ok2 := w.keys.Get(keys.DayID(keys.ClassContent, dayOf(at)))
-	if !ok1 || !ok2 {
-		return nil, keys.ErrUnreadable
-	}
-	return keys.AEAD(keys.Derive(sk, dk))
 }
 
 // applyResealed writes out in one transaction: the new contents and

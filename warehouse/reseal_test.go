@@ -10,22 +10,22 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // sealV1 seals c in content layout 1 (before producer free text was
 // sealed), as an older cxlake did, under the event's keys.
-func sealV1(t *testing.T, w *Warehouse, eventID, subject string, at time.Time, c Content) []byte {
+func sealV1(t *testing.T, w *Warehouse, eventID, subject string, at time.Time, c privacy.Content) []byte {
 	t.Helper()
-	return sealOld(t, w, contentV1, eventID, subject, at, [][]byte{[]byte(c.ContactName), []byte(c.MessageText),
+	return sealOld(t, w, privacy.ContentV1, eventID, subject, at, [][]byte{[]byte(c.ContactName), []byte(c.MessageText),
 		[]byte(c.HandoffSummary), c.HandoffFields, []byte(c.SurveyComment), c.Extra, c.Raw})
 }
 
 // sealV2 seals c in content layout 2 (before a consent's basis and source
 // were sealed), as warehouse schema 5 did.
-func sealV2(t *testing.T, w *Warehouse, eventID, subject string, at time.Time, c Content) []byte {
+func sealV2(t *testing.T, w *Warehouse, eventID, subject string, at time.Time, c privacy.Content) []byte {
 	t.Helper()
-	return sealOld(t, w, contentV2, eventID, subject, at, [][]byte{[]byte(c.ContactName), []byte(c.MessageText),
+	return sealOld(t, w, privacy.ContentV2, eventID, subject, at, [][]byte{[]byte(c.ContactName), []byte(c.MessageText),
 		[]byte(c.HandoffSummary), c.HandoffFields, []byte(c.SurveyComment), c.Extra, c.Raw, []byte(c.ActorID),
 		[]byte(c.MessageIntent), []byte(c.HandoffReason), []byte(c.HandoffNextAction), []byte(c.HandoffOwner)})
 }
@@ -38,12 +38,12 @@ func sealOld(t *testing.T, w *Warehouse, layout byte, eventID, subject string, a
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	a, err := w.contentAEAD(subject, at)
+	a, err := privacy.ContentAEAD(w.keys, subject, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n keys.Nonces
-	sealed, err := keys.Seal(a, &n, nil, b, contentAAD(eventID))
+	var n privacy.Nonces
+	sealed, err := privacy.SealEncodedContent(a, &n, eventID, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestOlderDirectoryHasItsFreeTextSealed(t *testing.T) {
 	if err := w.DB.QueryRow(`select subject_hash from events where event_id = 'old-1'`).Scan(&subject); err != nil {
 		t.Fatal(err)
 	}
-	v1 := sealV1(t, w, "old-1", subject, at, Content{ContactName: "Zebedeu", MessageText: "texto antigo"})
+	v1 := sealV1(t, w, "old-1", subject, at, privacy.Content{ContactName: "Zebedeu", MessageText: "texto antigo"})
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -112,12 +112,12 @@ func TestOlderDirectoryHasItsFreeTextSealed(t *testing.T) {
 	if n := count(t, w, `select count(*) from events where conversation_id = '`+keyed+`'`); n != 2 {
 		t.Errorf("%d events under the keyed conversation id, want 2", n)
 	}
-	var c Content
+	var c privacy.Content
 	var sealed []byte
 	if err := w.DB.QueryRow(`select content from events where event_id = 'old-1'`).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
-	if c, err = w.OpenContent("old-1", subject, at, sealed); err != nil {
+	if c, err = privacy.OpenContent(w.keys, "old-1", subject, at, sealed); err != nil {
 		t.Fatal(err)
 	}
 	if c.MessageText != "texto antigo" || c.ContactName != "Zebedeu" || c.ActorID != "agente-velho-4471" || c.MessageIntent != "intencao-velha-4471" ||
@@ -192,7 +192,7 @@ func TestVersion5DirectoryHasItsConsentTermsSealed(t *testing.T) {
 	if err := w.DB.QueryRow(`select subject_hash from events where event_id = 'old-1'`).Scan(&subject); err != nil {
 		t.Fatal(err)
 	}
-	v2 := sealV2(t, w, "old-1", subject, at, Content{ContactName: "Zebedeu", ActorID: "agente-8813"})
+	v2 := sealV2(t, w, "old-1", subject, at, privacy.Content{ContactName: "Zebedeu", ActorID: "agente-8813"})
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -244,13 +244,13 @@ func TestVersion5DirectoryHasItsConsentTermsSealed(t *testing.T) {
 	if n := count(t, w, `select count(*) from events where event_id = 'old-2' and content is null`); n != 1 {
 		t.Error("old-2's content came back")
 	}
-	opened := func(id string) (Content, []byte) {
+	opened := func(id string) (privacy.Content, []byte) {
 		t.Helper()
 		var sealed []byte
 		if err := w.DB.QueryRow(`select content from events where event_id = ?`, id).Scan(&sealed); err != nil {
 			t.Fatal(err)
 		}
-		c, err := w.OpenContent(id, subject, at, sealed)
+		c, err := privacy.OpenContent(w.keys, id, subject, at, sealed)
 		if err != nil {
 			t.Fatalf("opening %s: %v", id, err)
 		}

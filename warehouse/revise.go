@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // Revisions: edits and deletions of messages already stored. A source
@@ -290,20 +290,20 @@ func (w *Warehouse) reviseOne(ctx context.Context, conn *sql.Conn, eventID strin
 	if deleted {
 		text = ""
 	}
-	c, err := w.OpenContent(eventID, subject.String, at, sealed)
-	if errors.Is(err, keys.ErrUnreadable) {
+	c, err := privacy.OpenContent(w.keys, eventID, subject.String, at, sealed)
+	if errors.Is(err, privacy.ErrUnreadable) {
 		return false, nil // its keys are destroyed: nothing readable is left
 	}
 	if err != nil {
 		return false, fmt.Errorf("opening the content of a revised message: %w", err)
 	}
 	c.MessageText, c.Raw = text, nil
-	a, err := w.contentAEAD(subject.String, at)
+	a, err := privacy.ContentAEAD(w.keys, subject.String, at)
 	if err != nil {
 		return false, err
 	}
-	var nonces keys.Nonces
-	out, err := keys.Seal(a, &nonces, nil, encodeContentOf(c, nil), contentAAD(eventID))
+	var nonces privacy.Nonces
+	out, err := privacy.SealContentOf(a, &nonces, eventID, c)
 	if err != nil {
 		return false, fmt.Errorf("sealing the content of a revised message: %w", err)
 	}

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"testing"
 	"time"
+
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // readContent opens the stored content of eventID.
-func readContent(t *testing.T, w *Warehouse, eventID string) Content {
+func readContent(t *testing.T, w *Warehouse, eventID string) privacy.Content {
 	t.Helper()
 	var subject sql.NullString
 	var at time.Time
@@ -17,7 +19,7 @@ func readContent(t *testing.T, w *Warehouse, eventID string) Content {
 		Scan(&subject, &at, &sealed); err != nil {
 		t.Fatalf("reading %s: %v", eventID, err)
 	}
-	c, err := w.OpenContent(eventID, subject.String, at, sealed)
+	c, err := privacy.OpenContent(w.keys, eventID, subject.String, at, sealed)
 	if err != nil {
 		t.Fatalf("opening %s: %v", eventID, err)
 	}

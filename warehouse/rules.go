@@ -55,10 +55,10 @@ func (g *ruleGate) verdict(e *event.Event, h *identifierHashes, now time.Time) v
 	if len(g.suppress) > 0 || len(g.pseudonymize) > 0 {
 		v := vStore
 		for _, id := range h.all {
-			if _, ok := g.suppress[id.hash]; ok {
+			if _, ok := g.suppress[id.Hash]; ok {
 				return vSuppress
 			}
-			if until, ok := g.pseudonymize[id.hash]; ok && (until.IsZero() || e.OccurredAt.Before(until)) {
+			if until, ok := g.pseudonymize[id.Hash]; ok && (until.IsZero() || e.OccurredAt.Before(until)) {
 				v = vPseudonymize
 			}
 		}

@@ -11,19 +11,13 @@ import (
 
 	"github.com/zeebo/xxh3"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
-// Sealing is how the warehouse keeps personal data erasable in O(person):
-// nothing personal reaches DuckDB or the lake in clear. Each event's content
-// (every producer free text, name, unknown fields, raw payload; content.go)
-// is sealed with AES-256-GCM
-// under a key derived from its subject's key (the primary identifier's) and
-// the day's content key; each identifier value is sealed once, in the
-// identifiers table, under its own key; each dead letter under its own key.
-// Destroying a subject's keys (erasure, consent withdrawal) or a day's key
-// (retention) makes every copy unreadable, wherever DuckDB left the bytes.
-// docs/governance.md has the measurements behind the choice.
+// The write path's sealing: seal makes a batch's data keys and seals its
+// new identifiers, sealContents seals its events' content on all cores.
+// What sealing is, and each value's sealing, are privacy's
+// (privacy/sealing.go).
 
 // personal is what the write path stores about one event's person.
 type personal struct {
@@ -34,22 +28,23 @@ type personal struct {
 	// (events.content_hash, seen.go).
 	contentSum uint64
 	// conversation is the conversation id as stored: the producer's, or
-	// its keyed form when it is not opaque (pseudonym.ConversationID)
+	// its keyed form when it is not opaque (privacy.ConversationID)
 	conversation string
 	// actorKey is the pseudonymous key of the agent or bot that acted
-	// (pseudonym.Hasher.ActorKey), "" for other actors and without an id
+	// (privacy.Hasher.ActorKey), "" for other actors and without an id
 	actorKey string
 	verdict  verdict
 	// the data keys the content is sealed under (set by seal)
-	subjectID, dayID keys.ID
+	subjectID, dayID privacy.KeyID
 }
 
 // identifierRow is a new row of the identifiers table.
 type identifierRow struct {
 	hash, kind string
+	value      string // until sealed
 	sealed     []byte
 	firstSeen  time.Time
-	id         keys.ID
+	id         privacy.KeyID
 }
 
 // knownIdentifiers is the set of identifier hashes in the identifiers
@@ -58,36 +53,22 @@ type identifierRow struct {
 // are released if it does not commit.
 type knownIdentifiers map[xxh3.Uint128]struct{}
 
-// dayOf is the UTC day a content key covers.
-func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
-
-// contentAAD binds a sealed content to its event.
-func contentAAD(eventID string) []byte { return []byte("cxlake/content/v1\x00" + eventID) }
-
-// identifierAAD binds a sealed identifier value to its hash.
-func identifierAAD(hash string) []byte { return []byte("cxlake/identifier/v1\x00" + hash) }
-
-// deadLetterAAD binds a sealed dead letter part ("raw", "key") to its coordinates.
-func deadLetterAAD(d *DeadLetter, part string) []byte {
-	return fmt.Appendf(nil, "cxlake/dead_letter/v1\x00%s\x00%d\x00%d\x00%s", d.Topic, d.Partition, d.Offset, part)
-}
-
 // sealSlice is how many events are sealed and appended at a time.
 const sealSlice = 8192
 
 // seal makes sure the data keys exist (durably, before the batch commits),
 // and returns the identifiers seen for the first time, sealed, and the keys
 // the records' content is to be sealed under (sealContents).
-func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow, map[keys.ID]keys.Key, error) {
-	var ids []keys.ID
+func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow, map[privacy.KeyID]privacy.DataKey, error) {
+	var ids []privacy.KeyID
 	var idents []identifierRow
 	inBatch := map[string]bool{}
-	dayIDs := map[int64]keys.ID{}
-	subjectIDs := map[string]keys.ID{}
+	dayIDs := map[int64]privacy.KeyID{}
+	subjectIDs := map[string]privacy.KeyID{}
 	for i := range recs {
 		p := &ps[i]
 		if len(p.all) > 0 {
-			p.subject = p.all[0].hash
+			p.subject = p.all[0].Hash
 		}
 		if p.verdict == vPseudonymize || p.subject == "" {
 			continue
@@ -95,49 +76,45 @@ func (w *Warehouse) seal(t *turn, recs []Record, ps []personal) ([]identifierRow
 		if p.verdict == vStore {
 			sid, ok := subjectIDs[p.subject]
 			if !ok {
-				sid = keys.SubjectID(p.subject)
+				sid = privacy.SubjectID(p.subject)
 				subjectIDs[p.subject] = sid
 				ids = append(ids, sid)
 			}
 			day := recs[i].Event.OccurredAt.Unix() / 86400
 			did, ok := dayIDs[day]
 			if !ok {
-				did = keys.DayID(keys.ClassContent, dayOf(recs[i].Event.OccurredAt))
+				did = privacy.DayID(privacy.ClassContent, privacy.DayOf(recs[i].Event.OccurredAt))
 				dayIDs[day] = did
 				ids = append(ids, did)
 			}
 			p.subjectID, p.dayID = sid, did
 		}
 		for _, n := range p.all {
-			if inBatch[n.hash] || !w.claimIdentifier(t, n.hash) {
+			if inBatch[n.Hash] || !w.claimIdentifier(t, n.Hash) {
 				continue
 			}
-			inBatch[n.hash] = true
-			sid, ok := subjectIDs[n.hash]
+			inBatch[n.Hash] = true
+			sid, ok := subjectIDs[n.Hash]
 			if !ok {
-				sid = keys.SubjectID(n.hash)
-				subjectIDs[n.hash] = sid
+				sid = privacy.SubjectID(n.Hash)
+				subjectIDs[n.Hash] = sid
 				ids = append(ids, sid)
 			}
-			idents = append(idents, identifierRow{hash: n.hash, kind: n.kind, sealed: []byte(n.value), firstSeen: recs[i].Event.OccurredAt, id: sid})
+			idents = append(idents, identifierRow{hash: n.Hash, kind: n.Kind, value: n.Value, firstSeen: recs[i].Event.OccurredAt, id: sid})
 		}
 	}
 	got, err := w.keys.Ensure(ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("making data keys: %w", err)
 	}
-	keyOf := make(map[keys.ID]keys.Key, len(ids))
+	keyOf := make(map[privacy.KeyID]privacy.DataKey, len(ids))
 	for i, id := range ids {
 		keyOf[id] = got[i]
 	}
-	var nonces keys.Nonces
+	var nonces privacy.Nonces
 	for i := range idents {
 		r := &idents[i]
-		a, err := keys.AEAD(keyOf[r.id])
-		if err != nil {
-			return nil, nil, err
-		}
-		if r.sealed, err = keys.Seal(a, &nonces, nil, r.sealed, identifierAAD(r.hash)); err != nil {
+		if r.sealed, err = privacy.SealIdentifier(keyOf[r.id], &nonces, r.hash, r.value); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -159,7 +136,7 @@ func (w *Warehouse) claimIdentifier(t *turn, hash string) bool {
 
 // sealContents seals the content of every record whose verdict keeps it,
 // on all cores for large batches.
-func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) error {
+func sealContents(recs []Record, ps []personal, keyOf map[privacy.KeyID]privacy.DataKey) error {
 	workers := runtime.GOMAXPROCS(0)
 	if len(recs) < 1024 {
 		workers = 1
@@ -189,10 +166,10 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 		wg.Add(1)
 		go func(wi, lo, hi int) {
 			defer wg.Done()
-			var nonces keys.Nonces
+			var nonces privacy.Nonces
 			// Only the last cipher is kept: one per subject and day would
 			// hold ~1 KiB of key schedule for most records of a batch at once.
-			var last struct{ subject, day keys.ID }
+			var last struct{ subject, day privacy.KeyID }
 			var a cipher.AEAD
 			buf := make([]byte, 0, 4096)
 			for _, i := range order[lo:hi] {
@@ -202,15 +179,15 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 				}
 				if a == nil || last.subject != p.subjectID || last.day != p.dayID {
 					var err error
-					a, err = keys.AEAD(keys.Derive(keyOf[p.subjectID], keyOf[p.dayID]))
+					a, err = privacy.AEAD(privacy.Derive(keyOf[p.subjectID], keyOf[p.dayID]))
 					if err != nil {
 						errs[wi] = err
 						return
 					}
 					last.subject, last.day = p.subjectID, p.dayID
 				}
-				buf = encodeContent(e, buf[:0])
-				sealed, err := keys.Seal(a, &nonces, make([]byte, 0, len(buf)+keys.Overhead), buf, contentAAD(e.EventID))
+				sealed, scratch, err := privacy.SealContent(a, &nonces, e, buf)
+				buf = scratch
 				if err != nil {
 					errs[wi] = err
 					return
@@ -230,22 +207,10 @@ func sealContents(recs []Record, ps []personal, keyOf map[keys.ID]keys.Key) erro
 
 // sealDeadLetter returns d's key and raw bytes (truncated to
 // MaxDeadLetterBytes) sealed under the dead letter's own key.
-func sealDeadLetter(d *DeadLetter, k keys.Key, nonces *keys.Nonces) (key, raw []byte, err error) {
-	a, err := keys.AEAD(k)
-	if err != nil {
-		return nil, nil, err
-	}
+func sealDeadLetter(d *DeadLetter, k privacy.DataKey, nonces *privacy.Nonces) (key, raw []byte, err error) {
 	r := d.Raw
 	if len(r) > MaxDeadLetterBytes {
 		r = r[:MaxDeadLetterBytes]
 	}
-	if raw, err = keys.Seal(a, nonces, nil, r, deadLetterAAD(d, "raw")); err != nil {
-		return nil, nil, err
-	}
-	if len(d.Key) > 0 {
-		if key, err = keys.Seal(a, nonces, nil, d.Key, deadLetterAAD(d, "key")); err != nil {
-			return nil, nil, err
-		}
-	}
-	return key, raw, nil
+	return privacy.SealDeadLetter(k, nonces, d.Topic, d.Partition, d.Offset, r, d.Key)
 }

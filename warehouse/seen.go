@@ -8,12 +8,12 @@ import (
 	"github.com/zeebo/xxh3"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // seenIDs maps the event_ids stored in events, kept as 128-bit xxh3 hashes
 // (16 bytes an id), to the keyed hash of their canonical content
-// (events.content_hash, event.Event.AppendCanonical, pseudonym.Hasher.Content;
+// (events.content_hash, event.Event.AppendCanonical, privacy.Hasher.Content;
 // 0 when not known: rows stored before migration 0002). It is what makes
 // writes idempotent: DuckDB's primary-key check costs more than the whole
 // reference load (measured in docs/ingest.md), so uniqueness is enforced
@@ -53,7 +53,7 @@ func loadSeen(ctx context.Context, w *Warehouse) (seenIDs, error) {
 }
 
 // contentSums returns the keyed hash of each record's canonical content.
-func contentSums(h *pseudonym.Hasher, recs []Record) []uint64 {
+func contentSums(h *privacy.Hasher, recs []Record) []uint64 {
 	sums := make([]uint64, len(recs))
 	var buf []byte
 	for i := range recs {

@@ -10,7 +10,7 @@ import (
 	"github.com/zeebo/xxh3"
 
 	"github.com/cxlake/cxlake/event"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // TestReusedEventIDIsADeadLetter: an event_id that comes back with other
@@ -143,7 +143,7 @@ func BenchmarkSeenMemory(b *testing.B) {
 
 // BenchmarkContentSum is the cost per event of the canonical content hash.
 func BenchmarkContentSum(b *testing.B) {
-	h := pseudonym.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	h := privacy.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
 	recs := batchOf(0, 1000, "t").Records
 	b.ResetTimer()
 	for range b.N {

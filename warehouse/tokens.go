@@ -25,13 +25,13 @@ import (
 // "Taken whole": an e-mail address is kept as written (folded), a phone
 // number as its digits; a phone number is a run of 8 or more digits across
 // at most two separators between digits (' ', '.', '-', '(', ')', '/'),
-// the rule pseudonym.ConversationOpaque uses, so "(11) 98765-4321" is one
+// the rule privacy.ConversationOpaque uses, so "(11) 98765-4321" is one
 // token, 11987654321. Both are taken out of the text before it is split,
 // so their parts are not tokens too.
 //
 // Tokens are never stored: the SQL function cx_text_tokens (unseal.go)
 // opens a message's sealed content during a build, and returns only the
-// keyed hashes of its tokens (pseudonym.Hasher.TextToken).
+// keyed hashes of its tokens (privacy.Hasher.TextToken).
 
 var (
 	emailRE = regexp.MustCompile(`[\pL\pN._%+-]+@[\pL\pN-]+(?:\.[\pL\pN-]+)*\.\pL{2,}`)

@@ -21,7 +21,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // DBFile is the DuckDB file's name inside a data directory.
@@ -52,7 +52,7 @@ type Warehouse struct {
 
 	sink    string
 	hashKey []byte
-	hashers hasherPool
+	hashers privacy.HasherPool
 	walFile string
 	// checkpointBytes: a WAL larger than this is checkpointed after a batch.
 	checkpointBytes int64
@@ -72,7 +72,7 @@ type Warehouse struct {
 	// Governance (governed.go, sealing.go, rules.go): the data keys that
 	// seal personal data, the identifiers already stored (guarded by mu),
 	// and the rules ingest enforces.
-	keys  *keys.Store
+	keys  *privacy.KeyStore
 	known knownIdentifiers
 	rules ruleGate
 }
@@ -93,7 +93,7 @@ type Options struct {
 	// "256MB"; "" means DefaultCheckpointThreshold.
 	CheckpointThreshold string
 	// HashKey is the key of the identifier hashes (at least 16 bytes); nil
-	// means the data directory's own (pseudonym.LoadOrCreateKey).
+	// means the data directory's own (privacy.LoadOrCreateKey).
 	HashKey []byte
 }
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/cxlake/cxlake/governance"
-	"github.com/cxlake/cxlake/governance/keys"
 	"github.com/cxlake/cxlake/models"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -139,7 +139,7 @@ func benchErase(ctx context.Context, args []string) error {
 	}
 	r.WarehouseBytes = fileSize(filepath.Join(data, warehouse.DBFile))
 	r.LakeBytes = dirSize(filepath.Join(data, warehouse.LakeDir))
-	r.KeyStoreBytes = dirSize(filepath.Join(data, keys.Dir))
+	r.KeyStoreBytes = dirSize(filepath.Join(data, privacy.KeyStoreDir))
 	r.Keys = wh.Keys().Len()
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(r)
@@ -173,7 +173,7 @@ func benchTargets(ctx context.Context, wh *warehouse.Warehouse, n int) ([]govern
 		if err := rows.Scan(&kind, &h, &sealed); err != nil {
 			return nil, err
 		}
-		v, err := wh.OpenIdentifier(h, sealed)
+		v, err := privacy.OpenIdentifier(wh.Keys(), h, sealed)
 		if err != nil {
 			return nil, err
 		}

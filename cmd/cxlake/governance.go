@@ -11,7 +11,7 @@ import (
 	"github.com/cxlake/cxlake/governance"
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/models"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -100,8 +100,8 @@ func openForGovernance(ctx context.Context, data, path string, mem *memoryFlag) 
 		return nil, nil, err
 	}
 	if len(cfg.Models.HashKey) == 0 && cfg.Privacy.KeyFile != "" {
-		// The key file the configuration names (pseudonym's rules).
-		if cfg.Models.HashKey, err = pseudonym.LoadOrCreateKeyFile(cfg.Privacy.KeyFile, data); err != nil {
+		// The key file the configuration names (privacy's rules).
+		if cfg.Models.HashKey, err = privacy.LoadOrCreateKeyFile(cfg.Privacy.KeyFile, data); err != nil {
 			return nil, nil, fmt.Errorf("privacy.key_file: %w", err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/cxlake/cxlake/config"
 	"github.com/cxlake/cxlake/governance/audit"
 	"github.com/cxlake/cxlake/ingest"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -46,8 +46,8 @@ func runRun(ctx context.Context, args []string) (err error) {
 		}
 	}
 	if len(cfg.Models.HashKey) == 0 {
-		// The hash key lives outside the data directory (pseudonym.RunKey).
-		key, where, err := pseudonym.RunKeyFile(cfg.Data, cfg.Privacy.KeyFile)
+		// The hash key lives outside the data directory (privacy.RunKey).
+		key, where, err := privacy.RunKeyFile(cfg.Data, cfg.Privacy.KeyFile)
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cxlake/cxlake/gateway"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -36,7 +36,7 @@ func buildV1Dir(t *testing.T) (dir string, rows map[string]int) {
 		t.Fatal(err)
 	}
 	key, _ := hex.DecodeString(upgradeTestKey)
-	if err := os.WriteFile(filepath.Join(dir, pseudonym.KeyFile), key, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, privacy.KeyFile), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	schema, err := os.ReadFile("testdata/upgrade/v1/schema.sql")
@@ -155,7 +155,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	// other, in DuckDB and in the lake (issue 24 item 3).
 	var clear int
 	if err := wh.DB.QueryRow(`select count(*) from events where coalesce(actor_id, message_intent, handoff_reason, handoff_next_action, handoff_owner) is not null
-		or (regexp_matches(conversation_id, '` + pseudonym.ConversationNotOpaqueRE + `') and not regexp_full_match(conversation_id, '` + pseudonym.ConversationKeyedRE + `'))`).Scan(&clear); err != nil || clear != 0 {
+		or (regexp_matches(conversation_id, '` + privacy.ConversationNotOpaqueRE + `') and not regexp_full_match(conversation_id, '` + privacy.ConversationKeyedRE + `'))`).Scan(&clear); err != nil || clear != 0 {
 		t.Errorf("%d events keep free text or a non-opaque conversation id after the upgrade (%v)", clear, err)
 	}
 	for _, v := range []string{"open_carrier_claim", "customer_requested_human", "lia-bot"} {

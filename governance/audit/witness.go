@@ -13,7 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // A signed checkpoint proves what the log held when it was signed, but not
@@ -34,7 +34,7 @@ const EnvWitnessFile = "CXLAKE_AUDIT_WITNESS"
 // os.UserConfigDir()/cxlake/witness/<16 hex digits of the SHA-256 of the
 // absolute data directory>.checkpoint, beside the hash key.
 func DefaultWitnessFile(dataDir string) (string, error) {
-	p, err := pseudonym.UserFile(dataDir, "witness", ".checkpoint")
+	p, err := privacy.UserFile(dataDir, "witness", ".checkpoint")
 	if err != nil {
 		return "", fmt.Errorf("%w; set %s", err, EnvWitnessFile)
 	}
@@ -53,7 +53,7 @@ func WitnessFile(dataDir string) (string, error) {
 			return "", err
 		}
 	}
-	if err := pseudonym.CheckOutside("audit witness", p, dataDir); err != nil {
+	if err := privacy.CheckOutside("audit witness", p, dataDir); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 )
 
 // witnessed opens a log in a new data directory with a witness outside it,
@@ -261,7 +261,7 @@ func TestWitnessFileStaysOutsideTheDataDirectory(t *testing.T) {
 		t.Errorf("default witness %s (%v), want one under %s", p, err, conf)
 	}
 	t.Setenv(EnvWitnessFile, filepath.Join(data, "audit", "w"))
-	if _, err := WitnessFile(data); !errors.As(err, new(*pseudonym.InsideError)) {
+	if _, err := WitnessFile(data); !errors.As(err, new(*privacy.InsideError)) {
 		t.Errorf("a witness inside the data directory: %v, want an InsideError", err)
 	}
 	link := filepath.Join(t.TempDir(), "w")
@@ -272,7 +272,7 @@ func TestWitnessFileStaysOutsideTheDataDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(EnvWitnessFile, link)
-	if _, err := WitnessFile(data); !errors.As(err, new(*pseudonym.InsideError)) {
+	if _, err := WitnessFile(data); !errors.As(err, new(*privacy.InsideError)) {
 		t.Errorf("a witness linked into the data directory: %v, want an InsideError", err)
 	}
 }

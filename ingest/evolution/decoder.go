@@ -7,7 +7,7 @@ import (
 
 	"github.com/cxlake/cxlake/event"
 	"github.com/cxlake/cxlake/ingest"
-	"github.com/cxlake/cxlake/pseudonym"
+	"github.com/cxlake/cxlake/privacy"
 	"github.com/cxlake/cxlake/warehouse"
 )
 
@@ -20,7 +20,7 @@ type Decoder struct {
 	cfg      Config
 	maxBytes int
 	canon    event.Decoder
-	chats    *pseudonym.Hasher // keys the chat part of chat ids
+	chats    *privacy.Hasher // keys the chat part of chat ids
 	topics   []string
 }
 
@@ -35,7 +35,7 @@ func New(cfg Config, canon event.Decoder, hashKey []byte) *Decoder {
 	if canon.MaxBytes <= 0 {
 		canon.MaxBytes = event.DefaultMaxBytes
 	}
-	return &Decoder{cfg: cfg, maxBytes: canon.MaxBytes, canon: canon, chats: pseudonym.NewHasher(hashKey), topics: cfg.Topics()}
+	return &Decoder{cfg: cfg, maxBytes: canon.MaxBytes, canon: canon, chats: privacy.NewHasher(hashKey), topics: cfg.Topics()}
 }
 
 // Name is "evolution".
@@ -47,7 +47,7 @@ func (d *Decoder) Topics() []string { return slices.Clone(d.topics) }
 // chatID is the id a message of chat (chatOf) in instance is stored with,
 // as its conversation_id: "wa:<instance>:<token>", token being 16 hex
 // digits of an HMAC-SHA256 of the chat under the warehouse's hash key
-// (pseudonym.Hasher.WhatsAppChat), so that the id reveals no phone number.
+// (privacy.Hasher.WhatsAppChat), so that the id reveals no phone number.
 // It is the same for every message of the chat, whatever the topic, the
 // order or the batch it is read in. The model
 // int_whatsapp_conversations_drawn cuts a chat's messages into

@@ -1,4 +1,4 @@
-package keys
+package privacy
 
 import (
 	"bytes"
@@ -13,32 +13,32 @@ import (
 
 func TestEnsureIsDurableAndDestroyRemovesKeysFromTheFile(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir)
+	s, err := OpenKeyStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b, c := SubjectID("aa"), SubjectID("bb"), DayID(ClassContent, "2026-11-21")
-	ks, err := s.Ensure([]ID{a, b, a, c})
+	ks, err := s.Ensure([]KeyID{a, b, a, c})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ks[0] != ks[2] || ks[0] == ks[1] {
 		t.Fatal("Ensure gave one id two keys, or two ids one key")
 	}
-	again, _ := s.Ensure([]ID{b})
+	again, _ := s.Ensure([]KeyID{b})
 	if again[0] != ks[1] {
 		t.Fatal("Ensure replaced an existing key")
 	}
 	s.Close()
 
-	s, err = OpenStore(dir)
+	s, err = OpenKeyStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k, ok := s.Get(a); !ok || k != ks[0] {
 		t.Fatal("key lost across reopen")
 	}
-	n, err := s.Destroy([]ID{a, SubjectID("never")})
+	n, err := s.Destroy([]KeyID{a, SubjectID("never")})
 	if err != nil || n != 1 {
 		t.Fatalf("Destroy = %d, %v", n, err)
 	}
@@ -53,9 +53,9 @@ func TestEnsureIsDurableAndDestroyRemovesKeysFromTheFile(t *testing.T) {
 		t.Fatal("kept key missing from the store files")
 	}
 	// New keys after a rewrite append to the new file.
-	d, _ := s.Ensure([]ID{SubjectID("dd")})
+	d, _ := s.Ensure([]KeyID{SubjectID("dd")})
 	s.Close()
-	s, _ = OpenStore(dir)
+	s, _ = OpenKeyStore(dir)
 	defer s.Close()
 	if k, ok := s.Get(SubjectID("dd")); !ok || k != d[0] {
 		t.Fatal("key appended after a rewrite lost")
@@ -67,13 +67,13 @@ func TestEnsureIsDurableAndDestroyRemovesKeysFromTheFile(t *testing.T) {
 
 func TestTornRecordIsDropped(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := OpenStore(dir)
-	s.Ensure([]ID{SubjectID("x")})
+	s, _ := OpenKeyStore(dir)
+	s.Ensure([]KeyID{SubjectID("x")})
 	s.Close()
-	f, _ := os.OpenFile(filepath.Join(dir, Dir, "journal.bin"), os.O_WRONLY|os.O_APPEND, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, KeyStoreDir, "journal.bin"), os.O_WRONLY|os.O_APPEND, 0)
 	f.Write(make([]byte, 40))
 	f.Close()
-	s, err := OpenStore(dir)
+	s, err := OpenKeyStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,16 +85,16 @@ func TestTornRecordIsDropped(t *testing.T) {
 
 func TestNotAKeyStore(t *testing.T) {
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, Dir), 0o700)
-	os.WriteFile(filepath.Join(dir, Dir, "journal.bin"), []byte("hello"), 0o600)
-	var ce *CorruptError
-	if _, err := OpenStore(dir); !errors.As(err, &ce) {
+	os.MkdirAll(filepath.Join(dir, KeyStoreDir), 0o700)
+	os.WriteFile(filepath.Join(dir, KeyStoreDir, "journal.bin"), []byte("hello"), 0o600)
+	var ce *KeyStoreCorruptError
+	if _, err := OpenKeyStore(dir); !errors.As(err, &ce) {
 		t.Fatalf("OpenStore = %v, want CorruptError", err)
 	}
 }
 
 func TestSealOpen(t *testing.T) {
-	var k1, k2 Key
+	var k1, k2 DataKey
 	k1[0], k2[0] = 1, 2
 	a1, _ := AEAD(Derive(k1, k2))
 	var n Nonces
@@ -123,7 +123,7 @@ func TestSealOpen(t *testing.T) {
 }
 
 func BenchmarkSealEvent(b *testing.B) {
-	var k Key
+	var k DataKey
 	var n Nonces
 	text := bytes.Repeat([]byte("x"), 300)
 	b.ReportAllocs()
@@ -152,11 +152,11 @@ func allFiles(t *testing.T, dir string) []byte {
 // and no destroyed key survives in any file; a reopen sees the same keys.
 func TestMergeAndShardedDestroy(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenStore(dir)
+	s, err := OpenKeyStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []ID
+	var ids []KeyID
 	for i := 0; i < 100000; i++ { // 6 MiB: the journal is merged at least once
 		ids = append(ids, SubjectID(fmt.Sprint("subject-", i)))
 	}
@@ -164,10 +164,10 @@ func TestMergeAndShardedDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(filepath.Join(dir, Dir, "journal.bin")); fi.Size() > journalLimit {
+	if fi, _ := os.Stat(filepath.Join(dir, KeyStoreDir, "journal.bin")); fi.Size() > journalLimit {
 		t.Fatalf("journal of %d bytes was not merged", fi.Size())
 	}
-	more, _ := s.Ensure([]ID{SubjectID("late")}) // in the journal
+	more, _ := s.Ensure([]KeyID{SubjectID("late")}) // in the journal
 	// A file counts as rewritten when its inode (a write-and-rename) or
 	// its content (a write in place) changed. Modification times are not
 	// used: a fast rewrite can leave them unchanged.
@@ -177,9 +177,9 @@ func TestMergeAndShardedDestroy(t *testing.T) {
 	}
 	stat := func() map[string]version {
 		m := map[string]version{}
-		es, _ := os.ReadDir(filepath.Join(dir, Dir))
+		es, _ := os.ReadDir(filepath.Join(dir, KeyStoreDir))
 		for _, e := range es {
-			name := filepath.Join(dir, Dir, e.Name())
+			name := filepath.Join(dir, KeyStoreDir, e.Name())
 			b, err := os.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
@@ -193,7 +193,7 @@ func TestMergeAndShardedDestroy(t *testing.T) {
 		return m
 	}
 	before := stat()
-	gone := []ID{ids[7], ids[12345], SubjectID("late")}
+	gone := []KeyID{ids[7], ids[12345], SubjectID("late")}
 	n, err := s.Destroy(gone)
 	if err != nil || n != 3 {
 		t.Fatalf("Destroy = %d, %v", n, err)
@@ -209,13 +209,13 @@ func TestMergeAndShardedDestroy(t *testing.T) {
 		t.Errorf("%d files rewritten to destroy 3 keys", changed)
 	}
 	raw := allFiles(t, dir)
-	for _, k := range []Key{ks[7], ks[12345], more[0]} {
+	for _, k := range []DataKey{ks[7], ks[12345], more[0]} {
 		if bytes.Contains(raw, k[:]) {
 			t.Fatal("a destroyed key is still in a file")
 		}
 	}
 	s.Close()
-	s2, err := OpenStore(dir)
+	s2, err := OpenKeyStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package warehouse
+package privacy
 
 import (
 	"encoding/binary"
@@ -35,14 +35,15 @@ type Content struct {
 	Raw               []byte          `json:"-"`
 }
 
-// Content layouts: 1 has the first seven fields; 2 adds the producer free
-// texts that layout 1 left in clear columns (ActorID to HandoffOwner); 3
-// adds a consent's basis and source, which layout 2 left in clear columns.
+// Content layouts, the first byte of an encoded content: 1 has the first
+// seven fields; 2 adds the producer free texts that layout 1 left in clear
+// columns (ActorID to HandoffOwner); 3 adds a consent's basis and source,
+// which layout 2 left in clear columns.
 const (
-	contentV1      = 1
-	contentV2      = 2
-	contentV3      = 3
-	contentVersion = contentV3
+	ContentV1      = 1
+	ContentV2      = 2
+	ContentV3      = 3
+	ContentVersion = ContentV3
 )
 
 // FreeText is the producer free text of an event that layouts 2 and 3
@@ -71,7 +72,7 @@ func freeTextOf(e *event.Event) FreeText {
 // encodeContent appends the content of e to dst: a version byte, then each
 // field as a uvarint length and its bytes.
 func encodeContent(e *event.Event, dst []byte) []byte {
-	dst = append(dst, contentVersion)
+	dst = append(dst, ContentVersion)
 	put := func(b []byte) {
 		dst = binary.AppendUvarint(dst, uint64(len(b)))
 		dst = append(dst, b...)
@@ -111,7 +112,7 @@ func encodeContent(e *event.Event, dst []byte) []byte {
 // encodeContentOf appends c in the current layout to dst: the inverse of
 // decodeContent, for content sealed again (the upgrade of layouts 1 and 2).
 func encodeContentOf(c Content, dst []byte) []byte {
-	dst = append(dst, contentVersion)
+	dst = append(dst, ContentVersion)
 	for _, v := range [][]byte{[]byte(c.ContactName), []byte(c.MessageText), []byte(c.HandoffSummary), c.HandoffFields,
 		[]byte(c.SurveyComment), c.Extra, c.Raw, []byte(c.ActorID), []byte(c.MessageIntent), []byte(c.HandoffReason),
 		[]byte(c.HandoffNextAction), []byte(c.HandoffOwner), []byte(c.ConsentBasis), []byte(c.ConsentSource)} {
@@ -131,11 +132,11 @@ func decodeContent(b []byte) (Content, error) {
 	}
 	var fields [][]byte
 	switch b[0] {
-	case contentV1:
+	case ContentV1:
 		fields = make([][]byte, 7)
-	case contentV2:
+	case ContentV2:
 		fields = make([][]byte, 12)
-	case contentV3:
+	case ContentV3:
 		fields = make([][]byte, 14)
 	default:
 		return c, errBadContent
@@ -178,3 +179,13 @@ func decodeContent(b []byte) (Content, error) {
 	}
 	return c, nil
 }
+
+// ContentJSON is Content as a compliance reader sees it: the raw payload
+// as text.
+type ContentJSON struct {
+	Content
+	Raw string `json:"raw,omitempty"`
+}
+
+// JSON returns c as a compliance reader sees it.
+func (c Content) JSON() ContentJSON { return ContentJSON{Content: c, Raw: string(c.Raw)} }

@@ -1,9 +1,9 @@
-// Package pseudonym owns cxlake's keyed hashing: the secret hash key (kept
-// outside the data directory, but for the demo's), and the hashes that stand in for a person's identifiers everywhere
-// past ingest (identifier hashes, contact keys), and the pseudonymous keys of
-// agents (actor keys). Whoever holds the database
-// but not the key cannot recompute a hash from a phone number or an email.
-package pseudonym
+package privacy
+
+// The hash key: the secret behind every keyed hash (hash.go). It is kept
+// outside the data directory, but for the demo's. Whoever holds the
+// database but not the key cannot recompute a hash from a phone number or
+// an email.
 
 import (
 	"crypto/rand"

@@ -1,9 +1,12 @@
-// Package keys owns the data keys behind cxlake's crypto-shredding: personal
-// data is stored only as AES-256-GCM ciphertext under keys kept here, so
-// destroying a key makes every copy of the data unreadable — in DuckDB's
-// free blocks, its WAL, old row groups — without rewriting the store.
+package privacy
+
+// The key store holds the data keys behind cxlake's crypto-shredding:
+// personal data is stored only as AES-256-GCM ciphertext under keys kept
+// here, so destroying a key makes every copy of the data unreadable — in
+// DuckDB's free blocks, its WAL, old row groups — without rewriting the
+// store.
 //
-// A key is named by an ID, a domain-separated hash (SubjectID, DayID,
+// A key is named by a KeyID, a domain-separated hash (SubjectID, DayID,
 // DeadLetterID), never by a raw identifier. The store is a folder under the
 // data directory (DATA/data_keys): new keys are appended to a journal and
 // fsynced before the data they seal is committed; the journal is merged
@@ -11,8 +14,7 @@
 // Destroying keys rewrites only the journal and the shards that held them
 // (new file, fsync, rename), so destroyed keys physically leave the
 // directory at a cost of a few shards, not of the whole store. It is the
-// only place keys live.
-package keys
+// only place data keys live.
 
 import (
 	"bufio"
@@ -32,7 +34,7 @@ import (
 
 // Dir is the key store's folder inside a data directory: a journal of new
 // keys and shard files by the first byte of the key id.
-const Dir = "data_keys"
+const KeyStoreDir = "data_keys"
 
 // magic starts every file of the store; records of recordSize bytes follow.
 const (
@@ -50,12 +52,12 @@ const journalLimit = 4 << 20
 
 // ID names a key. It is a hash: knowing an ID reveals nothing about whom
 // or what the key seals.
-type ID [32]byte
+type KeyID [32]byte
 
 // Key is a 256-bit data key.
-type Key [32]byte
+type DataKey [32]byte
 
-func id(domain string, parts ...[]byte) ID {
+func id(domain string, parts ...[]byte) KeyID {
 	h := sha256.New()
 	h.Write([]byte(domain))
 	for _, p := range parts {
@@ -64,14 +66,14 @@ func id(domain string, parts ...[]byte) ID {
 		h.Write(n[:])
 		h.Write(p)
 	}
-	var out ID
+	var out KeyID
 	h.Sum(out[:0])
 	return out
 }
 
 // SubjectID names the key of one identifier, given its keyed hash (the hex
 // identifier hash stored beside events).
-func SubjectID(identifierHash string) ID {
+func SubjectID(identifierHash string) KeyID {
 	return id("cxlake/keys/subject/v1", []byte(identifierHash))
 }
 
@@ -83,12 +85,12 @@ const (
 )
 
 // DayID names the key of one UTC day ("2026-11-21") of one data class.
-func DayID(class, day string) ID {
+func DayID(class, day string) KeyID {
 	return id("cxlake/keys/day/v1", []byte(class), []byte(day))
 }
 
 // DeadLetterID names the key of one dead letter, by its coordinates.
-func DeadLetterID(topic string, partition int, offset int64) ID {
+func DeadLetterID(topic string, partition int, offset int64) KeyID {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(partition))
 	binary.BigEndian.PutUint64(b[8:], uint64(offset))
@@ -96,30 +98,30 @@ func DeadLetterID(topic string, partition int, offset int64) ID {
 }
 
 type entry struct {
-	id  ID
-	key Key
+	id  KeyID
+	key DataKey
 }
 
-func shardOf(id ID) int { return int(id[0]) % shards }
+func shardOf(id KeyID) int { return int(id[0]) % shards }
 
 func cmpEntry(a, b entry) int { return bytes.Compare(a.id[:], b.id[:]) }
 
 // Store holds the data keys of a data directory. It is safe for concurrent use.
-type Store struct {
+type KeyStore struct {
 	dir string
 
 	mu      sync.RWMutex
-	shard   [shards][]entry // merged keys, sorted by id
-	journal map[ID]Key      // keys appended since the last merge
-	jf      *os.File        // the journal, open for appending
+	shard   [shards][]entry   // merged keys, sorted by id
+	journal map[KeyID]DataKey // keys appended since the last merge
+	jf      *os.File          // the journal, open for appending
 	jsize   int64
 	closed  bool
 }
 
-func (s *Store) shardPath(i int) string {
+func (s *KeyStore) shardPath(i int) string {
 	return filepath.Join(s.dir, fmt.Sprintf("shard-%02d.bin", i))
 }
-func (s *Store) journalPath() string { return filepath.Join(s.dir, "journal.bin") }
+func (s *KeyStore) journalPath() string { return filepath.Join(s.dir, "journal.bin") }
 
 // readRecords reads a store file; a torn last record (a crash while
 // appending keys whose data was never committed) is dropped.
@@ -132,7 +134,7 @@ func readRecords(path string) ([]entry, int64, error) {
 		return nil, 0, fmt.Errorf("reading the key store: %w", err)
 	}
 	if !bytes.HasPrefix(raw, []byte(magic)) {
-		return nil, 0, &CorruptError{Path: path, Reason: "it does not start with " + magic[:7]}
+		return nil, 0, &KeyStoreCorruptError{Path: path, Reason: "it does not start with " + magic[:7]}
 	}
 	body := raw[len(magic):]
 	body = body[:len(body)-len(body)%recordSize]
@@ -147,8 +149,8 @@ func readRecords(path string) ([]entry, int64, error) {
 }
 
 // OpenStore opens (or creates) the key store of dataDir.
-func OpenStore(dataDir string) (*Store, error) {
-	s := &Store{dir: filepath.Join(dataDir, Dir), journal: map[ID]Key{}}
+func OpenKeyStore(dataDir string) (*KeyStore, error) {
+	s := &KeyStore{dir: filepath.Join(dataDir, KeyStoreDir), journal: map[KeyID]DataKey{}}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the key store: %w", err)
 	}
@@ -185,7 +187,7 @@ func OpenStore(dataDir string) (*Store, error) {
 }
 
 // Close closes the store's journal.
-func (s *Store) Close() error {
+func (s *KeyStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -196,7 +198,7 @@ func (s *Store) Close() error {
 }
 
 // Len is the number of keys held.
-func (s *Store) Len() int {
+func (s *KeyStore) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := len(s.journal)
@@ -208,24 +210,24 @@ func (s *Store) Len() int {
 
 // Get returns the key named id; ok is false when there is none (never
 // made, or destroyed).
-func (s *Store) Get(id ID) (Key, bool) {
+func (s *KeyStore) Get(id KeyID) (DataKey, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.get(id)
 }
 
-func (s *Store) get(id ID) (Key, bool) {
+func (s *KeyStore) get(id KeyID) (DataKey, bool) {
 	if k, ok := s.journal[id]; ok {
 		return k, true
 	}
 	return s.inShard(id)
 }
 
-func (s *Store) inShard(id ID) (Key, bool) {
+func (s *KeyStore) inShard(id KeyID) (DataKey, bool) {
 	sh := s.shard[shardOf(id)]
-	i, ok := slices.BinarySearchFunc(sh, id, func(e entry, t ID) int { return bytes.Compare(e.id[:], t[:]) })
+	i, ok := slices.BinarySearchFunc(sh, id, func(e entry, t KeyID) int { return bytes.Compare(e.id[:], t[:]) })
 	if !ok {
-		return Key{}, false
+		return DataKey{}, false
 	}
 	return sh[i].key, true
 }
@@ -234,21 +236,21 @@ func (s *Store) inShard(id ID) (Key, bool) {
 // them durable (one append and fsync of the journal) before it returns:
 // call it before committing data sealed under them. It returns the keys of
 // all ids, in order. Now and then it merges the journal into the shards.
-func (s *Store) Ensure(ids []ID) ([]Key, error) {
-	out := make([]Key, len(ids))
+func (s *KeyStore) Ensure(ids []KeyID) ([]DataKey, error) {
+	out := make([]DataKey, len(ids))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return nil, ErrKeyStoreClosed
 	}
 	var buf []byte
-	var made []ID
+	var made []KeyID
 	for i, id := range ids {
 		if k, ok := s.get(id); ok {
 			out[i] = k
 			continue
 		}
-		var k Key
+		var k DataKey
 		if _, err := rand.Read(k[:]); err != nil {
 			return nil, fmt.Errorf("making a data key: %w", err)
 		}
@@ -285,7 +287,7 @@ func (s *Store) Ensure(ids []ID) ([]Key, error) {
 
 // merge moves the journal's keys into the shards: the shards they fall in
 // are rewritten, then the journal is emptied.
-func (s *Store) merge() error {
+func (s *KeyStore) merge() error {
 	touched := map[int]bool{}
 	for id, k := range s.journal {
 		i := shardOf(id)
@@ -301,7 +303,7 @@ func (s *Store) merge() error {
 	if err := s.rewriteJournal(nil); err != nil {
 		return err
 	}
-	s.journal = map[ID]Key{}
+	s.journal = map[KeyID]DataKey{}
 	return nil
 }
 
@@ -315,7 +317,7 @@ func encodeEntries(es []entry) []byte {
 }
 
 // rewriteJournal replaces the journal with keep and reopens it for appending.
-func (s *Store) rewriteJournal(keep map[ID]Key) error {
+func (s *KeyStore) rewriteJournal(keep map[KeyID]DataKey) error {
 	es := make([]entry, 0, len(keep))
 	for id, k := range keep {
 		es = append(es, entry{id, k})
@@ -337,13 +339,13 @@ func (s *Store) rewriteJournal(keep map[ID]Key) error {
 // them (the journal, and the shards of those ids) without them (new file,
 // fsync, rename, fsync of the folder), so that they are in no file of the
 // data directory when it returns. It returns how many of ids had a key.
-func (s *Store) Destroy(ids []ID) (int, error) {
+func (s *KeyStore) Destroy(ids []KeyID) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrClosed
+		return 0, ErrKeyStoreClosed
 	}
-	drop := make(map[ID]bool, len(ids))
+	drop := make(map[KeyID]bool, len(ids))
 	touched := map[int]bool{}
 	n, inJournal := 0, false
 	for _, id := range ids {
@@ -359,14 +361,14 @@ func (s *Store) Destroy(ids []ID) (int, error) {
 			touched[shardOf(id)] = true
 		}
 	}
-	return n, s.rewrite(inJournal, touched, func(id ID) bool { return drop[id] })
+	return n, s.rewrite(inJournal, touched, func(id KeyID) bool { return drop[id] })
 }
 
 // rewrite drops the keys matching drop from the journal (when inJournal)
 // and from the touched shards, rewriting those files.
-func (s *Store) rewrite(inJournal bool, touched map[int]bool, drop func(ID) bool) error {
+func (s *KeyStore) rewrite(inJournal bool, touched map[int]bool, drop func(KeyID) bool) error {
 	if inJournal {
-		keep := make(map[ID]Key, len(s.journal))
+		keep := make(map[KeyID]DataKey, len(s.journal))
 		for id, k := range s.journal {
 			if !drop(id) {
 				keep[id] = k
@@ -394,11 +396,11 @@ func (s *Store) rewrite(inJournal bool, touched map[int]bool, drop func(ID) bool
 
 // DestroyWhere destroys every key for which match returns true, like Destroy.
 // It looks at every key; only the files holding matches are rewritten.
-func (s *Store) DestroyWhere(match func(ID) bool) (int, error) {
+func (s *KeyStore) DestroyWhere(match func(KeyID) bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrClosed
+		return 0, ErrKeyStoreClosed
 	}
 	n, inJournal := 0, false
 	for id := range s.journal {

@@ -12,71 +12,8 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/cxlake/cxlake/governance/keys"
+	"github.com/cxlake/cxlake/privacy"
 )
-
-// Unsealing is the one way back to personal data: compliance reads (access
-// export, contact_identities) decrypt here. A value whose key was destroyed
-// opens as keys.ErrUnreadable, which callers show as redacted.
-
-// OpenContent returns the content of an event from its sealed column value
-// and the event's id, subject hash and time.
-func (w *Warehouse) OpenContent(eventID, subject string, occurredAt time.Time, sealed []byte) (Content, error) {
-	sk, ok1 := w.keys.Get(keys.SubjectID(subject))
-	dk, ok2 := w.keys.Get(keys.DayID(keys.ClassContent, dayOf(occurredAt)))
-	if !ok1 || !ok2 {
-		return Content{}, keys.ErrUnreadable
-	}
-	a, err := keys.AEAD(keys.Derive(sk, dk))
-	if err != nil {
-		return Content{}, err
-	}
-	pt, err := keys.Open(a, sealed, contentAAD(eventID))
-	if err != nil {
-		return Content{}, err
-	}
-	return decodeContent(pt)
-}
-
-// OpenIdentifier returns the value of an identifier from its sealed_value.
-func (w *Warehouse) OpenIdentifier(hash string, sealed []byte) (string, error) {
-	k, ok := w.keys.Get(keys.SubjectID(hash))
-	if !ok {
-		return "", keys.ErrUnreadable
-	}
-	a, err := keys.AEAD(k)
-	if err != nil {
-		return "", err
-	}
-	pt, err := keys.Open(a, sealed, identifierAAD(hash))
-	if err != nil {
-		return "", err
-	}
-	return string(pt), nil
-}
-
-// OpenDeadLetter returns a dead letter's raw bytes and Kafka key from their
-// sealed columns (sealedKey may be nil).
-func (w *Warehouse) OpenDeadLetter(topic string, partition int, offset int64, sealedRaw, sealedKey []byte) (raw, key []byte, err error) {
-	k, ok := w.keys.Get(keys.DeadLetterID(topic, partition, offset))
-	if !ok {
-		return nil, nil, keys.ErrUnreadable
-	}
-	a, err := keys.AEAD(k)
-	if err != nil {
-		return nil, nil, err
-	}
-	d := &DeadLetter{Topic: topic, Partition: partition, Offset: offset}
-	if raw, err = keys.Open(a, sealedRaw, deadLetterAAD(d, "raw")); err != nil {
-		return nil, nil, err
-	}
-	if len(sealedKey) > 0 {
-		if key, err = keys.Open(a, sealedKey, deadLetterAAD(d, "key")); err != nil {
-			return nil, nil, err
-		}
-	}
-	return raw, key, nil
-}
 
 // The SQL functions, for compliance queries inside a cxlake process (the
 // key store is not in DuckDB; any other reader gets ciphertext only):
@@ -88,7 +25,7 @@ func (w *Warehouse) OpenDeadLetter(topic string, partition int, offset int64, se
 //
 // Each returns null when the value is unreadable (key destroyed).
 // cx_text_tokens is the one the models call (int_conversations_repeated):
-// the keyed hashes (pseudonym.Hasher.TextToken) of the informative tokens
+// the keyed hashes (privacy.Hasher.TextToken) of the informative tokens
 // of the event's message text (InformativeTokens), sorted, space-separated,
 // "" for a text without any; never a token or the text.
 func (w *Warehouse) registerUnseal(ctx context.Context) error {
@@ -107,32 +44,32 @@ func (w *Warehouse) registerUnseal(ctx context.Context) error {
 		f    udf
 	}{
 		{"cx_identifier_value", udf{in: []duckdb.TypeInfo{vc, blob}, out: vc, fn: func(v []driver.Value) (any, error) {
-			s, err := w.OpenIdentifier(v[0].(string), v[1].([]byte))
+			s, err := privacy.OpenIdentifier(w.keys, v[0].(string), v[1].([]byte))
 			if err != nil {
 				return nil, nil
 			}
 			return s, nil
 		}}},
 		{"cx_content", udf{in: []duckdb.TypeInfo{vc, vc, ts, blob}, out: vc, fn: func(v []driver.Value) (any, error) {
-			c, err := w.OpenContent(v[0].(string), v[1].(string), v[2].(time.Time), v[3].([]byte))
+			c, err := privacy.OpenContent(w.keys, v[0].(string), v[1].(string), v[2].(time.Time), v[3].([]byte))
 			if err != nil {
 				return nil, nil
 			}
-			b, err := json.Marshal(contentJSON(c))
+			b, err := json.Marshal(c.JSON())
 			if err != nil {
 				return nil, err
 			}
 			return string(b), nil
 		}}},
 		{"cx_text_tokens", udf{in: []duckdb.TypeInfo{vc, vc, ts, blob}, out: vc, fn: func(v []driver.Value) (any, error) {
-			c, err := w.OpenContent(v[0].(string), v[1].(string), v[2].(time.Time), v[3].([]byte))
-			if err != nil || len(w.hashers.key) == 0 {
+			c, err := privacy.OpenContent(w.keys, v[0].(string), v[1].(string), v[2].(time.Time), v[3].([]byte))
+			if err != nil || len(w.hashKey) == 0 {
 				return nil, nil
 			}
 			return w.textTokenHashes(c.MessageText), nil
 		}}},
 		{"cx_dead_letter_raw", udf{in: []duckdb.TypeInfo{vc, i32, i64, blob}, out: blob, fn: func(v []driver.Value) (any, error) {
-			raw, _, err := w.OpenDeadLetter(v[0].(string), int(v[1].(int32)), v[2].(int64), v[3].([]byte), nil)
+			raw, _, err := privacy.OpenDeadLetter(w.keys, v[0].(string), int(v[1].(int32)), v[2].(int64), v[3].([]byte), nil)
 			if err != nil {
 				return nil, nil
 			}
@@ -156,8 +93,8 @@ func (w *Warehouse) textTokenHashes(text string) string {
 	if len(toks) == 0 {
 		return ""
 	}
-	h := w.hashers.get()
-	defer w.hashers.put(h)
+	h := w.hashers.Get()
+	defer w.hashers.Put(h)
 	hs := make([]string, len(toks))
 	for i, t := range toks {
 		hs[i] = h.TextToken(t)
@@ -165,15 +102,6 @@ func (w *Warehouse) textTokenHashes(text string) string {
 	slices.Sort(hs)
 	return strings.Join(hs, " ")
 }
-
-// ContentJSON is Content as a compliance reader sees it: the raw payload
-// as text.
-type ContentJSON struct {
-	Content
-	Raw string `json:"raw,omitempty"`
-}
-
-func contentJSON(c Content) ContentJSON { return ContentJSON{Content: c, Raw: string(c.Raw)} }
 
 type udf struct {
 	in  []duckdb.TypeInfo

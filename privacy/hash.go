@@ -1,4 +1,4 @@
-package pseudonym
+package privacy
 
 import (
 	"crypto/hmac"
@@ -201,7 +201,7 @@ func ConversationOpaque(id string) bool {
 // ConversationNotOpaqueRE and ConversationKeyedRE are ConversationOpaque
 // as RE2 patterns, for SQL (regexp_matches, regexp_full_match): an id is
 // not opaque when it matches the first and does not fully match the
-// second. The pseudonym tests check that both agree with the function.
+// second. The privacy tests check that both agree with the function.
 const (
 	ConversationNotOpaqueRE = `[@+]|[0-9](?:[ .()/-]{0,2}[0-9]){7}`
 	ConversationKeyedRE     = `cv-[0-9a-f]{32}|wa:[^:@+]*:[0-9a-f]{16}(?::[0-9]{1,7})?`

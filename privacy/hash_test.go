@@ -1,4 +1,4 @@
-package pseudonym
+package privacy
 
 import (
 	"crypto/hmac"

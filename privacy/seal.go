@@ -1,4 +1,4 @@
-package keys
+package privacy
 
 import (
 	"crypto/aes"
@@ -17,7 +17,7 @@ const Overhead = 1 + 12 + 16
 // Derive combines a subject key with a day key: a value sealed under the
 // result is unreadable once either is destroyed (erasure destroys subject
 // keys, retention destroys day keys).
-func Derive(subject, day Key) Key {
+func Derive(subject, day DataKey) DataKey {
 	var buf [len(deriveDomain) + 64]byte
 	copy(buf[:], deriveDomain)
 	copy(buf[len(deriveDomain):], subject[:])
@@ -28,7 +28,7 @@ func Derive(subject, day Key) Key {
 const deriveDomain = "cxlake/keys/derive/v1\x00"
 
 // AEAD returns AES-256-GCM under k.
-func AEAD(k Key) (cipher.AEAD, error) {
+func AEAD(k DataKey) (cipher.AEAD, error) {
 	b, err := aes.NewCipher(k[:])
 	if err != nil {
 		return nil, fmt.Errorf("making a cipher: %w", err)

@@ -1,4 +1,4 @@
-package keys
+package privacy
 
 import (
 	"errors"
@@ -11,14 +11,14 @@ import (
 var ErrUnreadable = errors.New("sealed value is unreadable: its key was destroyed or it was altered")
 
 // ErrClosed is returned by a Store used after Close.
-var ErrClosed = errors.New("key store is closed")
+var ErrKeyStoreClosed = errors.New("key store is closed")
 
 // CorruptError is returned by OpenStore when the key store file is not one.
-type CorruptError struct {
+type KeyStoreCorruptError struct {
 	Path   string
 	Reason string
 }
 
-func (e *CorruptError) Error() string {
+func (e *KeyStoreCorruptError) Error() string {
 	return fmt.Sprintf("key store %s is corrupt: %s; restore it from a backup (without it, every sealed value is unreadable)", e.Path, e.Reason)
 }
