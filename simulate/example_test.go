@@ -29,5 +29,5 @@ func Example() {
 	// message messenger
 	// conversation_opened messenger
 	// message messenger
-	// conversation_opened messenger
+	// message messenger
 }
