@@ -84,7 +84,7 @@ var compatFunctions = map[string]bool{
 	"pg_get_indexdef": true, "pg_get_statisticsobjdef_columns": true, "pg_get_partkeydef": true,
 	"gw_pg_get_viewdef": true, "gw_pg_get_constraintdef": true, "pg_get_serial_sequence": true,
 	"gw_format_type": true, "array_remove": true, "pg_get_function_result": true, "pg_get_function_arguments": true,
-	"pg_get_function_identity_arguments": true, "_pg_expandarray": true,
+	"pg_get_function_identity_arguments": true, "_pg_expandarray": true, "pg_database_size": true,
 }
 
 // infoSchemaFunctions are PostgreSQL's information_schema functions
@@ -299,6 +299,9 @@ func sessionSetup(p *Policy, role Role, dbName, user string, pid uint32) string 
 		"create or replace temp macro pg_get_function_result(o) as null::varchar",
 		"create or replace temp macro pg_get_function_arguments(o) as null::varchar",
 		"create or replace temp macro pg_get_function_identity_arguments(o) as null::varchar",
+		// psql's \l+: a database's size on disk is not told to clients
+		// (it is the data directory's business), so the size is null.
+		"create or replace temp macro pg_database_size(d) as null::bigint",
 		// information_schema._pg_expandarray: a row (x, n) per element,
 		// n counting from 1.
 		"create or replace temp macro _pg_expandarray(a) as unnest(list_transform(a, lambda x, i: {'x': x, 'n': i}))",

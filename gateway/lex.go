@@ -233,12 +233,13 @@ func statementKinds(sql string) string {
 	return strings.Join(kinds, ";")
 }
 
-// normalizeCatalogSyntax rewrites three spellings psql uses in its catalog
+// normalizeCatalogSyntax rewrites four spellings psql uses in its catalog
 // queries that DuckDB's parser rejects or misreads:
 //
 //	OPERATOR(pg_catalog.~)      ->  ~
 //	COLLATE pg_catalog.default  ->  (removed)
 //	::pg_catalog.text           ->  ::text
+//	CAST(x AS pg_catalog.text)  ->  CAST(x AS text)
 //
 // Everything else is copied byte for byte. The result is parsed and checked
 // like any query; this only makes more queries parse.
@@ -270,6 +271,11 @@ func normalizeCatalogSyntax(sql string) string {
 			i += 3
 		case is(i, tPunct, "::") && isCatalog(i+1) && is(i+2, tPunct, "."):
 			emit(toks[i].start, toks[i+2].end, "::")
+			i += 2
+		case is(i, tIdent, "AS") && isCatalog(i+1) && is(i+2, tPunct, ".") && i+3 < len(toks) && toks[i+3].kind == tIdent:
+			// A qualified name after AS is a type (an alias cannot be
+			// qualified): CAST(x AS pg_catalog.text), psql's \dd.
+			emit(toks[i].start, toks[i+2].end, toks[i].text+" ")
 			i += 2
 		}
 	}

@@ -79,6 +79,8 @@ func TestNormalizeCatalogSyntax(t *testing.T) {
 		{"WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default AND x",
 			"WHERE c.relname ~ '^(t)$'  AND x"},
 		{"c.reloftype::pg_catalog.regtype::pg_catalog.text", "c.reloftype::regtype::text"},
+		{"CAST(pgc.conname AS pg_catalog.text) as name", "CAST(pgc.conname AS text) as name"},
+		{"select 1 as pg_catalog", "select 1 as pg_catalog"},
 		{"select 'OPERATOR(pg_catalog.~)'", "select 'OPERATOR(pg_catalog.~)'"},
 		{"select 1", "select 1"},
 	} {

@@ -102,7 +102,7 @@ func TestPsqlLeadershipSeesKPIsOnly(t *testing.T) {
 
 func TestPsqlOtherMetaCommands(t *testing.T) {
 	s := testServer(t)
-	for _, cmd := range []string{`\l`, `\dn`, `\du`, `\conninfo`, `\d kpi_daily`} {
+	for _, cmd := range []string{`\l`, `\l+`, `\dn`, `\du`, `\conninfo`, `\d kpi_daily`} {
 		out, err := psql(t, s, "comp", "-c", cmd)
 		if err != nil || strings.Contains(out, "ERROR") {
 			t.Errorf("%s: %v\n%s", cmd, err, out)
