@@ -110,6 +110,9 @@ var pgSettings = map[string]string{
 	"server_encoding": "UTF8", "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres",
 	"timezone": "UTC", "transaction_isolation": "read committed", "default_transaction_read_only": "on",
 	"transaction_read_only": "on", "is_superuser": "off", "lc_collate": "C", "lc_ctype": "C", "block_size": "8192",
+	// pgjdbc's getImportedKeys/getExportedKeys read it from pg_settings
+	// (PostgreSQL's compile-time default).
+	"max_index_keys": "32",
 }
 
 // pgSetting is current_setting(name) for the settings the gateway reports:

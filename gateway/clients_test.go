@@ -173,6 +173,9 @@ func TestClientJDBC(t *testing.T) {
 		// function: empty, with JDBC's columns.
 		"jdbc.primaryKeys": "0 rows:TABLE_CAT,TABLE_SCHEM,TABLE_NAME,COLUMN_NAME,KEY_SEQ,PK_NAME",
 		"jdbc.functions":   "0 rows:FUNCTION_CAT,FUNCTION_SCHEM,FUNCTION_NAME,REMARKS,FUNCTION_TYPE,SPECIFIC_NAME",
+		// No index and no foreign key: empty, with JDBC's columns.
+		"jdbc.indexInfo":    "0 rows:TABLE_CAT,TABLE_SCHEM,TABLE_NAME,NON_UNIQUE,INDEX_QUALIFIER,INDEX_NAME,TYPE,ORDINAL_POSITION,COLUMN_NAME,ASC_OR_DESC,CARDINALITY,PAGES,FILTER_CONDITION",
+		"jdbc.importedKeys": "0 rows:PKTABLE_CAT,PKTABLE_SCHEM,PKTABLE_NAME,PKCOLUMN_NAME,FKTABLE_CAT,FKTABLE_SCHEM,FKTABLE_NAME,FKCOLUMN_NAME,KEY_SEQ,UPDATE_RULE,DELETE_RULE,FK_NAME,PK_NAME,DEFERRABILITY",
 	})
 	compareClient(t, run("lead", "refused"), map[string]string{
 		"jdbc.refused": "42501",

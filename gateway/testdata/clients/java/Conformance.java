@@ -92,6 +92,8 @@ public class Conformance {
             // function: both are empty, with JDBC's columns.
             check("jdbc.primaryKeys", () -> shape(c.getMetaData().getPrimaryKeys(null, "main", "kpi_daily")));
             check("jdbc.functions", () -> shape(c.getMetaData().getFunctions(null, "main", "%")));
+            check("jdbc.indexInfo", () -> shape(c.getMetaData().getIndexInfo(null, "main", "kpi_daily", false, true)));
+            check("jdbc.importedKeys", () -> shape(c.getMetaData().getImportedKeys(null, "main", "kpi_daily")));
             check("jdbc.setDate", () -> {
                 try (PreparedStatement ps = c.prepareStatement("select ?::date + 1 as d")) {
                     ps.setDate(1, java.sql.Date.valueOf("2026-11-20"));
