@@ -132,14 +132,14 @@ func (s *Server) watchMemory() {
 				return
 			case <-t.C:
 			}
-			if used := s.sample(queryMemorySQL); s.memLimit > 0 && used > share {
+			if used := s.sampleIf(s.memLimit > 0, queryMemorySQL); used > share {
 				s.cancelLongest("queries over their memory share", used, share, &pgError{Code: codeOutOfMemory,
 					Message: fmt.Sprintf("canceling statement: queries hold %d MiB of DuckDB's memory, over the gateway's share (gateway.limits.memory_share %g of memory_limit, %d MiB)",
 						used>>20, s.cfg.Limits.MemoryShare, share>>20),
 					Hint: "filter or aggregate before collecting large values, or raise gateway.limits.memory_share or the memory limit"})
 				continue
 			}
-			if spilled := s.sample(tempFilesSQL); s.tempLimit > 0 && spilled > tempShare {
+			if spilled := s.sampleIf(s.tempLimit > 0, tempFilesSQL); spilled > tempShare {
 				s.cancelLongest("spill over the gateway's share", spilled, tempShare, &pgError{Code: codeDiskFull,
 					Message: fmt.Sprintf("canceling statement: DuckDB's spill files hold %d MiB, over the gateway's share (gateway.limits.temp_share %g of memory.max_temp_size, %d MiB)",
 						spilled>>20, s.cfg.Limits.TempShare, tempShare>>20),
@@ -149,8 +149,12 @@ func (s *Server) watchMemory() {
 	}
 }
 
-// sample runs one of the watchdog's size queries; 0 when it fails.
-func (s *Server) sample(query string) int64 {
+// sampleIf runs one of the watchdog's size queries when its limit is
+// known (enforced); 0 when it is not, or when the query fails.
+func (s *Server) sampleIf(enforced bool, query string) int64 {
+	if !enforced {
+		return 0
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, time.Second)
 	defer cancel()
 	var n int64

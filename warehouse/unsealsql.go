@@ -62,8 +62,11 @@ func (w *Warehouse) registerUnseal(ctx context.Context) error {
 			return string(b), nil
 		}}},
 		{"cx_text_tokens", udf{in: []duckdb.TypeInfo{vc, vc, ts, blob}, out: vc, fn: func(v []driver.Value) (any, error) {
+			if len(w.hashKey) == 0 {
+				return nil, nil
+			}
 			c, err := privacy.OpenContent(w.keys, v[0].(string), v[1].(string), v[2].(time.Time), v[3].([]byte))
-			if err != nil || len(w.hashKey) == 0 {
+			if err != nil {
 				return nil, nil
 			}
 			return w.textTokenHashes(c.MessageText), nil
